@@ -1,0 +1,130 @@
+//! Who is calling, and request bodies/queries/paths whose rejections speak
+//! the API's error shape.
+
+use super::AppState;
+use crate::error::Error;
+use crate::service::Actor;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+/// A bearer token from the Authorization header (or `?token=` for
+/// WebSocket upgrades, which browsers cannot give headers).
+pub fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(v) = parts
+        .headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
+    }
+    parts.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix("token="))
+            .map(str::to_owned)
+    })
+}
+
+/// A signed-in staff member.
+pub struct Staff(pub Actor);
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = bearer(parts)
+            .ok_or_else(|| Error::Unauthorized("sign in first: no bearer token".into()))?;
+        let ctx = state.service.authenticate_staff(&token).await?;
+        Ok(Staff(Actor::Staff(ctx)))
+    }
+}
+
+/// A signed-in player (the player app).
+pub struct Player(pub Actor);
+
+impl FromRequestParts<AppState> for Player {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = bearer(parts)
+            .ok_or_else(|| Error::Unauthorized("sign in first: no bearer token".into()))?;
+        Ok(Player(state.service.authenticate_player(&token).await?))
+    }
+}
+
+/// JSON body; a malformed one is a 400 naming what is wrong.
+pub struct Body<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Body(v)),
+            Err(e) => Err(Error::BadRequest(json_rejection_message(&e))),
+        }
+    }
+}
+
+fn json_rejection_message(e: &JsonRejection) -> String {
+    match e {
+        JsonRejection::MissingJsonContentType(_) => {
+            "body: expected Content-Type: application/json".into()
+        }
+        // axum's text names the path of the field that failed, e.g.
+        // "amount: invalid type: string \"x\", expected i64 at line 1 column 14".
+        other => format!(
+            "body: {}",
+            other
+                .body_text()
+                .trim_start_matches("Failed to deserialize the JSON body into the target type: ")
+        ),
+    }
+}
+
+/// A JSON body that may be left out entirely (then `T::default()`).
+pub struct OptionalBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| Error::BadRequest(format!("body: {}", e.body_text())))?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalBody(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(OptionalBody)
+            .map_err(|e| Error::BadRequest(format!("body: {e}")))
+    }
+}
+
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|e: QueryRejection| Error::BadRequest(format!("query: {}", e.body_text())))
+    }
+}
+
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|e: PathRejection| Error::BadRequest(format!("path: {}", e.body_text())))
+    }
+}

@@ -1,0 +1,88 @@
+use super::extract::{Body, Path, Staff};
+use super::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::service::{CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewDevice, NewZone};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use club_shared::{DeviceView, HallSnapshot, ZoneView};
+
+#[utoipa::path(get, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])),
+    responses((status = 200, body = [ZoneView])))]
+pub async fn list_zones(State(s): State<AppState>, _staff: Staff) -> Result<Json<Vec<ZoneView>>> {
+    Ok(Json(s.service.list_zones().await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])), request_body = NewZone,
+    responses((status = 201, body = ZoneView), (status = 403, body = ErrorBody)))]
+pub async fn create_zone(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<NewZone>,
+) -> Result<(StatusCode, Json<ZoneView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.create_zone(&a, req).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/devices", tag = "hall", security(("bearer" = [])),
+    responses((status = 200, body = [DeviceView])))]
+pub async fn list_devices(
+    State(s): State<AppState>,
+    _staff: Staff,
+) -> Result<Json<Vec<DeviceView>>> {
+    Ok(Json(s.service.list_devices().await?))
+}
+
+/// A PC; the answer carries a one-time `enrollment_code` for its agent.
+#[utoipa::path(post, path = "/api/v1/devices", tag = "hall", security(("bearer" = [])), request_body = NewDevice,
+    responses((status = 201, body = CreatedDevice), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn create_device(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<NewDevice>,
+) -> Result<(StatusCode, Json<CreatedDevice>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.create_device(&a, req).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/devices/{id}", tag = "hall", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = DeviceView), (status = 404, body = ErrorBody)))]
+pub async fn get_device(
+    State(s): State<AppState>,
+    _staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<DeviceView>> {
+    Ok(Json(s.service.device(id).await?))
+}
+
+/// A fresh one-time enrollment code (the previous unused one stops working).
+#[utoipa::path(post, path = "/api/v1/devices/{id}/enrollment", tag = "hall", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = EnrollmentCode), (status = 404, body = ErrorBody)))]
+pub async fn new_enrollment_code(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<EnrollmentCode>> {
+    Ok(Json(s.service.new_enrollment_code(&a, id).await?))
+}
+
+/// The agent trades its one-time code for the device secret (no staff token).
+#[utoipa::path(post, path = "/api/v1/agent/enroll", tag = "agent", request_body = EnrollRequest,
+    responses((status = 200, body = Enrolled), (status = 401, body = ErrorBody)))]
+pub async fn enroll(
+    State(s): State<AppState>,
+    Body(req): Body<EnrollRequest>,
+) -> Result<Json<Enrolled>> {
+    Ok(Json(s.service.enroll(req).await?))
+}
+
+/// The hall snapshot: every zone and PC with its live state and session.
+#[utoipa::path(get, path = "/api/v1/hall", tag = "hall", security(("bearer" = [])),
+    responses((status = 200, body = HallSnapshot)))]
+pub async fn hall(State(s): State<AppState>, _staff: Staff) -> Result<Json<HallSnapshot>> {
+    Ok(Json(s.service.hall().await?))
+}

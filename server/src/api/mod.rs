@@ -1,0 +1,99 @@
+//! The REST API under /api/v1: one route list, handlers per resource, the
+//! OpenAPI document generated from these same routes.
+
+mod clients;
+mod extract;
+mod hall;
+mod sessions;
+mod staff;
+mod tariffs;
+
+pub use extract::bearer;
+
+use crate::error::{Error, ErrorBody};
+use crate::service::Service;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use tokio_util::sync::CancellationToken;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Service,
+    pub shutdown: CancellationToken,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Clubhall", description = "Club server API. Money in integer minor units; times RFC 3339 UTC."),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route of the API, in one place.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(staff::login))
+        .routes(routes!(staff::list_roles, staff::create_role))
+        .routes(routes!(staff::update_role))
+        .routes(routes!(staff::list_operators, staff::create_operator))
+        .routes(routes!(hall::list_zones, hall::create_zone))
+        .routes(routes!(hall::list_devices, hall::create_device))
+        .routes(routes!(hall::get_device))
+        .routes(routes!(hall::new_enrollment_code))
+        .routes(routes!(hall::enroll))
+        .routes(routes!(hall::hall))
+        .routes(routes!(tariffs::list_tariffs, tariffs::create_tariff))
+        .routes(routes!(tariffs::get_tariff, tariffs::update_tariff))
+        .routes(routes!(tariffs::get_settings, tariffs::put_settings))
+        .routes(routes!(clients::list_clients, clients::create_client))
+        .routes(routes!(clients::get_client, clients::update_client))
+        .routes(routes!(clients::top_up))
+        .routes(routes!(clients::purchase))
+        .routes(routes!(clients::ledger))
+        .routes(routes!(sessions::list_sessions, sessions::create_session))
+        .routes(routes!(sessions::get_session))
+        .routes(routes!(sessions::start_session))
+        .routes(routes!(sessions::cancel_session))
+        .routes(routes!(sessions::end_session))
+        .routes(routes!(sessions::preview))
+        .routes(routes!(sessions::audit))
+        .routes(routes!(clients::player_login))
+        .routes(routes!(clients::player_me))
+        .routes(routes!(sessions::player_start))
+        .split_for_parts();
+    let doc = std::sync::Arc::new(doc);
+    Router::new()
+        .merge(api)
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let doc = doc.clone();
+                async move { Json((*doc).clone()) }
+            }),
+        )
+        .fallback(not_found)
+        .with_state(state)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+}
+
+async fn not_found() -> impl IntoResponse {
+    Error::NotFound("no such endpoint".into())
+}

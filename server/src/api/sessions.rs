@@ -1,0 +1,178 @@
+use super::extract::{Body, OptionalBody, Path, Player, Query, Staff};
+use super::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::service::{AuditQuery, NewSession, Preview, PreviewAction, SessionQuery};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use club_shared::{AuditEntryView, SessionView};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Deserialize, IntoParams)]
+pub struct SessionFilter {
+    /// PENDING, ACTIVE, STARTED, ENDED or CANCELLED.
+    status: Option<club_shared::SessionStatus>,
+    client_id: Option<i64>,
+    device_id: Option<i64>,
+    /// Planned start at or after (RFC 3339).
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Planned start before (RFC 3339).
+    to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The session report (ReportView), newest first.
+#[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
+    params(SessionFilter), responses((status = 200, body = [SessionView]), (status = 403, body = ErrorBody)))]
+pub async fn list_sessions(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Query(f): Query<SessionFilter>,
+) -> Result<Json<Vec<SessionView>>> {
+    let q = SessionQuery {
+        status: f.status,
+        client_id: f.client_id,
+        device_id: f.device_id,
+        from: f.from,
+        to: f.to,
+    };
+    Ok(Json(s.service.list_sessions(&a, q).await?))
+}
+
+/// A session on a PC: ACTIVE now, or PENDING when planned for later.
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])), request_body = NewSession,
+    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_session(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<NewSession>,
+) -> Result<(StatusCode, Json<SessionView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.create_session(&a, req).await?),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionDetail {
+    #[serde(flatten)]
+    session: SessionView,
+    /// Every audit entry on this session, newest first.
+    audit: Vec<AuditEntryView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
+pub async fn get_session(
+    State(s): State<AppState>,
+    _staff: Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionDetail>> {
+    let session = s.service.session(id).await?;
+    let audit = s.service.session_audit(id).await?;
+    Ok(Json(SessionDetail { session, audit }))
+}
+
+/// An operator presses Start for the player (SessionStart).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/start", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn start_session(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionView>> {
+    Ok(Json(s.service.start_session(&a, id, None).await?))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+/// Cancel before Start (SessionDelete); the refund policy applies to every reserved holding.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = Reason,
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn cancel_session(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    OptionalBody(body): OptionalBody<Reason>,
+) -> Result<Json<SessionView>> {
+    let reason = body.reason;
+    Ok(Json(s.service.cancel_session(&a, id, reason).await?))
+}
+
+/// Manual end (SessionEnd); answers the session with its receipt.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/end", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = Reason,
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn end_session(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    OptionalBody(body): OptionalBody<Reason>,
+) -> Result<Json<SessionView>> {
+    let reason = body.reason;
+    Ok(Json(s.service.end_session(&a, id, reason).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct PreviewParams {
+    /// `cancel` or `end`.
+    action: PreviewAction,
+}
+
+/// What cancel or end would do to time and money now, changing nothing.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/preview", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path), PreviewParams),
+    responses((status = 200, body = Preview), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn preview(
+    State(s): State<AppState>,
+    _staff: Staff,
+    Path(id): Path<i64>,
+    Query(p): Query<PreviewParams>,
+) -> Result<Json<Preview>> {
+    Ok(Json(s.service.preview(id, p.action).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct AuditFilter {
+    session_id: Option<i64>,
+    operator_id: Option<i64>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The audit trail (ReportView), newest first.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
+    params(AuditFilter), responses((status = 200, body = [AuditEntryView]), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Query(f): Query<AuditFilter>,
+) -> Result<Json<Vec<AuditEntryView>>> {
+    let q = AuditQuery {
+        session_id: f.session_id,
+        operator_id: f.operator_id,
+        from: f.from,
+        to: f.to,
+    };
+    Ok(Json(s.service.audit(&a, q).await?))
+}
+
+/// The player presses Start in the app, on one of their own sessions.
+#[utoipa::path(post, path = "/api/v1/player/sessions/{id}/start", tag = "player", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn player_start(
+    State(s): State<AppState>,
+    Player(p): Player,
+    Path(id): Path<i64>,
+) -> Result<Json<SessionView>> {
+    Ok(Json(s.service.start_session(&p, id, None).await?))
+}

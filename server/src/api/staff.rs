@@ -1,0 +1,81 @@
+use super::extract::{Body, Path, Staff};
+use super::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::service::{LoginAnswer, NewOperator, NewRole, RolePermissions};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use club_shared::{OperatorView, RoleView};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    login: String,
+    password: String,
+}
+
+/// Staff sign-in: a bearer token and who you are.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "staff", request_body = LoginRequest,
+    responses((status = 200, body = LoginAnswer), (status = 401, body = ErrorBody)))]
+pub async fn login(
+    State(s): State<AppState>,
+    Body(req): Body<LoginRequest>,
+) -> Result<Json<LoginAnswer>> {
+    Ok(Json(s.service.login(&req.login, &req.password).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/roles", tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = [RoleView]), (status = 403, body = ErrorBody)))]
+pub async fn list_roles(State(s): State<AppState>, Staff(a): Staff) -> Result<Json<Vec<RoleView>>> {
+    Ok(Json(s.service.list_roles(&a).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/roles", tag = "staff", security(("bearer" = [])), request_body = NewRole,
+    responses((status = 201, body = RoleView), (status = 403, body = ErrorBody)))]
+pub async fn create_role(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<NewRole>,
+) -> Result<(StatusCode, Json<RoleView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.create_role(&a, req).await?),
+    ))
+}
+
+/// Role settings: replace a role's permissions (RoleManage).
+#[utoipa::path(put, path = "/api/v1/roles/{id}", tag = "staff", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = RolePermissions,
+    responses((status = 200, body = RoleView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_role(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<RolePermissions>,
+) -> Result<Json<RoleView>> {
+    Ok(Json(s.service.set_role_permissions(&a, id, req).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/operators", tag = "staff", security(("bearer" = [])),
+    responses((status = 200, body = [OperatorView])))]
+pub async fn list_operators(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+) -> Result<Json<Vec<OperatorView>>> {
+    Ok(Json(s.service.list_operators(&a).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/operators", tag = "staff", security(("bearer" = [])), request_body = NewOperator,
+    responses((status = 201, body = OperatorView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_operator(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<NewOperator>,
+) -> Result<(StatusCode, Json<OperatorView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.create_operator(&a, req).await?),
+    ))
+}

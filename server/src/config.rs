@@ -1,0 +1,52 @@
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+
+/// Clubhall club server.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "club-server", version, about)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CLUB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// SQLite file path or sqlite:// URL; created and migrated on first start.
+    #[arg(long, env = "CLUB_DATABASE", default_value = "./clubhall.db")]
+    pub database: String,
+
+    /// Password for the first Owner of a new database (generated and printed once if absent).
+    #[arg(long, env = "CLUB_OWNER_PASSWORD", hide_env_values = true)]
+    pub owner_password: Option<String>,
+
+    /// Fill an empty database with a demo hall and print the demo logins.
+    #[arg(long, env = "CLUB_DEMO")]
+    pub demo: bool,
+
+    /// SQLite synchronous mode. FULL makes every acknowledged operation durable.
+    #[arg(long, env = "CLUB_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
+    pub sqlite_synchronous: Synchronous,
+
+    /// Lifetime of staff and player sign-ins, in hours.
+    #[arg(long, env = "CLUB_TOKEN_TTL_HOURS", default_value_t = 12)]
+    pub token_ttl_hours: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Synchronous {
+    Full,
+    Normal,
+    Off,
+}
+
+impl Config {
+    /// A configuration for tests and embedding: loopback, the given database.
+    pub fn for_database(database: impl Into<String>) -> Self {
+        Config {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            database: database.into(),
+            owner_password: None,
+            demo: false,
+            sqlite_synchronous: Synchronous::Full,
+            token_ttl_hours: 12,
+        }
+    }
+}

@@ -1,0 +1,160 @@
+//! One error type for every operation, mapped to HTTP once.
+
+use crate::domain::{PurchaseError, Refusal};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use club_shared::Permission;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("missing permission {0}")]
+    Forbidden(Permission),
+    /// A caller acting outside what it is (a player on another's session).
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("{0}")]
+    NotFound(String),
+    /// The operation does not fit the current state; the message names it.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn bad(field: &str, why: impl std::fmt::Display) -> Self {
+        Error::BadRequest(format!("{field}: {why}"))
+    }
+
+    pub fn not_found(what: &str, id: i64) -> Self {
+        Error::NotFound(format!("{what} {id} not found"))
+    }
+
+    pub fn status_code(&self) -> StatusCode {
+        match self {
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden(_) | Error::NotAllowed(_) => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::BadRequest(_) => "bad_request",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) | Error::NotAllowed(_) => "forbidden",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            Error::Internal(_) => "internal",
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        if let Some(db) = e.as_database_error() {
+            if db.is_unique_violation() {
+                return Error::Conflict(unique_violation_message(db.message()));
+            }
+        }
+        Error::Internal(e.into())
+    }
+}
+
+/// Turns SQLite's "UNIQUE constraint failed: devices.name" into words.
+fn unique_violation_message(raw: &str) -> String {
+    match raw.rsplit_once(": ") {
+        Some((_, cols)) if cols.contains("sessions.device_id") => {
+            "the PC already has a running session".to_owned()
+        }
+        Some((_, cols)) => {
+            let (table, column) = cols.split_once('.').unwrap_or(("record", cols));
+            format!(
+                "a {} with this {column} already exists",
+                table.trim_end_matches('s')
+            )
+        }
+        None => "it already exists".to_owned(),
+    }
+}
+
+impl From<Refusal> for Error {
+    fn from(r: Refusal) -> Self {
+        Error::Conflict(r.to_string())
+    }
+}
+
+impl From<PurchaseError> for Error {
+    fn from(e: PurchaseError) -> Self {
+        match e {
+            PurchaseError::BonusOverCap { .. }
+            | PurchaseError::BonusOverPrice { .. }
+            | PurchaseError::NotEnoughBonus { .. } => Error::BadRequest(e.to_string()),
+            PurchaseError::NotEnoughMoney { .. } => Error::Conflict(e.to_string()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        if let Error::Internal(e) = &self {
+            // Never sent to the client: it may carry SQL or paths.
+            tracing::error!(error = ?e, "internal error");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                message: self.to_string(),
+            },
+        };
+        (self.status_code(), Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violations_read_as_words() {
+        assert_eq!(
+            unique_violation_message("UNIQUE constraint failed: devices.name"),
+            "a device with this name already exists"
+        );
+        assert_eq!(
+            unique_violation_message("UNIQUE constraint failed: sessions.device_id"),
+            "the PC already has a running session"
+        );
+    }
+
+    #[test]
+    fn forbidden_names_the_permission() {
+        let e = Error::Forbidden(Permission::SessionDelete);
+        assert_eq!(e.status_code(), StatusCode::FORBIDDEN);
+        assert_eq!(e.to_string(), "missing permission SessionDelete");
+    }
+}

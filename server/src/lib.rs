@@ -1,0 +1,93 @@
+//! Clubhall club server: one process per club. `App::open` prepares the
+//! database; `App::serve` runs the API and the scheduler until shutdown.
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod scheduler;
+pub mod secrets;
+pub mod service;
+pub mod store;
+
+use anyhow::Context;
+use clock::SharedClock;
+use config::Config;
+use service::demo::DemoLogins;
+use service::Service;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub struct App {
+    pub service: Service,
+    /// Set when a new database got an Owner with a generated password.
+    pub generated_owner_password: Option<String>,
+    /// Set when `--demo` filled an empty database.
+    pub demo: Option<DemoLogins>,
+}
+
+impl App {
+    /// Opens (creating and migrating) the database, bootstraps a new one,
+    /// and fills the demo hall when asked.
+    pub async fn open(config: &Config, clock: SharedClock) -> anyhow::Result<App> {
+        let store = store::Store::open(&config.database, config.sqlite_synchronous)
+            .await
+            .with_context(|| format!("opening the database {}", config.database))?;
+        let service = Service::new(store, events::Bus::new(), clock, config.token_ttl_hours);
+        let generated_owner_password = service
+            .bootstrap(config.owner_password.as_deref())
+            .await
+            .context("creating the first Owner")?;
+        let demo = if config.demo {
+            service::demo::fill(&service)
+                .await
+                .context("filling the demo hall")?
+        } else {
+            None
+        };
+        Ok(App {
+            service,
+            generated_owner_password,
+            demo,
+        })
+    }
+
+    /// Serves until `shutdown` is cancelled, then stops the scheduler and
+    /// closes the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let scheduler = tokio::spawn(scheduler::run(self.service.clone(), shutdown.clone()));
+        let state = api::AppState {
+            service: self.service.clone(),
+            shutdown: shutdown.clone(),
+        };
+        let app = api::router(state);
+        let stop = shutdown.clone();
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move { stop.cancelled().await })
+            .await
+            .context("serving HTTP")?;
+        shutdown.cancel();
+        let _ = scheduler.await;
+        self.service.store.close().await;
+        Ok(())
+    }
+}
+
+/// Opens and serves: what the binary does, and what tests call on port 0.
+pub async fn run(
+    config: Config,
+    clock: SharedClock,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    App::open(&config, clock)
+        .await?
+        .serve(listener, shutdown)
+        .await
+}

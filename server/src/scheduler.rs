@@ -1,0 +1,39 @@
+//! Moves sessions on time: PENDING -> ACTIVE at planned start, STARTED ->
+//! ENDED when the time runs out. It waits on the injected clock, so tests
+//! drive it by advancing a manual clock.
+
+use crate::service::Service;
+use tokio_util::sync::CancellationToken;
+
+pub async fn run(service: Service, shutdown: CancellationToken) {
+    let changed = service.schedule_changed();
+    loop {
+        // Register interest before reading the deadline, so a change that
+        // lands in between still wakes us.
+        let notified = changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+
+        if let Err(e) = service.run_due().await {
+            tracing::error!(error = ?e, "scheduler pass failed");
+        }
+        let next = match service.next_deadline().await {
+            Ok(next) => next,
+            Err(e) => {
+                tracing::error!(error = ?e, "scheduler could not read its next deadline");
+                None
+            }
+        };
+        let sleep = async {
+            match next {
+                Some(deadline) => service.clock.sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = &mut notified => {}
+            _ = sleep => {}
+        }
+    }
+}

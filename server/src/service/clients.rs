@@ -1,0 +1,442 @@
+use super::auth::hash_secret;
+use super::{json, required_text, Actor, Service};
+use crate::domain::split_payment;
+use crate::error::{Error, Result};
+use crate::store::{self, at, at_opt, Conn, NewLedger, NewOrder};
+use chrono::{DateTime, Utc};
+use club_shared::{
+    Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, PaymentMethod, Permission,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewClient {
+    pub name: String,
+    pub phone: String,
+    #[serde(default)]
+    pub auto_renewal: bool,
+    /// 4 to 8 digits, for the player app.
+    #[serde(default)]
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub auto_renewal: Option<bool>,
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUp {
+    pub amount: Minor,
+    pub method: PaymentMethod,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purchase {
+    pub tariff_id: i64,
+    #[serde(default)]
+    pub bonus_amount: Minor,
+}
+
+/// The most one top-up may add: a typo guard, not a business rule.
+const MAX_TOP_UP: Minor = 10_000_000_00;
+
+fn check_phone(phone: &str) -> Result<String> {
+    let p = required_text("phone", phone, 32)?;
+    let digits = p.chars().filter(char::is_ascii_digit).count();
+    if digits < 5 || !p.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)) {
+        return Err(Error::bad(
+            "phone",
+            "must be a phone number (digits, + - ( ) and spaces)",
+        ));
+    }
+    Ok(p)
+}
+
+fn check_pin(pin: &str) -> Result<()> {
+    if !(4..=8).contains(&pin.len()) || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(Error::bad("pin", "must be 4 to 8 digits"));
+    }
+    Ok(())
+}
+
+pub(crate) fn holding_view(h: &store::HoldingRow) -> HoldingView {
+    HoldingView {
+        id: h.id,
+        tariff_id: h.tariff_id,
+        total_seconds: h.total_seconds,
+        remaining_seconds: h.remaining_seconds,
+        price_paid: h.price_paid,
+        value_remaining: h.value_remaining,
+        purchased_at: at(h.purchased_at),
+        valid_until: at_opt(h.valid_until),
+        status: h.status.clone(),
+    }
+}
+
+pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
+    let row = store::get_client(c, id)
+        .await?
+        .ok_or_else(|| Error::not_found("client", id))?;
+    let holdings = store::client_holdings(c, id)
+        .await?
+        .iter()
+        .map(holding_view)
+        .collect();
+    Ok(ClientView {
+        id: row.id,
+        name: row.name,
+        phone: row.phone,
+        auto_renewal: row.auto_renewal,
+        balance: row.balance,
+        bonus_balance: row.bonus_balance,
+        has_pin: row.pin_hash.is_some(),
+        holdings,
+    })
+}
+
+pub(crate) async fn balance_event(c: &mut Conn, client_id: i64) -> Result<Event> {
+    let row = store::get_client(c, client_id)
+        .await?
+        .ok_or_else(|| Error::not_found("client", client_id))?;
+    Ok(Event::BalanceChanged {
+        client_id,
+        balance: row.balance,
+        bonus_balance: row.bonus_balance,
+    })
+}
+
+/// Buys a tariff into a new holding inside `c`'s transaction: an order, the
+/// ledger entries for money and bonus, and the holding. Answers the holding.
+pub(crate) async fn buy_tariff(
+    c: &mut Conn,
+    actor: &Actor,
+    client_id: i64,
+    tariff_id: i64,
+    bonus_amount: Minor,
+    now: DateTime<Utc>,
+) -> Result<store::HoldingRow> {
+    if bonus_amount < 0 {
+        return Err(Error::bad("bonus_amount", "must not be negative"));
+    }
+    let client = store::get_client(c, client_id)
+        .await?
+        .ok_or_else(|| Error::not_found("client", client_id))?;
+    let tariff = store::get_tariff(c, tariff_id)
+        .await?
+        .ok_or_else(|| Error::bad("tariff_id", format!("tariff {tariff_id} does not exist")))?;
+    if !tariff.active {
+        return Err(Error::Conflict(format!(
+            "tariff {} is no longer sold",
+            tariff.name
+        )));
+    }
+    let (money, bonus) = split_payment(
+        tariff.price,
+        tariff.max_bonus_percent,
+        bonus_amount,
+        client.balance,
+        client.bonus_balance,
+    )?;
+    let t = store::ms(now);
+    let order_id = store::insert_order(
+        c,
+        &NewOrder {
+            at: t,
+            client_id,
+            operator_id: actor.operator_id(),
+            kind: "purchase",
+            method: Some("balance"),
+            money,
+            bonus,
+            tariff_id: Some(tariff_id),
+        },
+    )
+    .await?;
+    for (account, amount, kind) in [
+        ("money", money, "purchase"),
+        ("bonus", bonus, "purchase_bonus"),
+    ] {
+        if amount > 0 {
+            store::insert_ledger(
+                c,
+                &NewLedger {
+                    at: t,
+                    client_id,
+                    account,
+                    amount: -amount,
+                    kind,
+                    order_id: Some(order_id),
+                    session_id: None,
+                    operator_id: actor.operator_id(),
+                },
+            )
+            .await?;
+        }
+    }
+    let valid_until = tariff
+        .validity_days
+        .map(|d| store::ms(now + chrono::Duration::days(d)));
+    let holding_id = store::insert_holding(
+        c,
+        client_id,
+        tariff_id,
+        tariff.duration_seconds,
+        tariff.price,
+        t,
+        valid_until,
+    )
+    .await?;
+    store::set_order_holding(c, order_id, holding_id).await?;
+    store::get_holding(c, holding_id)
+        .await?
+        .ok_or_else(|| Error::not_found("holding", holding_id))
+}
+
+impl Service {
+    pub async fn search_clients(&self, search: &str) -> Result<Vec<ClientView>> {
+        let mut tx = self.store.snapshot().await?;
+        let mut out = Vec::new();
+        for row in store::search_clients(&mut tx, search.trim(), 200).await? {
+            out.push(client_view(&mut tx, row.id).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn client(&self, id: i64) -> Result<ClientView> {
+        let mut tx = self.store.snapshot().await?;
+        client_view(&mut tx, id).await
+    }
+
+    pub async fn create_client(&self, actor: &Actor, req: NewClient) -> Result<ClientView> {
+        actor.require(Permission::ClientManage)?;
+        let name = required_text("name", &req.name, 120)?;
+        let phone = check_phone(&req.phone)?;
+        let pin_hash = match &req.pin {
+            Some(pin) => {
+                check_pin(pin)?;
+                Some(hash_secret(pin).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        if store::get_client_by_phone(&mut tx, &phone).await?.is_some() {
+            return Err(Error::Conflict(format!(
+                "a client with phone {phone} already exists"
+            )));
+        }
+        let id = store::insert_client(
+            &mut tx,
+            &name,
+            &phone,
+            req.auto_renewal,
+            pin_hash.as_deref(),
+            store::ms(now),
+        )
+        .await?;
+        let view = client_view(&mut tx, id).await?;
+        let mut a = actor.audit("client.create", now);
+        a.client_id = Some(id);
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(view)
+    }
+
+    pub async fn update_client(
+        &self,
+        actor: &Actor,
+        id: i64,
+        req: ClientPatch,
+    ) -> Result<ClientView> {
+        actor.require(Permission::ClientManage)?;
+        let name = req
+            .name
+            .as_deref()
+            .map(|n| required_text("name", n, 120))
+            .transpose()?;
+        let phone = req.phone.as_deref().map(check_phone).transpose()?;
+        let new_pin_hash = match &req.pin {
+            Some(pin) => {
+                check_pin(pin)?;
+                Some(hash_secret(pin).await?)
+            }
+            None => None,
+        };
+        let mut tx = self.store.write().await?;
+        let row = store::get_client(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", id))?;
+        let before = client_view(&mut tx, id).await?;
+        let phone = phone.unwrap_or(row.phone);
+        if let Some(other) = store::get_client_by_phone(&mut tx, &phone).await? {
+            if other.id != id {
+                return Err(Error::Conflict(format!(
+                    "a client with phone {phone} already exists"
+                )));
+            }
+        }
+        store::update_client(
+            &mut tx,
+            id,
+            &name.unwrap_or(row.name),
+            &phone,
+            req.auto_renewal.unwrap_or(row.auto_renewal),
+            new_pin_hash.as_deref().or(row.pin_hash.as_deref()),
+        )
+        .await?;
+        let view = client_view(&mut tx, id).await?;
+        let mut a = actor.audit("client.update", self.now());
+        a.client_id = Some(id);
+        a.before = json(&before);
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(view)
+    }
+
+    pub async fn top_up(&self, actor: &Actor, client_id: i64, req: TopUp) -> Result<ClientView> {
+        actor.require(Permission::BalanceTopUp)?;
+        if req.amount <= 0 {
+            return Err(Error::bad(
+                "amount",
+                "must be a positive number of minor units",
+            ));
+        }
+        if req.amount > MAX_TOP_UP {
+            return Err(Error::bad(
+                "amount",
+                format!("must be at most {MAX_TOP_UP}"),
+            ));
+        }
+        let now = self.now();
+        let t = store::ms(now);
+        let mut tx = self.store.write().await?;
+        let before = client_view(&mut tx, client_id).await?;
+        let order_id = store::insert_order(
+            &mut tx,
+            &NewOrder {
+                at: t,
+                client_id,
+                operator_id: actor.operator_id(),
+                kind: "top_up",
+                method: Some(req.method.as_str()),
+                money: req.amount,
+                bonus: 0,
+                tariff_id: None,
+            },
+        )
+        .await?;
+        store::insert_ledger(
+            &mut tx,
+            &NewLedger {
+                at: t,
+                client_id,
+                account: "money",
+                amount: req.amount,
+                kind: "top_up",
+                order_id: Some(order_id),
+                session_id: None,
+                operator_id: actor.operator_id(),
+            },
+        )
+        .await?;
+        let view = client_view(&mut tx, client_id).await?;
+        let mut a = actor.audit("client.top_up", now);
+        a.client_id = Some(client_id);
+        a.before = Some(serde_json::json!({"balance": before.balance}));
+        a.after = Some(serde_json::json!({
+            "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
+        }));
+        store::insert_audit(&mut tx, &a).await?;
+        let event = balance_event(&mut tx, client_id).await?;
+        self.commit(tx, vec![event]).await?;
+        Ok(view)
+    }
+
+    pub async fn purchase(
+        &self,
+        actor: &Actor,
+        client_id: i64,
+        req: Purchase,
+    ) -> Result<HoldingView> {
+        actor.require(Permission::BalanceTopUp)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let before = client_view(&mut tx, client_id).await?;
+        let holding = buy_tariff(
+            &mut tx,
+            actor,
+            client_id,
+            req.tariff_id,
+            req.bonus_amount,
+            now,
+        )
+        .await?;
+        let after = client_view(&mut tx, client_id).await?;
+        let mut a = actor.audit("client.purchase", now);
+        a.client_id = Some(client_id);
+        a.before = Some(
+            serde_json::json!({"balance": before.balance, "bonus_balance": before.bonus_balance}),
+        );
+        a.after = Some(serde_json::json!({
+            "balance": after.balance, "bonus_balance": after.bonus_balance,
+            "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
+        }));
+        store::insert_audit(&mut tx, &a).await?;
+        let event = balance_event(&mut tx, client_id).await?;
+        self.commit(tx, vec![event]).await?;
+        Ok(holding_view(&holding))
+    }
+
+    pub async fn ledger(&self, client_id: i64) -> Result<Vec<LedgerEntryView>> {
+        let mut tx = self.store.snapshot().await?;
+        store::get_client(&mut tx, client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", client_id))?;
+        Ok(store::client_ledger(&mut tx, client_id)
+            .await?
+            .into_iter()
+            .map(|e| LedgerEntryView {
+                id: e.id,
+                at: at(e.at),
+                account: Account::parse(&e.account).unwrap_or(Account::Money),
+                amount: e.amount,
+                kind: e.kind,
+                order_id: e.order_id,
+                session_id: e.session_id,
+                operator_id: e.operator_id,
+            })
+            .collect())
+    }
+
+    /// Club-wide money totals, for the conservation check.
+    pub async fn money_totals(&self) -> Result<store::MoneyTotals> {
+        let mut c = self.store.read().await?;
+        Ok(store::money_totals(&mut c).await?)
+    }
+
+    /// Every client whose balance differs from the sum of its ledger.
+    pub async fn ledger_mismatches(&self) -> Result<Vec<i64>> {
+        let mut tx = self.store.snapshot().await?;
+        let mut bad = Vec::new();
+        for id in store::list_client_ids(&mut tx).await? {
+            let row = store::get_client(&mut tx, id)
+                .await?
+                .ok_or_else(|| Error::not_found("client", id))?;
+            if store::ledger_sums(&mut tx, id).await? != (row.balance, row.bonus_balance) {
+                bad.push(id);
+            }
+        }
+        Ok(bad)
+    }
+}

@@ -1,0 +1,213 @@
+//! `--demo`: a hall a newcomer can explore, put in through the same
+//! operations staff use.
+
+use super::{
+    Actor, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service, TariffInput, TopUp,
+};
+use crate::error::Result;
+use crate::store;
+use club_shared::{builtin_roles, ExpirationPolicy, PaymentMethod, RefundPolicy};
+
+pub struct DemoLogins {
+    /// (login, password, role)
+    pub operators: Vec<(String, String, String)>,
+    /// (phone, PIN)
+    pub players: Vec<(String, String)>,
+}
+
+fn tariff(name: &str, minutes: i64, price: i64, policy: RefundPolicy) -> TariffInput {
+    TariffInput {
+        name: name.into(),
+        duration_seconds: minutes * 60,
+        price,
+        refund_policy: policy,
+        max_bonus_percent: None,
+        validity_days: None,
+        expiration_policy: ExpirationPolicy::Burn,
+        window_start_minute: None,
+        window_end_minute: None,
+        zone_ids: vec![],
+        active: true,
+    }
+}
+
+/// Fills an empty hall; answers None when the database already has zones.
+pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
+    if !service.list_zones().await?.is_empty() {
+        return Ok(None);
+    }
+    let sys = Actor::System;
+    let main = service
+        .create_zone(
+            &sys,
+            NewZone {
+                name: "Main hall".into(),
+            },
+        )
+        .await?;
+    let vip = service
+        .create_zone(&sys, NewZone { name: "VIP".into() })
+        .await?;
+    let mut pcs = Vec::new();
+    for i in 0..8 {
+        let d = NewDevice {
+            name: format!("PC-{:02}", i + 1),
+            zone_id: main.id,
+            x: i % 4,
+            y: i / 4,
+        };
+        pcs.push(service.create_device(&sys, d).await?.device.id);
+    }
+    for i in 0..4 {
+        let d = NewDevice {
+            name: format!("VIP-{:02}", i + 1),
+            zone_id: vip.id,
+            x: i % 2,
+            y: i / 2,
+        };
+        pcs.push(service.create_device(&sys, d).await?.device.id);
+    }
+
+    let hour = service
+        .save_tariff(
+            &sys,
+            None,
+            TariffInput {
+                max_bonus_percent: Some(50),
+                ..tariff("1 hour", 60, 150_00, RefundPolicy::KeepBalance)
+            },
+        )
+        .await?;
+    let three = service
+        .save_tariff(
+            &sys,
+            None,
+            TariffInput {
+                max_bonus_percent: Some(30),
+                ..tariff("3 hours", 180, 400_00, RefundPolicy::ConvertToBonus)
+            },
+        )
+        .await?;
+    service
+        .save_tariff(
+            &sys,
+            None,
+            TariffInput {
+                window_start_minute: Some(22 * 60),
+                window_end_minute: Some(8 * 60),
+                ..tariff("Night package", 600, 800_00, RefundPolicy::Burn)
+            },
+        )
+        .await?;
+    service
+        .save_tariff(
+            &sys,
+            None,
+            TariffInput {
+                zone_ids: vec![vip.id],
+                ..tariff("VIP hour", 60, 300_00, RefundPolicy::KeepBalance)
+            },
+        )
+        .await?;
+    service
+        .save_tariff(
+            &sys,
+            None,
+            TariffInput {
+                max_bonus_percent: Some(0),
+                ..tariff("Promo 30 min", 30, 50_00, RefundPolicy::Burn)
+            },
+        )
+        .await?;
+    service
+        .save_tariff(
+            &sys,
+            None,
+            TariffInput {
+                validity_days: Some(30),
+                expiration_policy: ExpirationPolicy::ConvertToBonus,
+                ..tariff("Multipass 10 h", 600, 1200_00, RefundPolicy::KeepBalance)
+            },
+        )
+        .await?;
+
+    let people = [
+        ("Alex Turner", "+1 555 0101", "1111", 5000_00),
+        ("Maria Lopez", "+1 555 0102", "2222", 2000_00),
+        ("Sam Kim", "+1 555 0103", "3333", 800_00),
+    ];
+    let mut clients = Vec::new();
+    for (name, phone, pin, money) in people {
+        let c = service
+            .create_client(
+                &sys,
+                NewClient {
+                    name: name.into(),
+                    phone: phone.into(),
+                    auto_renewal: false,
+                    pin: Some(pin.into()),
+                },
+            )
+            .await?;
+        service
+            .top_up(
+                &sys,
+                c.id,
+                TopUp {
+                    amount: money,
+                    method: PaymentMethod::Cash,
+                },
+            )
+            .await?;
+        clients.push(c.id);
+    }
+
+    let mut operators = Vec::new();
+    let roles = {
+        let mut c = service.store.read().await?;
+        store::list_roles(&mut c).await?
+    };
+    for (login, password, role) in [
+        ("admin", "admin-demo-1", builtin_roles::ADMINISTRATOR),
+        ("cashier", "cashier-demo-1", builtin_roles::CASHIER),
+    ] {
+        if let Some(r) = roles.iter().find(|r| r.name == role) {
+            let req = NewOperator {
+                login: login.into(),
+                password: password.into(),
+                role_id: r.id,
+            };
+            service.create_operator(&sys, req).await?;
+            operators.push((login.to_owned(), password.to_owned(), role.to_owned()));
+        }
+    }
+
+    // A hall with life in it: one playing, one waiting for Start, one booked.
+    let session = |client_id, device_id, tariff_id, planned_start_at| NewSession {
+        client_id,
+        device_id,
+        holding_id: None,
+        tariff_id: Some(tariff_id),
+        bonus_amount: 0,
+        planned_start_at,
+    };
+    let playing = service
+        .create_session(&sys, session(clients[0], pcs[0], three.id, None))
+        .await?;
+    service.start_session(&sys, playing.id, None).await?;
+    service
+        .create_session(&sys, session(clients[1], pcs[1], hour.id, None))
+        .await?;
+    let later = service.now() + chrono::Duration::hours(2);
+    service
+        .create_session(&sys, session(clients[2], pcs[2], hour.id, Some(later)))
+        .await?;
+
+    Ok(Some(DemoLogins {
+        operators,
+        players: people
+            .iter()
+            .map(|(_, phone, pin, _)| (phone.to_string(), pin.to_string()))
+            .collect(),
+    }))
+}

@@ -1,0 +1,281 @@
+use super::{json, required_text, Actor, Service};
+use crate::error::{Error, Result};
+use crate::secrets;
+use crate::store::{self, at_opt, Conn};
+use club_shared::{
+    DeviceSession, DeviceView, Event, HallSnapshot, Permission, SessionStatus, ZoneView,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewZone {
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewDevice {
+    pub name: String,
+    pub zone_id: i64,
+    pub x: i64,
+    pub y: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedDevice {
+    #[serde(flatten)]
+    pub device: DeviceView,
+    /// One-time code for `club-agent enroll`; valid for 24 hours.
+    pub enrollment_code: String,
+    pub enrollment_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentCode {
+    pub device_id: i64,
+    pub enrollment_code: String,
+    pub enrollment_expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub code: String,
+    pub hostname: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Enrolled {
+    pub device_id: i64,
+    pub device_secret: String,
+}
+
+const ENROLLMENT_TTL_HOURS: i64 = 24;
+
+impl Service {
+    pub async fn list_zones(&self) -> Result<Vec<ZoneView>> {
+        let mut c = self.store.read().await?;
+        Ok(store::list_zones(&mut c)
+            .await?
+            .into_iter()
+            .map(|z| ZoneView {
+                id: z.id,
+                name: z.name,
+            })
+            .collect())
+    }
+
+    pub async fn create_zone(&self, actor: &Actor, req: NewZone) -> Result<ZoneView> {
+        actor.require(Permission::DeviceManage)?;
+        let name = required_text("name", &req.name, 60)?;
+        let mut tx = self.store.write().await?;
+        let id = store::insert_zone(&mut tx, &name).await?;
+        let view = ZoneView { id, name };
+        let mut a = actor.audit("zone.create", self.now());
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(view)
+    }
+
+    pub async fn create_device(&self, actor: &Actor, req: NewDevice) -> Result<CreatedDevice> {
+        actor.require(Permission::DeviceManage)?;
+        let name = required_text("name", &req.name, 60)?;
+        for (field, v) in [("x", req.x), ("y", req.y)] {
+            if !(0..=10_000).contains(&v) {
+                return Err(Error::bad(field, "must be between 0 and 10000"));
+            }
+        }
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        if !store::zone_exists(&mut tx, req.zone_id).await? {
+            return Err(Error::bad(
+                "zone_id",
+                format!("zone {} does not exist", req.zone_id),
+            ));
+        }
+        let id =
+            store::insert_device(&mut tx, &name, req.zone_id, req.x, req.y, store::ms(now)).await?;
+        let code = secrets::enrollment_code();
+        let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
+        store::insert_enrollment_code(&mut tx, id, &secrets::digest(&code), store::ms(expires))
+            .await?;
+        let device = self.device_view_in(&mut tx, id).await?;
+        let mut a = actor.audit("device.create", now);
+        a.device_id = Some(id);
+        a.after = json(&device);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![Event::DeviceChanged { device_id: id }])
+            .await?;
+        Ok(CreatedDevice {
+            device,
+            enrollment_code: code,
+            enrollment_expires_at: expires,
+        })
+    }
+
+    pub async fn new_enrollment_code(
+        &self,
+        actor: &Actor,
+        device_id: i64,
+    ) -> Result<EnrollmentCode> {
+        actor.require(Permission::DeviceManage)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        store::get_device(&mut tx, device_id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", device_id))?;
+        let code = secrets::enrollment_code();
+        let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
+        store::insert_enrollment_code(
+            &mut tx,
+            device_id,
+            &secrets::digest(&code),
+            store::ms(expires),
+        )
+        .await?;
+        let mut a = actor.audit("device.enrollment_code", now);
+        a.device_id = Some(device_id);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(EnrollmentCode {
+            device_id,
+            enrollment_code: code,
+            enrollment_expires_at: expires,
+        })
+    }
+
+    /// An agent trades a one-time code for its device secret. A new secret
+    /// replaces the old one: re-enrolling a PC revokes its previous agent.
+    pub async fn enroll(&self, req: EnrollRequest) -> Result<Enrolled> {
+        let hostname = required_text("hostname", &req.hostname, 255)?;
+        let code = req.code.trim().to_uppercase();
+        if code.is_empty() {
+            return Err(Error::bad("code", "must not be empty"));
+        }
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let device_id =
+            store::redeem_enrollment_code(&mut tx, &secrets::digest(&code), store::ms(now))
+                .await?
+                .ok_or_else(|| {
+                    Error::Unauthorized("the enrollment code is unknown, used or expired".into())
+                })?;
+        let secret = secrets::random_token();
+        store::set_device_secret(&mut tx, device_id, &secrets::digest(&secret), &hostname).await?;
+        let mut a = Actor::Agent { device_id }.audit("device.enroll", now);
+        a.device_id = Some(device_id);
+        a.after = Some(serde_json::json!({ "hostname": hostname }));
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![Event::DeviceChanged { device_id }])
+            .await?;
+        Ok(Enrolled {
+            device_id,
+            device_secret: secret,
+        })
+    }
+
+    pub async fn device(&self, id: i64) -> Result<DeviceView> {
+        let mut tx = self.store.snapshot().await?;
+        self.device_view_in(&mut tx, id).await
+    }
+
+    pub async fn list_devices(&self) -> Result<Vec<DeviceView>> {
+        Ok(self.hall().await?.devices)
+    }
+
+    pub async fn hall(&self) -> Result<HallSnapshot> {
+        let mut tx = self.store.snapshot().await?;
+        let zones = store::list_zones(&mut tx)
+            .await?
+            .into_iter()
+            .map(|z| ZoneView {
+                id: z.id,
+                name: z.name,
+            })
+            .collect();
+        let live = store::live_sessions(&mut tx, None).await?;
+        let mut device_sessions = Vec::with_capacity(live.len());
+        for s in &live {
+            device_sessions.push((s.device_id, device_session(&mut tx, s).await?));
+        }
+        let devices = store::list_devices(&mut tx)
+            .await?
+            .into_iter()
+            .map(|d| {
+                let device_id = d.id;
+                let mine = device_sessions
+                    .iter()
+                    .filter(move |(id, _)| *id == device_id)
+                    .map(|(_, s)| s);
+                self.device_view(d, mine)
+            })
+            .collect();
+        Ok(HallSnapshot {
+            at: self.now(),
+            zones,
+            devices,
+        })
+    }
+
+    pub(crate) async fn device_view_in(&self, c: &mut Conn, id: i64) -> Result<DeviceView> {
+        let d = store::get_device(c, id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", id))?;
+        let mut sessions = Vec::new();
+        for s in store::live_sessions(c, Some(id)).await? {
+            sessions.push(device_session(c, &s).await?);
+        }
+        Ok(self.device_view(d, sessions.iter()))
+    }
+
+    fn device_view<'a>(
+        &self,
+        d: store::DeviceRow,
+        sessions: impl Iterator<Item = &'a DeviceSession>,
+    ) -> DeviceView {
+        let presence = self.presence(d.id);
+        let (mut running, mut reservations) = (None, Vec::new());
+        for s in sessions {
+            match s.status {
+                SessionStatus::Pending => reservations.push(s.clone()),
+                _ => running = Some(s.clone()),
+            }
+        }
+        DeviceView {
+            id: d.id,
+            name: d.name,
+            zone_id: d.zone_id,
+            x: d.x,
+            y: d.y,
+            enabled: d.enabled,
+            enrolled: d.enrolled,
+            online: presence.online,
+            last_seen_at: presence.last_seen_at.or(at_opt(d.last_seen_at)),
+            metrics: presence
+                .metrics
+                .or_else(|| d.metrics.and_then(|m| serde_json::from_str(&m).ok())),
+            session: running,
+            reservations,
+        }
+    }
+}
+
+async fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSession> {
+    let segments = store::session_segments(c, s.id).await?;
+    Ok(DeviceSession {
+        id: s.id,
+        client_id: s.client_id,
+        client_name: s.client_name.clone(),
+        status: SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Pending),
+        planned_start_at: store::at(s.planned_start_at),
+        actual_start_at: at_opt(s.actual_start_at),
+        ends_at: at_opt(s.ends_at),
+        tariff_name: segments
+            .last()
+            .map(|g| g.tariff_name.clone())
+            .unwrap_or_default(),
+    })
+}

@@ -1,0 +1,174 @@
+//! The operations. Each is one write transaction (BEGIN IMMEDIATE) that
+//! validates, changes state, writes its audit entry, commits, and only then
+//! publishes its events. Callers (REST, the agent gateway, the scheduler)
+//! come through here and nowhere else.
+
+mod auth;
+mod clients;
+pub mod demo;
+mod hall;
+mod sessions;
+mod staff;
+mod tariffs;
+
+pub use auth::*;
+pub use clients::*;
+pub use hall::*;
+pub use sessions::*;
+pub use staff::*;
+pub use tariffs::*;
+
+use crate::clock::SharedClock;
+use crate::error::{Error, Result};
+use crate::events::Bus;
+use crate::store::{self, NewAudit, Store, Tx};
+use chrono::{DateTime, Utc};
+use club_shared::{Event, Metrics, Permission};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use tokio::sync::Notify;
+
+/// Who performs an operation; recorded in the audit trail.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    Staff(StaffCtx),
+    Player { client_id: i64 },
+    Agent { device_id: i64 },
+    System,
+}
+
+impl Actor {
+    pub fn operator_id(&self) -> Option<i64> {
+        match self {
+            Actor::Staff(s) => Some(s.operator_id),
+            _ => None,
+        }
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Actor::Staff(_) => "staff",
+            Actor::Player { .. } => "player",
+            Actor::Agent { .. } => "agent",
+            Actor::System => "system",
+        }
+    }
+
+    /// Staff must hold `p`; players, agents and the system are checked by
+    /// the operation itself (their own session or device only).
+    pub fn require(&self, p: Permission) -> Result<()> {
+        match self {
+            Actor::Staff(s) => s.require(p),
+            _ => Ok(()),
+        }
+    }
+
+    fn audit(&self, kind: &'static str, at: DateTime<Utc>) -> NewAudit {
+        NewAudit {
+            at: store::ms(at),
+            operator_id: self.operator_id(),
+            actor: self.kind(),
+            kind,
+            ..NewAudit::default()
+        }
+    }
+}
+
+/// A signed-in staff member and what their role allows.
+#[derive(Debug, Clone)]
+pub struct StaffCtx {
+    pub operator_id: i64,
+    pub login: String,
+    pub role: String,
+    pub permissions: Vec<Permission>,
+}
+
+impl StaffCtx {
+    pub fn require(&self, p: Permission) -> Result<()> {
+        if self.permissions.contains(&p) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(p))
+        }
+    }
+}
+
+/// What the server knows of a connected PC beyond the database.
+#[derive(Debug, Clone, Default)]
+pub struct DevicePresence {
+    pub online: bool,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub metrics: Option<Metrics>,
+}
+
+#[derive(Clone)]
+pub struct Service {
+    pub store: Store,
+    pub bus: Bus,
+    pub clock: SharedClock,
+    token_ttl: chrono::Duration,
+    schedule_changed: Arc<Notify>,
+    presence: Arc<RwLock<HashMap<i64, DevicePresence>>>,
+}
+
+impl Service {
+    pub fn new(store: Store, bus: Bus, clock: SharedClock, token_ttl_hours: i64) -> Self {
+        Service {
+            store,
+            bus,
+            clock,
+            token_ttl: chrono::Duration::hours(token_ttl_hours.max(1)),
+            schedule_changed: Arc::new(Notify::new()),
+            presence: Arc::default(),
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// Wakes the scheduler: a deadline may have moved.
+    pub fn schedule_changed(&self) -> Arc<Notify> {
+        self.schedule_changed.clone()
+    }
+
+    pub fn presence(&self, device_id: i64) -> DevicePresence {
+        self.presence
+            .read()
+            .map(|m| m.get(&device_id).cloned().unwrap_or_default())
+            .unwrap_or_default()
+    }
+
+    pub fn set_presence(&self, device_id: i64, p: DevicePresence) {
+        if let Ok(mut m) = self.presence.write() {
+            m.insert(device_id, p);
+        }
+    }
+
+    /// Commits `tx`, then publishes `events`: subscribers only ever see
+    /// what is durable.
+    async fn commit(&self, tx: Tx, events: Vec<Event>) -> Result<()> {
+        tx.commit().await?;
+        self.bus.publish(events);
+        Ok(())
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
+    serde_json::to_value(v).ok()
+}
+
+/// Text fields: trimmed, non-empty, bounded.
+pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(Error::bad(field, "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(Error::bad(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(v.to_owned())
+}

@@ -1,0 +1,984 @@
+use super::clients::{balance_event, buy_tariff};
+use super::tariffs::{load_settings, tariff_window};
+use super::{Actor, Service};
+use crate::domain::{
+    close_segment, initial_status, occupancy, segment_seconds, transition, Action, Closing,
+    HoldingState, OpenSegment, SegmentOutcome, Span,
+};
+use crate::error::{Error, Result};
+use crate::store::{self, at, at_opt, Conn, NewLedger, NewValueMovement};
+use chrono::{DateTime, Duration, Utc};
+use club_shared::events::SessionChange;
+use club_shared::{
+    AuditEntryView, BindingView, Event, Minor, Permission, PriceCorrectionView, Receipt,
+    ReceiptLine, RefundPolicy, SegmentView, SessionStatus, SessionView,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    pub client_id: i64,
+    pub device_id: i64,
+    /// A holding on the client's balance to play from...
+    #[serde(default)]
+    pub holding_id: Option<i64>,
+    /// ...or a tariff bought for this session from the client's balance.
+    #[serde(default)]
+    pub tariff_id: Option<i64>,
+    /// Bonus to spend when buying `tariff_id` (within the tariff's cap).
+    #[serde(default)]
+    pub bonus_amount: Minor,
+    /// Omitted or now: ACTIVE. In the future: a PENDING reservation.
+    #[serde(default)]
+    pub planned_start_at: Option<DateTime<Utc>>,
+}
+
+/// What cancel or end would do, changing nothing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preview {
+    pub session_id: i64,
+    pub action: String,
+    pub status: SessionStatus,
+    pub at: DateTime<Utc>,
+    /// False when the action is not available now; `refusal` says why.
+    pub allowed: bool,
+    pub refusal: Option<String>,
+    pub outcomes: Vec<SegmentOutcome>,
+    pub bonus_total: Minor,
+    pub burned_total: Minor,
+    pub kept_seconds_total: i64,
+    /// For an end: the receipt it would produce.
+    pub receipt: Option<Receipt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviewAction {
+    Cancel,
+    End,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct SessionQuery {
+    pub status: Option<SessionStatus>,
+    pub client_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+pub struct AuditQuery {
+    pub session_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// How far in the past a planned start may be and still mean "now": the
+/// operator's screen clock and the server's may differ a little.
+const PLANNED_START_TOLERANCE_SECONDS: i64 = 60;
+
+fn status_of(s: &store::SessionRow) -> SessionStatus {
+    SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Cancelled)
+}
+
+fn policy_of(g: &store::SegmentRow) -> RefundPolicy {
+    RefundPolicy::parse(&g.refund_policy).unwrap_or(RefundPolicy::KeepBalance)
+}
+
+fn holding_state(h: &store::HoldingRow) -> HoldingState {
+    HoldingState {
+        total_seconds: h.total_seconds,
+        remaining_seconds: h.remaining_seconds,
+        price_paid: h.price_paid,
+        value_remaining: h.value_remaining,
+    }
+}
+
+fn open_segment(g: &store::SegmentRow) -> OpenSegment {
+    OpenSegment {
+        id: g.id,
+        holding_id: g.holding_id,
+        tariff_id: g.tariff_id,
+        tariff_name: g.tariff_name.clone(),
+        refund_policy: policy_of(g),
+        reserved_seconds: g.reserved_seconds,
+        span: g.starts_at.zip(g.ends_at).map(|(a, b)| (at(a), at(b))),
+    }
+}
+
+async fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
+    store::get_session(c, id)
+        .await?
+        .ok_or_else(|| Error::not_found("session", id))
+}
+
+pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
+    let s = load_session(c, id).await?;
+    let segments = store::session_segments(c, id)
+        .await?
+        .into_iter()
+        .map(|g| SegmentView {
+            id: g.id,
+            holding_id: g.holding_id,
+            tariff_id: g.tariff_id,
+            refund_policy: policy_of(&g),
+            tariff_name: g.tariff_name,
+            starts_at: at_opt(g.starts_at),
+            ends_at: at_opt(g.ends_at),
+            closed_at: at_opt(g.closed_at),
+            seconds_used: g.seconds_used,
+            max_bonus_percent: g.max_bonus_percent,
+        })
+        .collect();
+    let bindings = store::session_bindings(c, id)
+        .await?
+        .into_iter()
+        .map(|b| BindingView {
+            device_id: b.device_id,
+            planned_start_at: at(b.planned_start_at),
+            actual_start_at: at_opt(b.actual_start_at),
+            actual_end_at: at_opt(b.actual_end_at),
+        })
+        .collect();
+    let price_corrections = store::session_price_corrections(c, id)
+        .await?
+        .into_iter()
+        .map(|p| PriceCorrectionView {
+            delta: p.delta,
+            reason: p.reason,
+            operator_id: p.operator_id,
+            at: at(p.at),
+        })
+        .collect();
+    Ok(SessionView {
+        id: s.id,
+        client_id: s.client_id,
+        client_name: s.client_name.clone(),
+        device_id: s.device_id,
+        status: status_of(&s),
+        planned_start_at: at(s.planned_start_at),
+        actual_start_at: at_opt(s.actual_start_at),
+        actual_end_at: at_opt(s.actual_end_at),
+        ends_at: at_opt(s.ends_at),
+        cancelled_at: at_opt(s.cancelled_at),
+        cancelled_by: s.cancelled_by,
+        end_kind: s.end_kind.clone(),
+        segments,
+        bindings,
+        price_corrections,
+        receipt: s
+            .receipt
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+    })
+}
+
+/// The span a live session holds its device for.
+async fn session_span(
+    c: &mut Conn,
+    s: &store::SessionRow,
+    now: DateTime<Utc>,
+) -> Result<Option<Span>> {
+    let reserved: i64 = store::session_segments(c, s.id)
+        .await?
+        .iter()
+        .filter(|g| g.closed_at.is_none())
+        .map(|g| g.reserved_seconds)
+        .sum();
+    Ok(occupancy(
+        status_of(s),
+        at(s.planned_start_at),
+        at_opt(s.ends_at),
+        reserved,
+        now,
+    ))
+}
+
+/// Refuses when `span` overlaps a live session on the device.
+async fn check_device_free(
+    c: &mut Conn,
+    device_id: i64,
+    device_name: &str,
+    span: Span,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for other in store::live_sessions(c, Some(device_id)).await? {
+        if let Some(theirs) = session_span(c, &other, now).await? {
+            if theirs.overlaps(&span) {
+                return Err(Error::Conflict(format!(
+                    "PC {device_name} is occupied: session {} is {} until {}",
+                    other.id,
+                    other.status,
+                    theirs.to.to_rfc3339()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What closing the given segments would do, from the current holdings.
+async fn plan(
+    c: &mut Conn,
+    segments: &[store::SegmentRow],
+    closing: Closing,
+) -> Result<Vec<SegmentOutcome>> {
+    let mut out = Vec::with_capacity(segments.len());
+    for g in segments {
+        let h = store::get_holding(c, g.holding_id)
+            .await?
+            .ok_or_else(|| Error::not_found("holding", g.holding_id))?;
+        out.push(close_segment(&open_segment(g), holding_state(&h), closing));
+    }
+    Ok(out)
+}
+
+/// The segments a closing touches: every open one on a cancel, the current
+/// one on an end.
+async fn closing_segments(
+    c: &mut Conn,
+    session_id: i64,
+    closing: Closing,
+) -> Result<Vec<store::SegmentRow>> {
+    let open: Vec<_> = store::session_segments(c, session_id)
+        .await?
+        .into_iter()
+        .filter(|g| g.closed_at.is_none())
+        .collect();
+    Ok(match closing {
+        Closing::Cancel => open,
+        Closing::ManualEnd(_) | Closing::NaturalEnd => {
+            open.into_iter().last().into_iter().collect()
+        }
+    })
+}
+
+/// Writes a plan: holdings, closed segments, value movements, bonus ledger.
+/// Answers whether a balance changed.
+async fn apply_plan(
+    c: &mut Conn,
+    actor: &Actor,
+    session: &store::SessionRow,
+    outcomes: &[SegmentOutcome],
+    closed_at: DateTime<Utc>,
+) -> Result<bool> {
+    let t = store::ms(closed_at);
+    let mut balance_changed = false;
+    for o in outcomes {
+        let h = o
+            .holding_after
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("plan without holding")))?;
+        let status = if h.remaining_seconds == 0 {
+            "used_up"
+        } else {
+            "available"
+        };
+        store::update_holding(
+            c,
+            o.holding_id,
+            h.remaining_seconds,
+            h.value_remaining,
+            status,
+        )
+        .await?;
+        store::close_segment(c, o.segment_id, t, o.seconds_used, o.amount).await?;
+        let mut movements = Vec::new();
+        if o.seconds_used > 0 || o.amount > 0 {
+            movements.push(("usage", o.seconds_used, o.amount));
+        }
+        match o.refund {
+            Some(r) if r.unused_seconds > 0 && r.policy == RefundPolicy::Burn => {
+                movements.push(("burn", r.unused_seconds, r.burned));
+            }
+            Some(r) if r.unused_seconds > 0 && r.policy == RefundPolicy::ConvertToBonus => {
+                movements.push(("convert", r.unused_seconds, r.bonus));
+            }
+            _ => {}
+        }
+        for (kind, seconds, amount) in movements {
+            store::insert_value_movement(
+                c,
+                &NewValueMovement {
+                    at: t,
+                    holding_id: o.holding_id,
+                    session_id: Some(session.id),
+                    segment_id: Some(o.segment_id),
+                    kind,
+                    seconds,
+                    amount,
+                },
+            )
+            .await?;
+        }
+        if o.bonus > 0 {
+            store::insert_ledger(
+                c,
+                &NewLedger {
+                    at: t,
+                    client_id: session.client_id,
+                    account: "bonus",
+                    amount: o.bonus,
+                    kind: "refund_to_bonus",
+                    order_id: None,
+                    session_id: Some(session.id),
+                    operator_id: actor.operator_id(),
+                },
+            )
+            .await?;
+            balance_changed = true;
+        }
+    }
+    Ok(balance_changed)
+}
+
+/// The receipt from actual usage: every segment's time and amount, with
+/// the current segment taken from `current` (not yet written).
+async fn build_receipt(
+    c: &mut Conn,
+    session_id: i64,
+    current: &[SegmentOutcome],
+    end_kind: &str,
+    ended_at: DateTime<Utc>,
+) -> Result<Receipt> {
+    let mut lines = Vec::new();
+    for g in store::session_segments(c, session_id).await? {
+        let line = match current.iter().find(|o| o.segment_id == g.id) {
+            Some(o) => ReceiptLine {
+                segment_id: g.id,
+                tariff_id: g.tariff_id,
+                tariff_name: g.tariff_name.clone(),
+                seconds_used: o.seconds_used,
+                amount: o.amount,
+            },
+            None => ReceiptLine {
+                segment_id: g.id,
+                tariff_id: g.tariff_id,
+                tariff_name: g.tariff_name.clone(),
+                seconds_used: g.seconds_used.unwrap_or(0),
+                amount: g.amount.unwrap_or(0),
+            },
+        };
+        lines.push(line);
+    }
+    let corrections: Minor = store::session_price_corrections(c, session_id)
+        .await?
+        .iter()
+        .map(|p| p.delta)
+        .sum();
+    let total = lines.iter().map(|l| l.amount).sum::<Minor>() + corrections;
+    Ok(Receipt {
+        session_id,
+        end_kind: end_kind.to_owned(),
+        ended_at,
+        lines,
+        corrections,
+        total,
+    })
+}
+
+fn session_event(change: SessionChange, view: &SessionView) -> Event {
+    Event::Session {
+        change,
+        devices: vec![view.device_id],
+        session: Box::new(view.clone()),
+    }
+}
+
+fn summary(v: &SessionView) -> serde_json::Value {
+    serde_json::json!({
+        "status": v.status,
+        "device_id": v.device_id,
+        "actual_start_at": v.actual_start_at,
+        "ends_at": v.ends_at,
+        "segments": v.segments.iter().map(|g| serde_json::json!({
+            "id": g.id, "holding_id": g.holding_id, "tariff_id": g.tariff_id,
+            "tariff_name": g.tariff_name, "refund_policy": g.refund_policy,
+            "closed_at": g.closed_at, "seconds_used": g.seconds_used,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The reserved holdings' state, for the audit's before and after.
+async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
+    let mut out = Vec::new();
+    for g in &v.segments {
+        if let Some(h) = store::get_holding(c, g.holding_id).await? {
+            out.push(serde_json::json!({
+                "holding_id": h.id, "tariff_id": h.tariff_id, "status": h.status,
+                "remaining_seconds": h.remaining_seconds, "value_remaining": h.value_remaining,
+            }));
+        }
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
+impl Service {
+    pub async fn session(&self, id: i64) -> Result<SessionView> {
+        let mut tx = self.store.snapshot().await?;
+        session_view(&mut tx, id).await
+    }
+
+    pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
+        actor.require(Permission::ReportView)?;
+        let mut tx = self.store.snapshot().await?;
+        let filter = store::SessionFilter {
+            status: q.status.map(|s| s.as_str().to_owned()),
+            client_id: q.client_id,
+            device_id: q.device_id,
+            from: q.from.map(store::ms),
+            to: q.to.map(store::ms),
+            limit: 500,
+        };
+        let mut out = Vec::new();
+        for s in store::list_sessions(&mut tx, &filter).await? {
+            out.push(session_view(&mut tx, s.id).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn audit(&self, actor: &Actor, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
+        actor.require(Permission::ReportView)?;
+        self.audit_entries(q).await
+    }
+
+    pub(crate) async fn audit_entries(&self, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
+        let mut c = self.store.read().await?;
+        let filter = store::AuditFilter {
+            session_id: q.session_id,
+            operator_id: q.operator_id,
+            from: q.from.map(store::ms),
+            to: q.to.map(store::ms),
+            limit: 1000,
+        };
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(store::list_audit(&mut c, &filter)
+            .await?
+            .into_iter()
+            .map(|a| AuditEntryView {
+                id: a.id,
+                at: at(a.at),
+                operator_id: a.operator_id,
+                actor: a.actor,
+                kind: a.kind,
+                session_id: a.session_id,
+                device_id: a.device_id,
+                client_id: a.client_id,
+                before: parse(a.before),
+                after: parse(a.after),
+                reason: a.reason,
+            })
+            .collect())
+    }
+
+    pub async fn create_session(&self, actor: &Actor, req: NewSession) -> Result<SessionView> {
+        actor.require(Permission::SessionCreate)?;
+        let now = self.now();
+        let planned = req.planned_start_at.unwrap_or(now);
+        if planned < now - Duration::seconds(PLANNED_START_TOLERANCE_SECONDS) {
+            return Err(Error::bad("planned_start_at", "is in the past"));
+        }
+        if planned > now + Duration::days(366) {
+            return Err(Error::bad("planned_start_at", "is more than a year ahead"));
+        }
+        let planned = planned.max(now);
+        if req.bonus_amount != 0 && req.tariff_id.is_none() {
+            return Err(Error::bad(
+                "bonus_amount",
+                "applies only when buying a tariff_id",
+            ));
+        }
+        let mut tx = self.store.write().await?;
+        let client = store::get_client(&mut tx, req.client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", req.client_id))?;
+        let device = store::get_device(&mut tx, req.device_id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", req.device_id))?;
+        if !device.enabled {
+            return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
+        }
+        let holding = match (req.holding_id, req.tariff_id) {
+            (Some(id), None) => {
+                let h = store::get_holding(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("holding", id))?;
+                if h.client_id != client.id {
+                    return Err(Error::bad(
+                        "holding_id",
+                        format!("holding {id} belongs to another client"),
+                    ));
+                }
+                h
+            }
+            (None, Some(tariff_id)) => {
+                buy_tariff(&mut tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
+            }
+            _ => {
+                return Err(Error::bad(
+                    "holding_id",
+                    "give exactly one of holding_id and tariff_id",
+                ))
+            }
+        };
+        if holding.status != "available" {
+            return Err(Error::Conflict(format!(
+                "holding {} is {}",
+                holding.id, holding.status
+            )));
+        }
+        if holding.remaining_seconds <= 0 {
+            return Err(Error::Conflict(format!(
+                "holding {} has no time left",
+                holding.id
+            )));
+        }
+        if holding.valid_until.is_some_and(|v| v <= store::ms(planned)) {
+            return Err(Error::Conflict(format!(
+                "holding {} has expired",
+                holding.id
+            )));
+        }
+        let tariff = store::get_tariff(&mut tx, holding.tariff_id)
+            .await?
+            .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
+        let zones = store::tariff_zones(&mut tx, tariff.id).await?;
+        if !zones.is_empty() && !zones.contains(&device.zone_id) {
+            return Err(Error::Conflict(format!(
+                "tariff {} is not allowed in the zone of PC {}",
+                tariff.name, device.name
+            )));
+        }
+        let settings = load_settings(&mut tx).await?;
+        if let Some(w) = tariff_window(&tariff) {
+            if !w.contains(planned, settings.utc_offset_minutes) {
+                return Err(Error::bad(
+                    "planned_start_at",
+                    format!("tariff {} is usable only {}", tariff.name, w.describe()),
+                ));
+            }
+        }
+        let status = initial_status(planned, now);
+        let span = occupancy(status, planned, None, holding.remaining_seconds, now)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a new session has a span")))?;
+        check_device_free(&mut tx, device.id, &device.name, span, now).await?;
+
+        let id = store::insert_session(
+            &mut tx,
+            client.id,
+            device.id,
+            status.as_str(),
+            store::ms(planned),
+            store::ms(now),
+            actor.operator_id(),
+        )
+        .await?;
+        store::insert_segment(
+            &mut tx,
+            id,
+            0,
+            holding.id,
+            tariff.id,
+            holding.remaining_seconds,
+            &tariff.refund_policy,
+            tariff.max_bonus_percent,
+        )
+        .await?;
+        store::insert_binding(&mut tx, id, device.id, store::ms(planned)).await?;
+        store::update_holding(
+            &mut tx,
+            holding.id,
+            holding.remaining_seconds,
+            holding.value_remaining,
+            "in_use",
+        )
+        .await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = actor.audit("session.create", now);
+        a.session_id = Some(id);
+        a.device_id = Some(device.id);
+        a.client_id = Some(client.id);
+        a.after = Some(summary(&view));
+        store::insert_audit(&mut tx, &a).await?;
+        let mut events = vec![session_event(SessionChange::Created, &view)];
+        if req.tariff_id.is_some() {
+            events.push(balance_event(&mut tx, client.id).await?);
+        }
+        self.commit(tx, events).await?;
+        self.schedule_changed().notify_one();
+        Ok(view)
+    }
+
+    /// Start pressed: by an operator (SessionStart), by the player in the
+    /// app (own sessions only) or on the PC (its own device only). A press
+    /// repeated with the same `press_id` is a no-op.
+    pub async fn start_session(
+        &self,
+        actor: &Actor,
+        id: i64,
+        press_id: Option<&str>,
+    ) -> Result<SessionView> {
+        actor.require(Permission::SessionStart)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        let refusal = match actor {
+            Actor::Player { client_id } if *client_id != s.client_id => {
+                Some(format!("session {id} belongs to another client"))
+            }
+            Actor::Agent { device_id } if *device_id != s.device_id => {
+                Some(format!("session {id} is not on this PC"))
+            }
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            drop(tx);
+            self.audit_refusal(actor, "session.start_refused", &s, &why)
+                .await?;
+            return Err(Error::NotAllowed(why));
+        }
+        let status = status_of(&s);
+        if status == SessionStatus::Started
+            && press_id.is_some()
+            && s.start_press_id.as_deref() == press_id
+        {
+            return session_view(&mut tx, id).await;
+        }
+        transition(status, Action::Start)?;
+        let segment = store::session_segments(&mut tx, id)
+            .await?
+            .into_iter()
+            .find(|g| g.closed_at.is_none())
+            .ok_or_else(|| Error::Conflict(format!("session {id} has no tariff left")))?;
+        let holding = store::get_holding(&mut tx, segment.holding_id)
+            .await?
+            .ok_or_else(|| Error::not_found("holding", segment.holding_id))?;
+        let tariff = store::get_tariff(&mut tx, segment.tariff_id)
+            .await?
+            .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
+        let offset = load_settings(&mut tx).await?.utc_offset_minutes;
+        let window = tariff_window(&tariff);
+        let seconds = segment_seconds(holding.remaining_seconds, window, now, offset)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                let w = window.map(|w| w.describe()).unwrap_or_default();
+                Error::Conflict(format!(
+                    "tariff {} is usable only {w}; it cannot start now",
+                    tariff.name
+                ))
+            })?;
+        let before = session_view(&mut tx, id).await?;
+        let ends_at = now + Duration::seconds(seconds);
+        store::mark_session_started(&mut tx, id, store::ms(now), store::ms(ends_at), press_id)
+            .await?;
+        store::open_segment(&mut tx, segment.id, store::ms(now), store::ms(ends_at)).await?;
+        store::start_binding(&mut tx, id, store::ms(now)).await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = actor.audit("session.start", now);
+        a.session_id = Some(id);
+        a.device_id = Some(s.device_id);
+        a.client_id = Some(s.client_id);
+        a.before = Some(summary(&before));
+        a.after = Some(summary(&view));
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![session_event(SessionChange::Started, &view)])
+            .await?;
+        self.schedule_changed().notify_one();
+        Ok(view)
+    }
+
+    async fn audit_refusal(
+        &self,
+        actor: &Actor,
+        kind: &'static str,
+        s: &store::SessionRow,
+        why: &str,
+    ) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        let mut a = actor.audit(kind, self.now());
+        a.session_id = Some(s.id);
+        a.device_id = match actor {
+            Actor::Agent { device_id } => Some(*device_id),
+            _ => Some(s.device_id),
+        };
+        a.client_id = Some(s.client_id);
+        a.reason = Some(why.to_owned());
+        store::insert_audit(&mut tx, &a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn cancel_session(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: Option<String>,
+    ) -> Result<SessionView> {
+        actor.require(Permission::SessionDelete)?;
+        let reason = clean_reason(reason)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        transition(status_of(&s), Action::Cancel)?;
+        if s.actual_start_at.is_some() {
+            return Err(Error::Conflict(
+                "session has started; only ending is available".into(),
+            ));
+        }
+        let before = session_view(&mut tx, id).await?;
+        let holdings_before = holdings_state(&mut tx, &before).await?;
+        let segments = closing_segments(&mut tx, id, Closing::Cancel).await?;
+        let outcomes = plan(&mut tx, &segments, Closing::Cancel).await?;
+        let balance_changed = apply_plan(&mut tx, actor, &s, &outcomes, now).await?;
+        store::mark_session_cancelled(
+            &mut tx,
+            id,
+            store::ms(now),
+            actor.operator_id(),
+            reason.as_deref(),
+        )
+        .await?;
+        store::end_binding(&mut tx, id, store::ms(now)).await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = actor.audit("session.cancel", now);
+        a.session_id = Some(id);
+        a.device_id = Some(s.device_id);
+        a.client_id = Some(s.client_id);
+        a.before =
+            Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
+        a.after = Some(serde_json::json!({
+            "session": summary(&view),
+            "holdings": holdings_state(&mut tx, &view).await?,
+            "outcomes": outcomes,
+        }));
+        a.reason = reason;
+        store::insert_audit(&mut tx, &a).await?;
+        let mut events = vec![session_event(SessionChange::Cancelled, &view)];
+        if balance_changed {
+            events.push(balance_event(&mut tx, s.client_id).await?);
+        }
+        self.commit(tx, events).await?;
+        self.schedule_changed().notify_one();
+        Ok(view)
+    }
+
+    /// Staff end a STARTED session now; the refund policy applies to the
+    /// current segment's unused time.
+    pub async fn end_session(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: Option<String>,
+    ) -> Result<SessionView> {
+        actor.require(Permission::SessionEnd)?;
+        let reason = clean_reason(reason)?;
+        let now = self.now();
+        self.end(actor, id, Closing::ManualEnd(now), now, reason)
+            .await
+    }
+
+    /// The clock ran out on a STARTED session (the scheduler).
+    pub async fn end_naturally(&self, id: i64) -> Result<SessionView> {
+        let mut c = self.store.read().await?;
+        let s = load_session(&mut c, id).await?;
+        drop(c);
+        let ended_at = at_opt(s.ends_at).unwrap_or_else(|| self.now());
+        self.end(&Actor::System, id, Closing::NaturalEnd, ended_at, None)
+            .await
+    }
+
+    async fn end(
+        &self,
+        actor: &Actor,
+        id: i64,
+        closing: Closing,
+        ended_at: DateTime<Utc>,
+        reason: Option<String>,
+    ) -> Result<SessionView> {
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        transition(status_of(&s), Action::End)?;
+        if closing == Closing::NaturalEnd && s.ends_at.is_some_and(|e| e > store::ms(self.now())) {
+            return Err(Error::Conflict(format!("session {id} has time left")));
+        }
+        let before = session_view(&mut tx, id).await?;
+        let holdings_before = holdings_state(&mut tx, &before).await?;
+        let segments = closing_segments(&mut tx, id, closing).await?;
+        let outcomes = plan(&mut tx, &segments, closing).await?;
+        let end_kind = if closing == Closing::NaturalEnd {
+            "natural"
+        } else {
+            "manual"
+        };
+        let receipt = build_receipt(&mut tx, id, &outcomes, end_kind, ended_at).await?;
+        let balance_changed = apply_plan(&mut tx, actor, &s, &outcomes, ended_at).await?;
+        let receipt_json =
+            serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
+        store::mark_session_ended(&mut tx, id, store::ms(ended_at), end_kind, &receipt_json)
+            .await?;
+        store::end_binding(&mut tx, id, store::ms(ended_at)).await?;
+        let view = session_view(&mut tx, id).await?;
+        let kind = if closing == Closing::NaturalEnd {
+            "session.end_natural"
+        } else {
+            "session.end"
+        };
+        let mut a = actor.audit(kind, self.now());
+        a.session_id = Some(id);
+        a.device_id = Some(s.device_id);
+        a.client_id = Some(s.client_id);
+        a.before =
+            Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
+        a.after = Some(serde_json::json!({
+            "session": summary(&view),
+            "holdings": holdings_state(&mut tx, &view).await?,
+            "outcomes": outcomes,
+            "receipt": receipt,
+        }));
+        a.reason = reason;
+        store::insert_audit(&mut tx, &a).await?;
+        let mut events = vec![session_event(SessionChange::Ended, &view)];
+        if balance_changed {
+            events.push(balance_event(&mut tx, s.client_id).await?);
+        }
+        self.commit(tx, events).await?;
+        self.schedule_changed().notify_one();
+        Ok(view)
+    }
+
+    /// The scheduler: planned start reached, PENDING becomes ACTIVE.
+    pub async fn activate(&self, id: i64) -> Result<SessionView> {
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        transition(status_of(&s), Action::Activate)?;
+        if s.planned_start_at > store::ms(now) {
+            return Err(Error::Conflict(format!(
+                "session {id} is planned for later"
+            )));
+        }
+        store::set_session_status(&mut tx, id, SessionStatus::Active.as_str()).await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = Actor::System.audit("session.activate", now);
+        a.session_id = Some(id);
+        a.device_id = Some(s.device_id);
+        a.client_id = Some(s.client_id);
+        a.before = Some(serde_json::json!({"status": s.status}));
+        a.after = Some(serde_json::json!({"status": view.status}));
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![session_event(SessionChange::Activated, &view)])
+            .await?;
+        Ok(view)
+    }
+
+    /// What cancel or end would do now, changing nothing.
+    pub async fn preview(&self, id: i64, action: PreviewAction) -> Result<Preview> {
+        let now = self.now();
+        let mut tx = self.store.snapshot().await?;
+        let s = load_session(&mut tx, id).await?;
+        let status = status_of(&s);
+        let (closing, act) = match action {
+            PreviewAction::Cancel => (Closing::Cancel, Action::Cancel),
+            PreviewAction::End => (Closing::ManualEnd(now), Action::End),
+        };
+        let refusal = transition(status, act).err().map(|r| r.to_string());
+        let (outcomes, receipt) = if refusal.is_none() {
+            let segments = closing_segments(&mut tx, id, closing).await?;
+            let outcomes = plan(&mut tx, &segments, closing).await?;
+            let receipt = match action {
+                PreviewAction::End => {
+                    Some(build_receipt(&mut tx, id, &outcomes, "manual", now).await?)
+                }
+                PreviewAction::Cancel => None,
+            };
+            (outcomes, receipt)
+        } else {
+            (Vec::new(), None)
+        };
+        Ok(Preview {
+            session_id: id,
+            action: match action {
+                PreviewAction::Cancel => "cancel".into(),
+                PreviewAction::End => "end".into(),
+            },
+            status,
+            at: now,
+            allowed: refusal.is_none(),
+            refusal,
+            bonus_total: outcomes.iter().map(|o| o.bonus).sum(),
+            burned_total: outcomes.iter().map(|o| o.burned).sum(),
+            kept_seconds_total: outcomes.iter().map(|o| o.kept_seconds).sum(),
+            outcomes,
+            receipt,
+        })
+    }
+
+    /// Runs everything due at `now`: activations, then natural ends.
+    /// Answers how many sessions it moved.
+    pub async fn run_due(&self) -> Result<usize> {
+        let now = self.now();
+        let due = {
+            let mut c = self.store.read().await?;
+            store::due_sessions(&mut c, store::ms(now)).await?
+        };
+        let mut moved = 0;
+        for (id, status) in due {
+            let result = match status.as_str() {
+                "PENDING" => self.activate(id).await.map(drop),
+                _ => self.end_naturally(id).await.map(drop),
+            };
+            match result {
+                Ok(()) => moved += 1,
+                // Another operation got there first, or the PC is still
+                // busy: it is retried on the next wake-up.
+                Err(Error::Conflict(why)) => {
+                    tracing::warn!(session.id = id, %why, "scheduler skipped")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(moved)
+    }
+
+    /// The next moment the scheduler has work, after now.
+    pub async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>> {
+        let mut c = self.store.read().await?;
+        Ok(store::next_deadline(&mut c, store::ms(self.now()))
+            .await?
+            .map(at))
+    }
+}
+
+fn clean_reason(reason: Option<String>) -> Result<Option<String>> {
+    match reason.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) if r.chars().count() > 500 => {
+            Err(Error::bad("reason", "must be at most 500 characters"))
+        }
+        Some(r) => Ok(Some(r.to_owned())),
+    }
+}
+
+impl Service {
+    pub async fn session_audit(&self, session_id: i64) -> Result<Vec<AuditEntryView>> {
+        self.audit_entries(AuditQuery {
+            session_id: Some(session_id),
+            ..AuditQuery::default()
+        })
+        .await
+    }
+
+    pub async fn live_sessions_of_client(&self, client_id: i64) -> Result<Vec<SessionView>> {
+        let mut tx = self.store.snapshot().await?;
+        let mut out = Vec::new();
+        for s in store::live_sessions(&mut tx, None).await? {
+            if s.client_id == client_id {
+                out.push(session_view(&mut tx, s.id).await?);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,146 @@
+use super::auth::{
+    check_password, hash_secret, operator_view, parse_permissions, permissions_json,
+};
+use super::{json, required_text, Actor, Service};
+use crate::error::{Error, Result};
+use crate::store;
+use club_shared::{OperatorView, Permission, RoleView};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRole {
+    pub name: String,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RolePermissions {
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOperator {
+    pub login: String,
+    pub password: String,
+    pub role_id: i64,
+}
+
+fn role_view(r: &store::RoleRow) -> RoleView {
+    RoleView {
+        id: r.id,
+        name: r.name.clone(),
+        builtin: r.builtin,
+        permissions: parse_permissions(&r.permissions),
+    }
+}
+
+impl Service {
+    pub async fn list_roles(&self, actor: &Actor) -> Result<Vec<RoleView>> {
+        actor.require(Permission::RoleManage)?;
+        let mut c = self.store.read().await?;
+        Ok(store::list_roles(&mut c)
+            .await?
+            .iter()
+            .map(role_view)
+            .collect())
+    }
+
+    pub async fn create_role(&self, actor: &Actor, req: NewRole) -> Result<RoleView> {
+        actor.require(Permission::RoleManage)?;
+        let name = required_text("name", &req.name, 60)?;
+        let mut tx = self.store.write().await?;
+        let perms = permissions_json(&req.permissions);
+        let id = store::insert_role(&mut tx, &name, false, &perms).await?;
+        let row = store::get_role(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("role", id))?;
+        let view = role_view(&row);
+        let mut a = actor.audit("role.create", self.now());
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(view)
+    }
+
+    /// Role settings. The Owner role keeps RoleManage, so a club can never
+    /// lock itself out of its own settings.
+    pub async fn set_role_permissions(
+        &self,
+        actor: &Actor,
+        role_id: i64,
+        req: RolePermissions,
+    ) -> Result<RoleView> {
+        actor.require(Permission::RoleManage)?;
+        let mut tx = self.store.write().await?;
+        let before = store::get_role(&mut tx, role_id)
+            .await?
+            .ok_or_else(|| Error::not_found("role", role_id))?;
+        if before.name == club_shared::builtin_roles::OWNER
+            && !req.permissions.contains(&Permission::RoleManage)
+        {
+            return Err(Error::bad(
+                "permissions",
+                "the Owner role must keep RoleManage",
+            ));
+        }
+        store::set_role_permissions(&mut tx, role_id, &permissions_json(&req.permissions)).await?;
+        let after = store::get_role(&mut tx, role_id)
+            .await?
+            .ok_or_else(|| Error::not_found("role", role_id))?;
+        let view = role_view(&after);
+        let mut a = actor.audit("role.permissions", self.now());
+        a.before = json(&role_view(&before));
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(view)
+    }
+
+    pub async fn list_operators(&self, actor: &Actor) -> Result<Vec<OperatorView>> {
+        actor.require(Permission::RoleManage)?;
+        let mut c = self.store.read().await?;
+        Ok(store::list_operators(&mut c)
+            .await?
+            .iter()
+            .map(operator_view)
+            .collect())
+    }
+
+    pub async fn create_operator(&self, actor: &Actor, req: NewOperator) -> Result<OperatorView> {
+        actor.require(Permission::RoleManage)?;
+        let login = required_text("login", &req.login, 60)?;
+        check_password("password", &req.password)?;
+        let hash = hash_secret(&req.password).await?;
+        let mut tx = self.store.write().await?;
+        if store::get_role(&mut tx, req.role_id).await?.is_none() {
+            return Err(Error::bad(
+                "role_id",
+                format!("role {} does not exist", req.role_id),
+            ));
+        }
+        if store::get_operator_by_login(&mut tx, &login)
+            .await?
+            .is_some()
+        {
+            return Err(Error::Conflict(format!(
+                "an operator with login {login} already exists"
+            )));
+        }
+        let now = self.now();
+        let id =
+            store::insert_operator(&mut tx, &login, &hash, req.role_id, store::ms(now)).await?;
+        let row = store::get_operator(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("operator", id))?;
+        let view = operator_view(&row);
+        let mut a = actor.audit("operator.create", now);
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        Ok(view)
+    }
+}

@@ -1,0 +1,258 @@
+use super::{json, required_text, Actor, Service};
+use crate::domain::Window;
+use crate::error::{Error, Result};
+use crate::store::{self, Conn, TariffFields};
+use club_shared::{Event, ExpirationPolicy, Permission, RefundPolicy, TariffView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A tariff as POST and PUT take it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TariffInput {
+    pub name: String,
+    pub duration_seconds: i64,
+    pub price: i64,
+    pub refund_policy: RefundPolicy,
+    #[serde(default)]
+    pub max_bonus_percent: Option<i64>,
+    #[serde(default)]
+    pub validity_days: Option<i64>,
+    #[serde(default)]
+    pub expiration_policy: ExpirationPolicy,
+    /// Club-local minutes after midnight; both or neither.
+    #[serde(default)]
+    pub window_start_minute: Option<i64>,
+    #[serde(default)]
+    pub window_end_minute: Option<i64>,
+    /// Zones the tariff may be played in; empty means all.
+    #[serde(default)]
+    pub zone_ids: Vec<i64>,
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Club settings (GET and PUT /settings).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Cancel sessions not started this many minutes after planned start; null = off.
+    #[serde(default)]
+    pub no_show_minutes: Option<i64>,
+    /// Warn the player this many seconds before the end.
+    #[serde(default = "default_warn")]
+    pub warn_before_end_seconds: i64,
+    /// Club local time as an offset from UTC, for tariff windows.
+    #[serde(default)]
+    pub utc_offset_minutes: i64,
+}
+
+fn default_warn() -> i64 {
+    300
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            no_show_minutes: None,
+            warn_before_end_seconds: default_warn(),
+            utc_offset_minutes: 0,
+        }
+    }
+}
+
+const SETTINGS_KEY: &str = "club";
+
+pub(crate) async fn load_settings(c: &mut Conn) -> Result<Settings> {
+    Ok(store::get_setting(c, SETTINGS_KEY)
+        .await?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}
+
+pub(crate) fn tariff_window(t: &store::TariffRow) -> Option<Window> {
+    Window::from_columns(t.window_start_minute, t.window_end_minute)
+}
+
+pub(crate) async fn tariff_view(c: &mut Conn, t: store::TariffRow) -> Result<TariffView> {
+    let zone_ids = store::tariff_zones(c, t.id).await?;
+    Ok(TariffView {
+        id: t.id,
+        name: t.name,
+        duration_seconds: t.duration_seconds,
+        price: t.price,
+        refund_policy: RefundPolicy::parse(&t.refund_policy).unwrap_or(RefundPolicy::KeepBalance),
+        max_bonus_percent: t.max_bonus_percent,
+        validity_days: t.validity_days,
+        expiration_policy: ExpirationPolicy::parse(&t.expiration_policy).unwrap_or_default(),
+        window_start_minute: t.window_start_minute,
+        window_end_minute: t.window_end_minute,
+        zone_ids,
+        active: t.active,
+    })
+}
+
+fn validate(t: &TariffInput) -> Result<String> {
+    let name = required_text("name", &t.name, 80)?;
+    if t.duration_seconds < 1 {
+        return Err(Error::bad("duration_seconds", "must be at least 1"));
+    }
+    if t.duration_seconds > 366 * 86_400 {
+        return Err(Error::bad("duration_seconds", "must be at most a year"));
+    }
+    if !(0..=100_000_000_00).contains(&t.price) {
+        return Err(Error::bad("price", "must be zero or more minor units"));
+    }
+    if let Some(p) = t.max_bonus_percent {
+        if !(0..=100).contains(&p) {
+            return Err(Error::bad("max_bonus_percent", "must be null or 0..100"));
+        }
+    }
+    if let Some(d) = t.validity_days {
+        if !(1..=3650).contains(&d) {
+            return Err(Error::bad("validity_days", "must be null or 1..3650"));
+        }
+    }
+    match (t.window_start_minute, t.window_end_minute) {
+        (None, None) => {}
+        (Some(s), Some(e)) => {
+            for (field, v) in [("window_start_minute", s), ("window_end_minute", e)] {
+                if !(0..1440).contains(&v) {
+                    return Err(Error::bad(
+                        field,
+                        "must be 0..1439 (minutes after midnight)",
+                    ));
+                }
+            }
+            if s == e {
+                return Err(Error::bad(
+                    "window_end_minute",
+                    "must differ from the start",
+                ));
+            }
+        }
+        _ => {
+            return Err(Error::bad(
+                "window_start_minute",
+                "give both window_start_minute and window_end_minute, or neither",
+            ))
+        }
+    }
+    Ok(name)
+}
+
+impl Service {
+    pub async fn list_tariffs(&self) -> Result<Vec<TariffView>> {
+        let mut tx = self.store.snapshot().await?;
+        let mut out = Vec::new();
+        for t in store::list_tariffs(&mut tx).await? {
+            out.push(tariff_view(&mut tx, t).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn tariff(&self, id: i64) -> Result<TariffView> {
+        let mut tx = self.store.snapshot().await?;
+        let t = store::get_tariff(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("tariff", id))?;
+        tariff_view(&mut tx, t).await
+    }
+
+    /// Creates a tariff (`id` None) or changes one. A change affects future
+    /// segments only: open sessions keep the policy they snapshotted.
+    pub async fn save_tariff(
+        &self,
+        actor: &Actor,
+        id: Option<i64>,
+        req: TariffInput,
+    ) -> Result<TariffView> {
+        actor.require(Permission::TariffManage)?;
+        let name = validate(&req)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        for z in &req.zone_ids {
+            if !store::zone_exists(&mut tx, *z).await? {
+                return Err(Error::bad("zone_ids", format!("zone {z} does not exist")));
+            }
+        }
+        let fields = TariffFields {
+            name: &name,
+            duration_seconds: req.duration_seconds,
+            price: req.price,
+            refund_policy: req.refund_policy.as_str(),
+            max_bonus_percent: req.max_bonus_percent,
+            validity_days: req.validity_days,
+            expiration_policy: req.expiration_policy.as_str(),
+            window_start_minute: req.window_start_minute,
+            window_end_minute: req.window_end_minute,
+            active: req.active,
+        };
+        let (id, before) = match id {
+            Some(id) => {
+                let old = store::get_tariff(&mut tx, id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("tariff", id))?;
+                let before = tariff_view(&mut tx, old).await?;
+                store::update_tariff(&mut tx, id, &fields, store::ms(now)).await?;
+                (id, Some(before))
+            }
+            None => (
+                store::insert_tariff(&mut tx, &fields, store::ms(now)).await?,
+                None,
+            ),
+        };
+        store::set_tariff_zones(&mut tx, id, &req.zone_ids).await?;
+        let row = store::get_tariff(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("tariff", id))?;
+        let view = tariff_view(&mut tx, row).await?;
+        let kind = if before.is_some() {
+            "tariff.update"
+        } else {
+            "tariff.create"
+        };
+        let mut a = actor.audit(kind, now);
+        a.before = before.as_ref().and_then(json);
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![Event::TariffChanged { tariff_id: id }])
+            .await?;
+        Ok(view)
+    }
+
+    pub async fn settings(&self) -> Result<Settings> {
+        let mut c = self.store.read().await?;
+        load_settings(&mut c).await
+    }
+
+    pub async fn put_settings(&self, actor: &Actor, s: Settings) -> Result<Settings> {
+        actor.require(Permission::RoleManage)?;
+        if let Some(m) = s.no_show_minutes {
+            if !(1..=1440).contains(&m) {
+                return Err(Error::bad("no_show_minutes", "must be null or 1..1440"));
+            }
+        }
+        if !(0..=3600).contains(&s.warn_before_end_seconds) {
+            return Err(Error::bad("warn_before_end_seconds", "must be 0..3600"));
+        }
+        if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
+            return Err(Error::bad("utc_offset_minutes", "must be -840..840"));
+        }
+        let mut tx = self.store.write().await?;
+        let before = load_settings(&mut tx).await?;
+        let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
+        store::put_setting(&mut tx, SETTINGS_KEY, &value).await?;
+        let mut a = actor.audit("settings.update", self.now());
+        a.before = json(&before);
+        a.after = json(&s);
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![]).await?;
+        self.schedule_changed().notify_one();
+        Ok(s)
+    }
+}

@@ -1,0 +1,82 @@
+use super::Conn;
+use sqlx::{FromRow, QueryBuilder, Sqlite};
+
+/// One audit entry to write; never edited afterwards.
+#[derive(Debug, Clone, Default)]
+pub struct NewAudit {
+    pub at: i64,
+    pub operator_id: Option<i64>,
+    pub actor: &'static str,
+    pub kind: &'static str,
+    pub session_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub operator_id: Option<i64>,
+    pub actor: String,
+    pub kind: String,
+    pub session_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub reason: Option<String>,
+}
+
+pub async fn insert_audit(c: &mut Conn, a: &NewAudit) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit (at, operator_id, actor, kind, session_id, device_id, client_id, \
+         before, after, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(a.at)
+    .bind(a.operator_id)
+    .bind(a.actor)
+    .bind(a.kind)
+    .bind(a.session_id)
+    .bind(a.device_id)
+    .bind(a.client_id)
+    .bind(a.before.as_ref().map(|v| v.to_string()))
+    .bind(a.after.as_ref().map(|v| v.to_string()))
+    .bind(&a.reason)
+    .execute(c)
+    .await
+    .map(drop)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub session_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub limit: i64,
+}
+
+pub async fn list_audit(c: &mut Conn, f: &AuditFilter) -> sqlx::Result<Vec<AuditRow>> {
+    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT id, at, operator_id, actor, kind, session_id, device_id, client_id, before, \
+         after, reason FROM audit WHERE 1 = 1",
+    );
+    if let Some(v) = f.session_id {
+        q.push(" AND session_id = ").push_bind(v);
+    }
+    if let Some(v) = f.operator_id {
+        q.push(" AND operator_id = ").push_bind(v);
+    }
+    if let Some(v) = f.from {
+        q.push(" AND at >= ").push_bind(v);
+    }
+    if let Some(v) = f.to {
+        q.push(" AND at < ").push_bind(v);
+    }
+    q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+    q.build_query_as().fetch_all(c).await
+}

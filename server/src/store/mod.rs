@@ -1,0 +1,103 @@
+//! All SQL lives here, behind functions named for what they do. SQLite in WAL
+//! mode: one writer connection (every write transaction is BEGIN IMMEDIATE,
+//! so writers queue in the pool and never meet "database is locked"), and a
+//! pool of readers that never wait behind the writer.
+
+mod audit;
+mod clients;
+mod hall;
+mod sessions;
+mod settings;
+mod staff;
+mod tariffs;
+
+pub use audit::*;
+pub use clients::*;
+pub use hall::*;
+pub use sessions::*;
+pub use settings::*;
+pub use staff::*;
+pub use tariffs::*;
+
+use crate::config::Synchronous;
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::pool::PoolConnection;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+pub use sqlx::SqliteConnection as Conn;
+pub type Tx = sqlx::Transaction<'static, Sqlite>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Clone)]
+pub struct Store {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl Store {
+    pub async fn open(database: &str, synchronous: Synchronous) -> anyhow::Result<Self> {
+        let url = if database.starts_with("sqlite:") {
+            database.to_owned()
+        } else {
+            format!("sqlite://{database}")
+        };
+        let sync = match synchronous {
+            Synchronous::Full => SqliteSynchronous::Full,
+            Synchronous::Normal => SqliteSynchronous::Normal,
+            Synchronous::Off => SqliteSynchronous::Off,
+        };
+        let base = SqliteConnectOptions::from_str(&url)?
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(sync)
+            .foreign_keys(true)
+            // Only a checkpoint or a reader racing the WAL index can wait here.
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        MIGRATOR.run(&writer).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Store { writer, reader })
+    }
+
+    /// A write transaction that holds the write lock from its first statement.
+    pub async fn write(&self) -> sqlx::Result<Tx> {
+        self.writer.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// A read-only snapshot: every query in it sees the same committed state.
+    pub async fn snapshot(&self) -> sqlx::Result<Tx> {
+        self.reader.begin().await
+    }
+
+    pub async fn read(&self) -> sqlx::Result<PoolConnection<Sqlite>> {
+        self.reader.acquire().await
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+/// Times are stored as unix milliseconds.
+pub fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub fn at(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
+}
+
+pub fn at_opt(ms: Option<i64>) -> Option<DateTime<Utc>> {
+    ms.map(at)
+}

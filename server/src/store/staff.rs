@@ -1,0 +1,154 @@
+use super::Conn;
+use sqlx::FromRow;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct RoleRow {
+    pub id: i64,
+    pub name: String,
+    pub builtin: bool,
+    pub permissions: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct OperatorRow {
+    pub id: i64,
+    pub login: String,
+    pub password_hash: String,
+    pub role_id: i64,
+    pub role_name: String,
+    pub permissions: String,
+}
+
+const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id, \
+     r.name AS role_name, r.permissions FROM operators o JOIN roles r ON r.id = o.role_id";
+
+pub async fn count_operators(c: &mut Conn) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(c)
+        .await
+}
+
+pub async fn insert_role(
+    c: &mut Conn,
+    name: &str,
+    builtin: bool,
+    permissions: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query("INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)")
+        .bind(name)
+        .bind(builtin)
+        .bind(permissions)
+        .execute(c)
+        .await
+        .map(|r| r.last_insert_rowid())
+}
+
+pub async fn list_roles(c: &mut Conn) -> sqlx::Result<Vec<RoleRow>> {
+    sqlx::query_as("SELECT id, name, builtin, permissions FROM roles ORDER BY id")
+        .fetch_all(c)
+        .await
+}
+
+pub async fn get_role(c: &mut Conn, id: i64) -> sqlx::Result<Option<RoleRow>> {
+    sqlx::query_as("SELECT id, name, builtin, permissions FROM roles WHERE id = ?")
+        .bind(id)
+        .fetch_optional(c)
+        .await
+}
+
+pub async fn get_role_by_name(c: &mut Conn, name: &str) -> sqlx::Result<Option<RoleRow>> {
+    sqlx::query_as("SELECT id, name, builtin, permissions FROM roles WHERE name = ?")
+        .bind(name)
+        .fetch_optional(c)
+        .await
+}
+
+pub async fn set_role_permissions(c: &mut Conn, id: i64, permissions: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE roles SET permissions = ? WHERE id = ?")
+        .bind(permissions)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(drop)
+}
+
+pub async fn insert_operator(
+    c: &mut Conn,
+    login: &str,
+    password_hash: &str,
+    role_id: i64,
+    now: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query(
+        "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(login)
+    .bind(password_hash)
+    .bind(role_id)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.last_insert_rowid())
+}
+
+pub async fn get_operator(c: &mut Conn, id: i64) -> sqlx::Result<Option<OperatorRow>> {
+    sqlx::query_as(&format!("{OPERATOR_COLUMNS} WHERE o.id = ?"))
+        .bind(id)
+        .fetch_optional(c)
+        .await
+}
+
+pub async fn get_operator_by_login(c: &mut Conn, login: &str) -> sqlx::Result<Option<OperatorRow>> {
+    sqlx::query_as(&format!("{OPERATOR_COLUMNS} WHERE o.login = ?"))
+        .bind(login)
+        .fetch_optional(c)
+        .await
+}
+
+pub async fn list_operators(c: &mut Conn) -> sqlx::Result<Vec<OperatorRow>> {
+    sqlx::query_as(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"))
+        .fetch_all(c)
+        .await
+}
+
+/// Who a bearer token belongs to: (operator_id, client_id), if unexpired.
+pub async fn token_owner(
+    c: &mut Conn,
+    token_hash: &str,
+    now: i64,
+) -> sqlx::Result<Option<(Option<i64>, Option<i64>)>> {
+    sqlx::query_as(
+        "SELECT operator_id, client_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
+    )
+    .bind(token_hash)
+    .bind(now)
+    .fetch_optional(c)
+    .await
+}
+
+pub async fn insert_token(
+    c: &mut Conn,
+    token_hash: &str,
+    operator_id: Option<i64>,
+    client_id: Option<i64>,
+    now: i64,
+    expires_at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO tokens (token_hash, operator_id, client_id, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token_hash)
+    .bind(operator_id)
+    .bind(client_id)
+    .bind(now)
+    .bind(expires_at)
+    .execute(&mut *c)
+    .await?;
+    // Sign-ins accumulate; expired ones are of no use to anyone.
+    sqlx::query("DELETE FROM tokens WHERE expires_at <= ?")
+        .bind(now)
+        .execute(c)
+        .await
+        .map(drop)
+}

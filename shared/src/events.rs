@@ -1,0 +1,44 @@
+//! Events emitted after each committed operation. The agent gateway and the
+//! hall feed subscribe to them; the operations know nothing of either.
+
+use crate::types::Minor;
+use crate::views::SessionView;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionChange {
+    Created,
+    Activated,
+    Started,
+    TariffAdded,
+    Renewed,
+    Moved,
+    PriceCorrected,
+    Ended,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A session changed; `devices` lists every PC whose desired state may
+    /// have changed (two for a move).
+    Session {
+        change: SessionChange,
+        devices: Vec<i64>,
+        session: Box<SessionView>,
+    },
+    BalanceChanged {
+        client_id: i64,
+        balance: Minor,
+        bonus_balance: Minor,
+    },
+    DeviceChanged {
+        device_id: i64,
+    },
+    TariffChanged {
+        tariff_id: i64,
+    },
+}

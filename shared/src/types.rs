@@ -1,0 +1,282 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use utoipa::ToSchema;
+
+/// Money in minor units (cents). Never a float.
+pub type Minor = i64;
+
+/// The life of a session; see DESIGN.md "The session state machine".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SessionStatus {
+    Pending,
+    Active,
+    Started,
+    Ended,
+    Cancelled,
+}
+
+impl SessionStatus {
+    pub const ALL: [SessionStatus; 5] = [
+        Self::Pending,
+        Self::Active,
+        Self::Started,
+        Self::Ended,
+        Self::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Active => "ACTIVE",
+            Self::Started => "STARTED",
+            Self::Ended => "ENDED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Order along the state machine; a status never moves to a lower rank.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Pending => 0,
+            Self::Active => 1,
+            Self::Started => 2,
+            Self::Ended | Self::Cancelled => 3,
+        }
+    }
+
+    /// PENDING, ACTIVE and STARTED hold their device.
+    pub fn is_live(self) -> bool {
+        matches!(self, Self::Pending | Self::Active | Self::Started)
+    }
+}
+
+impl fmt::Display for SessionStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happens to unused tariff time on a cancel or a manual end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RefundPolicy {
+    KeepBalance,
+    ConvertToBonus,
+    Burn,
+}
+
+impl RefundPolicy {
+    pub const ALL: [RefundPolicy; 3] = [Self::KeepBalance, Self::ConvertToBonus, Self::Burn];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::KeepBalance => "keep_balance",
+            Self::ConvertToBonus => "convert_to_bonus",
+            Self::Burn => "burn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// What happens to a holding when its validity period ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ExpirationPolicy {
+    #[default]
+    Burn,
+    ConvertToBonus,
+}
+
+impl ExpirationPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Burn => "burn",
+            Self::ConvertToBonus => "convert_to_bonus",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "burn" => Some(Self::Burn),
+            "convert_to_bonus" => Some(Self::ConvertToBonus),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    Cash,
+    Card,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Card => "card",
+        }
+    }
+}
+
+/// Which balance a ledger entry moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Account {
+    Money,
+    Bonus,
+}
+
+impl Account {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Money => "money",
+            Self::Bonus => "bonus",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "money" => Some(Self::Money),
+            "bonus" => Some(Self::Bonus),
+            _ => None,
+        }
+    }
+}
+
+/// Staff permissions, as named in API.md.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
+pub enum Permission {
+    SessionCreate,
+    SessionStart,
+    SessionEnd,
+    SessionDelete,
+    SessionEdit,
+    ClientManage,
+    BalanceTopUp,
+    TariffManage,
+    DeviceManage,
+    RoleManage,
+    ReportView,
+    OrderRefund,
+    ShiftManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 13] = [
+        Self::SessionCreate,
+        Self::SessionStart,
+        Self::SessionEnd,
+        Self::SessionDelete,
+        Self::SessionEdit,
+        Self::ClientManage,
+        Self::BalanceTopUp,
+        Self::TariffManage,
+        Self::DeviceManage,
+        Self::RoleManage,
+        Self::ReportView,
+        Self::OrderRefund,
+        Self::ShiftManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SessionCreate => "SessionCreate",
+            Self::SessionStart => "SessionStart",
+            Self::SessionEnd => "SessionEnd",
+            Self::SessionDelete => "SessionDelete",
+            Self::SessionEdit => "SessionEdit",
+            Self::ClientManage => "ClientManage",
+            Self::BalanceTopUp => "BalanceTopUp",
+            Self::TariffManage => "TariffManage",
+            Self::DeviceManage => "DeviceManage",
+            Self::RoleManage => "RoleManage",
+            Self::ReportView => "ReportView",
+            Self::OrderRefund => "OrderRefund",
+            Self::ShiftManage => "ShiftManage",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The built-in roles and what each holds on a new database.
+pub mod builtin_roles {
+    use super::Permission::{self, *};
+
+    pub const OWNER: &str = "Owner";
+    pub const ADMINISTRATOR: &str = "Administrator";
+    pub const CASHIER: &str = "Cashier";
+
+    pub fn owner() -> Vec<Permission> {
+        Permission::ALL.to_vec()
+    }
+
+    pub fn administrator() -> Vec<Permission> {
+        Permission::ALL
+            .into_iter()
+            .filter(|p| *p != RoleManage)
+            .collect()
+    }
+
+    pub fn cashier() -> Vec<Permission> {
+        vec![
+            SessionCreate,
+            SessionStart,
+            SessionEnd,
+            ClientManage,
+            BalanceTopUp,
+            ReportView,
+            ShiftManage,
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for s in SessionStatus::ALL {
+            assert_eq!(SessionStatus::parse(s.as_str()), Some(s));
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+    }
+
+    #[test]
+    fn permissions_serialize_as_api_names() {
+        for p in Permission::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+    }
+
+    #[test]
+    fn built_in_roles_match_the_api_contract() {
+        assert_eq!(builtin_roles::owner().len(), 13);
+        assert!(!builtin_roles::administrator().contains(&Permission::RoleManage));
+        assert!(builtin_roles::administrator().contains(&Permission::SessionDelete));
+        assert!(!builtin_roles::cashier().contains(&Permission::SessionDelete));
+        assert!(!builtin_roles::cashier().contains(&Permission::SessionEdit));
+    }
+}

@@ -1,0 +1,232 @@
+//! The shapes the REST API answers with and the hall feed carries (API.md,
+//! "Shapes that scripts rely on").
+
+use crate::types::*;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HoldingView {
+    pub id: i64,
+    pub tariff_id: i64,
+    pub total_seconds: i64,
+    pub remaining_seconds: i64,
+    pub price_paid: Minor,
+    /// The part of `price_paid` not yet used, burned or converted.
+    pub value_remaining: Minor,
+    pub purchased_at: DateTime<Utc>,
+    pub valid_until: Option<DateTime<Utc>>,
+    /// `available`, `in_use` (reserved by a live session), `used_up` or `expired`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClientView {
+    pub id: i64,
+    pub name: String,
+    pub phone: String,
+    pub auto_renewal: bool,
+    pub balance: Minor,
+    pub bonus_balance: Minor,
+    pub has_pin: bool,
+    pub holdings: Vec<HoldingView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LedgerEntryView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub account: Account,
+    /// Signed: positive credits the balance.
+    pub amount: Minor,
+    pub kind: String,
+    pub order_id: Option<i64>,
+    pub session_id: Option<i64>,
+    pub operator_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SegmentView {
+    pub id: i64,
+    pub holding_id: i64,
+    pub tariff_id: i64,
+    pub tariff_name: String,
+    /// Set when the session starts (or when the segment is added to a running session).
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// When the segment stopped being the current one; null while it runs.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub seconds_used: Option<i64>,
+    pub refund_policy: RefundPolicy,
+    pub max_bonus_percent: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct BindingView {
+    pub device_id: i64,
+    pub planned_start_at: DateTime<Utc>,
+    pub actual_start_at: Option<DateTime<Utc>>,
+    pub actual_end_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PriceCorrectionView {
+    pub delta: Minor,
+    pub reason: String,
+    pub operator_id: Option<i64>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptLine {
+    pub segment_id: i64,
+    pub tariff_id: i64,
+    pub tariff_name: String,
+    pub seconds_used: i64,
+    pub amount: Minor,
+}
+
+/// Billing by actual usage, made on every end.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Receipt {
+    pub session_id: i64,
+    /// `manual` (staff ended it) or `natural` (time ran out).
+    pub end_kind: String,
+    pub ended_at: DateTime<Utc>,
+    pub lines: Vec<ReceiptLine>,
+    pub corrections: Minor,
+    pub total: Minor,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    pub id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub device_id: i64,
+    pub status: SessionStatus,
+    pub planned_start_at: DateTime<Utc>,
+    pub actual_start_at: Option<DateTime<Utc>>,
+    pub actual_end_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub cancelled_at: Option<DateTime<Utc>>,
+    pub cancelled_by: Option<i64>,
+    pub end_kind: Option<String>,
+    pub segments: Vec<SegmentView>,
+    pub bindings: Vec<BindingView>,
+    pub price_corrections: Vec<PriceCorrectionView>,
+    pub receipt: Option<Receipt>,
+}
+
+impl SessionView {
+    pub fn current_segment(&self) -> Option<&SegmentView> {
+        self.segments.last()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Default)]
+pub struct Metrics {
+    pub cpu_percent: f32,
+    pub memory_used: u64,
+    pub memory_total: u64,
+    pub uptime_seconds: u64,
+    pub hostname: String,
+    pub os: String,
+}
+
+/// The live session on a device, as the hall map shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceSession {
+    pub id: i64,
+    pub client_id: i64,
+    pub client_name: String,
+    pub status: SessionStatus,
+    pub planned_start_at: DateTime<Utc>,
+    pub actual_start_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub tariff_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceView {
+    pub id: i64,
+    pub name: String,
+    pub zone_id: i64,
+    pub x: i64,
+    pub y: i64,
+    pub enabled: bool,
+    pub enrolled: bool,
+    pub online: bool,
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub metrics: Option<Metrics>,
+    /// The session running or waiting on this PC now (ACTIVE or STARTED).
+    pub session: Option<DeviceSession>,
+    /// Reservations (PENDING) on this PC, soonest first.
+    pub reservations: Vec<DeviceSession>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ZoneView {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HallSnapshot {
+    pub at: DateTime<Utc>,
+    pub zones: Vec<ZoneView>,
+    pub devices: Vec<DeviceView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TariffView {
+    pub id: i64,
+    pub name: String,
+    pub duration_seconds: i64,
+    pub price: Minor,
+    pub refund_policy: RefundPolicy,
+    pub max_bonus_percent: Option<i64>,
+    pub validity_days: Option<i64>,
+    pub expiration_policy: ExpirationPolicy,
+    /// Daily window in club-local minutes after midnight, e.g. 1320 (22:00) .. 480 (08:00).
+    pub window_start_minute: Option<i64>,
+    pub window_end_minute: Option<i64>,
+    /// Empty means every zone.
+    pub zone_ids: Vec<i64>,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RoleView {
+    pub id: i64,
+    pub name: String,
+    pub builtin: bool,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperatorView {
+    pub id: i64,
+    pub login: String,
+    pub role: String,
+    pub role_id: i64,
+    pub permissions: Vec<Permission>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntryView {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// Null for the system (the scheduler) and for players and agents.
+    pub operator_id: Option<i64>,
+    /// `staff`, `player`, `agent` or `system`.
+    pub actor: String,
+    pub kind: String,
+    pub session_id: Option<i64>,
+    pub device_id: Option<i64>,
+    pub client_id: Option<i64>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub reason: Option<String>,
+}
