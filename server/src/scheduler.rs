@@ -14,10 +14,11 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
         tokio::pin!(notified);
         notified.as_mut().enable();
 
-        if let Err(e) = service.run_due().await {
+        let now = service.now();
+        if let Err(e) = service.run_due(now).await {
             tracing::error!(error = ?e, "scheduler pass failed");
         }
-        let next = match service.next_deadline().await {
+        let next = match service.next_deadline(now).await {
             Ok(next) => next,
             Err(e) => {
                 tracing::error!(error = ?e, "scheduler could not read its next deadline");

@@ -1,1 +1,276 @@
+//! Test harness: starts the real club server on 127.0.0.1:0 with a fresh
+//! temporary SQLite file and a manual clock, and talks to it over HTTP.
 
+use chrono::{DateTime, TimeZone, Utc};
+use club_server::clock::ManualClock;
+use club_server::config::Config;
+use club_server::service::Service;
+use club_server::App;
+use club_shared::Event;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+pub const OWNER_PASSWORD: &str = "owner-pass-1";
+
+/// How long a test waits for something that should happen at once.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub base: String,
+    pub clock: ManualClock,
+    pub service: Service,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A fixed, ordinary afternoon: tests never depend on the real date.
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("club.db");
+        let mut config = Config::for_database(db.to_string_lossy().to_string());
+        config.owner_password = Some(OWNER_PASSWORD.into());
+        let clock = ManualClock::new(t0());
+        let app = App::open(&config, Arc::new(clock.clone()))
+            .await
+            .expect("server opens");
+        let service = app.service.clone();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(app.serve(listener, shutdown.clone()));
+        TestServer {
+            base,
+            clock,
+            service,
+            shutdown,
+            task,
+            _dir: dir,
+        }
+    }
+
+    pub fn anonymous(&self) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: self.base.clone(),
+            token: None,
+        }
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Api {
+        let (status, body) = self
+            .anonymous()
+            .post("/auth/login", json!({"login": login, "password": password}))
+            .await;
+        assert_eq!(status, 200, "login {login}: {body}");
+        Api {
+            token: Some(body["token"].as_str().expect("token").to_owned()),
+            ..self.anonymous()
+        }
+    }
+
+    pub async fn owner(&self) -> Api {
+        self.login("owner", OWNER_PASSWORD).await
+    }
+
+    /// Creates an operator with a built-in role and signs them in.
+    pub async fn staff(&self, login: &str, role: &str) -> Api {
+        let owner = self.owner().await;
+        let role_id = owner.role_id(role).await;
+        owner
+            .ok(
+                Method::POST,
+                "/operators",
+                json!({"login": login, "password": "password-123", "role_id": role_id}),
+            )
+            .await;
+        self.login(login, "password-123").await
+    }
+
+    pub fn events(&self) -> broadcast::Receiver<Event> {
+        self.service.bus.subscribe()
+    }
+
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("server stops in time")
+            .expect("server task")
+            .expect("server ran cleanly");
+    }
+}
+
+/// Waits for the first event that `pick` accepts, failing after [`WAIT`].
+pub async fn wait_for<T>(
+    rx: &mut broadcast::Receiver<Event>,
+    mut pick: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match rx.recv().await {
+                Ok(e) => {
+                    if let Some(v) = pick(&e) {
+                        return v;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(e) => panic!("event bus closed: {e}"),
+            }
+        }
+    })
+    .await
+    .expect("the expected event arrived in time")
+}
+
+/// A thin JSON client for the REST API.
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Api {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let text = res.text().await.expect("body read");
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    /// Sends raw bytes as a JSON body (for malformed-input tests).
+    pub async fn post_raw(&self, path: &str, raw: &str) -> (u16, Value) {
+        let mut req = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .header("content-type", "application/json")
+            .body(raw.to_owned());
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+
+    pub fn with_token(self, token: &str) -> Api {
+        Api {
+            token: Some(token.to_owned()),
+            ..self
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    /// A call that must succeed; answers its body.
+    pub async fn ok(&self, method: Method, path: &str, body: Value) -> Value {
+        let body = if method == Method::GET { None } else { Some(body) };
+        let (status, value) = self.call(method.clone(), path, body).await;
+        assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
+        value
+    }
+
+    pub async fn role_id(&self, name: &str) -> i64 {
+        let roles = self.ok(Method::GET, "/roles", Value::Null).await;
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("role {name}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+/// A small hall: a zone, PCs, one tariff per refund policy, a client with money.
+pub struct Hall {
+    pub zone: i64,
+    pub pcs: Vec<i64>,
+    pub keep: i64,
+    pub convert: i64,
+    pub burn: i64,
+    pub client: i64,
+}
+
+/// Seed numbers: the "2 hours for 200" tariff of the refund-policy page.
+pub const TWO_HOURS: i64 = 7200;
+pub const PRICE: i64 = 200;
+
+pub async fn hall(api: &Api) -> Hall {
+    let zone = api.ok(Method::POST, "/zones", json!({"name": "Main"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let mut pcs = Vec::new();
+    for i in 0..3 {
+        let d = api
+            .ok(
+                Method::POST,
+                "/devices",
+                json!({"name": format!("PC-{i}"), "zone_id": zone, "x": i, "y": 0}),
+            )
+            .await;
+        pcs.push(d["id"].as_i64().unwrap());
+    }
+    let tariff = |name: &str, policy: &str| {
+        let api = api.clone();
+        let body = json!({"name": name, "duration_seconds": TWO_HOURS, "price": PRICE,
+            "refund_policy": policy, "max_bonus_percent": 50});
+        async move { api.ok(Method::POST, "/tariffs", body).await["id"].as_i64().unwrap() }
+    };
+    let keep = tariff("Keep", "keep_balance").await;
+    let convert = tariff("Convert", "convert_to_bonus").await;
+    let burn = tariff("Burn", "burn").await;
+    let client = new_client(api, "Dana", "+1 555 0100", 1000).await;
+    Hall {
+        zone,
+        pcs,
+        keep,
+        convert,
+        burn,
+        client,
+    }
+}
+
+pub async fn new_client(api: &Api, name: &str, phone: &str, money: i64) -> i64 {
+    let id = api
+        .ok(Method::POST, "/clients", json!({"name": name, "phone": phone, "pin": "4321"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    if money > 0 {
+        api.ok(
+            Method::POST,
+            &format!("/clients/{id}/top-ups"),
+            json!({"amount": money, "method": "cash"}),
+        )
+        .await;
+    }
+    id
+}

@@ -918,8 +918,7 @@ impl Service {
 
     /// Runs everything due at `now`: activations, then natural ends.
     /// Answers how many sessions it moved.
-    pub async fn run_due(&self) -> Result<usize> {
-        let now = self.now();
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<usize> {
         let due = {
             let mut c = self.store.read().await?;
             store::due_sessions(&mut c, store::ms(now)).await?
@@ -943,10 +942,12 @@ impl Service {
         Ok(moved)
     }
 
-    /// The next moment the scheduler has work, after now.
-    pub async fn next_deadline(&self) -> Result<Option<DateTime<Utc>>> {
+    /// The next moment the scheduler has work, strictly after `after`
+    /// (the instant its last pass ran at: anything due by then was handled
+    /// or is waiting for its PC, and the clock may have moved since).
+    pub async fn next_deadline(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let mut c = self.store.read().await?;
-        Ok(store::next_deadline(&mut c, store::ms(self.now()))
+        Ok(store::next_deadline(&mut c, store::ms(after))
             .await?
             .map(at))
     }
