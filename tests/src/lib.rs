@@ -144,7 +144,9 @@ pub struct Api {
 
 impl Api {
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base));
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base));
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -190,9 +192,16 @@ impl Api {
 
     /// A call that must succeed; answers its body.
     pub async fn ok(&self, method: Method, path: &str, body: Value) -> Value {
-        let body = if method == Method::GET { None } else { Some(body) };
+        let body = if method == Method::GET {
+            None
+        } else {
+            Some(body)
+        };
         let (status, value) = self.call(method.clone(), path, body).await;
-        assert!((200..300).contains(&status), "{method} {path}: {status} {value}");
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {value}"
+        );
         value
     }
 
@@ -224,7 +233,9 @@ pub const TWO_HOURS: i64 = 7200;
 pub const PRICE: i64 = 200;
 
 pub async fn hall(api: &Api) -> Hall {
-    let zone = api.ok(Method::POST, "/zones", json!({"name": "Main"})).await["id"]
+    let zone = api
+        .ok(Method::POST, "/zones", json!({"name": "Main"}))
+        .await["id"]
         .as_i64()
         .unwrap();
     let mut pcs = Vec::new();
@@ -242,7 +253,11 @@ pub async fn hall(api: &Api) -> Hall {
         let api = api.clone();
         let body = json!({"name": name, "duration_seconds": TWO_HOURS, "price": PRICE,
             "refund_policy": policy, "max_bonus_percent": 50});
-        async move { api.ok(Method::POST, "/tariffs", body).await["id"].as_i64().unwrap() }
+        async move {
+            api.ok(Method::POST, "/tariffs", body).await["id"]
+                .as_i64()
+                .unwrap()
+        }
     };
     let keep = tariff("Keep", "keep_balance").await;
     let convert = tariff("Convert", "convert_to_bonus").await;
@@ -260,7 +275,11 @@ pub async fn hall(api: &Api) -> Hall {
 
 pub async fn new_client(api: &Api, name: &str, phone: &str, money: i64) -> i64 {
     let id = api
-        .ok(Method::POST, "/clients", json!({"name": name, "phone": phone, "pin": "4321"}))
+        .ok(
+            Method::POST,
+            "/clients",
+            json!({"name": name, "phone": phone, "pin": "4321"}),
+        )
         .await["id"]
         .as_i64()
         .unwrap();

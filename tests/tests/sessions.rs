@@ -18,7 +18,8 @@ async fn create(api: &Api, client: i64, device: i64, tariff: i64) -> Value {
 }
 
 async fn client(api: &Api, id: i64) -> Value {
-    api.ok(Method::GET, &format!("/clients/{id}"), Value::Null).await
+    api.ok(Method::GET, &format!("/clients/{id}"), Value::Null)
+        .await
 }
 
 fn holding<'a>(client: &'a Value, id: &Value) -> &'a Value {
@@ -40,13 +41,17 @@ async fn a_session_goes_active_started_ended_with_a_receipt() {
     assert_eq!(client(&api, h.client).await["balance"], 1000 - PRICE);
 
     let id = s["id"].as_i64().unwrap();
-    let started = api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({})).await;
+    let started = api
+        .ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
     assert_eq!(started["status"], "STARTED");
     assert_eq!(started["actual_start_at"], "2026-06-01T12:00:00Z");
     assert_eq!(started["ends_at"], "2026-06-01T14:00:00Z");
 
     srv.clock.advance(Duration::minutes(30));
-    let ended = api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({})).await;
+    let ended = api
+        .ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
     assert_eq!(ended["status"], "ENDED");
     let receipt = &ended["receipt"];
     assert_eq!(receipt["end_kind"], "manual");
@@ -61,14 +66,20 @@ async fn each_refused_transition_is_409_naming_the_status() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    let id = create(&api, h.client, h.pcs[0], h.keep).await["id"].as_i64().unwrap();
+    let id = create(&api, h.client, h.pcs[0], h.keep).await["id"]
+        .as_i64()
+        .unwrap();
 
     let (st, body) = api.post(&format!("/sessions/{id}/end"), json!({})).await;
     assert_eq!(st, 409);
     assert_eq!(body["error"]["code"], "conflict");
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("session is ACTIVE"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("session is ACTIVE"));
 
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({})).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
     let (st, body) = api.post(&format!("/sessions/{id}/cancel"), json!({})).await;
     assert_eq!(st, 409);
     assert_eq!(
@@ -76,11 +87,17 @@ async fn each_refused_transition_is_409_naming_the_status() {
         "session is STARTED; only ending is available"
     );
 
-    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({})).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
     for action in ["start", "cancel", "end"] {
-        let (st, body) = api.post(&format!("/sessions/{id}/{action}"), json!({})).await;
+        let (st, body) = api
+            .post(&format!("/sessions/{id}/{action}"), json!({}))
+            .await;
         assert_eq!(st, 409, "{action}");
-        assert!(body["error"]["message"].as_str().unwrap().starts_with("session is ENDED"));
+        assert!(body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("session is ENDED"));
     }
 
     // A reservation cannot be started before its time.
@@ -93,9 +110,14 @@ async fn each_refused_transition_is_409_naming_the_status() {
         )
         .await;
     assert_eq!(pending["status"], "PENDING");
-    let (st, body) = api.post(&format!("/sessions/{}/start", pending["id"]), json!({})).await;
+    let (st, body) = api
+        .post(&format!("/sessions/{}/start", pending["id"]), json!({}))
+        .await;
     assert_eq!(st, 409);
-    assert!(body["error"]["message"].as_str().unwrap().starts_with("session is PENDING"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("session is PENDING"));
     srv.stop().await;
 }
 
@@ -104,27 +126,49 @@ async fn cancel_applies_each_refund_policy_to_the_reserved_holding() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    api.ok(Method::POST, &format!("/clients/{}/top-ups", h.client), json!({"amount": 1000, "method": "card"}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/clients/{}/top-ups", h.client),
+        json!({"amount": 1000, "method": "card"}),
+    )
+    .await;
 
     let mut results = Vec::new();
     for (i, tariff) in [h.keep, h.convert, h.burn].into_iter().enumerate() {
         let s = create(&api, h.client, h.pcs[i], tariff).await;
         let preview = api
-            .ok(Method::GET, &format!("/sessions/{}/preview?action=cancel", s["id"]), Value::Null)
+            .ok(
+                Method::GET,
+                &format!("/sessions/{}/preview?action=cancel", s["id"]),
+                Value::Null,
+            )
             .await;
         let before = client(&api, h.client).await;
-        let cancelled = api.ok(Method::POST, &format!("/sessions/{}/cancel", s["id"]), json!({"reason": "PC broke"})).await;
+        let cancelled = api
+            .ok(
+                Method::POST,
+                &format!("/sessions/{}/cancel", s["id"]),
+                json!({"reason": "PC broke"}),
+            )
+            .await;
         assert_eq!(cancelled["status"], "CANCELLED");
         assert_eq!(cancelled["cancelled_at"], "2026-06-01T12:00:00Z");
         let after = client(&api, h.client).await;
         let holding_id = &s["segments"][0]["holding_id"];
-        results.push((preview, before, after.clone(), holding(&after, holding_id).clone()));
+        results.push((
+            preview,
+            before,
+            after.clone(),
+            holding(&after, holding_id).clone(),
+        ));
     }
 
     let (preview, _, _, kept) = &results[0];
     assert_eq!(preview["kept_seconds_total"], TWO_HOURS);
-    assert_eq!(kept["status"], "available", "keep: the tariff is back on the balance");
+    assert_eq!(
+        kept["status"], "available",
+        "keep: the tariff is back on the balance"
+    );
     assert_eq!(kept["remaining_seconds"], TWO_HOURS);
 
     let (preview, before, after, converted) = &results[1];
@@ -138,7 +182,10 @@ async fn cancel_applies_each_refund_policy_to_the_reserved_holding() {
 
     let (preview, before, after, burned) = &results[2];
     assert_eq!(preview["burned_total"], PRICE);
-    assert_eq!(after["bonus_balance"], before["bonus_balance"], "burn returns nothing");
+    assert_eq!(
+        after["bonus_balance"], before["bonus_balance"],
+        "burn returns nothing"
+    );
     assert_eq!(burned["status"], "used_up");
     assert_eq!(burned["remaining_seconds"], 0);
     srv.stop().await;
@@ -150,20 +197,46 @@ async fn manual_end_converts_the_unused_time_to_bonus_as_in_the_seed() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    let id = create(&api, h.client, h.pcs[0], h.convert).await["id"].as_i64().unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({})).await;
+    let id = create(&api, h.client, h.pcs[0], h.convert).await["id"]
+        .as_i64()
+        .unwrap();
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
     srv.clock.advance(Duration::minutes(90));
 
-    let preview = api.ok(Method::GET, &format!("/sessions/{id}/preview?action=end"), Value::Null).await;
+    let preview = api
+        .ok(
+            Method::GET,
+            &format!("/sessions/{id}/preview?action=end"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(preview["bonus_total"], 50);
     assert_eq!(preview["receipt"]["total"], 150);
 
-    let ended = api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({"reason": "leaving"})).await;
+    let ended = api
+        .ok(
+            Method::POST,
+            &format!("/sessions/{id}/end"),
+            json!({"reason": "leaving"}),
+        )
+        .await;
     assert_eq!(ended["receipt"]["total"], 150);
     let c = client(&api, h.client).await;
     assert_eq!(c["bonus_balance"], 50);
-    let ledger = api.ok(Method::GET, &format!("/clients/{}/ledger", h.client), Value::Null).await;
-    let bonus: Vec<_> = ledger.as_array().unwrap().iter().filter(|e| e["account"] == "bonus").collect();
+    let ledger = api
+        .ok(
+            Method::GET,
+            &format!("/clients/{}/ledger", h.client),
+            Value::Null,
+        )
+        .await;
+    let bonus: Vec<_> = ledger
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["account"] == "bonus")
+        .collect();
     assert_eq!(bonus.len(), 1);
     assert_eq!(bonus[0]["amount"], 50);
     assert_eq!(bonus[0]["kind"], "refund_to_bonus");
@@ -179,15 +252,29 @@ async fn manual_end_keeps_or_burns_the_unused_time_by_policy() {
     let keep = create(&api, h.client, h.pcs[0], h.keep).await;
     let burn = create(&api, h.client, h.pcs[1], h.burn).await;
     for s in [&keep, &burn] {
-        api.ok(Method::POST, &format!("/sessions/{}/start", s["id"]), json!({})).await;
+        api.ok(
+            Method::POST,
+            &format!("/sessions/{}/start", s["id"]),
+            json!({}),
+        )
+        .await;
     }
     srv.clock.advance(Duration::minutes(30));
     for s in [&keep, &burn] {
-        api.ok(Method::POST, &format!("/sessions/{}/end", s["id"]), json!({})).await;
+        api.ok(
+            Method::POST,
+            &format!("/sessions/{}/end", s["id"]),
+            json!({}),
+        )
+        .await;
     }
     let c = client(&api, h.client).await;
     let kept = holding(&c, &keep["segments"][0]["holding_id"]);
-    assert_eq!(kept["remaining_seconds"], 90 * 60, "keep: 90 minutes for the next visit");
+    assert_eq!(
+        kept["remaining_seconds"],
+        90 * 60,
+        "keep: 90 minutes for the next visit"
+    );
     assert_eq!(kept["status"], "available");
     let burned = holding(&c, &burn["segments"][0]["holding_id"]);
     assert_eq!(burned["remaining_seconds"], 0);
@@ -201,13 +288,20 @@ async fn natural_end_on_the_manual_clock_applies_no_policy() {
     let api = srv.owner().await;
     let h = hall(&api).await;
     let mut events = srv.events();
-    let id = create(&api, h.client, h.pcs[0], h.convert).await["id"].as_i64().unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({})).await;
+    let id = create(&api, h.client, h.pcs[0], h.convert).await["id"]
+        .as_i64()
+        .unwrap();
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
 
     srv.clock.advance(Duration::minutes(119));
     srv.clock.advance(Duration::minutes(1));
     let ended = wait_for(&mut events, |e| match e {
-        Event::Session { change: SessionChange::Ended, session, .. } if session.id == id => Some(session.clone()),
+        Event::Session {
+            change: SessionChange::Ended,
+            session,
+            ..
+        } if session.id == id => Some(session.clone()),
         _ => None,
     })
     .await;
@@ -215,10 +309,21 @@ async fn natural_end_on_the_manual_clock_applies_no_policy() {
     let receipt = ended.receipt.expect("receipt");
     assert_eq!(receipt.total, PRICE);
     assert_eq!(receipt.ended_at, t0() + Duration::hours(2));
-    assert_eq!(client(&api, h.client).await["bonus_balance"], 0, "no remainder on a natural end");
+    assert_eq!(
+        client(&api, h.client).await["bonus_balance"],
+        0,
+        "no remainder on a natural end"
+    );
 
-    let audit = api.ok(Method::GET, &format!("/audit?session_id={id}"), Value::Null).await;
-    let natural = audit.as_array().unwrap().iter().find(|a| a["kind"] == "session.end_natural").expect("audited");
+    let audit = api
+        .ok(Method::GET, &format!("/audit?session_id={id}"), Value::Null)
+        .await;
+    let natural = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "session.end_natural")
+        .expect("audited");
     assert_eq!(natural["actor"], "system");
     assert_eq!(natural["operator_id"], Value::Null);
     srv.stop().await;
@@ -244,11 +349,17 @@ async fn a_reservation_becomes_active_at_its_planned_start() {
     srv.clock.advance(Duration::minutes(44));
     srv.clock.advance(Duration::minutes(1));
     wait_for(&mut events, |e| match e {
-        Event::Session { change: SessionChange::Activated, session, .. } if session.id == id => Some(()),
+        Event::Session {
+            change: SessionChange::Activated,
+            session,
+            ..
+        } if session.id == id => Some(()),
         _ => None,
     })
     .await;
-    let now = api.ok(Method::GET, &format!("/sessions/{id}"), Value::Null).await;
+    let now = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
     assert_eq!(now["status"], "ACTIVE");
     srv.stop().await;
 }
@@ -258,8 +369,11 @@ async fn an_open_session_keeps_the_refund_policy_it_started_with() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    let id = create(&api, h.client, h.pcs[0], h.convert).await["id"].as_i64().unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({})).await;
+    let id = create(&api, h.client, h.pcs[0], h.convert).await["id"]
+        .as_i64()
+        .unwrap();
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
 
     // The owner switches the tariff to burn while the session runs.
     let changed = api
@@ -272,8 +386,13 @@ async fn an_open_session_keeps_the_refund_policy_it_started_with() {
     assert_eq!(changed["refund_policy"], "burn");
 
     srv.clock.advance(Duration::minutes(90));
-    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({})).await;
-    assert_eq!(client(&api, h.client).await["bonus_balance"], 50, "still converted");
+    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
+    assert_eq!(
+        client(&api, h.client).await["bonus_balance"],
+        50,
+        "still converted"
+    );
 
     // A session opened after the change burns.
     let id2 = create(&api, h.client, h.pcs[1], h.convert).await;
@@ -289,9 +408,17 @@ async fn a_cancelled_session_keeps_its_time_operator_and_tariff_state_in_the_aud
     let s = create(&admin, h.client, h.pcs[0], h.keep).await;
     let id = s["id"].as_i64().unwrap();
     srv.clock.advance(Duration::minutes(3));
-    admin.ok(Method::POST, &format!("/sessions/{id}/cancel"), json!({"reason": "client left"})).await;
+    admin
+        .ok(
+            Method::POST,
+            &format!("/sessions/{id}/cancel"),
+            json!({"reason": "client left"}),
+        )
+        .await;
 
-    let detail = admin.ok(Method::GET, &format!("/sessions/{id}"), Value::Null).await;
+    let detail = admin
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
     assert_eq!(detail["status"], "CANCELLED");
     assert_eq!(detail["cancelled_at"], "2026-06-01T12:03:00Z");
     let cancel = detail["audit"]
@@ -312,7 +439,9 @@ async fn a_cancelled_session_keeps_its_time_operator_and_tariff_state_in_the_aud
     assert_eq!(cancel["before"]["session"]["status"], "ACTIVE");
     assert_eq!(cancel["after"]["session"]["status"], "CANCELLED");
 
-    let report = admin.ok(Method::GET, "/sessions?status=CANCELLED", Value::Null).await;
+    let report = admin
+        .ok(Method::GET, "/sessions?status=CANCELLED", Value::Null)
+        .await;
     assert_eq!(report.as_array().unwrap().len(), 1);
     assert_eq!(report[0]["id"], id);
     srv.stop().await;
@@ -323,11 +452,20 @@ async fn every_operation_writes_an_audit_entry() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    let id = create(&api, h.client, h.pcs[0], h.keep).await["id"].as_i64().unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({})).await;
-    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({})).await;
+    let id = create(&api, h.client, h.pcs[0], h.keep).await["id"]
+        .as_i64()
+        .unwrap();
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
     let audit = api.ok(Method::GET, "/audit", Value::Null).await;
-    let kinds: Vec<&str> = audit.as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
     for kind in [
         "zone.create",
         "device.create",

@@ -1,0 +1,558 @@
+//! Property test: random sequences of operations against the real service
+//! layer, on a real temporary SQLite file and a manual clock, with the
+//! club-wide invariants checked after every single step.
+//!
+//! Operations may be refused (not enough money, PC occupied, wrong status):
+//! that is ordinary business and the sequence just goes on. What must never
+//! happen is an internal error or a broken invariant:
+//!
+//! 1. every client's balances equal the sums of their ledger;
+//! 2. money is conserved: everything topped up is on a balance, on a
+//!    holding, recognised as revenue or burned;
+//! 3. a device never runs two sessions at once, and the hall shows exactly
+//!    what the session list says;
+//! 4. a session's status never goes backwards, and ENDED and CANCELLED are
+//!    final (and no session ever disappears);
+//! 5. no balance, bonus balance or holding goes negative.
+//!
+//! The scheduler is not started: "advance the clock" runs `run_due` by hand,
+//! so every step is deterministic and the failing sequence replays exactly.
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use club_server::clock::ManualClock;
+use club_server::config::Config;
+use club_server::error::Error;
+use club_server::service::{
+    Actor, NewClient, NewDevice, NewSession, NewZone, Purchase, Service, SessionQuery, TariffInput,
+    TopUp,
+};
+use club_server::App;
+use club_shared::{ExpirationPolicy, PaymentMethod, RefundPolicy, SessionStatus, SessionView};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+const CLIENTS: usize = 3;
+const DEVICES: usize = 3;
+/// One tariff per refund policy; see `World::open`.
+const TARIFFS: usize = 3;
+/// Sequences are 1..=60 operations long (30 on average). A range rather
+/// than a fixed length lets proptest shrink a failure to the few steps that
+/// matter.
+const MAX_STEPS: usize = 60;
+/// 24 cases keep the test well under a minute in a debug build.
+const CASES: u32 = 24;
+
+/// What a session is bought with when it is created.
+#[derive(Debug, Clone)]
+enum Source {
+    /// Buy this tariff now, from the balance (and up to `bonus` of bonus).
+    Tariff { tariff: usize, bonus: i64 },
+    /// Play from one of the client's existing holdings (index modulo count).
+    Holding { pick: usize },
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    TopUp {
+        client: usize,
+        amount: i64,
+    },
+    Purchase {
+        client: usize,
+        tariff: usize,
+        bonus: i64,
+    },
+    /// `offset_minutes` 0 means "now" (ACTIVE); later means a reservation.
+    CreateSession {
+        client: usize,
+        device: usize,
+        source: Source,
+        offset_minutes: i64,
+    },
+    /// `pick` indexes the sessions created so far, modulo their number.
+    Start {
+        pick: usize,
+    },
+    Cancel {
+        pick: usize,
+    },
+    End {
+        pick: usize,
+    },
+    /// Move the clock, then run whatever the scheduler would run now.
+    Advance {
+        minutes: i64,
+    },
+}
+
+/// Mostly no bonus: bonus only exists after a convert-to-bonus refund, so
+/// asking for it usually gets refused and would starve the sequence.
+fn bonus() -> impl Strategy<Value = i64> {
+    prop_oneof![3 => Just(0i64), 1 => 1..=200i64]
+}
+
+fn source() -> impl Strategy<Value = Source> {
+    prop_oneof![
+        (0..TARIFFS, bonus()).prop_map(|(tariff, bonus)| Source::Tariff { tariff, bonus }),
+        (0..64usize).prop_map(|pick| Source::Holding { pick }),
+    ]
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..CLIENTS, 1..=5000i64).prop_map(|(client, amount)| Op::TopUp { client, amount }),
+        2 => (0..CLIENTS, 0..TARIFFS, bonus())
+            .prop_map(|(client, tariff, bonus)| Op::Purchase { client, tariff, bonus }),
+        4 => (0..CLIENTS, 0..DEVICES, source(), 0..=180i64).prop_map(
+            |(client, device, source, offset_minutes)| Op::CreateSession {
+                client,
+                device,
+                source,
+                offset_minutes,
+            }
+        ),
+        3 => (0..64usize).prop_map(|pick| Op::Start { pick }),
+        2 => (0..64usize).prop_map(|pick| Op::Cancel { pick }),
+        2 => (0..64usize).prop_map(|pick| Op::End { pick }),
+        3 => (1..=120i64).prop_map(|minutes| Op::Advance { minutes }),
+    ]
+}
+
+/// A fixed, ordinary afternoon: nothing depends on the real date.
+fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
+}
+
+/// Business refusals are part of the game; an internal error never is.
+fn allowed<T>(result: Result<T, Error>) -> Result<Option<T>, TestCaseError> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(Error::Internal(e)) => Err(TestCaseError::fail(format!("internal error: {e:#}"))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// Reads made by the checks themselves must always succeed.
+fn read<T>(what: &str, result: Result<T, Error>) -> Result<T, TestCaseError> {
+    result.map_err(|e| TestCaseError::fail(format!("reading {what} failed: {e:?}")))
+}
+
+/// One club on a fresh database, and what the test remembers about it.
+struct World {
+    // Dropped after `service` (fields drop in order): the database file
+    // outlives the connections to it.
+    service: Service,
+    clock: ManualClock,
+    clients: Vec<i64>,
+    devices: Vec<i64>,
+    tariffs: Vec<i64>,
+    /// Every session created, in creation order, for `pick` indices.
+    sessions: Vec<i64>,
+    /// The last status seen of every session, for invariant 4.
+    seen: HashMap<i64, SessionStatus>,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    /// A zone, three PCs, one tariff per refund policy and three clients.
+    async fn open() -> World {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("club.db").to_string_lossy().to_string();
+        let clock = ManualClock::new(t0());
+        let app = App::open(&Config::for_database(db), Arc::new(clock.clone()))
+            .await
+            .expect("the server opens its database");
+        let service = app.service;
+        let sys = &Actor::System;
+
+        let zone = service
+            .create_zone(
+                sys,
+                NewZone {
+                    name: "Hall".into(),
+                },
+            )
+            .await
+            .expect("zone")
+            .id;
+        let mut devices = Vec::new();
+        for i in 0..DEVICES {
+            let req = NewDevice {
+                name: format!("PC-{}", i + 1),
+                zone_id: zone,
+                x: 100 * i as i64,
+                y: 0,
+            };
+            devices.push(
+                service
+                    .create_device(sys, req)
+                    .await
+                    .expect("device")
+                    .device
+                    .id,
+            );
+        }
+        // Different lengths and prices (199 over an hour leaves rounding
+        // remainders), and one bonus cap, so every money path gets exercised.
+        let tariffs_spec = [
+            ("Keep 30 min", 30, 100, RefundPolicy::KeepBalance, None),
+            ("Bonus 1 h", 60, 199, RefundPolicy::ConvertToBonus, Some(50)),
+            ("Burn 90 min", 90, 250, RefundPolicy::Burn, None),
+        ];
+        let mut tariffs = Vec::new();
+        for (name, minutes, price, refund_policy, max_bonus_percent) in tariffs_spec {
+            let req = TariffInput {
+                name: name.into(),
+                duration_seconds: minutes * 60,
+                price,
+                refund_policy,
+                max_bonus_percent,
+                validity_days: None,
+                expiration_policy: ExpirationPolicy::default(),
+                window_start_minute: None,
+                window_end_minute: None,
+                zone_ids: vec![],
+                active: true,
+            };
+            tariffs.push(
+                service
+                    .save_tariff(sys, None, req)
+                    .await
+                    .expect("tariff")
+                    .id,
+            );
+        }
+        let mut clients = Vec::new();
+        for i in 0..CLIENTS {
+            let req = NewClient {
+                name: format!("Player {}", i + 1),
+                phone: format!("+1 555 01{i:02}"),
+                auto_renewal: false,
+                pin: None,
+            };
+            clients.push(service.create_client(sys, req).await.expect("client").id);
+        }
+        World {
+            service,
+            clock,
+            clients,
+            devices,
+            tariffs,
+            sessions: Vec::new(),
+            seen: HashMap::new(),
+            _dir: dir,
+        }
+    }
+
+    fn pick_session(&self, pick: usize) -> Option<i64> {
+        (!self.sessions.is_empty()).then(|| self.sessions[pick % self.sessions.len()])
+    }
+
+    /// Runs one operation. Refusals are fine; internal errors fail the case.
+    async fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let sys = &Actor::System;
+        let svc = &self.service;
+        match *op {
+            Op::TopUp { client, amount } => {
+                let req = TopUp {
+                    amount,
+                    method: PaymentMethod::Cash,
+                };
+                allowed(svc.top_up(sys, self.clients[client], req).await)?;
+            }
+            Op::Purchase {
+                client,
+                tariff,
+                bonus,
+            } => {
+                let req = Purchase {
+                    tariff_id: self.tariffs[tariff],
+                    bonus_amount: bonus,
+                };
+                allowed(svc.purchase(sys, self.clients[client], req).await)?;
+            }
+            Op::CreateSession {
+                client,
+                device,
+                ref source,
+                offset_minutes,
+            } => {
+                let client_id = self.clients[client];
+                let (holding_id, tariff_id, bonus_amount) = match *source {
+                    Source::Tariff { tariff, bonus } => (None, Some(self.tariffs[tariff]), bonus),
+                    Source::Holding { pick } => {
+                        let holdings = read("client", svc.client(client_id).await)?.holdings;
+                        if holdings.is_empty() {
+                            return Ok(());
+                        }
+                        (Some(holdings[pick % holdings.len()].id), None, 0)
+                    }
+                };
+                let planned_start_at = (offset_minutes > 0)
+                    .then(|| self.clock.now() + Duration::minutes(offset_minutes));
+                let req = NewSession {
+                    client_id,
+                    device_id: self.devices[device],
+                    holding_id,
+                    tariff_id,
+                    bonus_amount,
+                    planned_start_at,
+                };
+                if let Some(view) = allowed(svc.create_session(sys, req).await)? {
+                    self.sessions.push(view.id);
+                }
+            }
+            Op::Start { pick } => {
+                if let Some(id) = self.pick_session(pick) {
+                    allowed(svc.start_session(sys, id, None).await)?;
+                }
+            }
+            Op::Cancel { pick } => {
+                if let Some(id) = self.pick_session(pick) {
+                    allowed(svc.cancel_session(sys, id, None).await)?;
+                }
+            }
+            Op::End { pick } => {
+                if let Some(id) = self.pick_session(pick) {
+                    allowed(svc.end_session(sys, id, None).await)?;
+                }
+            }
+            Op::Advance { minutes } => {
+                self.clock.advance(Duration::minutes(minutes));
+                allowed(svc.run_due().await)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// All the invariants, read back from the database.
+    async fn check(&mut self) -> Result<(), TestCaseError> {
+        self.check_ledgers().await?;
+        self.check_conservation().await?;
+        let sessions = read(
+            "sessions",
+            self.service
+                .list_sessions(&Actor::System, SessionQuery::default())
+                .await,
+        )?;
+        self.check_one_running_per_device(&sessions).await?;
+        self.check_statuses_move_forward(&sessions)?;
+        self.check_nothing_negative().await
+    }
+
+    /// 1. A balance equals the sum of its ledger.
+    async fn check_ledgers(&self) -> Result<(), TestCaseError> {
+        let bad = read("ledgers", self.service.ledger_mismatches().await)?;
+        prop_assert!(
+            bad.is_empty(),
+            "balances differ from their ledgers for clients {:?}",
+            bad
+        );
+        Ok(())
+    }
+
+    /// 2. Nothing is created or lost: every topped-up unit is somewhere.
+    async fn check_conservation(&self) -> Result<(), TestCaseError> {
+        let t = read("money totals", self.service.money_totals().await)?;
+        let accounted = t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned;
+        prop_assert_eq!(
+            t.topped_up,
+            accounted,
+            "money not conserved: {:?} (accounted for {})",
+            t,
+            accounted
+        );
+        Ok(())
+    }
+
+    /// 3. At most one ACTIVE or STARTED session per device, and the hall
+    /// agrees with the session list. The hall can show only one running
+    /// session per PC, so the list is what catches a second one; comparing
+    /// the two catches a hall that hides or invents one.
+    async fn check_one_running_per_device(
+        &self,
+        sessions: &[SessionView],
+    ) -> Result<(), TestCaseError> {
+        let mut running: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        let mut pending: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+        for s in sessions {
+            match s.status {
+                SessionStatus::Active | SessionStatus::Started => {
+                    running.entry(s.device_id).or_default().push(s.id)
+                }
+                SessionStatus::Pending => {
+                    pending.entry(s.device_id).or_default().insert(s.id);
+                }
+                SessionStatus::Ended | SessionStatus::Cancelled => {}
+            }
+        }
+        for (device, ids) in &running {
+            prop_assert!(
+                ids.len() <= 1,
+                "device {} runs sessions {:?} at once",
+                device,
+                ids
+            );
+        }
+
+        let hall = read("hall", self.service.hall().await)?;
+        prop_assert_eq!(hall.devices.len(), DEVICES);
+        for d in &hall.devices {
+            let listed = running.get(&d.id).and_then(|ids| ids.first().copied());
+            prop_assert_eq!(
+                d.session.as_ref().map(|s| s.id),
+                listed,
+                "hall and session list disagree on what runs on device {}",
+                d.id
+            );
+            if let Some(s) = &d.session {
+                prop_assert!(
+                    matches!(s.status, SessionStatus::Active | SessionStatus::Started),
+                    "hall shows session {} as running on device {} while it is {}",
+                    s.id,
+                    d.id,
+                    s.status
+                );
+            }
+            let reservations: BTreeSet<i64> = d.reservations.iter().map(|s| s.id).collect();
+            prop_assert_eq!(
+                reservations,
+                pending.get(&d.id).cloned().unwrap_or_default(),
+                "hall and session list disagree on the reservations of device {}",
+                d.id
+            );
+        }
+        Ok(())
+    }
+
+    /// 4. Statuses only move forward along the state machine; final is final.
+    fn check_statuses_move_forward(
+        &mut self,
+        sessions: &[SessionView],
+    ) -> Result<(), TestCaseError> {
+        for s in sessions {
+            if let Some(old) = self.seen.insert(s.id, s.status) {
+                prop_assert!(
+                    s.status.rank() >= old.rank(),
+                    "session {} went back from {} to {}",
+                    s.id,
+                    old,
+                    s.status
+                );
+                if matches!(old, SessionStatus::Ended | SessionStatus::Cancelled) {
+                    prop_assert_eq!(s.status, old, "session {} left its final status", s.id);
+                }
+            }
+        }
+        // Ids are unique, so equal sizes mean no session seen before is gone.
+        prop_assert_eq!(
+            self.seen.len(),
+            sessions.len(),
+            "a session disappeared from the list"
+        );
+        Ok(())
+    }
+
+    /// 5. Refusals keep every amount and every holding non-negative.
+    async fn check_nothing_negative(&self) -> Result<(), TestCaseError> {
+        for &id in &self.clients {
+            let c = read("client", self.service.client(id).await)?;
+            prop_assert!(
+                c.balance >= 0 && c.bonus_balance >= 0,
+                "client {} has balance {} and bonus {}",
+                id,
+                c.balance,
+                c.bonus_balance
+            );
+            for h in &c.holdings {
+                prop_assert!(
+                    (0..=h.total_seconds).contains(&h.remaining_seconds)
+                        && (0..=h.price_paid).contains(&h.value_remaining),
+                    "holding out of bounds: {:?}",
+                    h
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// How the case's sessions ended up ("ENDED natural", "CANCELLED"...),
+    /// for the coverage tally.
+    async fn tally_outcomes(&self, tally: &mut BTreeMap<String, usize>) {
+        let sessions = self
+            .service
+            .list_sessions(&Actor::System, SessionQuery::default())
+            .await
+            .expect("sessions");
+        for s in sessions {
+            let outcome = match &s.end_kind {
+                Some(kind) => format!("{} {kind}", s.status),
+                None => s.status.to_string(),
+            };
+            *tally.entry(outcome).or_default() += 1;
+        }
+    }
+}
+
+/// One case: a fresh club, then every op followed by every check.
+fn run_case(ops: &[Op], tally: &RefCell<BTreeMap<String, usize>>) -> Result<(), TestCaseError> {
+    // Proptest bodies are synchronous: each case gets its own runtime.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(async {
+        let mut world = World::open().await;
+        world.check().await.map_err(|e| at_step("set-up", e))?;
+        for (i, op) in ops.iter().enumerate() {
+            let step = || format!("step {i} ({op:?})");
+            world.apply(op).await.map_err(|e| at_step(&step(), e))?;
+            world.check().await.map_err(|e| at_step(&step(), e))?;
+        }
+        world.tally_outcomes(&mut tally.borrow_mut()).await;
+        world.service.store.close().await;
+        Ok(())
+    })
+}
+
+/// Says after which step a case failed.
+fn at_step(step: &str, e: TestCaseError) -> TestCaseError {
+    match e {
+        TestCaseError::Fail(why) => TestCaseError::fail(format!("after {step}: {why}")),
+        reject => reject,
+    }
+}
+
+#[test]
+fn invariants_hold_after_every_step() {
+    let config = ProptestConfig {
+        cases: CASES,
+        // Regressions are not written to a file next to the test: the
+        // failure message below prints the shrunk sequence instead.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let tally = RefCell::new(BTreeMap::new());
+    let result = TestRunner::new(config)
+        .run(&proptest::collection::vec(op(), 1..=MAX_STEPS), |ops| {
+            run_case(&ops, &tally)
+        });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+
+    // Guard against a vacuous pass: the sequences must actually reach every
+    // way a session can close, or the money invariants were never tested
+    // where they matter.
+    let tally = tally.into_inner();
+    println!("final session statuses over {CASES} cases: {tally:?}");
+    for outcome in ["ENDED natural", "ENDED manual", "CANCELLED"] {
+        assert!(
+            tally.get(outcome).copied().unwrap_or(0) > 0,
+            "no case reached {outcome}: {tally:?}"
+        );
+    }
+}
