@@ -279,6 +279,9 @@ async fn signing_in_needs_the_right_password_and_a_live_token() {
     srv.stop().await;
 }
 
+/// (method, path, raw body or None, JSON body, status, what the message names)
+type BadInput<'a> = (Method, String, Option<&'a str>, Value, u16, &'a str);
+
 #[tokio::test]
 async fn bad_input_gets_a_clear_error_and_changes_no_balance() {
     let srv = TestServer::start().await;
@@ -297,7 +300,7 @@ async fn bad_input_gets_a_clear_error_and_changes_no_balance() {
     let before = balance_and_ledger(&api, h.client).await;
     let c = h.client;
     let past = (t0() - Duration::hours(1)).to_rfc3339();
-    let cases: Vec<(Method, String, Option<&str>, Value, u16, &str)> = vec![
+    let cases: Vec<BadInput> = vec![
         (
             Method::POST,
             format!("/clients/{c}/top-ups"),
