@@ -533,8 +533,12 @@ async fn bad_input_gets_a_clear_error_and_changes_no_balance() {
         "nothing changed"
     );
 
-    let (st, _) = api.get("/no-such-thing").await;
+    let (st, res) = api.get("/no-such-thing").await;
     assert_eq!(st, 404);
+    assert_eq!(res["error"]["code"], "not_found");
+    let (st, res) = api.call(Method::DELETE, "/hall", None).await;
+    assert_eq!(st, 405);
+    assert_eq!(res["error"]["code"], "method_not_allowed");
     srv.stop().await;
 }
 

@@ -90,10 +90,32 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    // The matched route, not the raw path: ids stay out of span names.
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("unmatched", |m| m.as_str());
+                    tracing::info_span!("request", method = %req.method(), route)
+                },
+            ),
+        )
 }
 
 async fn not_found() -> impl IntoResponse {
     Error::NotFound("no such endpoint".into())
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    let body = ErrorBody {
+        error: crate::error::ErrorDetail {
+            code: "method_not_allowed".into(),
+            message: "this endpoint does not take that method".into(),
+        },
+    };
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, Json(body))
 }

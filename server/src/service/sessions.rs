@@ -615,6 +615,7 @@ impl Service {
     /// Start pressed: by an operator (SessionStart), by the player in the
     /// app (own sessions only) or on the PC (its own device only). A press
     /// repeated with the same `press_id` is a no-op.
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
     pub async fn start_session(
         &self,
         actor: &Actor,
@@ -711,6 +712,7 @@ impl Service {
         Ok(())
     }
 
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
     pub async fn cancel_session(
         &self,
         actor: &Actor,
@@ -767,6 +769,7 @@ impl Service {
 
     /// Staff end a STARTED session now; the refund policy applies to the
     /// current segment's unused time.
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
     pub async fn end_session(
         &self,
         actor: &Actor,
@@ -781,6 +784,7 @@ impl Service {
     }
 
     /// The clock ran out on a STARTED session (the scheduler).
+    #[tracing::instrument(skip(self), fields(session.id = id))]
     pub async fn end_naturally(&self, id: i64) -> Result<SessionView> {
         let mut c = self.store.read().await?;
         let s = load_session(&mut c, id).await?;
