@@ -250,6 +250,12 @@ async fn acknowledged_operations_survive_sigkill() {
             .filter(|e| e["kind"] == "top_up")
             .map(|e| e["amount"].as_i64().expect("amount")),
     );
+    // In the test output: how far past the acknowledgements the disk got.
+    eprintln!(
+        "acknowledged {} top-ups before SIGKILL; {} stored after restart",
+        acked.len(),
+        stored.values().sum::<usize>()
+    );
     // Every acknowledged top-up is present (in-flight ones may or may not be).
     let missing: Vec<_> = counts(acked.iter().copied())
         .into_iter()
