@@ -1,9 +1,13 @@
-//! club-agent: the daemon on every gaming PC. Its command line is settled
-//! (API.md); the daemon itself lands with the agent issue.
+//! club-agent: the command line over the agent library.
 
+use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
+use club_agent::state::{Enrollment, StateDir};
+use club_agent::{AgentOptions, LocalStatus};
+use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(name = "club-agent", version, about = "Clubhall PC agent")]
@@ -16,6 +20,7 @@ struct Cli {
 enum Command {
     /// Exchange a one-time enrollment code for this PC's device secret.
     Enroll {
+        /// The club server, e.g. http://10.0.0.2:8080
         #[arg(long)]
         server: String,
         #[arg(long)]
@@ -23,14 +28,17 @@ enum Command {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
-    /// Run the agent daemon.
+    /// Run the agent daemon (starts locked).
     Run {
         #[arg(long)]
         state_dir: Option<PathBuf>,
-        #[arg(long)]
-        ui_listen: Option<String>,
+        /// Where the lock screen listens (loopback).
+        #[arg(long, default_value = "127.0.0.1:7480")]
+        ui_listen: SocketAddr,
+        /// Runs through `sh -c` (`cmd /C` on Windows) when the PC must lock.
         #[arg(long)]
         lock_cmd: Option<String>,
+        /// Runs when the server unlocks the PC.
         #[arg(long)]
         unlock_cmd: Option<String>,
     },
@@ -46,14 +54,114 @@ enum Command {
     },
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let name = match cli.command {
-        Command::Enroll { .. } => "enroll",
-        Command::Run { .. } => "run",
-        Command::Start { .. } => "start",
-        Command::Status { .. } => "status",
-    };
-    eprintln!("club-agent {name}: this build has the command line only; the agent daemon is not in it yet");
-    ExitCode::from(2)
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Enroll {
+            server,
+            code,
+            state_dir,
+        } => enroll(StateDir::resolve(state_dir), &server, &code).await,
+        Command::Run {
+            state_dir,
+            ui_listen,
+            lock_cmd,
+            unlock_cmd,
+        } => {
+            if !ui_listen.ip().is_loopback() {
+                bail!(
+                    "--ui-listen must be a loopback address: the lock screen is for this PC only"
+                );
+            }
+            let mut opts = AgentOptions::new(StateDir::resolve(state_dir), ui_listen);
+            opts.lock_cmd = lock_cmd;
+            opts.unlock_cmd = unlock_cmd;
+            let shutdown = CancellationToken::new();
+            let (_handle, done) = club_agent::run(opts, shutdown.clone()).await?;
+            let stop = shutdown.clone();
+            tokio::spawn(async move {
+                let _ = tokio::signal::ctrl_c().await;
+                stop.cancel();
+            });
+            #[cfg(unix)]
+            {
+                let stop = shutdown.clone();
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+                tokio::spawn(async move {
+                    term.recv().await;
+                    stop.cancel();
+                });
+            }
+            done.await?;
+            Ok(())
+        }
+        Command::Start { state_dir } => {
+            let addr = StateDir::resolve(state_dir).load_ui_addr()?;
+            let (status, body) =
+                club_agent::http::request("POST", &format!("http://{addr}/api/start"), None)
+                    .await?;
+            println!("{}", String::from_utf8_lossy(&body));
+            if status != 200 {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        Command::Status { state_dir } => {
+            let addr = StateDir::resolve(state_dir).load_ui_addr()?;
+            let (_, body) =
+                club_agent::http::request("GET", &format!("http://{addr}/api/status"), None)
+                    .await?;
+            let st: LocalStatus =
+                serde_json::from_slice(&body).context("reading the agent's status")?;
+            let out = serde_json::json!({
+                "connected": st.connected,
+                "locked": st.locked,
+                "session": st.session.as_ref().map(|s| serde_json::json!({
+                    "id": s.id, "client_name": s.client_name, "status": s.status, "ends_at": s.ends_at
+                })),
+                "seconds_left": st.seconds_left,
+            });
+            println!("{out}");
+            Ok(())
+        }
+    }
+}
+
+async fn enroll(dir: StateDir, server: &str, code: &str) -> anyhow::Result<()> {
+    let hostname = sysinfo::System::host_name().unwrap_or_else(|| "unknown".into());
+    let url = format!("{}/api/v1/agent/enroll", server.trim_end_matches('/'));
+    let body = serde_json::json!({"code": code, "hostname": hostname});
+    let (status, bytes) = club_agent::http::request("POST", &url, Some(&body)).await?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if status != 200 {
+        bail!(
+            "enrollment refused ({status}): {}",
+            v["error"]["message"].as_str().unwrap_or("no reason given")
+        );
+    }
+    let device_id = v["device_id"]
+        .as_i64()
+        .context("no device_id in the answer")?;
+    let secret = v["device_secret"]
+        .as_str()
+        .context("no device_secret in the answer")?;
+    dir.save_enrollment(
+        &Enrollment {
+            server: server.trim_end_matches('/').to_owned(),
+            device_id,
+        },
+        secret,
+    )?;
+    println!(
+        "Enrolled as device {device_id}; the secret is in {}",
+        dir.dir.display()
+    );
+    Ok(())
 }

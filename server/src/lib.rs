@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod gateway;
 pub mod scheduler;
 pub mod secrets;
 pub mod service;
@@ -65,7 +66,15 @@ impl App {
         let state = api::AppState {
             service: self.service.clone(),
             shutdown: shutdown.clone(),
+            gateway: gateway::Gateway::default(),
+            tasks: tokio_util::task::TaskTracker::new(),
         };
+        let pusher = tokio::spawn(gateway::push_states(
+            self.service.clone(),
+            state.gateway.clone(),
+            shutdown.clone(),
+        ));
+        let sockets = state.tasks.clone();
         let app = api::router(state);
         let stop = shutdown.clone();
         axum::serve(listener, app)
@@ -73,7 +82,16 @@ impl App {
             .await
             .context("serving HTTP")?;
         shutdown.cancel();
+        // Agent sockets get a close frame each; give them a moment to go.
+        sockets.close();
+        if tokio::time::timeout(std::time::Duration::from_secs(5), sockets.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("some agent connections did not close in time");
+        }
         let _ = scheduler.await;
+        let _ = pusher.await;
         self.service.store.close().await;
         Ok(())
     }

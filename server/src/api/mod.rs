@@ -25,6 +25,9 @@ use utoipa_axum::routes;
 pub struct AppState {
     pub service: Service,
     pub shutdown: CancellationToken,
+    pub gateway: crate::gateway::Gateway,
+    /// Upgraded WebSockets, which axum's graceful shutdown does not wait for.
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 #[derive(OpenApi)]
@@ -89,6 +92,7 @@ pub fn router(state: AppState) -> Router {
                 async move { Json((*doc).clone()) }
             }),
         )
+        .route("/agent/v1/ws", get(crate::gateway::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

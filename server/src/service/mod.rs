@@ -3,6 +3,7 @@
 //! publishes its events. Callers (REST, the agent gateway, the scheduler)
 //! come through here and nowhere else.
 
+mod agents;
 mod auth;
 mod clients;
 pub mod demo;
@@ -11,6 +12,7 @@ mod sessions;
 mod staff;
 mod tariffs;
 
+pub use agents::*;
 pub use auth::*;
 pub use clients::*;
 pub use hall::*;

@@ -137,3 +137,41 @@ pub async fn set_device_secret(
         .await
         .map(drop)
 }
+
+/// The last published desired state of a device: (seq, JSON).
+pub async fn desired_state(
+    c: &mut Conn,
+    device_id: i64,
+) -> sqlx::Result<Option<(i64, Option<String>)>> {
+    sqlx::query_as("SELECT desired_seq, desired_state FROM devices WHERE id = ?")
+        .bind(device_id)
+        .fetch_optional(c)
+        .await
+}
+
+/// Publishes a new desired state; answers its sequence number.
+pub async fn bump_desired_state(c: &mut Conn, device_id: i64, state: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE devices SET desired_seq = desired_seq + 1, desired_state = ? WHERE id = ? \
+         RETURNING desired_seq",
+    )
+    .bind(state)
+    .bind(device_id)
+    .fetch_one(c)
+    .await
+}
+
+pub async fn record_device_seen(
+    c: &mut Conn,
+    device_id: i64,
+    at: i64,
+    metrics: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE devices SET last_seen_at = ?, metrics = COALESCE(?, metrics) WHERE id = ?")
+        .bind(at)
+        .bind(metrics)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(drop)
+}

@@ -1,0 +1,36 @@
+//! Hardware metrics for heartbeats, from sysinfo. Only CPU and memory are
+//! refreshed: the process list would cost the player frames.
+
+use club_shared::Metrics;
+use sysinfo::System;
+
+pub struct Sampler {
+    sys: System,
+}
+
+impl Sampler {
+    pub fn new() -> Self {
+        let mut sys = System::new();
+        sys.refresh_cpu_usage();
+        Sampler { sys }
+    }
+
+    pub fn sample(&mut self) -> Metrics {
+        self.sys.refresh_cpu_usage();
+        self.sys.refresh_memory();
+        Metrics {
+            cpu_percent: self.sys.global_cpu_usage(),
+            memory_used: self.sys.used_memory(),
+            memory_total: self.sys.total_memory(),
+            uptime_seconds: System::uptime(),
+            hostname: System::host_name().unwrap_or_default(),
+            os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned()),
+        }
+    }
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self::new()
+    }
+}

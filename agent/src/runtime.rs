@@ -1,0 +1,602 @@
+//! The daemon: Connecting -> Connected -> Backoff(delay) -> Connecting...
+//! It starts locked and unlocks only when the server says so. States apply
+//! in sequence order; a repeat changes nothing. Offline, it locks by itself
+//! when the paid time runs out, and never unlocks by itself.
+
+use crate::backoff::Backoff;
+use crate::metrics::Sampler;
+use crate::state::{Applied, StateDir};
+use crate::ui;
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use club_shared::protocol::{
+    AgentMsg, DesiredState, ServerMsg, HEARTBEAT_SECONDS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
+};
+use club_shared::SessionStatus;
+use futures_util::{SinkExt, StreamExt};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+/// Where the agent reads "now" (server time = now + measured offset).
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+#[derive(Clone)]
+pub struct AgentOptions {
+    pub state_dir: StateDir,
+    pub ui_listen: SocketAddr,
+    pub lock_cmd: Option<String>,
+    pub unlock_cmd: Option<String>,
+    pub clock: Clock,
+    /// Announced in hello; only tests set an old one.
+    pub protocol_version: u32,
+    pub backoff: Backoff,
+    /// How often the offline failsafe looks at the time.
+    pub failsafe_tick: Duration,
+}
+
+impl AgentOptions {
+    pub fn new(state_dir: StateDir, ui_listen: SocketAddr) -> Self {
+        AgentOptions {
+            state_dir,
+            ui_listen,
+            lock_cmd: None,
+            unlock_cmd: None,
+            clock: Arc::new(Utc::now),
+            protocol_version: PROTOCOL_VERSION,
+            backoff: Backoff::standard(),
+            failsafe_tick: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `club-agent status`, and the lock screen's view of the agent.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct LocalStatus {
+    pub connected: bool,
+    pub locked: bool,
+    pub session: Option<StatusSession>,
+    pub seconds_left: Option<i64>,
+    pub applied_seq: u64,
+    pub warnings: Vec<String>,
+    /// Why the server will not serve this agent, if it said so.
+    pub refused: Option<String>,
+    pub device_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct StatusSession {
+    pub id: i64,
+    pub client_name: String,
+    pub status: SessionStatus,
+    pub tariff_name: String,
+    pub ends_at: Option<DateTime<Utc>>,
+}
+
+struct Local {
+    connected: bool,
+    locked: bool,
+    applied: Applied,
+    /// Server time minus local time, in milliseconds.
+    offset_ms: i64,
+    refused: Option<String>,
+    device_name: Option<String>,
+}
+
+pub(crate) struct Press {
+    pub session_id: i64,
+    pub press_id: String,
+    pub reply: oneshot::Sender<Result<(), String>>,
+}
+
+/// A running agent, shared by its tasks and its lock screen.
+#[derive(Clone)]
+pub struct AgentHandle {
+    local: Arc<Mutex<Local>>,
+    opts: Arc<AgentOptions>,
+    presses: mpsc::Sender<Press>,
+    /// Bumped on every change, for whoever waits on one.
+    changes: Arc<watch::Sender<u64>>,
+    ui_addr: SocketAddr,
+}
+
+impl AgentHandle {
+    fn lock_local(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn server_now(&self) -> DateTime<Utc> {
+        let offset = self.lock_local().offset_ms;
+        (self.opts.clock)() + chrono::Duration::milliseconds(offset)
+    }
+
+    pub fn ui_addr(&self) -> SocketAddr {
+        self.ui_addr
+    }
+
+    pub fn status(&self) -> LocalStatus {
+        let now = self.server_now();
+        let l = self.lock_local();
+        let session = l.applied.desired.session.as_ref().map(|s| StatusSession {
+            id: s.id,
+            client_name: s.client_name.clone(),
+            status: s.status,
+            tariff_name: s.tariff_name.clone(),
+            ends_at: s.ends_at,
+        });
+        let seconds_left = session
+            .as_ref()
+            .filter(|s| s.status == SessionStatus::Started)
+            .and_then(|s| s.ends_at)
+            .map(|e| (e - now).num_seconds().max(0));
+        LocalStatus {
+            connected: l.connected,
+            locked: l.locked,
+            session,
+            seconds_left,
+            applied_seq: l.applied.seq,
+            warnings: l.applied.desired.warnings.clone(),
+            refused: l.refused.clone(),
+            device_name: l.device_name.clone(),
+        }
+    }
+
+    /// Waits until `pred` holds for the status, or the timeout passes.
+    pub async fn wait_until(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&LocalStatus) -> bool,
+    ) -> Option<LocalStatus> {
+        let mut rx = self.changes.subscribe();
+        tokio::time::timeout(timeout, async {
+            loop {
+                let s = self.status();
+                if pred(&s) {
+                    return s;
+                }
+                if rx.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        })
+        .await
+        .ok()
+    }
+
+    fn changed(&self) {
+        self.changes.send_modify(|v| *v += 1);
+    }
+
+    /// The player pressed Start: answers once the server took it (the PC
+    /// unlocks) or refused it.
+    pub async fn press_start(&self) -> Result<(), String> {
+        let st = self.status();
+        if !st.connected {
+            return Err("not connected to the club server; ask the desk".into());
+        }
+        let session = match st.session {
+            Some(s) if s.status == SessionStatus::Active => s,
+            Some(s) if s.status == SessionStatus::Started => return Ok(()),
+            _ => return Err("there is no session waiting for Start on this PC".into()),
+        };
+        let (reply, answer) = oneshot::channel();
+        let press = Press {
+            session_id: session.id,
+            press_id: press_id(),
+            reply,
+        };
+        self.presses
+            .send(press)
+            .await
+            .map_err(|_| "the agent is stopping".to_owned())?;
+        match tokio::time::timeout(Duration::from_secs(10), answer).await {
+            Ok(Ok(result)) => result,
+            _ => Err("the server did not answer the Start press in time".into()),
+        }
+    }
+
+    /// Runs the lock or unlock command when the lock state changes.
+    async fn set_locked(&self, locked: bool, why: &str) {
+        let was = {
+            let mut l = self.lock_local();
+            std::mem::replace(&mut l.locked, locked)
+        };
+        if was == locked {
+            return;
+        }
+        let cmd = if locked {
+            &self.opts.lock_cmd
+        } else {
+            &self.opts.unlock_cmd
+        };
+        tracing::info!(
+            locked,
+            why,
+            "PC {}",
+            if locked { "locked" } else { "unlocked" }
+        );
+        if let Some(cmd) = cmd {
+            run_command(cmd).await;
+        }
+        self.changed();
+    }
+
+    /// Applies a desired state from the server, in sequence order.
+    async fn apply(&self, seq: u64, desired: DesiredState) {
+        let stale = seq < self.lock_local().applied.seq;
+        if stale {
+            tracing::debug!(seq, "stale state ignored");
+            return;
+        }
+        let now = self.server_now();
+        // Never unlock into time that has already run out.
+        let expired = desired
+            .session
+            .as_ref()
+            .and_then(|s| s.ends_at)
+            .is_some_and(|e| e <= now);
+        let lock = desired.locked || expired;
+        let applied = Applied { seq, desired };
+        if let Err(e) = self.opts.state_dir.save_applied(&applied) {
+            tracing::error!(error = %e, "saving the applied state");
+        }
+        self.lock_local().applied = applied;
+        self.set_locked(lock, "server state").await;
+        self.changed();
+    }
+
+    fn set_offset(&self, server_time: DateTime<Utc>) {
+        let offset = (server_time - (self.opts.clock)()).num_milliseconds();
+        self.lock_local().offset_ms = offset;
+    }
+
+    fn set_connected(&self, connected: bool) {
+        self.lock_local().connected = connected;
+        self.changed();
+    }
+
+    /// Offline failsafe: the paid time passed while the server was away.
+    async fn failsafe(&self) {
+        let (connected, locked, ends_at) = {
+            let l = self.lock_local();
+            let ends = l.applied.desired.session.as_ref().and_then(|s| s.ends_at);
+            (l.connected, l.locked, ends)
+        };
+        if !connected && !locked && ends_at.is_some_and(|e| e <= self.server_now()) {
+            self.set_locked(true, "paid time ran out while the server was unreachable")
+                .await;
+        }
+    }
+}
+
+fn press_id() -> String {
+    format!(
+        "{:016x}{:016x}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
+}
+
+async fn run_command(cmd: &str) {
+    let mut c = if cfg!(windows) {
+        let mut c = tokio::process::Command::new("cmd");
+        c.args(["/C", cmd]);
+        c
+    } else {
+        let mut c = tokio::process::Command::new("sh");
+        c.args(["-c", cmd]);
+        c
+    };
+    match c.status().await {
+        Ok(s) if s.success() => tracing::info!(%cmd, "command ran"),
+        Ok(s) => tracing::warn!(%cmd, status = %s, "command failed"),
+        Err(e) => tracing::warn!(%cmd, error = %e, "command could not start"),
+    }
+}
+
+/// Starts the agent: locks the PC, opens the lock screen, and keeps the
+/// connection to the server until `shutdown`. Answers a handle at once.
+pub async fn run(
+    opts: AgentOptions,
+    shutdown: CancellationToken,
+) -> anyhow::Result<(AgentHandle, tokio::task::JoinHandle<()>)> {
+    let (enrollment, secret) = opts.state_dir.load_enrollment()?;
+    let applied = opts.state_dir.load_applied();
+    let listener = tokio::net::TcpListener::bind(opts.ui_listen)
+        .await
+        .with_context(|| format!("opening the lock screen on {}", opts.ui_listen))?;
+    let ui_addr = listener.local_addr()?;
+    opts.state_dir.save_ui_addr(ui_addr)?;
+
+    let (presses, press_rx) = mpsc::channel(8);
+    let handle = AgentHandle {
+        local: Arc::new(Mutex::new(Local {
+            connected: false,
+            // Unlocked only on the server's word; the first set_locked(true)
+            // below runs the lock command whatever state the PC was left in.
+            locked: false,
+            applied,
+            offset_ms: 0,
+            refused: None,
+            device_name: None,
+        })),
+        opts: Arc::new(opts),
+        presses,
+        changes: Arc::new(watch::Sender::new(0)),
+        ui_addr,
+    };
+    handle.set_locked(true, "agent start").await;
+    tracing::info!(%ui_addr, "lock screen ready");
+
+    let ws_url = ws_url(&enrollment.server)?;
+    let tasks = tokio_util::task::TaskTracker::new();
+    tasks.spawn(ui::serve(listener, handle.clone(), shutdown.clone()));
+    tasks.spawn(failsafe_loop(handle.clone(), shutdown.clone()));
+    tasks.spawn(connection_loop(
+        handle.clone(),
+        ws_url,
+        secret,
+        press_rx,
+        shutdown,
+    ));
+    tasks.close();
+    let joined = tokio::spawn(async move { tasks.wait().await });
+    Ok((handle, joined))
+}
+
+fn ws_url(server: &str) -> anyhow::Result<String> {
+    let base = server.trim_end_matches('/');
+    let rest = base
+        .strip_prefix("http://")
+        .map(|r| format!("ws://{r}"))
+        .or_else(|| base.strip_prefix("https://").map(|r| format!("wss://{r}")))
+        .with_context(|| format!("the server URL must start with http://: {server}"))?;
+    Ok(format!("{rest}/agent/v1/ws"))
+}
+
+async fn failsafe_loop(handle: AgentHandle, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(handle.opts.failsafe_tick);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => handle.failsafe().await,
+        }
+    }
+}
+
+enum Ended {
+    /// Try again after a delay; `healthy` resets the backoff.
+    Retry {
+        healthy: bool,
+    },
+    /// The server refused this agent for good.
+    Refused,
+    Shutdown,
+}
+
+async fn connection_loop(
+    handle: AgentHandle,
+    url: String,
+    secret: String,
+    mut presses: mpsc::Receiver<Press>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = handle.opts.backoff.clone();
+    let mut sampler = Sampler::new();
+    loop {
+        let ended = connect_once(
+            &handle,
+            &url,
+            &secret,
+            &mut presses,
+            &mut sampler,
+            &shutdown,
+        )
+        .await;
+        handle.set_connected(false);
+        match ended {
+            Ended::Shutdown => return,
+            Ended::Refused => {
+                tracing::error!("the server refused this agent; not reconnecting");
+                // Keep answering the lock screen's presses, with the reason.
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        p = presses.recv() => match p {
+                            Some(p) => { let _ = p.reply.send(Err("this agent is refused by the server".into())); }
+                            None => return,
+                        },
+                    }
+                }
+            }
+            Ended::Retry { healthy } => {
+                if healthy {
+                    backoff.reset();
+                }
+                let delay = backoff.next_delay(rand::random::<f64>());
+                tracing::info!(
+                    delay_ms = delay.as_millis() as u64,
+                    "reconnecting after a pause"
+                );
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+        }
+    }
+}
+
+fn send_json(msg: &AgentMsg) -> Message {
+    Message::text(serde_json::to_string(msg).unwrap_or_default())
+}
+
+async fn connect_once(
+    handle: &AgentHandle,
+    url: &str,
+    secret: &str,
+    presses: &mut mpsc::Receiver<Press>,
+    sampler: &mut Sampler,
+    shutdown: &CancellationToken,
+) -> Ended {
+    let mut request = match url.into_client_request() {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "bad server URL");
+            return Ended::Retry { healthy: false };
+        }
+    };
+    if let Ok(v) = format!("Bearer {secret}").parse() {
+        request.headers_mut().insert("authorization", v);
+    }
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 2)
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let ws = tokio::select! {
+        _ = shutdown.cancelled() => return Ended::Shutdown,
+        r = tokio::time::timeout(Duration::from_secs(15), connect) => r,
+    };
+    let mut ws = match ws {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "cannot reach the server");
+            return Ended::Retry { healthy: false };
+        }
+        Err(_) => {
+            tracing::warn!("connecting timed out");
+            return Ended::Retry { healthy: false };
+        }
+    };
+    let (last_applied_seq, locked) = {
+        let l = handle.lock_local();
+        (l.applied.seq, l.locked)
+    };
+    let hello = AgentMsg::Hello {
+        protocol_version: handle.opts.protocol_version,
+        agent_version: env!("CARGO_PKG_VERSION").into(),
+        last_applied_seq,
+        locked,
+        hardware: sampler.sample(),
+    };
+    if ws.send(send_json(&hello)).await.is_err() {
+        return Ended::Retry { healthy: false };
+    }
+
+    let mut welcomed = false;
+    let mut pending: HashMap<String, (i64, oneshot::Sender<Result<(), String>>)> = HashMap::new();
+    let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECONDS));
+    heartbeat.tick().await;
+    // A server that says nothing for this long is gone: drop the link.
+    let silence = Duration::from_secs(HEARTBEAT_SECONDS * 3);
+    let mut last_heard = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => {
+                let _ = ws.close(None).await;
+                return Ended::Shutdown;
+            }
+            _ = tokio::time::sleep_until(last_heard + silence) => {
+                tracing::warn!("the server went silent");
+                return Ended::Retry { healthy: welcomed };
+            }
+            _ = heartbeat.tick() => {
+                let beat = AgentMsg::Heartbeat { metrics: sampler.sample() };
+                if ws.send(send_json(&beat)).await.is_err() {
+                    return Ended::Retry { healthy: welcomed };
+                }
+            }
+            press = presses.recv() => {
+                let Some(p) = press else { return Ended::Shutdown };
+                let msg = AgentMsg::StartPressed { session_id: p.session_id, press_id: p.press_id.clone() };
+                if ws.send(send_json(&msg)).await.is_err() {
+                    let _ = p.reply.send(Err("the connection to the server dropped".into()));
+                    return Ended::Retry { healthy: welcomed };
+                }
+                pending.insert(p.press_id, (p.session_id, p.reply));
+            }
+            frame = ws.next() => {
+                let text = match frame {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Ended::Retry { healthy: welcomed },
+                    Some(Ok(_)) => continue,
+                };
+                last_heard = tokio::time::Instant::now();
+                let msg = match serde_json::from_str::<ServerMsg>(&text) {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "unreadable message from the server");
+                        continue;
+                    }
+                };
+                match msg {
+                    ServerMsg::Welcome { device_name, server_time, .. } => {
+                        welcomed = true;
+                        handle.set_offset(server_time);
+                        handle.lock_local().device_name = Some(device_name);
+                        handle.set_connected(true);
+                        tracing::info!("connected to the club server");
+                    }
+                    ServerMsg::Refused { reason, retry } => {
+                        tracing::error!(%reason, "refused by the server");
+                        handle.lock_local().refused = Some(reason);
+                        handle.changed();
+                        if !retry {
+                            return Ended::Refused;
+                        }
+                        return Ended::Retry { healthy: false };
+                    }
+                    ServerMsg::State { seq, server_time, desired } => {
+                        handle.set_offset(server_time);
+                        let started = desired.session.as_ref().filter(|s| s.status == SessionStatus::Started).map(|s| s.id);
+                        handle.apply(seq, desired).await;
+                        if ws.send(send_json(&AgentMsg::Ack { seq })).await.is_err() {
+                            return Ended::Retry { healthy: welcomed };
+                        }
+                        if let Some(id) = started {
+                            let done: Vec<String> = pending.iter().filter(|(_, (s, _))| *s == id).map(|(k, _)| k.clone()).collect();
+                            for k in done {
+                                if let Some((_, reply)) = pending.remove(&k) {
+                                    let _ = reply.send(Ok(()));
+                                }
+                            }
+                        }
+                    }
+                    ServerMsg::HeartbeatAck { server_time } => handle.set_offset(server_time),
+                    ServerMsg::Notice { text } => tracing::info!(%text, "notice from the server"),
+                    ServerMsg::Error { code, message, press_id } => {
+                        tracing::warn!(%code, %message, "the server refused a message");
+                        if let Some((_, reply)) = press_id.and_then(|p| pending.remove(&p)) {
+                            let _ = reply.send(Err(message));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_websocket_url_follows_the_server_url() {
+        assert_eq!(
+            ws_url("http://10.0.0.2:8080").unwrap(),
+            "ws://10.0.0.2:8080/agent/v1/ws"
+        );
+        assert_eq!(ws_url("http://club/").unwrap(), "ws://club/agent/v1/ws");
+        assert!(ws_url("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! What the agent keeps on disk in its state dir: the enrollment (server
+//! URL, device id), the secret (readable only by its owner), the last
+//! desired state it applied, and the lock-screen address for `start` and
+//! `status`.
+
+use anyhow::Context;
+use club_shared::protocol::DesiredState;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Enrollment {
+    pub server: String,
+    pub device_id: i64,
+}
+
+/// The last desired state applied, so that a reboot with the server down
+/// still knows the session (and stays locked).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Applied {
+    pub seq: u64,
+    pub desired: DesiredState,
+}
+
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    pub dir: PathBuf,
+}
+
+impl StateDir {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        StateDir { dir: dir.into() }
+    }
+
+    /// `--state-dir`, or the platform's usual place for a service's state.
+    pub fn resolve(arg: Option<PathBuf>) -> Self {
+        let dir = arg.unwrap_or_else(|| {
+            if cfg!(windows) {
+                PathBuf::from(r"C:\ProgramData\Clubhall\agent")
+            } else {
+                PathBuf::from("/var/lib/club-agent")
+            }
+        });
+        StateDir::new(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub fn save_enrollment(&self, e: &Enrollment, secret: &str) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        write_private(&self.path("secret"), secret.as_bytes())?;
+        write_atomic(
+            &self.path("enrollment.json"),
+            &serde_json::to_vec_pretty(e)?,
+        )
+    }
+
+    pub fn load_enrollment(&self) -> anyhow::Result<(Enrollment, String)> {
+        let e: Enrollment = read_json(&self.path("enrollment.json"))
+            .context("this PC is not enrolled: run `club-agent enroll` first")?;
+        let secret = std::fs::read_to_string(self.path("secret"))
+            .context("the device secret is missing: enroll again")?;
+        Ok((e, secret.trim().to_owned()))
+    }
+
+    pub fn load_applied(&self) -> Applied {
+        read_json(&self.path("applied.json")).unwrap_or_default()
+    }
+
+    pub fn save_applied(&self, a: &Applied) -> anyhow::Result<()> {
+        write_atomic(&self.path("applied.json"), &serde_json::to_vec(a)?)
+    }
+
+    pub fn save_ui_addr(&self, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        write_atomic(&self.path("ui.addr"), addr.to_string().as_bytes())
+    }
+
+    pub fn load_ui_addr(&self) -> anyhow::Result<std::net::SocketAddr> {
+        let raw = std::fs::read_to_string(self.path("ui.addr"))
+            .context("the agent is not running here (no ui.addr in the state dir)")?;
+        raw.trim().parse().context("ui.addr is not an address")
+    }
+}
+
+fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(serde_json::from_slice(&bytes)?)
+}
+
+/// Write-then-rename, so a crash never leaves half a file.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .with_context(|| format!("writing {}", path.display()))?;
+        f.write_all(bytes)?;
+        Ok(())
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrollment_round_trips_and_the_secret_is_private() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::new(dir.path().join("agent"));
+        let e = Enrollment {
+            server: "http://127.0.0.1:1".into(),
+            device_id: 4,
+        };
+        s.save_enrollment(&e, "s3cret").unwrap();
+        let (back, secret) = s.load_enrollment().unwrap();
+        assert_eq!(back.device_id, 4);
+        assert_eq!(secret, "s3cret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("agent/secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+    }
+
+    #[test]
+    fn a_missing_applied_state_means_locked_and_nothing_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = StateDir::new(dir.path()).load_applied();
+        assert_eq!(a.seq, 0);
+        assert!(a.desired.session.is_none());
+    }
+}

@@ -1,0 +1,111 @@
+//! What the agent gateway needs from the operations: who a device is, what
+//! its PC should look like, and its presence.
+
+use super::{DevicePresence, Service};
+use crate::error::{Error, Result};
+use crate::secrets;
+use crate::store::{self, at_opt, Conn};
+use club_shared::protocol::{DesiredState, ShownSession};
+use club_shared::{Event, Metrics, SessionStatus};
+
+/// A device the gateway has authenticated by its secret.
+#[derive(Debug, Clone)]
+pub struct AgentDevice {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What a PC should show, from its live session: STARTED unlocks it; ACTIVE
+/// shows the client and a Start button on a locked screen; otherwise locked.
+async fn compute_desired(c: &mut Conn, device_id: i64) -> Result<DesiredState> {
+    let live = store::live_sessions(c, Some(device_id)).await?;
+    let running = live
+        .iter()
+        .find(|s| s.status != SessionStatus::Pending.as_str());
+    let Some(s) = running else {
+        return Ok(DesiredState {
+            locked: true,
+            session: None,
+            warnings: Vec::new(),
+        });
+    };
+    let status = SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Active);
+    let tariff_name = store::session_segments(c, s.id)
+        .await?
+        .last()
+        .map(|g| g.tariff_name.clone())
+        .unwrap_or_default();
+    Ok(DesiredState {
+        locked: status != SessionStatus::Started,
+        session: Some(ShownSession {
+            id: s.id,
+            client_name: s.client_name.clone(),
+            status,
+            tariff_name,
+            ends_at: at_opt(s.ends_at),
+        }),
+        warnings: Vec::new(),
+    })
+}
+
+impl Service {
+    /// The device a secret belongs to; unknown or revoked secrets are 401.
+    pub async fn authenticate_device(&self, secret: &str) -> Result<AgentDevice> {
+        let mut c = self.store.read().await?;
+        let d = store::device_by_secret(&mut c, &secrets::digest(secret))
+            .await?
+            .ok_or_else(|| Error::Unauthorized("unknown or revoked device secret".into()))?;
+        Ok(AgentDevice {
+            id: d.id,
+            name: d.name,
+        })
+    }
+
+    /// Recomputes a PC's desired state and publishes it under a new
+    /// sequence number when it changed. Answers (seq, state, changed).
+    pub async fn refresh_desired_state(&self, device_id: i64) -> Result<(u64, DesiredState, bool)> {
+        let mut tx = self.store.write().await?;
+        let desired = compute_desired(&mut tx, device_id).await?;
+        let (seq, stored) = store::desired_state(&mut tx, device_id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", device_id))?;
+        let previous: Option<DesiredState> = stored.and_then(|s| serde_json::from_str(&s).ok());
+        if previous.as_ref() == Some(&desired) {
+            return Ok((seq.max(0) as u64, desired, false));
+        }
+        let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
+        let seq = store::bump_desired_state(&mut tx, device_id, &json).await?;
+        tx.commit().await?;
+        Ok((seq.max(0) as u64, desired, true))
+    }
+
+    /// An agent connected, sent a heartbeat, or went away.
+    pub async fn device_presence(
+        &self,
+        device_id: i64,
+        online: bool,
+        metrics: Option<Metrics>,
+    ) -> Result<()> {
+        let now = self.now();
+        let was_online = self.presence(device_id).online;
+        let metrics = metrics.or_else(|| self.presence(device_id).metrics);
+        self.set_presence(
+            device_id,
+            DevicePresence {
+                online,
+                last_seen_at: Some(now),
+                metrics: metrics.clone(),
+            },
+        );
+        if was_online != online {
+            // Kept in the database on connect and disconnect, not on every
+            // heartbeat: the hall reads live presence from memory.
+            let mut tx = self.store.write().await?;
+            let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
+            store::record_device_seen(&mut tx, device_id, store::ms(now), json.as_deref()).await?;
+            self.commit(tx, vec![Event::DeviceChanged { device_id }])
+                .await?;
+        }
+        Ok(())
+    }
+}
