@@ -11,3 +11,33 @@ pub mod state;
 mod ui;
 
 pub use runtime::{run, AgentHandle, AgentOptions, Clock, LocalStatus, StatusSession};
+
+use anyhow::{bail, Context};
+use state::{Enrollment, StateDir};
+
+/// Trades a one-time enrollment code for this PC's device secret and keeps
+/// it in the state dir. Answers the device id.
+pub async fn enroll(dir: &StateDir, server: &str, code: &str) -> anyhow::Result<i64> {
+    let server = server.trim_end_matches('/');
+    let hostname = sysinfo::System::host_name().unwrap_or_else(|| "unknown".into());
+    let url = format!("{server}/api/v1/agent/enroll");
+    let body = serde_json::json!({"code": code, "hostname": hostname});
+    let (status, bytes) = http::request("POST", &url, Some(&body)).await?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    if status != 200 {
+        let why = v["error"]["message"].as_str().unwrap_or("no reason given");
+        bail!("enrollment refused ({status}): {why}");
+    }
+    let device_id = v["device_id"]
+        .as_i64()
+        .context("no device_id in the answer")?;
+    let secret = v["device_secret"]
+        .as_str()
+        .context("no device_secret in the answer")?;
+    let enrollment = Enrollment {
+        server: server.to_owned(),
+        device_id,
+    };
+    dir.save_enrollment(&enrollment, secret)?;
+    Ok(device_id)
+}

@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use club_agent::state::{Enrollment, StateDir};
+use club_agent::state::StateDir;
 use club_agent::{AgentOptions, LocalStatus};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,7 +67,15 @@ async fn main() -> anyhow::Result<()> {
             server,
             code,
             state_dir,
-        } => enroll(StateDir::resolve(state_dir), &server, &code).await,
+        } => {
+            let dir = StateDir::resolve(state_dir);
+            let device_id = club_agent::enroll(&dir, &server, &code).await?;
+            println!(
+                "Enrolled as device {device_id}; the secret is in {}",
+                dir.dir.display()
+            );
+            Ok(())
+        }
         Command::Run {
             state_dir,
             ui_listen,
@@ -132,36 +140,4 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-async fn enroll(dir: StateDir, server: &str, code: &str) -> anyhow::Result<()> {
-    let hostname = sysinfo::System::host_name().unwrap_or_else(|| "unknown".into());
-    let url = format!("{}/api/v1/agent/enroll", server.trim_end_matches('/'));
-    let body = serde_json::json!({"code": code, "hostname": hostname});
-    let (status, bytes) = club_agent::http::request("POST", &url, Some(&body)).await?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
-    if status != 200 {
-        bail!(
-            "enrollment refused ({status}): {}",
-            v["error"]["message"].as_str().unwrap_or("no reason given")
-        );
-    }
-    let device_id = v["device_id"]
-        .as_i64()
-        .context("no device_id in the answer")?;
-    let secret = v["device_secret"]
-        .as_str()
-        .context("no device_secret in the answer")?;
-    dir.save_enrollment(
-        &Enrollment {
-            server: server.trim_end_matches('/').to_owned(),
-            device_id,
-        },
-        secret,
-    )?;
-    println!(
-        "Enrolled as device {device_id}; the secret is in {}",
-        dir.dir.display()
-    );
-    Ok(())
 }

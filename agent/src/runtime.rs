@@ -105,6 +105,7 @@ pub struct AgentHandle {
     /// Bumped on every change, for whoever waits on one.
     changes: Arc<watch::Sender<u64>>,
     ui_addr: SocketAddr,
+    attempts: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl AgentHandle {
@@ -119,6 +120,11 @@ impl AgentHandle {
 
     pub fn ui_addr(&self) -> SocketAddr {
         self.ui_addr
+    }
+
+    /// How many times it has tried to connect since it started.
+    pub fn connection_attempts(&self) -> u64 {
+        self.attempts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn status(&self) -> LocalStatus {
@@ -331,6 +337,7 @@ pub async fn run(
         presses,
         changes: Arc::new(watch::Sender::new(0)),
         ui_addr,
+        attempts: Arc::default(),
     };
     handle.set_locked(true, "agent start").await;
     tracing::info!(%ui_addr, "lock screen ready");
@@ -462,6 +469,9 @@ async fn connect_once(
         .max_write_buffer_size(MAX_FRAME_BYTES * 2)
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
+    handle
+        .attempts
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let ws = tokio::select! {
         _ = shutdown.cancelled() => return Ended::Shutdown,

@@ -19,13 +19,16 @@ pub const OWNER_PASSWORD: &str = "owner-pass-1";
 /// How long a test waits for something that should happen at once.
 pub const WAIT: Duration = Duration::from_secs(10);
 
+pub mod agents;
+
 pub struct TestServer {
     pub base: String,
     pub clock: ManualClock,
     pub service: Service,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
+    addr: std::net::SocketAddr,
 }
 
 /// A fixed, ordinary afternoon: tests never depend on the real date.
@@ -35,19 +38,39 @@ pub fn t0() -> DateTime<Utc> {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        Self::open(
+            dir,
+            ManualClock::new(t0()),
+            "127.0.0.1:0".parse().unwrap(),
+            |_| async {},
+        )
+        .await
+    }
+
+    async fn open<F, Fut>(
+        dir: Arc<tempfile::TempDir>,
+        clock: ManualClock,
+        addr: std::net::SocketAddr,
+        before_serving: F,
+    ) -> TestServer
+    where
+        F: FnOnce(Service) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let db = dir.path().join("club.db");
         let mut config = Config::for_database(db.to_string_lossy().to_string());
         config.owner_password = Some(OWNER_PASSWORD.into());
-        let clock = ManualClock::new(t0());
         let app = App::open(&config, Arc::new(clock.clone()))
             .await
             .expect("server opens");
         let service = app.service.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        before_serving(service.clone()).await;
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind loopback");
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.serve(listener, shutdown.clone()));
         TestServer {
@@ -56,8 +79,30 @@ impl TestServer {
             service,
             shutdown,
             task,
-            _dir: dir,
+            dir,
+            addr,
         }
+    }
+
+    /// Stops the server, lets `while_down` change the database as an
+    /// operation would while no agent can hear it, and serves the same
+    /// database on the same address again.
+    pub async fn restart<F, Fut>(self, while_down: F) -> TestServer
+    where
+        F: FnOnce(Service) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let (dir, clock, addr) = (self.dir.clone(), self.clock.clone(), self.addr);
+        self.stop().await;
+        Self::open(dir, clock, addr, while_down).await
+    }
+
+    /// Stops the server and keeps it down until the returned value is used
+    /// to start it again.
+    pub async fn stop_for_a_while(self) -> Stopped {
+        let (dir, clock, addr) = (self.dir.clone(), self.clock.clone(), self.addr);
+        self.stop().await;
+        Stopped { dir, clock, addr }
     }
 
     pub fn anonymous(&self) -> Api {
@@ -109,6 +154,19 @@ impl TestServer {
             .expect("server stops in time")
             .expect("server task")
             .expect("server ran cleanly");
+    }
+}
+
+/// A server that was stopped, with what it needs to start again.
+pub struct Stopped {
+    pub dir: Arc<tempfile::TempDir>,
+    pub clock: ManualClock,
+    pub addr: std::net::SocketAddr,
+}
+
+impl Stopped {
+    pub async fn start_again(self) -> TestServer {
+        TestServer::open(self.dir, self.clock, self.addr, |_| async {}).await
     }
 }
 

@@ -1,0 +1,574 @@
+//! Real server, real agents, real WebSockets: the PC follows the server's
+//! word, the Start press, reconnects, the offline failsafe, and a gateway
+//! that stands up to bad clients.
+
+use chrono::Duration;
+use club_agent::LocalStatus;
+use club_shared::events::SessionChange;
+use club_shared::protocol::{AgentMsg, ServerMsg, MAX_FRAME_BYTES};
+use club_shared::{Event, Metrics, SessionStatus};
+use club_tests::agents::{workspace_bin, TestAgent};
+use club_tests::*;
+use futures_util::{SinkExt, StreamExt};
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn session_status(s: &LocalStatus) -> Option<SessionStatus> {
+    s.session.as_ref().map(|s| s.status)
+}
+
+async fn new_session(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
+    api.ok(
+        Method::POST,
+        "/sessions",
+        json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// A bare protocol client, for what a well-behaved agent never sends.
+async fn raw_agent(
+    srv: &TestServer,
+    secret: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    let url = srv.base.replace("http://", "ws://") + "/agent/v1/ws";
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {secret}").parse().unwrap());
+    tokio_tungstenite::connect_async(req)
+        .await
+        .map(|(ws, _)| ws)
+}
+
+async fn send(ws: &mut Ws, msg: &AgentMsg) {
+    ws.send(Message::text(serde_json::to_string(msg).unwrap()))
+        .await
+        .unwrap();
+}
+
+async fn recv(ws: &mut Ws) -> ServerMsg {
+    loop {
+        let frame = tokio::time::timeout(WAIT, ws.next())
+            .await
+            .expect("a message in time");
+        match frame {
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(&t).expect("server speaks the protocol")
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+}
+
+fn hello(version: u32) -> AgentMsg {
+    AgentMsg::Hello {
+        protocol_version: version,
+        agent_version: "test".into(),
+        last_applied_seq: 0,
+        locked: true,
+        hardware: Metrics {
+            hostname: "raw".into(),
+            ..Metrics::default()
+        },
+    }
+}
+
+/// Reads until the first State message.
+async fn first_state(ws: &mut Ws) -> ServerMsg {
+    loop {
+        let m = recv(ws).await;
+        if matches!(m, ServerMsg::State { .. }) {
+            return m;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_enrolled_agent_shows_online_with_metrics() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let mut events = srv.events();
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    agent.wait("connected", |s| s.connected && s.locked).await;
+    wait_for(&mut events, |e| {
+        matches!(e, Event::DeviceChanged { device_id } if *device_id == agent.device_id)
+            .then_some(())
+    })
+    .await;
+
+    let hall = api.ok(Method::GET, "/hall", Value::Null).await;
+    let pc = hall["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == agent.device_id)
+        .unwrap();
+    assert_eq!(pc["online"], true);
+    assert!(pc["metrics"]["memory_total"].as_u64().unwrap() > 0);
+    assert!(!pc["metrics"]["os"].as_str().unwrap().is_empty());
+    assert!(pc["last_seen_at"].is_string());
+    assert_eq!(agent.lock_log(), ["lock"], "starts locked");
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pc_follows_the_session_start_cancel_end_and_natural_end() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    agent.wait("connected", |s| s.connected).await;
+
+    // ACTIVE: the lock screen names the client; Start unlocks.
+    let id = new_session(&api, h.client, agent.device_id, h.keep).await;
+    let s = agent
+        .wait("welcome", |s| {
+            session_status(s) == Some(SessionStatus::Active)
+        })
+        .await;
+    assert_eq!(s.session.unwrap().client_name, "Dana");
+    assert!(s.locked);
+    let (status, body) = agent.press_start().await;
+    assert_eq!(status, 200, "{body}");
+    let s = agent.wait("unlocked", |s| !s.locked).await;
+    assert_eq!(session_status(&s), Some(SessionStatus::Started));
+    assert_eq!(s.seconds_left, Some(TWO_HOURS));
+    let session = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(session["status"], "STARTED");
+    assert_eq!(session["actual_start_at"], "2026-06-01T12:00:00Z");
+    let start = session["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "session.start")
+        .unwrap()
+        .clone();
+    assert_eq!(start["actor"], "agent");
+
+    // Manual end locks.
+    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
+    agent
+        .wait("locked after end", |s| s.locked && s.session.is_none())
+        .await;
+
+    // Cancel: it never unlocked.
+    let id = new_session(&api, h.client, agent.device_id, h.keep).await;
+    agent
+        .wait("welcome again", |s| {
+            session_status(s) == Some(SessionStatus::Active)
+        })
+        .await;
+    api.ok(Method::POST, &format!("/sessions/{id}/cancel"), json!({}))
+        .await;
+    let s = agent.wait("cleared", |s| s.session.is_none()).await;
+    assert!(s.locked);
+
+    // Natural end on the manual clock.
+    let id = new_session(&api, h.client, agent.device_id, h.keep).await;
+    agent
+        .wait("welcome a third time", |s| {
+            session_status(s) == Some(SessionStatus::Active)
+        })
+        .await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    agent.wait("unlocked by the desk", |s| !s.locked).await;
+    srv.clock.advance(Duration::hours(2));
+    agent
+        .wait("locked at the natural end", |s| {
+            s.locked && s.session.is_none()
+        })
+        .await;
+    let ended = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(ended["end_kind"], "natural");
+
+    assert_eq!(
+        agent.lock_log(),
+        ["lock", "unlock", "lock", "unlock", "lock"]
+    );
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_press_counts_once_and_only_on_its_own_pc() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (mine, mine_dir, _d1) = club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (_, other_dir, _d2) = club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-B").await;
+    let (_, secret) = mine_dir.load_enrollment().unwrap();
+    let (_, other_secret) = other_dir.load_enrollment().unwrap();
+    let id = new_session(&api, h.client, mine, h.keep).await;
+
+    // The other PC presses Start for this session: refused and audited.
+    let mut intruder = raw_agent(&srv, &other_secret).await.unwrap();
+    send(&mut intruder, &hello(1)).await;
+    first_state(&mut intruder).await;
+    send(
+        &mut intruder,
+        &AgentMsg::StartPressed {
+            session_id: id,
+            press_id: "x1".into(),
+        },
+    )
+    .await;
+    match recv(&mut intruder).await {
+        ServerMsg::Error { code, press_id, .. } => {
+            assert_eq!(code, "forbidden");
+            assert_eq!(press_id.as_deref(), Some("x1"));
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let audit = api
+        .ok(Method::GET, &format!("/audit?session_id={id}"), Value::Null)
+        .await;
+    assert!(audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["kind"] == "session.start_refused" && a["actor"] == "agent"));
+
+    // Its own PC presses twice with one press id: one start.
+    let mut ws = raw_agent(&srv, &secret).await.unwrap();
+    send(&mut ws, &hello(1)).await;
+    first_state(&mut ws).await;
+    for _ in 0..2 {
+        send(
+            &mut ws,
+            &AgentMsg::StartPressed {
+                session_id: id,
+                press_id: "p-1".into(),
+            },
+        )
+        .await;
+    }
+    match first_state(&mut ws).await {
+        ServerMsg::State { desired, .. } => assert!(!desired.locked, "unlock follows the press"),
+        _ => unreachable!(),
+    }
+    // Both presses are answered before this heartbeat's ack.
+    send(
+        &mut ws,
+        &AgentMsg::Heartbeat {
+            metrics: Metrics::default(),
+        },
+    )
+    .await;
+    loop {
+        match recv(&mut ws).await {
+            ServerMsg::HeartbeatAck { .. } => break,
+            ServerMsg::Error { message, .. } => {
+                panic!("a repeated press is not an error: {message}")
+            }
+            _ => {}
+        }
+    }
+    let session = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(session["status"], "STARTED");
+    let starts = session["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "session.start")
+        .count();
+    assert_eq!(starts, 1);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_come_back_after_a_restart_and_catch_up() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let a = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    let b = TestAgent::start(&srv, &api, h.zone, "PC-B").await;
+    let sa = new_session(&api, h.client, a.device_id, h.keep).await;
+    let sb = new_session(&api, h.client, b.device_id, h.keep).await;
+    api.ok(Method::POST, &format!("/sessions/{sa}/start"), json!({}))
+        .await;
+    api.ok(Method::POST, &format!("/sessions/{sb}/start"), json!({}))
+        .await;
+    a.wait("A playing", |s| !s.locked).await;
+    b.wait("B playing", |s| !s.locked).await;
+
+    // While the server is down, B's session is ended at the desk.
+    let srv = srv
+        .restart(|service| async move {
+            let owner = service.login("owner", OWNER_PASSWORD).await.unwrap();
+            let actor = service.authenticate_staff(&owner.token).await.unwrap();
+            let actor = club_server::service::Actor::Staff(actor);
+            service.end_session(&actor, sb, None).await.unwrap();
+        })
+        .await;
+    // Within the first backoff ceilings (1 s, 2 s) both are back.
+    a.wait("A back and still playing", |s| s.connected && !s.locked)
+        .await;
+    b.wait("B back and locked", |s| {
+        s.connected && s.locked && s.session.is_none()
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_agent_locks_when_the_time_runs_out_and_never_unlocks_alone() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    let id = new_session(&api, h.client, agent.device_id, h.keep).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    agent.wait("playing", |s| !s.locked).await;
+
+    let stopped = srv.stop_for_a_while().await;
+    agent.wait("disconnected", |s| !s.connected).await;
+    // Before the end: still playing.
+    stopped.clock.advance(Duration::minutes(119));
+    assert!(!agent.status().locked);
+    stopped.clock.advance(Duration::minutes(1));
+    let s = agent.wait("locked by itself", |s| s.locked).await;
+    assert!(!s.connected);
+    assert_eq!(agent.lock_log(), ["lock", "unlock", "lock"]);
+
+    // The applied state still says "unlocked, until 14:00"; the agent does
+    // not go back to it, and on reconnect the server ends the session.
+    let srv = stopped.start_again().await;
+    agent
+        .wait("reconnected", |s| s.connected && s.session.is_none())
+        .await;
+    assert_eq!(
+        agent.lock_log(),
+        ["lock", "unlock", "lock"],
+        "never unlocked again"
+    );
+    let api = srv.owner().await;
+    let ended = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(ended["status"], "ENDED");
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reboot_with_the_server_down_stays_locked() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    // The state dir lives in `_disk`, which outlives both agent processes.
+    let (device_id, state_dir, _disk) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let logs = tempfile::tempdir().unwrap();
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir.clone(), logs, |_| {}).await;
+    let id = new_session(&api, h.client, device_id, h.keep).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    agent.wait("playing", |s| !s.locked).await;
+    let stopped = srv.stop_for_a_while().await;
+    agent.stop().await;
+
+    // "Reboot": a new agent process on the same state dir, server still down.
+    let rebooted = TestAgent::run(
+        &stopped.clock,
+        device_id,
+        state_dir,
+        tempfile::tempdir().unwrap(),
+        |_| {},
+    )
+    .await;
+    let s = rebooted.status();
+    assert!(s.locked, "starts locked");
+    assert!(!s.connected);
+    assert_eq!(
+        s.session.map(|s| s.id),
+        Some(id),
+        "remembers the session it showed"
+    );
+    assert_eq!(rebooted.lock_log(), ["lock"]);
+
+    // When the server is back, it plays on: the server said so.
+    let srv = stopped.start_again().await;
+    rebooted
+        .wait("unlocked by the server", |s| s.connected && !s.locked)
+        .await;
+    rebooted.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_refuses_strangers_and_old_agents_and_survives_bad_frames() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (_, dir, _keep) = club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (_, secret) = dir.load_enrollment().unwrap();
+
+    // A wrong secret is refused before the upgrade.
+    match raw_agent(&srv, "not-a-secret").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+
+    // An old protocol gets a clear refusal, without retry.
+    let mut ws = raw_agent(&srv, &secret).await.unwrap();
+    send(&mut ws, &hello(0)).await;
+    match recv(&mut ws).await {
+        ServerMsg::Refused { reason, retry } => {
+            assert!(!retry);
+            assert!(reason.contains("too old"), "{reason}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+
+    // Malformed frames get an error and the connection stays.
+    let mut ws = raw_agent(&srv, &secret).await.unwrap();
+    send(&mut ws, &hello(1)).await;
+    first_state(&mut ws).await;
+    for bad in [
+        "not json",
+        r#"{"type":"warp_drive"}"#,
+        r#"{"type":"ack","seq":"x"}"#,
+    ] {
+        ws.send(Message::text(bad)).await.unwrap();
+        match recv(&mut ws).await {
+            ServerMsg::Error { code, .. } => assert_eq!(code, "malformed"),
+            other => panic!("expected an error for {bad}, got {other:?}"),
+        }
+    }
+    send(
+        &mut ws,
+        &AgentMsg::Heartbeat {
+            metrics: Metrics::default(),
+        },
+    )
+    .await;
+    assert!(
+        matches!(recv(&mut ws).await, ServerMsg::HeartbeatAck { .. }),
+        "still talking"
+    );
+
+    // A frame over 64 KiB is refused: the connection is closed...
+    ws.send(Message::text("x".repeat(MAX_FRAME_BYTES + 1)))
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(WAIT, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "an oversized frame ends the connection");
+    // ...and the server is unaffected.
+    let mut again = raw_agent(&srv, &secret).await.unwrap();
+    send(&mut again, &hello(1)).await;
+    assert!(matches!(
+        first_state(&mut again).await,
+        ServerMsg::State { .. }
+    ));
+    let (st, _) = api.get("/hall").await;
+    assert_eq!(st, 200);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_agent_stops_trying_after_the_refusal() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (id, dir, tmp) = club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let agent = TestAgent::run(&srv.clock, id, dir, tmp, |o| o.protocol_version = 0).await;
+    let s = agent.wait("refused", |s| s.refused.is_some()).await;
+    assert!(!s.connected);
+    assert!(s.locked);
+    assert!(s.refused.unwrap().contains("update club-agent"));
+    assert_eq!(agent.handle.connection_attempts(), 1);
+    let (status, body) = agent.press_start().await;
+    assert_eq!(status, 409, "{body}");
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_presses_start_and_prints_status() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    let id = new_session(&api, h.client, agent.device_id, h.keep).await;
+    agent
+        .wait("welcome", |s| {
+            session_status(s) == Some(SessionStatus::Active)
+        })
+        .await;
+    let dir = agent.state_dir.dir.to_string_lossy().to_string();
+    let bin = workspace_bin("club-agent");
+
+    let out = tokio::process::Command::new(&bin)
+        .args(["status", "--state-dir", &dir])
+        .output()
+        .await
+        .unwrap();
+    assert!(out.status.success());
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["connected"], true);
+    assert_eq!(status["locked"], true);
+    assert_eq!(status["session"]["client_name"], "Dana");
+    assert_eq!(status["session"]["status"], "ACTIVE");
+    assert_eq!(status["seconds_left"], Value::Null);
+
+    let out = tokio::process::Command::new(&bin)
+        .args(["start", "--state-dir", &dir])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    agent.wait("unlocked", |s| !s.locked).await;
+    let session = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(session["status"], "STARTED");
+    let mut events = srv.events();
+    api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
+    wait_for(&mut events, |e| {
+        matches!(
+            e,
+            Event::Session {
+                change: SessionChange::Ended,
+                ..
+            }
+        )
+        .then_some(())
+    })
+    .await;
+    agent.stop().await;
+    srv.stop().await;
+}
