@@ -25,6 +25,10 @@ pub struct Config {
     #[arg(long, env = "CLUB_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub sqlite_synchronous: Synchronous,
 
+    /// A PC whose agent says nothing for this long is offline.
+    #[arg(long, env = "CLUB_AGENT_OFFLINE_AFTER_SECONDS", default_value_t = club_shared::protocol::OFFLINE_AFTER_SECONDS)]
+    pub agent_offline_after_seconds: u64,
+
     /// Lifetime of staff and player sign-ins, in hours.
     #[arg(long, env = "CLUB_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: i64,
@@ -47,6 +51,7 @@ impl Config {
             demo: false,
             sqlite_synchronous: Synchronous::Full,
             token_ttl_hours: 12,
+            agent_offline_after_seconds: club_shared::protocol::OFFLINE_AFTER_SECONDS,
         }
     }
 }

@@ -12,7 +12,6 @@ use axum::http::request::Parts;
 use axum::response::Response;
 use club_shared::protocol::{
     AgentMsg, ServerMsg, HEARTBEAT_SECONDS, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION,
-    OFFLINE_AFTER_SECONDS,
 };
 use club_shared::Event;
 use futures_util::{SinkExt, StreamExt};
@@ -31,10 +30,12 @@ const WRITE_BUFFER: usize = 4 * 1024;
 const OUTBOX: usize = 32;
 
 /// The connected agents, by device.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Gateway {
     conns: Arc<Mutex<HashMap<i64, Conn>>>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
+    /// Silence after which a PC counts as offline and its socket is dropped.
+    offline_after: Duration,
 }
 
 #[derive(Clone)]
@@ -44,6 +45,14 @@ struct Conn {
 }
 
 impl Gateway {
+    pub fn new(offline_after: Duration) -> Self {
+        Gateway {
+            conns: Arc::default(),
+            next_id: Arc::default(),
+            offline_after,
+        }
+    }
+
     fn register(&self, device_id: i64, tx: mpsc::Sender<ServerMsg>) -> u64 {
         let id = self
             .next_id
@@ -135,7 +144,8 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
     let shutdown = state.shutdown.clone();
 
     // The first frame must be a hello with a protocol we speak.
-    let hello = tokio::time::timeout(Duration::from_secs(OFFLINE_AFTER_SECONDS), async {
+    let silent_limit = state.gateway.offline_after;
+    let hello = tokio::time::timeout(silent_limit, async {
         while let Some(Ok(frame)) = stream.next().await {
             match frame {
                 Message::Text(t) => match serde_json::from_str::<AgentMsg>(&t) {
@@ -224,7 +234,6 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
         };
     }
 
-    let silent_limit = Duration::from_secs(OFFLINE_AFTER_SECONDS);
     let mut last_heard = Instant::now();
     while ok {
         tokio::select! {
@@ -234,7 +243,7 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
                 break;
             }
             _ = tokio::time::sleep_until(last_heard + silent_limit) => {
-                tracing::info!("agent silent for {OFFLINE_AFTER_SECONDS} s: offline");
+                tracing::info!(seconds = silent_limit.as_secs(), "agent silent: offline");
                 let _ = sink.send(Message::Close(None)).await;
                 break;
             }

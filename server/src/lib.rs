@@ -27,6 +27,9 @@ pub struct App {
     pub generated_owner_password: Option<String>,
     /// Set when `--demo` filled an empty database.
     pub demo: Option<DemoLogins>,
+    /// With `--demo`: where the in-process demo agents keep their state.
+    pub demo_agents: Option<std::path::PathBuf>,
+    agent_offline_after: std::time::Duration,
 }
 
 impl App {
@@ -48,10 +51,17 @@ impl App {
         } else {
             None
         };
+        let demo_agents = config
+            .demo
+            .then(|| service::demo::agents_dir(&config.database));
         Ok(App {
             service,
             generated_owner_password,
             demo,
+            demo_agents,
+            agent_offline_after: std::time::Duration::from_secs(
+                config.agent_offline_after_seconds.max(1),
+            ),
         })
     }
 
@@ -66,7 +76,7 @@ impl App {
         let state = api::AppState {
             service: self.service.clone(),
             shutdown: shutdown.clone(),
-            gateway: gateway::Gateway::default(),
+            gateway: gateway::Gateway::new(self.agent_offline_after),
             tasks: tokio_util::task::TaskTracker::new(),
         };
         let pusher = tokio::spawn(gateway::push_states(
@@ -75,6 +85,12 @@ impl App {
             shutdown.clone(),
         ));
         let sockets = state.tasks.clone();
+        if let Some(dir) = &self.demo_agents {
+            let base = format!("http://{}", listener.local_addr()?);
+            service::demo::run_agents(&self.service, dir, &base, shutdown.clone())
+                .await
+                .context("starting the demo agents")?;
+        }
         let app = api::router(state);
         let stop = shutdown.clone();
         axum::serve(listener, app)

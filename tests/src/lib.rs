@@ -48,6 +48,14 @@ impl TestServer {
         .await
     }
 
+    /// A server that calls a PC offline after `seconds` of silence.
+    pub async fn start_with_offline_after(seconds: u64) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let configure = move |c: &mut Config| c.agent_offline_after_seconds = seconds;
+        let addr = "127.0.0.1:0".parse().unwrap();
+        Self::open_with(dir, ManualClock::new(t0()), addr, configure, |_| async {}).await
+    }
+
     async fn open<F, Fut>(
         dir: Arc<tempfile::TempDir>,
         clock: ManualClock,
@@ -58,9 +66,24 @@ impl TestServer {
         F: FnOnce(Service) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
+        Self::open_with(dir, clock, addr, |_| {}, before_serving).await
+    }
+
+    async fn open_with<F, Fut>(
+        dir: Arc<tempfile::TempDir>,
+        clock: ManualClock,
+        addr: std::net::SocketAddr,
+        configure: impl FnOnce(&mut Config),
+        before_serving: F,
+    ) -> TestServer
+    where
+        F: FnOnce(Service) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let db = dir.path().join("club.db");
         let mut config = Config::for_database(db.to_string_lossy().to_string());
         config.owner_password = Some(OWNER_PASSWORD.into());
+        configure(&mut config);
         let app = App::open(&config, Arc::new(clock.clone()))
             .await
             .expect("server opens");

@@ -572,3 +572,60 @@ async fn the_command_line_presses_start_and_prints_status() {
     agent.stop().await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_the_server_down_closes_agent_sockets_cleanly() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (_, dir, _keep) = club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (_, secret) = dir.load_enrollment().unwrap();
+    let mut ws = raw_agent(&srv, &secret).await.unwrap();
+    send(&mut ws, &hello(1)).await;
+    first_state(&mut ws).await;
+
+    let stopping = tokio::spawn(srv.stop());
+    let close = tokio::time::timeout(WAIT, async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    })
+    .await
+    .expect("closed in time")
+    .expect("with a reason");
+    assert_eq!(u16::from(close.code), 1001, "going away");
+    stopping.await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_pc_goes_offline_in_the_hall() {
+    // The club default is 45 s of silence; this server says 1 s.
+    let srv = TestServer::start_with_offline_after(1).await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (id, dir, _keep) = club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (_, secret) = dir.load_enrollment().unwrap();
+    let mut ws = raw_agent(&srv, &secret).await.unwrap();
+    send(&mut ws, &hello(1)).await;
+    first_state(&mut ws).await;
+    let online = |api: Api| async move {
+        let d = api
+            .ok(Method::GET, &format!("/devices/{id}"), Value::Null)
+            .await;
+        d["online"].as_bool().unwrap()
+    };
+    assert!(online(api.clone()).await);
+    let mut events = srv.events();
+
+    // No heartbeat: the server drops the link and the hall shows it.
+    wait_for(&mut events, |e| {
+        matches!(e, Event::DeviceChanged { device_id } if *device_id == id).then_some(())
+    })
+    .await;
+    assert!(!online(api.clone()).await);
+    srv.stop().await;
+}

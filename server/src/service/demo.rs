@@ -2,7 +2,8 @@
 //! operations staff use.
 
 use super::{
-    Actor, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service, TariffInput, TopUp,
+    Actor, EnrollRequest, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service,
+    TariffInput, TopUp,
 };
 use crate::error::Result;
 use crate::store;
@@ -210,4 +211,65 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
             .map(|(_, phone, pin, _)| (phone.to_string(), pin.to_string()))
             .collect(),
     }))
+}
+
+/// Where the demo agents keep their state: beside the database file.
+pub fn agents_dir(database: &str) -> std::path::PathBuf {
+    let path = database
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or(path);
+    std::path::PathBuf::from(format!("{path}.agents"))
+}
+
+/// Runs the agent's own code for every PC of the hall, in this process, so
+/// the demo hall is online, sends metrics, and has lock screens with a Start
+/// button. Each PC is enrolled through the same operation a real agent uses.
+pub async fn run_agents(
+    service: &Service,
+    dir: &std::path::Path,
+    server_url: &str,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    use club_agent::state::{Enrollment, StateDir};
+    let mut screens = Vec::new();
+    for device in service.list_devices().await? {
+        let state_dir = StateDir::new(dir.join(&device.name));
+        let enrolled = match state_dir.load_enrollment() {
+            Ok((e, secret)) if e.device_id == device.id => service
+                .authenticate_device(&secret)
+                .await
+                .ok()
+                .map(|_| secret),
+            _ => None,
+        };
+        let secret = match enrolled {
+            Some(secret) => secret,
+            None => {
+                let code = service
+                    .new_enrollment_code(&Actor::System, device.id)
+                    .await?;
+                let req = EnrollRequest {
+                    code: code.enrollment_code,
+                    hostname: format!("demo-{}", device.name),
+                };
+                service.enroll(req).await?.device_secret
+            }
+        };
+        state_dir.save_enrollment(
+            &Enrollment {
+                server: server_url.to_owned(),
+                device_id: device.id,
+            },
+            &secret,
+        )?;
+        let opts = club_agent::AgentOptions::new(state_dir, "127.0.0.1:0".parse()?);
+        let (handle, _task) = club_agent::run(opts, shutdown.clone()).await?;
+        screens.push((device.name, handle.ui_addr()));
+    }
+    println!("Demo PCs are running the agent in this process. Lock screens:");
+    for (name, addr) in screens {
+        println!("  {name:<7} http://{addr}/");
+    }
+    Ok(())
 }
