@@ -9,33 +9,14 @@ use club_shared::{AuditEntryView, SessionView};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-#[derive(Deserialize, IntoParams)]
-pub struct SessionFilter {
-    /// PENDING, ACTIVE, STARTED, ENDED or CANCELLED.
-    status: Option<club_shared::SessionStatus>,
-    client_id: Option<i64>,
-    device_id: Option<i64>,
-    /// Planned start at or after (RFC 3339).
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    /// Planned start before (RFC 3339).
-    to: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// The session report (ReportView), newest first.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
-    params(SessionFilter), responses((status = 200, body = [SessionView]), (status = 403, body = ErrorBody)))]
+    params(SessionQuery), responses((status = 200, body = [SessionView]), (status = 403, body = ErrorBody)))]
 pub async fn list_sessions(
     State(s): State<AppState>,
     Staff(a): Staff,
-    Query(f): Query<SessionFilter>,
+    Query(q): Query<SessionQuery>,
 ) -> Result<Json<Vec<SessionView>>> {
-    let q = SessionQuery {
-        status: f.status,
-        client_id: f.client_id,
-        device_id: f.device_id,
-        from: f.from,
-        to: f.to,
-    };
     Ok(Json(s.service.list_sessions(&a, q).await?))
 }
 
@@ -140,28 +121,14 @@ pub async fn preview(
     Ok(Json(s.service.preview(id, p.action).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-pub struct AuditFilter {
-    session_id: Option<i64>,
-    operator_id: Option<i64>,
-    from: Option<chrono::DateTime<chrono::Utc>>,
-    to: Option<chrono::DateTime<chrono::Utc>>,
-}
-
 /// The audit trail (ReportView), newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
-    params(AuditFilter), responses((status = 200, body = [AuditEntryView]), (status = 403, body = ErrorBody)))]
+    params(AuditQuery), responses((status = 200, body = [AuditEntryView]), (status = 403, body = ErrorBody)))]
 pub async fn audit(
     State(s): State<AppState>,
     Staff(a): Staff,
-    Query(f): Query<AuditFilter>,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntryView>>> {
-    let q = AuditQuery {
-        session_id: f.session_id,
-        operator_id: f.operator_id,
-        from: f.from,
-        to: f.to,
-    };
     Ok(Json(s.service.audit(&a, q).await?))
 }
 

@@ -6,7 +6,7 @@ use crate::domain::{
     HoldingState, OpenSegment, SegmentOutcome, Span,
 };
 use crate::error::{Error, Result};
-use crate::store::{self, at, at_opt, Conn, NewLedger, NewValueMovement};
+use crate::store::{self, at, at_opt, Conn, NewAudit, NewLedger, NewValueMovement, Tx};
 use chrono::{DateTime, Duration, Utc};
 use club_shared::events::SessionChange;
 use club_shared::{
@@ -60,16 +60,23 @@ pub enum PreviewAction {
     End,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+/// The session report's filters (all optional).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SessionQuery {
+    /// PENDING, ACTIVE, STARTED, ENDED or CANCELLED.
     pub status: Option<SessionStatus>,
     pub client_id: Option<i64>,
     pub device_id: Option<i64>,
+    /// Planned start at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
+    /// Planned start before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+/// The audit trail's filters (all optional).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub session_id: Option<i64>,
     pub operator_id: Option<i64>,
@@ -380,6 +387,20 @@ async fn build_receipt(
     })
 }
 
+/// An audit entry about session `s`, naming its device and client.
+fn audit_on_session(
+    actor: &Actor,
+    kind: &'static str,
+    at: DateTime<Utc>,
+    s: &store::SessionRow,
+) -> NewAudit {
+    let mut a = actor.audit(kind, at);
+    a.session_id = Some(s.id);
+    a.device_id = Some(s.device_id);
+    a.client_id = Some(s.client_id);
+    a
+}
+
 fn session_event(change: SessionChange, view: &SessionView) -> Event {
     Event::Session {
         change,
@@ -417,6 +438,24 @@ async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Val
 }
 
 impl Service {
+    /// Commits a session operation and publishes what it changed: the
+    /// session, and the client's balances when they moved.
+    async fn finish(
+        &self,
+        mut tx: Tx,
+        change: SessionChange,
+        view: &SessionView,
+        balance_of: Option<i64>,
+    ) -> Result<()> {
+        let mut events = vec![session_event(change, view)];
+        if let Some(client_id) = balance_of {
+            events.push(balance_event(&mut tx, client_id).await?);
+        }
+        self.commit(tx, events).await?;
+        self.schedule_changed().notify_one();
+        Ok(())
+    }
+
     pub async fn session(&self, id: i64) -> Result<SessionView> {
         let mut tx = self.store.snapshot().await?;
         session_view(&mut tx, id).await
@@ -678,10 +717,7 @@ impl Service {
         store::open_segment(&mut tx, segment.id, store::ms(now), store::ms(ends_at)).await?;
         store::start_binding(&mut tx, id, store::ms(now)).await?;
         let view = session_view(&mut tx, id).await?;
-        let mut a = actor.audit("session.start", now);
-        a.session_id = Some(id);
-        a.device_id = Some(s.device_id);
-        a.client_id = Some(s.client_id);
+        let mut a = audit_on_session(actor, "session.start", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
         store::insert_audit(&mut tx, &a).await?;
@@ -745,10 +781,7 @@ impl Service {
         .await?;
         store::end_binding(&mut tx, id, store::ms(now)).await?;
         let view = session_view(&mut tx, id).await?;
-        let mut a = actor.audit("session.cancel", now);
-        a.session_id = Some(id);
-        a.device_id = Some(s.device_id);
-        a.client_id = Some(s.client_id);
+        let mut a = audit_on_session(actor, "session.cancel", now, &s);
         a.before =
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
@@ -758,12 +791,13 @@ impl Service {
         }));
         a.reason = reason;
         store::insert_audit(&mut tx, &a).await?;
-        let mut events = vec![session_event(SessionChange::Cancelled, &view)];
-        if balance_changed {
-            events.push(balance_event(&mut tx, s.client_id).await?);
-        }
-        self.commit(tx, events).await?;
-        self.schedule_changed().notify_one();
+        self.finish(
+            tx,
+            SessionChange::Cancelled,
+            &view,
+            balance_changed.then_some(s.client_id),
+        )
+        .await?;
         Ok(view)
     }
 
@@ -830,10 +864,7 @@ impl Service {
         } else {
             "session.end"
         };
-        let mut a = actor.audit(kind, self.now());
-        a.session_id = Some(id);
-        a.device_id = Some(s.device_id);
-        a.client_id = Some(s.client_id);
+        let mut a = audit_on_session(actor, kind, self.now(), &s);
         a.before =
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
@@ -844,12 +875,13 @@ impl Service {
         }));
         a.reason = reason;
         store::insert_audit(&mut tx, &a).await?;
-        let mut events = vec![session_event(SessionChange::Ended, &view)];
-        if balance_changed {
-            events.push(balance_event(&mut tx, s.client_id).await?);
-        }
-        self.commit(tx, events).await?;
-        self.schedule_changed().notify_one();
+        self.finish(
+            tx,
+            SessionChange::Ended,
+            &view,
+            balance_changed.then_some(s.client_id),
+        )
+        .await?;
         Ok(view)
     }
 
@@ -866,10 +898,7 @@ impl Service {
         }
         store::set_session_status(&mut tx, id, SessionStatus::Active.as_str()).await?;
         let view = session_view(&mut tx, id).await?;
-        let mut a = Actor::System.audit("session.activate", now);
-        a.session_id = Some(id);
-        a.device_id = Some(s.device_id);
-        a.client_id = Some(s.client_id);
+        let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
         a.before = Some(serde_json::json!({"status": s.status}));
         a.after = Some(serde_json::json!({"status": view.status}));
         store::insert_audit(&mut tx, &a).await?;
