@@ -337,6 +337,7 @@ pub async fn push_states(service: Service, gateway: Gateway, shutdown: Cancellat
             _ = shutdown.cancelled() => return,
             e = events.recv() => match e {
                 Ok(Event::Session { devices, .. }) => devices,
+                Ok(Event::EndingSoon { device_id, .. }) => vec![device_id],
                 Ok(_) => continue,
                 // Missed events: bring every connected PC up to date.
                 Err(broadcast::error::RecvError::Lagged(_)) => gateway.connected(),

@@ -7,6 +7,7 @@ use tokio_util::sync::CancellationToken;
 
 pub async fn run(service: Service, shutdown: CancellationToken) {
     let changed = service.schedule_changed();
+    let mut last_pass = service.now();
     loop {
         // Register interest before reading the deadline, so a change that
         // lands in between still wakes us.
@@ -18,6 +19,10 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
         if let Err(e) = service.run_due(now).await {
             tracing::error!(error = ?e, "scheduler pass failed");
         }
+        if let Err(e) = service.announce_warnings(last_pass, now).await {
+            tracing::error!(error = ?e, "announcing end warnings failed");
+        }
+        last_pass = now;
         let next = match service.next_deadline(now).await {
             Ok(next) => next,
             Err(e) => {

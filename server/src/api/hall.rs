@@ -86,3 +86,16 @@ pub async fn enroll(
 pub async fn hall(State(s): State<AppState>, _staff: Staff) -> Result<Json<HallSnapshot>> {
     Ok(Json(s.service.hall().await?))
 }
+
+/// Rename, re-place or disable a PC (DeviceManage).
+#[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "hall", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = crate::service::DevicePatch,
+    responses((status = 200, body = DeviceView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_device(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<crate::service::DevicePatch>,
+) -> Result<Json<DeviceView>> {
+    Ok(Json(s.service.update_device(&a, id, req).await?))
+}

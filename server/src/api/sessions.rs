@@ -143,3 +143,45 @@ pub async fn player_start(
 ) -> Result<Json<SessionView>> {
     Ok(Json(s.service.start_session(&p, id, None).await?))
 }
+
+/// Add a tariff (extension or switch, SessionEdit): a new segment from now.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/tariffs", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = crate::service::AddTariff,
+    responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn add_tariff(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<crate::service::AddTariff>,
+) -> Result<Json<SessionView>> {
+    Ok(Json(s.service.add_tariff(&a, id, req).await?))
+}
+
+/// Move to another PC (SessionEdit); the session's time does not stop.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/device", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = crate::service::MoveSession,
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn move_session(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<crate::service::MoveSession>,
+) -> Result<Json<SessionView>> {
+    Ok(Json(s.service.move_session(&a, id, req).await?))
+}
+
+/// Manual price correction (SessionEdit): a signed delta and a required reason.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/price-corrections", tag = "sessions", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = crate::service::PriceCorrection,
+    responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn correct_price(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<crate::service::PriceCorrection>,
+) -> Result<Json<SessionView>> {
+    Ok(Json(s.service.correct_price(&a, id, req).await?))
+}

@@ -40,6 +40,9 @@ pub enum Closing {
     ManualEnd(DateTime<Utc>),
     /// The time ran out: no remainder on the expiring segment.
     NaturalEnd,
+    /// A tariff was added at this moment: the time used counts, and the
+    /// holding keeps what it did not use, whatever the refund policy.
+    Switch(DateTime<Utc>),
 }
 
 /// What closing one segment does, in numbers.
@@ -79,14 +82,14 @@ pub fn close_segment(
     let (used_seconds, unused_seconds) = match (closing, segment.span) {
         (Closing::Cancel, _) | (_, None) => (0, segment.reserved_seconds),
         (Closing::NaturalEnd, Some(_)) => (length, 0),
-        (Closing::ManualEnd(now), Some((from, _))) => {
+        (Closing::ManualEnd(now) | Closing::Switch(now), Some((from, _))) => {
             let used = (now - from).num_seconds().clamp(0, length);
             (used, length - used)
         }
     };
     let used = h.consume(used_seconds);
     let refund = match closing {
-        Closing::NaturalEnd => None,
+        Closing::NaturalEnd | Closing::Switch(_) => None,
         Closing::Cancel | Closing::ManualEnd(_) => {
             Some(apply_refund(segment.refund_policy, &mut h, unused_seconds))
         }
@@ -208,6 +211,32 @@ mod tests {
         assert_eq!(out.kept_seconds, 90 * 60);
         assert_eq!(out.holding_remaining_seconds, 90 * 60);
         assert_eq!(out.amount, 50);
+    }
+
+    // Seed (corrections): "The old segment locks its time"; the holding
+    // keeps what it did not use, even under a burn policy.
+    #[test]
+    fn a_switch_counts_the_time_used_and_keeps_the_rest_on_the_holding() {
+        let s = segment(RefundPolicy::Burn, Some(t0()));
+        let out = close_segment(
+            &s,
+            HoldingState::new(7200, 200),
+            Closing::Switch(t0() + Duration::minutes(30)),
+        );
+        assert_eq!(out.seconds_used, 1800);
+        assert_eq!(out.amount, 50);
+        assert_eq!(out.refund_policy, None);
+        assert_eq!((out.burned, out.bonus), (0, 0));
+        assert_eq!(out.holding_remaining_seconds, 5400);
+    }
+
+    #[test]
+    fn a_switch_before_start_returns_the_whole_holding() {
+        let s = segment(RefundPolicy::ConvertToBonus, None);
+        let out = close_segment(&s, HoldingState::new(7200, 200), Closing::Switch(t0()));
+        assert_eq!(out.seconds_used, 0);
+        assert_eq!(out.bonus, 0);
+        assert_eq!(out.holding_remaining_seconds, 7200);
     }
 
     #[test]

@@ -17,7 +17,11 @@ pub struct AgentDevice {
 
 /// What a PC should show, from its live session: STARTED unlocks it; ACTIVE
 /// shows the client and a Start button on a locked screen; otherwise locked.
-async fn compute_desired(c: &mut Conn, device_id: i64) -> Result<DesiredState> {
+async fn compute_desired(
+    c: &mut Conn,
+    device_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<DesiredState> {
     let live = store::live_sessions(c, Some(device_id)).await?;
     let running = live
         .iter()
@@ -35,6 +39,20 @@ async fn compute_desired(c: &mut Conn, device_id: i64) -> Result<DesiredState> {
         .last()
         .map(|g| g.tariff_name.clone())
         .unwrap_or_default();
+    let settings = super::tariffs::load_settings(c).await?;
+    let left_ms = s.ends_at.map(|e| e - store::ms(now));
+    let warnings = match left_ms {
+        Some(left) if status == SessionStatus::Started && left > 0 => {
+            // The smallest warning window the time left is in.
+            super::sessions::warning_offsets_ms(&settings)
+                .into_iter()
+                .filter(|w| left <= *w)
+                .min()
+                .map(|w| vec![format!("{} left", minutes(w))])
+                .unwrap_or_default()
+        }
+        _ => Vec::new(),
+    };
     Ok(DesiredState {
         locked: status != SessionStatus::Started,
         session: Some(ShownSession {
@@ -44,8 +62,16 @@ async fn compute_desired(c: &mut Conn, device_id: i64) -> Result<DesiredState> {
             tariff_name,
             ends_at: at_opt(s.ends_at),
         }),
-        warnings: Vec::new(),
+        warnings,
     })
+}
+
+fn minutes(ms: i64) -> String {
+    match ms / 60_000 {
+        1 => "1 minute".into(),
+        m if m > 1 => format!("{m} minutes"),
+        _ => format!("{} seconds", ms / 1000),
+    }
 }
 
 impl Service {
@@ -65,7 +91,7 @@ impl Service {
     /// sequence number when it changed. Answers (seq, state, changed).
     pub async fn refresh_desired_state(&self, device_id: i64) -> Result<(u64, DesiredState, bool)> {
         let mut tx = self.store.write().await?;
-        let desired = compute_desired(&mut tx, device_id).await?;
+        let desired = compute_desired(&mut tx, device_id, self.now()).await?;
         let (seq, stored) = store::desired_state(&mut tx, device_id)
             .await?
             .ok_or_else(|| Error::not_found("device", device_id))?;

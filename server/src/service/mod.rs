@@ -6,6 +6,7 @@
 mod agents;
 mod auth;
 mod clients;
+mod corrections;
 pub mod demo;
 mod hall;
 mod sessions;
@@ -15,6 +16,7 @@ mod tariffs;
 pub use agents::*;
 pub use auth::*;
 pub use clients::*;
+pub use corrections::*;
 pub use hall::*;
 pub use sessions::*;
 pub use staff::*;

@@ -88,7 +88,7 @@ pub struct AuditQuery {
 /// operator's screen clock and the server's may differ a little.
 const PLANNED_START_TOLERANCE_SECONDS: i64 = 60;
 
-fn status_of(s: &store::SessionRow) -> SessionStatus {
+pub(super) fn status_of(s: &store::SessionRow) -> SessionStatus {
     SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Cancelled)
 }
 
@@ -96,7 +96,7 @@ fn policy_of(g: &store::SegmentRow) -> RefundPolicy {
     RefundPolicy::parse(&g.refund_policy).unwrap_or(RefundPolicy::KeepBalance)
 }
 
-fn holding_state(h: &store::HoldingRow) -> HoldingState {
+pub(super) fn holding_state(h: &store::HoldingRow) -> HoldingState {
     HoldingState {
         total_seconds: h.total_seconds,
         remaining_seconds: h.remaining_seconds,
@@ -117,7 +117,7 @@ fn open_segment(g: &store::SegmentRow) -> OpenSegment {
     }
 }
 
-async fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
+pub(super) async fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
     store::get_session(c, id)
         .await?
         .ok_or_else(|| Error::not_found("session", id))
@@ -185,7 +185,7 @@ pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
 }
 
 /// The span a live session holds its device for.
-async fn session_span(
+pub(super) async fn session_span(
     c: &mut Conn,
     s: &store::SessionRow,
     now: DateTime<Utc>,
@@ -205,15 +205,20 @@ async fn session_span(
     ))
 }
 
-/// Refuses when `span` overlaps a live session on the device.
-async fn check_device_free(
+/// Refuses when `span` overlaps a live session on the device, other than
+/// `except` (the session being changed).
+pub(super) async fn check_device_free(
     c: &mut Conn,
     device_id: i64,
     device_name: &str,
     span: Span,
     now: DateTime<Utc>,
+    except: Option<i64>,
 ) -> Result<()> {
     for other in store::live_sessions(c, Some(device_id)).await? {
+        if Some(other.id) == except {
+            continue;
+        }
         if let Some(theirs) = session_span(c, &other, now).await? {
             if theirs.overlaps(&span) {
                 return Err(Error::Conflict(format!(
@@ -229,7 +234,7 @@ async fn check_device_free(
 }
 
 /// What closing the given segments would do, from the current holdings.
-async fn plan(
+pub(super) async fn plan(
     c: &mut Conn,
     segments: &[store::SegmentRow],
     closing: Closing,
@@ -246,7 +251,7 @@ async fn plan(
 
 /// The segments a closing touches: every open one on a cancel, the current
 /// one on an end.
-async fn closing_segments(
+pub(super) async fn closing_segments(
     c: &mut Conn,
     session_id: i64,
     closing: Closing,
@@ -258,7 +263,7 @@ async fn closing_segments(
         .collect();
     Ok(match closing {
         Closing::Cancel => open,
-        Closing::ManualEnd(_) | Closing::NaturalEnd => {
+        Closing::ManualEnd(_) | Closing::NaturalEnd | Closing::Switch(_) => {
             open.into_iter().last().into_iter().collect()
         }
     })
@@ -266,7 +271,7 @@ async fn closing_segments(
 
 /// Writes a plan: holdings, closed segments, value movements, bonus ledger.
 /// Answers whether a balance changed.
-async fn apply_plan(
+pub(super) async fn apply_plan(
     c: &mut Conn,
     actor: &Actor,
     session: &store::SessionRow,
@@ -388,7 +393,7 @@ async fn build_receipt(
 }
 
 /// An audit entry about session `s`, naming its device and client.
-fn audit_on_session(
+pub(super) fn audit_on_session(
     actor: &Actor,
     kind: &'static str,
     at: DateTime<Utc>,
@@ -401,7 +406,7 @@ fn audit_on_session(
     a
 }
 
-fn session_event(change: SessionChange, view: &SessionView) -> Event {
+pub(super) fn session_event(change: SessionChange, view: &SessionView) -> Event {
     Event::Session {
         change,
         devices: vec![view.device_id],
@@ -409,7 +414,7 @@ fn session_event(change: SessionChange, view: &SessionView) -> Event {
     }
 }
 
-fn summary(v: &SessionView) -> serde_json::Value {
+pub(super) fn summary(v: &SessionView) -> serde_json::Value {
     serde_json::json!({
         "status": v.status,
         "device_id": v.device_id,
@@ -424,7 +429,7 @@ fn summary(v: &SessionView) -> serde_json::Value {
 }
 
 /// The reserved holdings' state, for the audit's before and after.
-async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
+pub(super) async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
     let mut out = Vec::new();
     for g in &v.segments {
         if let Some(h) = store::get_holding(c, g.holding_id).await? {
@@ -440,7 +445,7 @@ async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Val
 impl Service {
     /// Commits a session operation and publishes what it changed: the
     /// session, and the client's balances when they moved.
-    async fn finish(
+    pub(super) async fn finish(
         &self,
         mut tx: Tx,
         change: SessionChange,
@@ -603,7 +608,7 @@ impl Service {
         let status = initial_status(planned, now);
         let span = occupancy(status, planned, None, holding.remaining_seconds, now)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a new session has a span")))?;
-        check_device_free(&mut tx, device.id, &device.name, span, now).await?;
+        check_device_free(&mut tx, device.id, &device.name, span, now, None).await?;
 
         let id = store::insert_session(
             &mut tx,
@@ -820,6 +825,9 @@ impl Service {
     /// The clock ran out on a STARTED session (the scheduler).
     #[tracing::instrument(skip(self), fields(session.id = id))]
     pub async fn end_naturally(&self, id: i64) -> Result<SessionView> {
+        if let Some(renewed) = self.try_renew(id).await? {
+            return Ok(renewed);
+        }
         let mut c = self.store.read().await?;
         let s = load_session(&mut c, id).await?;
         drop(c);
@@ -949,6 +957,25 @@ impl Service {
         })
     }
 
+    /// Announces the warning moments before session ends that fall in
+    /// `(after, now]`, so the agents can show them.
+    pub async fn announce_warnings(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+        let mut c = self.store.read().await?;
+        let warn = warning_offsets_ms(&load_settings(&mut c).await?);
+        let due = store::sessions_to_warn(&mut c, store::ms(after), store::ms(now), &warn).await?;
+        drop(c);
+        self.bus
+            .publish(
+                due.into_iter()
+                    .map(|(session_id, device_id, ends_at)| Event::EndingSoon {
+                        session_id,
+                        device_id,
+                        seconds_left: (ends_at - store::ms(now)).max(0) / 1000,
+                    }),
+            );
+        Ok(())
+    }
+
     /// Runs everything due at `now`: activations, then natural ends.
     /// Answers how many sessions it moved.
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<usize> {
@@ -980,13 +1007,27 @@ impl Service {
     /// or is waiting for its PC, and the clock may have moved since).
     pub async fn next_deadline(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let mut c = self.store.read().await?;
-        Ok(store::next_deadline(&mut c, store::ms(after))
-            .await?
-            .map(at))
+        let warn = warning_offsets_ms(&load_settings(&mut c).await?);
+        let warning = store::next_warning(&mut c, store::ms(after), &warn).await?;
+        let work = store::next_deadline(&mut c, store::ms(after)).await?;
+        Ok(match (work, warning) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+        .map(at))
     }
 }
 
-fn clean_reason(reason: Option<String>) -> Result<Option<String>> {
+/// How long before a session's end the player is warned, in milliseconds:
+/// the club's setting (5 minutes by default) and the last minute.
+pub(crate) fn warning_offsets_ms(settings: &super::Settings) -> Vec<i64> {
+    let mut v = vec![settings.warn_before_end_seconds * 1000, 60_000];
+    v.retain(|w| *w > 0);
+    v.dedup();
+    v
+}
+
+pub(super) fn clean_reason(reason: Option<String>) -> Result<Option<String>> {
     match reason.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(r) if r.chars().count() > 500 => {

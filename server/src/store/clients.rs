@@ -337,10 +337,30 @@ pub async fn money_totals(c: &mut Conn) -> sqlx::Result<MoneyTotals> {
            (SELECT COALESCE(SUM(balance), 0) FROM clients) AS balances, \
            (SELECT COALESCE(SUM(bonus_balance), 0) FROM clients) AS bonus_balances, \
            (SELECT COALESCE(SUM(value_remaining), 0) FROM holdings) AS holding_value, \
-           (SELECT COALESCE(SUM(amount), 0) FROM value_movements WHERE kind = 'usage') AS revenue, \
+           (SELECT COALESCE(SUM(amount), 0) FROM value_movements WHERE kind = 'usage') \
+             + (SELECT COALESCE(SUM(delta), 0) FROM price_corrections) AS revenue, \
            (SELECT COALESCE(SUM(amount), 0) FROM value_movements \
               WHERE kind IN ('burn', 'expire')) AS burned",
     )
     .fetch_one(c)
+    .await
+}
+
+/// A holding the client can play next from: this tariff, time left, not
+/// reserved by another session, valid at `at`. Oldest first.
+pub async fn available_holding_of_tariff(
+    c: &mut Conn,
+    client_id: i64,
+    tariff_id: i64,
+    at: i64,
+) -> sqlx::Result<Option<HoldingRow>> {
+    sqlx::query_as(&format!(
+        "{HOLDING_COLUMNS} WHERE client_id = ? AND tariff_id = ? AND status = 'available' \
+         AND remaining_seconds > 0 AND (valid_until IS NULL OR valid_until > ?) ORDER BY id LIMIT 1"
+    ))
+    .bind(client_id)
+    .bind(tariff_id)
+    .bind(at)
+    .fetch_optional(c)
     .await
 }

@@ -175,3 +175,24 @@ pub async fn record_device_seen(
         .await
         .map(drop)
 }
+
+pub async fn update_device(
+    c: &mut Conn,
+    id: i64,
+    name: &str,
+    zone_id: i64,
+    x: i64,
+    y: i64,
+    enabled: bool,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE devices SET name = ?, zone_id = ?, x = ?, y = ?, enabled = ? WHERE id = ?")
+        .bind(name)
+        .bind(zone_id)
+        .bind(x)
+        .bind(y)
+        .bind(enabled)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(drop)
+}

@@ -360,3 +360,107 @@ pub async fn next_deadline(c: &mut Conn, now: i64) -> sqlx::Result<Option<i64>> 
     .fetch_one(c)
     .await
 }
+
+pub async fn set_session_device(c: &mut Conn, id: i64, device_id: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET device_id = ? WHERE id = ?")
+        .bind(device_id)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(drop)
+}
+
+pub async fn set_session_ends_at(c: &mut Conn, id: i64, ends_at: Option<i64>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET ends_at = ? WHERE id = ?")
+        .bind(ends_at)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(drop)
+}
+
+/// A binding on a new PC for a session that is already running there.
+pub async fn insert_running_binding(
+    c: &mut Conn,
+    session_id: i64,
+    device_id: i64,
+    planned_start_at: i64,
+    actual_start_at: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO bindings (session_id, device_id, planned_start_at, actual_start_at) \
+         VALUES (?, ?, ?, ?)",
+    )
+    .bind(session_id)
+    .bind(device_id)
+    .bind(planned_start_at)
+    .bind(actual_start_at)
+    .execute(c)
+    .await
+    .map(drop)
+}
+
+pub async fn insert_price_correction(
+    c: &mut Conn,
+    session_id: i64,
+    delta: i64,
+    reason: &str,
+    operator_id: Option<i64>,
+    at: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO price_corrections (session_id, delta, reason, operator_id, at) \
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(session_id)
+    .bind(delta)
+    .bind(reason)
+    .bind(operator_id)
+    .bind(at)
+    .execute(c)
+    .await
+    .map(drop)
+}
+
+/// STARTED sessions whose warning moments fall in `(after, until]`:
+/// (session id, device id, ends_at).
+pub async fn sessions_to_warn(
+    c: &mut Conn,
+    after: i64,
+    until: i64,
+    warn_ms: &[i64],
+) -> sqlx::Result<Vec<(i64, i64, i64)>> {
+    let mut out = Vec::new();
+    for w in warn_ms {
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT id, device_id, ends_at FROM sessions \
+             WHERE status = 'STARTED' AND ends_at - ?1 > ?2 AND ends_at - ?1 <= ?3",
+        )
+        .bind(w)
+        .bind(after)
+        .bind(until)
+        .fetch_all(&mut *c)
+        .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// The next warning moment after `after`, for the scheduler.
+pub async fn next_warning(c: &mut Conn, after: i64, warn_ms: &[i64]) -> sqlx::Result<Option<i64>> {
+    let mut next: Option<i64> = None;
+    for w in warn_ms {
+        let t: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(ends_at - ?1) FROM sessions WHERE status = 'STARTED' AND ends_at - ?1 > ?2",
+        )
+        .bind(w)
+        .bind(after)
+        .fetch_one(&mut *c)
+        .await?;
+        next = match (next, t) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok(next)
+}
