@@ -29,6 +29,10 @@ pub struct Config {
     #[arg(long, env = "CLUB_AGENT_OFFLINE_AFTER_SECONDS", default_value_t = club_shared::protocol::OFFLINE_AFTER_SECONDS)]
     pub agent_offline_after_seconds: u64,
 
+    /// Hall feed events queued per operator screen before it is resynced.
+    #[arg(long, env = "CLUB_HALL_SCREEN_QUEUE", default_value_t = crate::hall::SCREEN_QUEUE)]
+    pub hall_screen_queue: usize,
+
     /// Lifetime of staff and player sign-ins, in hours.
     #[arg(long, env = "CLUB_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: i64,
@@ -52,6 +56,7 @@ impl Config {
             sqlite_synchronous: Synchronous::Full,
             token_ttl_hours: 12,
             agent_offline_after_seconds: club_shared::protocol::OFFLINE_AFTER_SECONDS,
+            hall_screen_queue: crate::hall::SCREEN_QUEUE,
         }
     }
 }

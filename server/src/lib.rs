@@ -8,6 +8,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod gateway;
+pub mod hall;
 pub mod scheduler;
 pub mod secrets;
 pub mod service;
@@ -30,6 +31,7 @@ pub struct App {
     /// With `--demo`: where the in-process demo agents keep their state.
     pub demo_agents: Option<std::path::PathBuf>,
     agent_offline_after: std::time::Duration,
+    hall_queue: usize,
 }
 
 impl App {
@@ -62,6 +64,7 @@ impl App {
             agent_offline_after: std::time::Duration::from_secs(
                 config.agent_offline_after_seconds.max(1),
             ),
+            hall_queue: config.hall_screen_queue,
         })
     }
 
@@ -78,7 +81,13 @@ impl App {
             shutdown: shutdown.clone(),
             gateway: gateway::Gateway::new(self.agent_offline_after),
             tasks: tokio_util::task::TaskTracker::new(),
+            feed: hall::HallFeed::new(self.hall_queue),
         };
+        let hub = tokio::spawn(hall::run_hub(
+            self.service.clone(),
+            state.feed.clone(),
+            shutdown.clone(),
+        ));
         let pusher = tokio::spawn(gateway::push_states(
             self.service.clone(),
             state.gateway.clone(),
@@ -108,6 +117,7 @@ impl App {
         }
         let _ = scheduler.await;
         let _ = pusher.await;
+        let _ = hub.await;
         self.service.store.close().await;
         Ok(())
     }

@@ -41,6 +41,10 @@ pub enum Event {
     TariffChanged {
         tariff_id: i64,
     },
+    /// A heartbeat brought fresh metrics for a PC.
+    DeviceMetrics {
+        device_id: i64,
+    },
     /// A running session reached a warning moment before its end.
     EndingSoon {
         session_id: i64,

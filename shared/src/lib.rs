@@ -4,6 +4,7 @@
 //! Money is always an `i64` in minor units (cents); times are UTC.
 
 pub mod events;
+pub mod hall;
 pub mod protocol;
 pub mod types;
 pub mod views;

@@ -256,6 +256,10 @@ impl Api {
         (status, res.json().await.unwrap_or(Value::Null))
     }
 
+    pub fn token(&self) -> Option<String> {
+        self.token.clone()
+    }
+
     pub fn with_token(self, token: &str) -> Api {
         Api {
             token: Some(token.to_owned()),

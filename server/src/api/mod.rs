@@ -8,7 +8,7 @@ mod sessions;
 mod staff;
 mod tariffs;
 
-pub use extract::bearer;
+pub use extract::{bearer, Staff};
 
 use crate::error::{Error, ErrorBody};
 use crate::service::Service;
@@ -28,6 +28,7 @@ pub struct AppState {
     pub gateway: crate::gateway::Gateway,
     /// Upgraded WebSockets, which axum's graceful shutdown does not wait for.
     pub tasks: tokio_util::task::TaskTracker,
+    pub feed: crate::hall::HallFeed,
 }
 
 #[derive(OpenApi)]
@@ -96,6 +97,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .route("/agent/v1/ws", get(crate::gateway::upgrade))
+        .route("/api/v1/hall/ws", get(crate::hall::upgrade))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

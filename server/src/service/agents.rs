@@ -123,7 +123,13 @@ impl Service {
                 metrics: metrics.clone(),
             },
         );
-        if was_online != online {
+        if was_online == online {
+            if online {
+                self.bus.publish([Event::DeviceMetrics { device_id }]);
+            }
+            return Ok(());
+        }
+        {
             // Kept in the database on connect and disconnect, not on every
             // heartbeat: the hall reads live presence from memory.
             let mut tx = self.store.write().await?;

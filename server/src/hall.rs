@@ -1,0 +1,286 @@
+//! The hall feed: one hub turns bus events into sequenced hall events and
+//! hands each screen a copy through a bounded queue. A screen that cannot
+//! keep up never slows the hub or the other screens: when its queue is
+//! full its backlog is dropped and it gets a fresh snapshot instead.
+
+use crate::api::{AppState, Staff};
+use crate::service::Service;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use club_shared::events::SessionChange;
+use club_shared::hall::{HallEvent, HallEventKind, HallMsg, ScreenMsg};
+use club_shared::Event;
+use futures_util::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{broadcast, mpsc, Notify};
+use tokio_util::sync::CancellationToken;
+
+/// Events queued per screen before it counts as behind.
+pub const SCREEN_QUEUE: usize = 256;
+/// At most one metrics event per PC this often.
+const METRICS_EVERY: Duration = Duration::from_secs(5);
+
+type Queued = (u64, Utf8Bytes);
+
+struct Screen {
+    tx: mpsc::Sender<Queued>,
+    resync: Arc<AtomicBool>,
+    wake: Arc<Notify>,
+}
+
+#[derive(Clone)]
+pub struct HallFeed {
+    seq: Arc<AtomicU64>,
+    screens: Arc<Mutex<HashMap<u64, Screen>>>,
+    next_id: Arc<AtomicU64>,
+    queue: usize,
+}
+
+impl HallFeed {
+    pub fn new(queue: usize) -> Self {
+        HallFeed {
+            seq: Arc::default(),
+            screens: Arc::default(),
+            next_id: Arc::default(),
+            queue: queue.max(1),
+        }
+    }
+
+    fn screens(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Screen>> {
+        self.screens.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands one event to every screen without ever waiting for one.
+    fn dispatch(&self, seq: u64, json: Utf8Bytes) {
+        for screen in self.screens().values() {
+            if let Err(mpsc::error::TrySendError::Full(_)) = screen.tx.try_send((seq, json.clone()))
+            {
+                screen.resync.store(true, Ordering::Release);
+                screen.wake.notify_one();
+            }
+        }
+    }
+
+    fn resync_all(&self) {
+        for screen in self.screens().values() {
+            screen.resync.store(true, Ordering::Release);
+            screen.wake.notify_one();
+        }
+    }
+}
+
+fn kind_of(change: SessionChange) -> HallEventKind {
+    match change {
+        SessionChange::Created => HallEventKind::SessionCreated,
+        SessionChange::Activated => HallEventKind::SessionActivated,
+        SessionChange::Started => HallEventKind::SessionStarted,
+        SessionChange::TariffAdded => HallEventKind::SessionTariffAdded,
+        SessionChange::Renewed => HallEventKind::SessionRenewed,
+        SessionChange::Moved => HallEventKind::SessionMoved,
+        SessionChange::PriceCorrected => HallEventKind::SessionPriceCorrected,
+        SessionChange::Ended => HallEventKind::SessionEnded,
+        SessionChange::Cancelled => HallEventKind::SessionCancelled,
+    }
+}
+
+fn event(kind: HallEventKind) -> HallEvent {
+    HallEvent {
+        kind,
+        devices: Vec::new(),
+        session: None,
+        client_id: None,
+        balance: None,
+        bonus_balance: None,
+    }
+}
+
+/// Turns bus events into hall events, numbers them, and fans them out.
+pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationToken) {
+    let mut bus = service.bus.subscribe();
+    let mut online: HashMap<i64, bool> = HashMap::new();
+    let mut last_metrics: HashMap<i64, Instant> = HashMap::new();
+    loop {
+        let e = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            e = bus.recv() => e,
+        };
+        let e = match e {
+            Ok(e) => e,
+            Err(broadcast::error::RecvError::Lagged(_)) => {
+                feed.resync_all();
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        let (mut hall_event, device_ids) = match e {
+            Event::Session {
+                change,
+                devices,
+                session,
+            } => {
+                let mut h = event(kind_of(change));
+                h.session = Some(*session);
+                (h, devices)
+            }
+            Event::BalanceChanged {
+                client_id,
+                balance,
+                bonus_balance,
+            } => {
+                let mut h = event(HallEventKind::BalanceChanged);
+                h.client_id = Some(client_id);
+                h.balance = Some(balance);
+                h.bonus_balance = Some(bonus_balance);
+                (h, vec![])
+            }
+            Event::DeviceChanged { device_id } => {
+                (event(HallEventKind::DeviceChanged), vec![device_id])
+            }
+            Event::DeviceMetrics { device_id } => {
+                let now = Instant::now();
+                if last_metrics
+                    .get(&device_id)
+                    .is_some_and(|t| now.duration_since(*t) < METRICS_EVERY)
+                {
+                    continue;
+                }
+                last_metrics.insert(device_id, now);
+                (event(HallEventKind::Metrics), vec![device_id])
+            }
+            Event::TariffChanged { .. } => (event(HallEventKind::TariffChanged), vec![]),
+            Event::EndingSoon { device_id, .. } => {
+                (event(HallEventKind::EndingSoon), vec![device_id])
+            }
+        };
+        for id in device_ids {
+            match service.device(id).await {
+                Ok(view) => hall_event.devices.push(view),
+                Err(e) => tracing::warn!(device.id = id, error = ?e, "hall feed: reading a PC"),
+            }
+        }
+        if hall_event.kind == HallEventKind::DeviceChanged {
+            if let Some(d) = hall_event.devices.first() {
+                let was = online.insert(d.id, d.online);
+                if was != Some(d.online) {
+                    hall_event.kind = if d.online {
+                        HallEventKind::DeviceOnline
+                    } else {
+                        HallEventKind::DeviceOffline
+                    };
+                }
+            }
+        }
+        let seq = feed.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        let msg = HallMsg::Event {
+            seq,
+            event: hall_event,
+        };
+        match serde_json::to_string(&msg) {
+            Ok(json) => feed.dispatch(seq, Utf8Bytes::from(json)),
+            Err(e) => tracing::error!(error = %e, "hall feed: encoding an event"),
+        }
+    }
+}
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Staff(_staff): Staff,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.max_message_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .max_write_buffer_size(256 * 1024)
+        .on_upgrade(move |socket| {
+            let tracker = state.tasks.clone();
+            tracker.track_future(serve_screen(state, socket))
+        })
+}
+
+async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> {
+    // Read the number first: anything numbered after it is sent after the
+    // snapshot, and events are full views, so a repeat is harmless.
+    let seq = feed.seq.load(Ordering::Acquire);
+    match service.hall().await {
+        Ok(hall) => {
+            let json = serde_json::to_string(&HallMsg::Snapshot { seq, hall }).ok()?;
+            Some((seq, Message::Text(Utf8Bytes::from(json))))
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "hall feed: snapshot");
+            None
+        }
+    }
+}
+
+async fn serve_screen(state: AppState, socket: WebSocket) {
+    let feed = state.feed.clone();
+    let (tx, mut queue) = mpsc::channel::<Queued>(feed.queue);
+    let resync = Arc::new(AtomicBool::new(false));
+    let wake = Arc::new(Notify::new());
+    let id = feed.next_id.fetch_add(1, Ordering::Relaxed);
+    feed.screens().insert(
+        id,
+        Screen {
+            tx,
+            resync: resync.clone(),
+            wake: wake.clone(),
+        },
+    );
+
+    let (mut sink, mut stream) = socket.split();
+    let mut sent = 0;
+    let mut ok = match snapshot(&state.service, &feed).await {
+        Some((seq, msg)) => {
+            sent = seq;
+            sink.send(msg).await.is_ok()
+        }
+        None => false,
+    };
+    while ok {
+        let mut send_snapshot = false;
+        tokio::select! {
+            _ = state.shutdown.cancelled() => {
+                let frame = CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") };
+                let _ = sink.send(Message::Close(Some(frame))).await;
+                break;
+            }
+            _ = wake.notified() => send_snapshot = resync.swap(false, Ordering::AcqRel),
+            queued = queue.recv() => match queued {
+                Some((seq, json)) if seq > sent => {
+                    sent = seq;
+                    ok = sink.send(Message::Text(json)).await.is_ok();
+                }
+                Some(_) => {}
+                None => break,
+            },
+            frame = stream.next() => match frame {
+                Some(Ok(Message::Text(t))) => match serde_json::from_str::<ScreenMsg>(&t) {
+                    Ok(ScreenMsg::Resync) => send_snapshot = true,
+                    Err(e) => {
+                        let msg = HallMsg::Error { message: format!("not a message: {e}") };
+                        let json = serde_json::to_string(&msg).unwrap_or_default();
+                        ok = sink.send(Message::Text(Utf8Bytes::from(json))).await.is_ok();
+                    }
+                },
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                Some(Ok(_)) => {}
+            },
+        }
+        if send_snapshot && ok {
+            // Behind or asked: drop the backlog, start again from now.
+            while queue.try_recv().is_ok() {}
+            match snapshot(&state.service, &feed).await {
+                Some((seq, msg)) => {
+                    sent = seq;
+                    ok = sink.send(msg).await.is_ok();
+                }
+                None => ok = false,
+            }
+        }
+    }
+    feed.screens().remove(&id);
+}
