@@ -177,7 +177,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
         let seq = feed.seq.fetch_add(1, Ordering::AcqRel) + 1;
         let msg = HallMsg::Event {
             seq,
-            event: hall_event,
+            event: Box::new(hall_event),
         };
         match serde_json::to_string(&msg) {
             Ok(json) => feed.dispatch(seq, Utf8Bytes::from(json)),

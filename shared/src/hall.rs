@@ -17,7 +17,7 @@ pub enum HallMsg {
     },
     Event {
         seq: u64,
-        event: HallEvent,
+        event: Box<HallEvent>,
     },
     /// The answer to a frame the server could not read; the feed goes on.
     Error {

@@ -270,15 +270,12 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
 
     // The stalled one lost its backlog and got a fresh snapshot instead.
     let mut snapshots = 0;
-    let mut last = 0;
     loop {
         let m = next(&mut stalled).await;
-        if let HallMsg::Snapshot { seq, .. } = m {
+        if matches!(m, HallMsg::Snapshot { .. }) {
             snapshots += 1;
-            last = seq;
-        } else {
-            last = seq_of(&m);
         }
+        let last = seq_of(&m);
         if snapshots >= 2 && last == expected - 1 {
             break;
         }
