@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
-# Runs every Clubhall test: formatting, lints, unit tests, API tests against
-# a real server, the property test and the durability test. On a fresh
-# machine it installs what the tests need first.
+# Runs every Clubhall test: formatting, lints, unit tests, API and agent
+# tests against a real server, the property test, the durability test and
+# the browser tests in headless Chromium. On a fresh machine it installs
+# what the tests need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! cargo nextest --version >/dev/null 2>&1; then
-  echo "== installing cargo-nextest"
-  cargo install cargo-nextest --locked
-fi
+./scripts/install-test-deps.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

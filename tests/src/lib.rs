@@ -20,6 +20,7 @@ pub const OWNER_PASSWORD: &str = "owner-pass-1";
 pub const WAIT: Duration = Duration::from_secs(10);
 
 pub mod agents;
+pub mod browser;
 
 pub struct TestServer {
     pub base: String,
