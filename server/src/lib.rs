@@ -13,6 +13,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod service;
 pub mod store;
+pub mod web;
 
 use anyhow::Context;
 use clock::SharedClock;

@@ -23,7 +23,9 @@ fn chromium() -> anyhow::Result<PathBuf> {
         .iter()
         .map(PathBuf::from)
         .find(|p| p.exists())
-        .ok_or_else(|| anyhow!("Chromium is not installed: scripts/install-test-deps.sh installs it"))
+        .ok_or_else(|| {
+            anyhow!("Chromium is not installed: scripts/install-test-deps.sh installs it")
+        })
 }
 
 impl Browser {
@@ -91,7 +93,12 @@ impl Browser {
             driver,
             _profile: profile,
         };
-        b.cmd("POST", "/timeouts", json!({"script": 15_000, "implicit": 0})).await?;
+        b.cmd(
+            "POST",
+            "/timeouts",
+            json!({"script": 15_000, "implicit": 0}),
+        )
+        .await?;
         Ok(b)
     }
 
@@ -110,36 +117,61 @@ impl Browser {
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
-        self.cmd("POST", "/url", json!({ "url": url })).await.map(drop)
+        self.cmd("POST", "/url", json!({ "url": url }))
+            .await
+            .map(drop)
     }
 
     async fn element(&self, css: &str) -> anyhow::Result<String> {
         let v = self
-            .cmd("POST", "/element", json!({"using": "css selector", "value": css}))
+            .cmd(
+                "POST",
+                "/element",
+                json!({"using": "css selector", "value": css}),
+            )
             .await
             .with_context(|| format!("finding {css}"))?;
-        v[ELEMENT].as_str().map(str::to_owned).ok_or_else(|| anyhow!("no element {css}"))
+        v[ELEMENT]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no element {css}"))
     }
 
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let id = self.element(css).await?;
-        self.cmd("POST", &format!("/element/{id}/click"), json!({})).await.map(drop)
+        self.cmd("POST", &format!("/element/{id}/click"), json!({}))
+            .await
+            .map(drop)
     }
 
     pub async fn type_into(&self, css: &str, text: &str) -> anyhow::Result<()> {
         let id = self.element(css).await?;
-        self.cmd("POST", &format!("/element/{id}/clear"), json!({})).await?;
-        self.cmd("POST", &format!("/element/{id}/value"), json!({ "text": text })).await.map(drop)
+        self.cmd("POST", &format!("/element/{id}/clear"), json!({}))
+            .await?;
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({ "text": text }),
+        )
+        .await
+        .map(drop)
     }
 
     /// Chooses the option with `value` in a select, as a user would.
     pub async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
-        self.wait_for(&format!("{css} option[value=\"{value}\"]"), None).await?;
-        self.click(&format!("{css} option[value=\"{value}\"]")).await
+        self.wait_for(&format!("{css} option[value=\"{value}\"]"), None)
+            .await?;
+        self.click(&format!("{css} option[value=\"{value}\"]"))
+            .await
     }
 
     pub async fn exists(&self, css: &str) -> anyhow::Result<bool> {
-        let v = self.script("return document.querySelector(arguments[0]) !== null;", json!([css])).await?;
+        let v = self
+            .script(
+                "return document.querySelector(arguments[0]) !== null;",
+                json!([css]),
+            )
+            .await?;
         Ok(v.as_bool().unwrap_or(false))
     }
 
@@ -155,17 +187,32 @@ impl Browser {
 
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
         let v = self
-            .script("const e = document.querySelector(arguments[0]); return e ? e.textContent : null;", json!([css]))
+            .script(
+                "const e = document.querySelector(arguments[0]); return e ? e.textContent : null;",
+                json!([css]),
+            )
             .await?;
-        v.as_str().map(str::to_owned).ok_or_else(|| anyhow!("no element {css}"))
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| anyhow!("no element {css}"))
     }
 
     pub async fn script(&self, script: &str, args: Value) -> anyhow::Result<Value> {
-        self.cmd("POST", "/execute/sync", json!({"script": script, "args": args})).await
+        self.cmd(
+            "POST",
+            "/execute/sync",
+            json!({"script": script, "args": args}),
+        )
+        .await
     }
 
     pub async fn script_async(&self, script: &str, args: Value) -> anyhow::Result<Value> {
-        self.cmd("POST", "/execute/async", json!({"script": script, "args": args})).await
+        self.cmd(
+            "POST",
+            "/execute/async",
+            json!({"script": script, "args": args}),
+        )
+        .await
     }
 
     /// Waits until an element matches `css` (and, with `attr`, has that
@@ -195,7 +242,8 @@ impl Browser {
     pub async fn screenshot(&self, path: &std::path::Path) -> anyhow::Result<()> {
         use base64::Engine;
         let v = self.cmd("GET", "/screenshot", Value::Null).await?;
-        let png = base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default())?;
+        let png =
+            base64::engine::general_purpose::STANDARD.decode(v.as_str().unwrap_or_default())?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/agent/v1/ws", get(crate::gateway::upgrade))
         .route("/api/v1/hall/ws", get(crate::hall::upgrade))
+        .merge(crate::web::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -1,0 +1,168 @@
+//! The operator page in real headless Chromium against a real server and
+//! real agents: sign in, a PC comes online, a session is created on the
+//! page, Start on the PC shows without a reload, a move updates both PCs,
+//! and a Cashier has no Cancel button and is refused when forcing it.
+
+use club_tests::agents::TestAgent;
+use club_tests::browser::Browser;
+use club_tests::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+fn docs(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(name)
+}
+
+fn tile(id: i64) -> String {
+    format!("[data-device-id=\"{id}\"]:not(#session-card)")
+}
+
+async fn sign_in(b: &Browser, srv: &TestServer, login: &str, password: &str) -> anyhow::Result<()> {
+    b.goto(&format!("{}/", srv.base)).await?;
+    b.wait_for("#login-form", None).await?;
+    b.type_into("#login", login).await?;
+    b.type_into("#password", password).await?;
+    b.click("#login-submit").await?;
+    b.wait_for("#hall", None).await?;
+    b.wait_for("#feed-status", None).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_runs_a_session_from_the_hall_page() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    srv.staff("ada", "Administrator").await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "ada", "password-123").await?;
+
+    // A PC turns online when its agent connects.
+    let a = TestAgent::start(&srv, &owner, h.zone, "PC-A").await;
+    b.wait_for(&tile(a.device_id), Some(("data-state", "free")))
+        .await?;
+    assert!(b.text("#operator").await?.contains("ada"));
+    let other = TestAgent::start(&srv, &owner, h.zone, "PC-B").await;
+    b.wait_for(&tile(other.device_id), Some(("data-state", "free")))
+        .await?;
+    // Marks this page load: it must survive everything below (no reload).
+    b.script("window.__sameLoad = true;", json!([])).await?;
+
+    // Create a session on the page.
+    b.click(&tile(a.device_id)).await?;
+    b.wait_for("#btn-create", None).await?;
+    b.click("#btn-create").await?;
+    b.wait_for("#create-form", None).await?;
+    b.type_into("#create-client-search", "Dana").await?;
+    b.select("#create-client", &h.client.to_string()).await?;
+    b.select("#create-tariff", &h.keep.to_string()).await?;
+    b.click("#create-submit").await?;
+    b.wait_for(&tile(a.device_id), Some(("data-state", "waiting")))
+        .await?;
+    assert!(b.text(&tile(a.device_id)).await?.contains("Dana"));
+    a.wait("the lock screen names the client", |s| {
+        s.session.as_ref().is_some_and(|x| x.client_name == "Dana")
+    })
+    .await;
+
+    // The player presses Start on the PC; the page shows it live.
+    let (status, _) = a.press_start().await;
+    assert_eq!(status, 200);
+    b.wait_for(&tile(a.device_id), Some(("data-state", "playing")))
+        .await?;
+    b.click(&tile(a.device_id)).await?;
+    b.wait_for("#session-card", Some(("data-status", "STARTED")))
+        .await?;
+    b.screenshot(&docs("session-card.png")).await?;
+
+    // Move it to PC-B from the card: both PCs update.
+    b.wait_for("#btn-move", None).await?;
+    b.click("#btn-move").await?;
+    b.wait_for("#move-form", None).await?;
+    b.select("#move-device", &other.device_id.to_string())
+        .await?;
+    b.click("#move-submit").await?;
+    b.wait_for(&tile(a.device_id), Some(("data-state", "free")))
+        .await?;
+    b.wait_for(&tile(other.device_id), Some(("data-state", "playing")))
+        .await?;
+    other.wait("PC-B unlocked", |s| !s.locked).await;
+    a.wait("PC-A locked", |s| s.locked && s.session.is_none())
+        .await;
+    assert_eq!(
+        b.script("return window.__sameLoad === true;", json!([]))
+            .await?,
+        json!(true),
+        "no reload"
+    );
+    b.screenshot(&docs("hall.png")).await?;
+
+    b.quit().await;
+    a.stop().await;
+    other.stop().await;
+    srv.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashier_sees_no_cancel_button_and_is_refused_when_forcing_it() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    srv.staff("carl", "Cashier").await;
+    let a = TestAgent::start(&srv, &owner, h.zone, "PC-A").await;
+    let s = owner
+        .ok(
+            Method::POST,
+            "/sessions",
+            json!({"client_id": h.client, "device_id": a.device_id, "tariff_id": h.keep}),
+        )
+        .await;
+    let id = s["id"].as_i64().unwrap();
+
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "carl", "password-123").await?;
+    b.wait_for(&tile(a.device_id), Some(("data-state", "waiting")))
+        .await?;
+    b.click(&tile(a.device_id)).await?;
+    b.wait_for("#session-card", Some(("data-status", "ACTIVE")))
+        .await?;
+    assert!(
+        b.exists("#btn-start").await?,
+        "a cashier may press Start for the player"
+    );
+    assert!(
+        !b.exists("#btn-cancel").await?,
+        "no Cancel without SessionDelete"
+    );
+    assert!(!b.exists("#btn-move").await?, "no Move without SessionEdit");
+
+    // Forcing it from the page with the cashier's own token: 403.
+    let answer = b
+        .script_async(
+            r#"const [id, done] = arguments;
+            fetch(`/api/v1/sessions/${id}/cancel`, {method: "POST",
+              headers: {"authorization": "Bearer " + window.clubhall.token(), "content-type": "application/json"},
+              body: "{}"})
+              .then(async r => done({status: r.status, body: await r.json()}));"#,
+            json!([id]),
+        )
+        .await?;
+    assert_eq!(answer["status"], 403);
+    assert_eq!(
+        answer["body"]["error"]["message"],
+        "missing permission SessionDelete"
+    );
+    let after = owner
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(after["status"], "ACTIVE", "nothing changed");
+
+    b.quit().await;
+    a.stop().await;
+    srv.stop().await;
+    Ok(())
+}
