@@ -19,6 +19,12 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
         if let Err(e) = service.run_due(now).await {
             tracing::error!(error = ?e, "scheduler pass failed");
         }
+        if let Err(e) = service.release_no_shows(now).await {
+            tracing::error!(error = ?e, "no-show release failed");
+        }
+        if let Err(e) = service.expire_holdings(now).await {
+            tracing::error!(error = ?e, "holding expiry failed");
+        }
         if let Err(e) = service.announce_warnings(last_pass, now).await {
             tracing::error!(error = ?e, "announcing end warnings failed");
         }

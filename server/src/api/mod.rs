@@ -81,6 +81,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sessions::add_tariff))
         .routes(routes!(sessions::move_session))
         .routes(routes!(sessions::correct_price))
+        .routes(routes!(sessions::bulk_cancel))
+        .routes(routes!(sessions::sessions_csv))
         .routes(routes!(sessions::audit))
         .routes(routes!(clients::player_login))
         .routes(routes!(clients::player_me))

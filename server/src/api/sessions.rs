@@ -185,3 +185,40 @@ pub async fn correct_price(
 ) -> Result<Json<SessionView>> {
     Ok(Json(s.service.correct_price(&a, id, req).await?))
 }
+
+/// Cancels many PENDING/ACTIVE sessions (a hall that failed): each succeeds
+/// or fails on its own, with a result per session (SessionDelete).
+#[utoipa::path(post, path = "/api/v1/sessions/bulk-cancel", tag = "sessions", security(("bearer" = [])),
+    request_body = crate::service::BulkCancel,
+    responses((status = 200, body = [crate::service::BulkResult]), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
+pub async fn bulk_cancel(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<crate::service::BulkCancel>,
+) -> Result<Json<Vec<crate::service::BulkResult>>> {
+    Ok(Json(s.service.bulk_cancel(&a, req).await?))
+}
+
+/// The session report as CSV, with the same filters (ReportView).
+#[utoipa::path(get, path = "/api/v1/sessions.csv", tag = "sessions", security(("bearer" = [])),
+    params(SessionQuery), responses((status = 200, content_type = "text/csv", body = String),
+        (status = 403, body = ErrorBody)))]
+pub async fn sessions_csv(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Query(q): Query<SessionQuery>,
+) -> Result<impl axum::response::IntoResponse> {
+    let sessions = s.service.list_sessions(&a, q).await?;
+    let body = crate::service::sessions_csv(&sessions);
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"sessions.csv\"",
+            ),
+        ],
+        body,
+    ))
+}

@@ -68,6 +68,8 @@ pub struct SessionQuery {
     pub status: Option<SessionStatus>,
     pub client_id: Option<i64>,
     pub device_id: Option<i64>,
+    /// Sessions this operator created or cancelled.
+    pub operator_id: Option<i64>,
     /// Planned start at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Planned start before (RFC 3339).
@@ -473,6 +475,7 @@ impl Service {
             status: q.status.map(|s| s.as_str().to_owned()),
             client_id: q.client_id,
             device_id: q.device_id,
+            operator_id: q.operator_id,
             from: q.from.map(store::ms),
             to: q.to.map(store::ms),
             limit: 500,
@@ -1010,11 +1013,13 @@ impl Service {
         let warn = warning_offsets_ms(&load_settings(&mut c).await?);
         let warning = store::next_warning(&mut c, store::ms(after), &warn).await?;
         let work = store::next_deadline(&mut c, store::ms(after)).await?;
-        Ok(match (work, warning) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
-        .map(at))
+        drop(c);
+        let housekeeping = self.next_housekeeping(after).await?;
+        Ok([work, warning, housekeeping]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(at))
     }
 }
 
@@ -1055,5 +1060,62 @@ impl Service {
             }
         }
         Ok(out)
+    }
+}
+
+/// One field of a CSV line, quoted when it must be.
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+/// The session report as CSV (RFC 4180), one session a line.
+pub fn sessions_csv(sessions: &[SessionView]) -> String {
+    let t = |v: Option<DateTime<Utc>>| v.map(|t| t.to_rfc3339()).unwrap_or_default();
+    let mut out = String::from(
+        "id,client_id,client_name,device_id,status,planned_start_at,actual_start_at,\
+         actual_end_at,cancelled_at,cancelled_by,end_kind,tariffs,corrections,receipt_total\r\n",
+    );
+    for s in sessions {
+        let tariffs: Vec<&str> = s.segments.iter().map(|g| g.tariff_name.as_str()).collect();
+        let corrections: Minor = s.price_corrections.iter().map(|p| p.delta).sum();
+        let fields = [
+            s.id.to_string(),
+            s.client_id.to_string(),
+            s.client_name.clone(),
+            s.device_id.to_string(),
+            s.status.to_string(),
+            t(Some(s.planned_start_at)),
+            t(s.actual_start_at),
+            t(s.actual_end_at),
+            t(s.cancelled_at),
+            s.cancelled_by.map(|v| v.to_string()).unwrap_or_default(),
+            s.end_kind.clone().unwrap_or_default(),
+            tariffs.join(" + "),
+            corrections.to_string(),
+            s.receipt
+                .as_ref()
+                .map(|r| r.total.to_string())
+                .unwrap_or_default(),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_only_when_needed() {
+        assert_eq!(csv_field("Dana"), "Dana");
+        assert_eq!(csv_field("Lopez, Maria"), "\"Lopez, Maria\"");
+        assert_eq!(csv_field("the \"Pro\""), "\"the \"\"Pro\"\"\"");
     }
 }

@@ -364,3 +364,23 @@ pub async fn available_holding_of_tariff(
     .fetch_optional(c)
     .await
 }
+
+/// Holdings past their validity that no live session holds.
+pub async fn due_expiries(c: &mut Conn, now: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM holdings WHERE status = 'available' AND valid_until IS NOT NULL \
+         AND valid_until <= ? ORDER BY id",
+    )
+    .bind(now)
+    .fetch_all(c)
+    .await
+}
+
+pub async fn next_expiry(c: &mut Conn, after: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT MIN(valid_until) FROM holdings WHERE status = 'available' AND valid_until > ?",
+    )
+    .bind(after)
+    .fetch_one(c)
+    .await
+}

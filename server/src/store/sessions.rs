@@ -110,6 +110,7 @@ pub struct SessionFilter {
     pub status: Option<String>,
     pub client_id: Option<i64>,
     pub device_id: Option<i64>,
+    pub operator_id: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub limit: i64,
@@ -126,6 +127,10 @@ pub async fn list_sessions(c: &mut Conn, f: &SessionFilter) -> sqlx::Result<Vec<
     }
     if let Some(v) = f.device_id {
         q.push(" AND s.device_id = ").push_bind(v);
+    }
+    if let Some(v) = f.operator_id {
+        q.push(" AND (s.created_by = ").push_bind(v);
+        q.push(" OR s.cancelled_by = ").push_bind(v).push(")");
     }
     if let Some(v) = f.from {
         q.push(" AND s.planned_start_at >= ").push_bind(v);
@@ -463,4 +468,28 @@ pub async fn next_warning(c: &mut Conn, after: i64, warn_ms: &[i64]) -> sqlx::Re
         };
     }
     Ok(next)
+}
+
+/// PENDING or ACTIVE sessions planned to start at or before `cutoff` that
+/// nobody started: the no-shows.
+pub async fn due_no_shows(c: &mut Conn, cutoff: i64) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
+         AND actual_start_at IS NULL AND planned_start_at <= ? ORDER BY id",
+    )
+    .bind(cutoff)
+    .fetch_all(c)
+    .await
+}
+
+/// The next no-show moment after `after`, with no-shows `grace_ms` late.
+pub async fn next_no_show(c: &mut Conn, after: i64, grace_ms: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "SELECT MIN(planned_start_at + ?1) FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
+         AND actual_start_at IS NULL AND planned_start_at + ?1 > ?2",
+    )
+    .bind(grace_ms)
+    .bind(after)
+    .fetch_one(c)
+    .await
 }

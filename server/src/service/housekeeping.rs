@@ -1,0 +1,210 @@
+//! What the clock does on its own besides starting and ending sessions:
+//! no-show release (a club setting, off by default), holding expiry by the
+//! tariff's expiration policy, and bulk cancel for a hall that failed.
+
+use super::clients::balance_event;
+use super::tariffs::load_settings;
+use super::{required_text, Actor, Service};
+use crate::domain::HoldingState;
+use crate::error::{Error, Result};
+use crate::store::{self, NewLedger, NewValueMovement};
+use chrono::{DateTime, Utc};
+use club_shared::{ExpirationPolicy, Permission, SessionStatus};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkCancel {
+    pub session_ids: Vec<i64>,
+    pub reason: String,
+}
+
+/// One session's outcome in a bulk cancel.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    pub session_id: i64,
+    pub ok: bool,
+    /// The status after the attempt, when the session exists.
+    pub status: Option<SessionStatus>,
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+const BULK_LIMIT: usize = 500;
+
+impl Service {
+    /// Cancels each session it can, each in its own transaction with its
+    /// own refund-policy outcome, audit entry and agent update.
+    pub async fn bulk_cancel(&self, actor: &Actor, req: BulkCancel) -> Result<Vec<BulkResult>> {
+        actor.require(Permission::SessionDelete)?;
+        let reason = required_text("reason", &req.reason, 500)?;
+        if req.session_ids.is_empty() || req.session_ids.len() > BULK_LIMIT {
+            return Err(Error::bad(
+                "session_ids",
+                format!("give 1 to {BULK_LIMIT} ids"),
+            ));
+        }
+        let mut ids = req.session_ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let result = self.cancel_session(actor, id, Some(reason.clone())).await;
+            out.push(match result {
+                Ok(view) => BulkResult {
+                    session_id: id,
+                    ok: true,
+                    status: Some(view.status),
+                    error: None,
+                },
+                Err(e @ Error::Internal(_)) => return Err(e),
+                Err(e) => BulkResult {
+                    session_id: id,
+                    ok: false,
+                    status: self.session(id).await.ok().map(|s| s.status),
+                    error: Some(crate::error::ErrorDetail {
+                        code: e.code().into(),
+                        message: e.to_string(),
+                    }),
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// Cancels, as the system, sessions nobody started `no_show_minutes`
+    /// after their planned start (when the club has the setting on).
+    pub async fn release_no_shows(&self, now: DateTime<Utc>) -> Result<usize> {
+        let (minutes, due) = {
+            let mut c = self.store.read().await?;
+            let Some(minutes) = load_settings(&mut c).await?.no_show_minutes else {
+                return Ok(0);
+            };
+            let cutoff = now - chrono::Duration::minutes(minutes);
+            (
+                minutes,
+                store::due_no_shows(&mut c, store::ms(cutoff)).await?,
+            )
+        };
+        let mut released = 0;
+        for id in due {
+            let reason = format!("no-show: not started {minutes} minutes after the planned start");
+            match self.cancel_session(&Actor::System, id, Some(reason)).await {
+                Ok(_) => released += 1,
+                Err(Error::Conflict(why)) => {
+                    tracing::info!(session.id = id, %why, "no-show skipped")
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(released)
+    }
+
+    /// Expires holdings past their validity, by their tariff's expiration
+    /// policy: burned, or converted to bonus pro rata. A holding a live
+    /// session holds is left until the session lets go of it.
+    pub async fn expire_holdings(&self, now: DateTime<Utc>) -> Result<usize> {
+        let due = {
+            let mut c = self.store.read().await?;
+            store::due_expiries(&mut c, store::ms(now)).await?
+        };
+        let mut expired = 0;
+        for id in due {
+            if self.expire_holding(id, now).await? {
+                expired += 1;
+            }
+        }
+        Ok(expired)
+    }
+
+    async fn expire_holding(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
+        let t = store::ms(now);
+        let mut tx = self.store.write().await?;
+        let Some(h) = store::get_holding(&mut tx, id).await? else {
+            return Ok(false);
+        };
+        if h.status != "available" || h.valid_until.is_none_or(|v| v > t) {
+            return Ok(false);
+        }
+        let tariff = store::get_tariff(&mut tx, h.tariff_id)
+            .await?
+            .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
+        let policy = ExpirationPolicy::parse(&tariff.expiration_policy).unwrap_or_default();
+        let state = HoldingState {
+            total_seconds: h.total_seconds,
+            remaining_seconds: h.remaining_seconds,
+            price_paid: h.price_paid,
+            value_remaining: h.value_remaining,
+        };
+        let bonus = match policy {
+            ExpirationPolicy::ConvertToBonus => {
+                state.pro_rata(h.remaining_seconds).min(h.value_remaining)
+            }
+            ExpirationPolicy::Burn => 0,
+        };
+        // The rest of the value (all of it under burn, rounding under
+        // convert) is voided with the time.
+        let voided = h.value_remaining - bonus;
+        store::update_holding(&mut tx, id, 0, 0, "expired").await?;
+        // Where the value went: bonus, and/or voided (a free tariff's expiry
+        // is still recorded, with amount 0).
+        for (kind, amount) in [("convert", bonus), ("expire", voided)] {
+            if amount > 0 || (kind == "expire" && bonus == 0) {
+                let m = NewValueMovement {
+                    at: t,
+                    holding_id: id,
+                    session_id: None,
+                    segment_id: None,
+                    kind,
+                    seconds: h.remaining_seconds,
+                    amount,
+                };
+                store::insert_value_movement(&mut tx, &m).await?;
+            }
+        }
+        let mut events = Vec::new();
+        if bonus > 0 {
+            let e = NewLedger {
+                at: t,
+                client_id: h.client_id,
+                account: "bonus",
+                amount: bonus,
+                kind: "expiry_to_bonus",
+                order_id: None,
+                session_id: None,
+                operator_id: None,
+            };
+            store::insert_ledger(&mut tx, &e).await?;
+        }
+        // The client's holdings changed, whatever the policy: screens showing
+        // the client refresh on this.
+        events.push(balance_event(&mut tx, h.client_id).await?);
+        let mut a = Actor::System.audit("holding.expire", now);
+        a.client_id = Some(h.client_id);
+        a.before = Some(serde_json::json!({
+            "holding_id": id, "status": h.status, "remaining_seconds": h.remaining_seconds,
+            "value_remaining": h.value_remaining, "valid_until": store::at_opt(h.valid_until),
+        }));
+        a.after = Some(serde_json::json!({
+            "status": "expired", "policy": policy, "bonus": bonus, "burned": voided,
+        }));
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, events).await?;
+        Ok(true)
+    }
+
+    /// The next moment housekeeping has work, strictly after `after`.
+    pub(crate) async fn next_housekeeping(&self, after: DateTime<Utc>) -> Result<Option<i64>> {
+        let mut c = self.store.read().await?;
+        let mut next = store::next_expiry(&mut c, store::ms(after)).await?;
+        if let Some(minutes) = load_settings(&mut c).await?.no_show_minutes {
+            let grace = minutes * 60_000;
+            let n = store::next_no_show(&mut c, store::ms(after), grace).await?;
+            next = match (next, n) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(next)
+    }
+}
