@@ -6,6 +6,7 @@ use super::clients::buy_tariff;
 use super::sessions::{
     apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
     holdings_state, load_session, plan, session_span, session_view, status_of, summary,
+    usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{required_text, Actor, Service};
@@ -71,45 +72,6 @@ fn require_live(s: &store::SessionRow, what: &str) -> Result<SessionStatus> {
             "session is {status}; {what} is not possible on a finished session"
         ))),
     }
-}
-
-/// Checks a holding the client may play from now on `device`.
-async fn usable_holding(
-    c: &mut Conn,
-    holding: store::HoldingRow,
-    client_id: i64,
-    zone_id: i64,
-    at: i64,
-) -> Result<(store::HoldingRow, store::TariffRow)> {
-    if holding.client_id != client_id {
-        return Err(Error::bad(
-            "holding_id",
-            format!("holding {} belongs to another client", holding.id),
-        ));
-    }
-    if holding.status != "available" || holding.remaining_seconds <= 0 {
-        return Err(Error::Conflict(format!(
-            "holding {} is {}",
-            holding.id, holding.status
-        )));
-    }
-    if holding.valid_until.is_some_and(|v| v <= at) {
-        return Err(Error::Conflict(format!(
-            "holding {} has expired",
-            holding.id
-        )));
-    }
-    let tariff = store::get_tariff(c, holding.tariff_id)
-        .await?
-        .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
-    let zones = store::tariff_zones(c, tariff.id).await?;
-    if !zones.is_empty() && !zones.contains(&zone_id) {
-        return Err(Error::Conflict(format!(
-            "tariff {} is not allowed in this PC's zone",
-            tariff.name
-        )));
-    }
-    Ok((holding, tariff))
 }
 
 /// Opens a new segment on `holding` for a session, starting at `from` if it

@@ -207,6 +207,46 @@ pub(super) async fn session_span(
     ))
 }
 
+/// Checks that the client may play from `holding` at `at` in a zone:
+/// theirs, with time left, not reserved, valid, and allowed there.
+pub(super) async fn usable_holding(
+    c: &mut Conn,
+    holding: store::HoldingRow,
+    client_id: i64,
+    zone_id: i64,
+    at: i64,
+) -> Result<(store::HoldingRow, store::TariffRow)> {
+    if holding.client_id != client_id {
+        return Err(Error::bad(
+            "holding_id",
+            format!("holding {} belongs to another client", holding.id),
+        ));
+    }
+    if holding.status != "available" || holding.remaining_seconds <= 0 {
+        return Err(Error::Conflict(format!(
+            "holding {} is {}",
+            holding.id, holding.status
+        )));
+    }
+    if holding.valid_until.is_some_and(|v| v <= at) {
+        return Err(Error::Conflict(format!(
+            "holding {} has expired",
+            holding.id
+        )));
+    }
+    let tariff = store::get_tariff(c, holding.tariff_id)
+        .await?
+        .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
+    let zones = store::tariff_zones(c, tariff.id).await?;
+    if !zones.is_empty() && !zones.contains(&zone_id) {
+        return Err(Error::Conflict(format!(
+            "tariff {} is not allowed in this PC's zone",
+            tariff.name
+        )));
+    }
+    Ok((holding, tariff))
+}
+
 /// Refuses when `span` overlaps a live session on the device, other than
 /// `except` (the session being changed).
 pub(super) async fn check_device_free(
@@ -549,18 +589,9 @@ impl Service {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
         let holding = match (req.holding_id, req.tariff_id) {
-            (Some(id), None) => {
-                let h = store::get_holding(&mut tx, id)
-                    .await?
-                    .ok_or_else(|| Error::not_found("holding", id))?;
-                if h.client_id != client.id {
-                    return Err(Error::bad(
-                        "holding_id",
-                        format!("holding {id} belongs to another client"),
-                    ));
-                }
-                h
-            }
+            (Some(id), None) => store::get_holding(&mut tx, id)
+                .await?
+                .ok_or_else(|| Error::not_found("holding", id))?,
             (None, Some(tariff_id)) => {
                 buy_tariff(&mut tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
             }
@@ -571,34 +602,14 @@ impl Service {
                 ))
             }
         };
-        if holding.status != "available" {
-            return Err(Error::Conflict(format!(
-                "holding {} is {}",
-                holding.id, holding.status
-            )));
-        }
-        if holding.remaining_seconds <= 0 {
-            return Err(Error::Conflict(format!(
-                "holding {} has no time left",
-                holding.id
-            )));
-        }
-        if holding.valid_until.is_some_and(|v| v <= store::ms(planned)) {
-            return Err(Error::Conflict(format!(
-                "holding {} has expired",
-                holding.id
-            )));
-        }
-        let tariff = store::get_tariff(&mut tx, holding.tariff_id)
-            .await?
-            .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
-        let zones = store::tariff_zones(&mut tx, tariff.id).await?;
-        if !zones.is_empty() && !zones.contains(&device.zone_id) {
-            return Err(Error::Conflict(format!(
-                "tariff {} is not allowed in the zone of PC {}",
-                tariff.name, device.name
-            )));
-        }
+        let (holding, tariff) = usable_holding(
+            &mut tx,
+            holding,
+            client.id,
+            device.zone_id,
+            store::ms(planned),
+        )
+        .await?;
         let settings = load_settings(&mut tx).await?;
         if let Some(w) = tariff_window(&tariff) {
             if !w.contains(planned, settings.utc_offset_minutes) {
