@@ -17,7 +17,7 @@ async fn books_balance(srv: &TestServer) {
     let t = srv.service.money_totals().await.unwrap();
     assert_eq!(
         t.topped_up,
-        t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned,
+        t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned + t.paid_out,
         "{t:?}"
     );
 }

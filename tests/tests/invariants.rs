@@ -389,7 +389,8 @@ impl World {
     /// on a balance, on a holding, recognised as revenue or burned.
     async fn check_conservation(&self) -> Result<(), TestCaseError> {
         let t = read("money totals", self.service.money_totals().await)?;
-        let accounted = t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned;
+        let accounted =
+            t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned + t.paid_out;
         prop_assert_eq!(
             t.topped_up,
             accounted,

@@ -4,6 +4,7 @@
 mod clients;
 mod extract;
 mod hall;
+mod orders;
 mod sessions;
 mod staff;
 mod tariffs;
@@ -83,6 +84,13 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sessions::correct_price))
         .routes(routes!(sessions::bulk_cancel))
         .routes(routes!(sessions::sessions_csv))
+        .routes(routes!(orders::open_shift))
+        .routes(routes!(orders::current_shift))
+        .routes(routes!(orders::close_shift))
+        .routes(routes!(orders::shift_report))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::refund_order))
+        .routes(routes!(orders::extra_charge))
         .routes(routes!(sessions::audit))
         .routes(routes!(clients::player_login))
         .routes(routes!(clients::player_me))

@@ -158,6 +158,9 @@ pub(crate) async fn buy_tariff(
             money,
             bonus,
             tariff_id: Some(tariff_id),
+            refund_of: None,
+            session_id: None,
+            reason: None,
         },
     )
     .await?;
@@ -333,6 +336,9 @@ impl Service {
                 money: req.amount,
                 bonus: 0,
                 tariff_id: None,
+                refund_of: None,
+                session_id: None,
+                reason: None,
             },
         )
         .await?;

@@ -34,7 +34,8 @@ pub struct AuditRow {
 pub async fn insert_audit(c: &mut Conn, a: &NewAudit) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO audit (at, operator_id, actor, kind, session_id, device_id, client_id, \
-         before, after, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         before, after, reason, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
     )
     .bind(a.at)
     .bind(a.operator_id)
@@ -46,6 +47,7 @@ pub async fn insert_audit(c: &mut Conn, a: &NewAudit) -> sqlx::Result<()> {
     .bind(a.before.as_ref().map(|v| v.to_string()))
     .bind(a.after.as_ref().map(|v| v.to_string()))
     .bind(&a.reason)
+    .bind(a.operator_id)
     .execute(c)
     .await
     .map(drop)

@@ -151,7 +151,8 @@ pub async fn insert_ledger(c: &mut Conn, e: &NewLedger<'_>) -> sqlx::Result<()> 
     .await?;
     sqlx::query(
         "INSERT INTO ledger (at, client_id, account, amount, kind, order_id, session_id, \
-         operator_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         operator_id, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, \
+         (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
     )
     .bind(e.at)
     .bind(e.client_id)
@@ -160,6 +161,7 @@ pub async fn insert_ledger(c: &mut Conn, e: &NewLedger<'_>) -> sqlx::Result<()> 
     .bind(e.kind)
     .bind(e.order_id)
     .bind(e.session_id)
+    .bind(e.operator_id)
     .bind(e.operator_id)
     .execute(c)
     .await
@@ -198,12 +200,16 @@ pub struct NewOrder<'a> {
     pub money: i64,
     pub bonus: i64,
     pub tariff_id: Option<i64>,
+    pub refund_of: Option<i64>,
+    pub session_id: Option<i64>,
+    pub reason: Option<&'a str>,
 }
 
 pub async fn insert_order(c: &mut Conn, o: &NewOrder<'_>) -> sqlx::Result<i64> {
     sqlx::query(
-        "INSERT INTO orders (at, client_id, operator_id, kind, method, money, bonus, tariff_id) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO orders (at, client_id, operator_id, kind, method, money, bonus, tariff_id, \
+         refund_of, session_id, reason, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+         (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
     )
     .bind(o.at)
     .bind(o.client_id)
@@ -213,6 +219,10 @@ pub async fn insert_order(c: &mut Conn, o: &NewOrder<'_>) -> sqlx::Result<i64> {
     .bind(o.money)
     .bind(o.bonus)
     .bind(o.tariff_id)
+    .bind(o.refund_of)
+    .bind(o.session_id)
+    .bind(o.reason)
+    .bind(o.operator_id)
     .execute(c)
     .await
     .map(|r| r.last_insert_rowid())
@@ -328,6 +338,8 @@ pub struct MoneyTotals {
     pub holding_value: i64,
     pub revenue: i64,
     pub burned: i64,
+    /// Refunds paid out in cash or by card: money that left the club.
+    pub paid_out: i64,
 }
 
 pub async fn money_totals(c: &mut Conn) -> sqlx::Result<MoneyTotals> {
@@ -338,9 +350,16 @@ pub async fn money_totals(c: &mut Conn) -> sqlx::Result<MoneyTotals> {
            (SELECT COALESCE(SUM(bonus_balance), 0) FROM clients) AS bonus_balances, \
            (SELECT COALESCE(SUM(value_remaining), 0) FROM holdings) AS holding_value, \
            (SELECT COALESCE(SUM(amount), 0) FROM value_movements WHERE kind = 'usage') \
-             + (SELECT COALESCE(SUM(delta), 0) FROM price_corrections) AS revenue, \
+             + (SELECT COALESCE(SUM(delta), 0) FROM price_corrections) \
+             + (SELECT COALESCE(SUM(money), 0) FROM orders WHERE kind = 'extra_charge') \
+             - (SELECT COALESCE(SUM(amount), 0) FROM value_movements WHERE kind = 'revenue_refund') \
+             - (SELECT COALESCE(SUM(r.money), 0) FROM orders r JOIN orders o ON o.id = r.refund_of \
+                  WHERE r.kind = 'refund' AND o.kind = 'extra_charge') \
+             AS revenue, \
            (SELECT COALESCE(SUM(amount), 0) FROM value_movements \
-              WHERE kind IN ('burn', 'expire')) AS burned",
+              WHERE kind IN ('burn', 'expire')) AS burned, \
+           (SELECT COALESCE(SUM(money), 0) FROM orders \
+              WHERE kind = 'refund' AND method IN ('cash', 'card')) AS paid_out",
     )
     .fetch_one(c)
     .await

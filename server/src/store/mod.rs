@@ -6,6 +6,7 @@
 mod audit;
 mod clients;
 mod hall;
+mod orders;
 mod sessions;
 mod settings;
 mod staff;
@@ -14,6 +15,7 @@ mod tariffs;
 pub use audit::*;
 pub use clients::*;
 pub use hall::*;
+pub use orders::*;
 pub use sessions::*;
 pub use settings::*;
 pub use staff::*;

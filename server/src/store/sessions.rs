@@ -414,14 +414,15 @@ pub async fn insert_price_correction(
     at: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO price_corrections (session_id, delta, reason, operator_id, at) \
-         VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO price_corrections (session_id, delta, reason, operator_id, at, shift_id) \
+         VALUES (?, ?, ?, ?, ?, (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
     )
     .bind(session_id)
     .bind(delta)
     .bind(reason)
     .bind(operator_id)
     .bind(at)
+    .bind(operator_id)
     .execute(c)
     .await
     .map(drop)

@@ -1,0 +1,100 @@
+use super::extract::{Body, Path, Query, Staff};
+use super::AppState;
+use crate::error::{ErrorBody, Result};
+use crate::service::{ExtraCharge, OrderRefund, OrderView, ShiftReport};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+/// Opens a shift for the caller (ShiftManage); answers its X report.
+#[utoipa::path(post, path = "/api/v1/shifts/open", tag = "shifts", security(("bearer" = [])),
+    responses((status = 201, body = ShiftReport), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn open_shift(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+) -> Result<(StatusCode, Json<ShiftReport>)> {
+    Ok((StatusCode::CREATED, Json(s.service.open_shift(&a).await?)))
+}
+
+/// The caller's open shift with its live X report.
+#[utoipa::path(get, path = "/api/v1/shifts/current", tag = "shifts", security(("bearer" = [])),
+    responses((status = 200, body = ShiftReport), (status = 404, body = ErrorBody)))]
+pub async fn current_shift(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+) -> Result<Json<ShiftReport>> {
+    Ok(Json(s.service.current_shift(&a).await?))
+}
+
+/// Closes a shift and answers its Z report.
+#[utoipa::path(post, path = "/api/v1/shifts/{id}/close", tag = "shifts", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ShiftReport), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close_shift(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<ShiftReport>> {
+    Ok(Json(s.service.close_shift(&a, id).await?))
+}
+
+/// X report of an open shift, or the Z report of a closed one (ReportView).
+#[utoipa::path(get, path = "/api/v1/shifts/{id}/report", tag = "shifts", security(("bearer" = [])),
+    params(("id" = i64, Path)), responses((status = 200, body = ShiftReport), (status = 404, body = ErrorBody)))]
+pub async fn shift_report(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<ShiftReport>> {
+    Ok(Json(s.service.shift_report(&a, id).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct OrderFilter {
+    client_id: Option<i64>,
+}
+
+/// Orders, newest first (ReportView).
+#[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
+    params(OrderFilter), responses((status = 200, body = [OrderView])))]
+pub async fn list_orders(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Query(f): Query<OrderFilter>,
+) -> Result<Json<Vec<OrderView>>> {
+    Ok(Json(s.service.list_orders(&a, f.client_id).await?))
+}
+
+/// Refund through an order (OrderRefund, reason required).
+#[utoipa::path(post, path = "/api/v1/orders/{id}/refund", tag = "orders", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = OrderRefund,
+    responses((status = 201, body = OrderView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
+pub async fn refund_order(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<OrderRefund>,
+) -> Result<(StatusCode, Json<OrderView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.refund_order(&a, id, req).await?),
+    ))
+}
+
+/// An extra charge after a session ended (OrderRefund, reason required).
+#[utoipa::path(post, path = "/api/v1/orders/extra-charges", tag = "orders", security(("bearer" = [])),
+    request_body = ExtraCharge,
+    responses((status = 201, body = OrderView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn extra_charge(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<ExtraCharge>,
+) -> Result<(StatusCode, Json<OrderView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.extra_charge(&a, req).await?),
+    ))
+}

@@ -1,0 +1,318 @@
+//! Shifts with X and Z reports, and orders: refunds to the balance or paid
+//! out, and extra charges; the books balance after each.
+
+use chrono::Duration;
+use club_tests::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn books_balance(srv: &TestServer) {
+    assert!(
+        srv.service.ledger_mismatches().await.unwrap().is_empty(),
+        "every balance equals its ledger"
+    );
+    let t = srv.service.money_totals().await.unwrap();
+    let accounted =
+        t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned + t.paid_out;
+    assert_eq!(t.topped_up, accounted, "{t:?}");
+}
+
+async fn balance(api: &Api, client: i64) -> i64 {
+    api.ok(Method::GET, &format!("/clients/{client}"), Value::Null)
+        .await["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+fn line<'a>(report: &'a Value, kind: &str, method: &str) -> &'a Value {
+    report["payments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == kind && p["method"] == method)
+        .unwrap_or_else(|| panic!("no {kind}/{method} in {report}"))
+}
+
+#[tokio::test]
+async fn a_shift_collects_its_operators_money_corrections_and_cancellations() {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let ada = srv.staff("ada", "Administrator").await;
+    let (st, _) = ada.get("/shifts/current").await;
+    assert_eq!(st, 404);
+    let shift = ada.ok(Method::POST, "/shifts/open", json!({})).await;
+    let id = shift["shift_id"].as_i64().unwrap();
+    assert_eq!(shift["kind"], "x");
+    let (st, _) = ada.post("/shifts/open", json!({})).await;
+    assert_eq!(st, 409, "one open shift per operator");
+
+    ada.ok(
+        Method::POST,
+        &format!("/clients/{}/top-ups", h.client),
+        json!({"amount": 500, "method": "cash"}),
+    )
+    .await;
+    ada.ok(
+        Method::POST,
+        &format!("/clients/{}/top-ups", h.client),
+        json!({"amount": 300, "method": "card"}),
+    )
+    .await;
+    // The owner's top-up is not in ada's shift.
+    owner
+        .ok(
+            Method::POST,
+            &format!("/clients/{}/top-ups", h.client),
+            json!({"amount": 7, "method": "cash"}),
+        )
+        .await;
+    let cancelled = ada
+        .ok(
+            Method::POST,
+            "/sessions",
+            json!({"client_id": h.client, "device_id": h.pcs[0], "tariff_id": h.convert}),
+        )
+        .await;
+    ada.ok(
+        Method::POST,
+        &format!("/sessions/{}/cancel", cancelled["id"]),
+        json!({"reason": "changed mind"}),
+    )
+    .await;
+    let played = ada.ok(Method::POST, "/sessions", json!({"client_id": h.client, "device_id": h.pcs[1], "tariff_id": h.keep, "bonus_amount": 100})).await;
+    ada.ok(
+        Method::POST,
+        &format!("/sessions/{}/start", played["id"]),
+        json!({}),
+    )
+    .await;
+    ada.ok(
+        Method::POST,
+        &format!("/sessions/{}/price-corrections", played["id"]),
+        json!({"delta": 25, "reason": "headset"}),
+    )
+    .await;
+
+    let x = ada.ok(Method::GET, "/shifts/current", Value::Null).await;
+    assert_eq!(x["shift_id"], id);
+    assert_eq!(line(&x, "top_up", "cash")["money"], 500);
+    assert_eq!(line(&x, "top_up", "card")["money"], 300);
+    assert_eq!(line(&x, "purchase", "balance")["count"], 2);
+    assert_eq!(line(&x, "purchase", "balance")["bonus"], 100);
+    assert_eq!(x["bonus_issued"], PRICE, "the cancelled convert tariff");
+    assert_eq!(x["bonus_spent"], 100);
+    let ada_id = x["operator_id"].clone();
+    assert_eq!(x["corrections"][0]["delta"], 25);
+    assert_eq!(x["corrections"][0]["operator_id"], ada_id);
+    assert_eq!(x["cancellations"][0]["session_id"], cancelled["id"]);
+    assert_eq!(x["cancellations"][0]["operator_id"], ada_id);
+
+    let cashier = srv.staff("carl", "Cashier").await;
+    let (st, _) = cashier
+        .post(&format!("/shifts/{id}/close"), json!({}))
+        .await;
+    assert_eq!(st, 403, "only its operator (or RoleManage) closes a shift");
+    srv.clock.advance(Duration::hours(8));
+    let ada = srv.login("ada", "password-123").await;
+    let z = ada
+        .ok(Method::POST, &format!("/shifts/{id}/close"), json!({}))
+        .await;
+    assert_eq!(z["kind"], "z");
+    assert!(z["closed_at"].is_string());
+    let (st, _) = ada.post(&format!("/shifts/{id}/close"), json!({})).await;
+    assert_eq!(st, 409);
+    // After the close nothing joins it: the Z report stays as it was.
+    ada.ok(
+        Method::POST,
+        &format!("/clients/{}/top-ups", h.client),
+        json!({"amount": 1, "method": "cash"}),
+    )
+    .await;
+    let again = ada
+        .ok(Method::GET, &format!("/shifts/{id}/report"), Value::Null)
+        .await;
+    assert_eq!(again, z);
+    books_balance(&srv).await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn refunds_go_through_orders_back_to_the_balance_or_paid_out() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let orders = |api: Api, client: i64| async move {
+        api.ok(
+            Method::GET,
+            &format!("/orders?client_id={client}"),
+            Value::Null,
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .clone()
+    };
+    // An unused purchase, refunded onto the balance.
+    let holding = api
+        .ok(
+            Method::POST,
+            &format!("/clients/{}/purchases", h.client),
+            json!({"tariff_id": h.burn}),
+        )
+        .await;
+    let purchase = orders(api.clone(), h.client)
+        .await
+        .into_iter()
+        .find(|o| o["holding_id"] == holding["id"])
+        .unwrap();
+    let before = balance(&api, h.client).await;
+    let cashier = srv.staff("carl", "Cashier").await;
+    let (st, body) = cashier
+        .post(
+            &format!("/orders/{}/refund", purchase["id"]),
+            json!({"amount": 200, "method": "balance", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (st, body["error"]["message"].clone()),
+        (403, json!("missing permission OrderRefund"))
+    );
+    let (st, _) = api
+        .post(
+            &format!("/orders/{}/refund", purchase["id"]),
+            json!({"amount": 200, "method": "balance", "reason": " "}),
+        )
+        .await;
+    assert_eq!(st, 400, "a reason is required");
+    let (st, _) = api
+        .post(
+            &format!("/orders/{}/refund", purchase["id"]),
+            json!({"amount": 201, "method": "balance", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(st, 400, "not more than was paid");
+    let refund = api
+        .ok(
+            Method::POST,
+            &format!("/orders/{}/refund", purchase["id"]),
+            json!({"amount": 200, "method": "balance", "reason": "not needed"}),
+        )
+        .await;
+    assert_eq!(refund["kind"], "refund");
+    assert_eq!(refund["refund_of"], purchase["id"]);
+    assert_eq!(balance(&api, h.client).await, before + 200);
+    let c = api
+        .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+        .await;
+    let gone = c["holdings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == holding["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            gone["remaining_seconds"].as_i64(),
+            gone["value_remaining"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    books_balance(&srv).await;
+
+    // A PC failed 10 minutes in: end, then refund the whole price by card,
+    // the unused part and what the 10 minutes earned.
+    let s = api
+        .ok(
+            Method::POST,
+            "/sessions",
+            json!({"client_id": h.client, "device_id": h.pcs[0], "tariff_id": h.keep}),
+        )
+        .await;
+    let purchase = orders(api.clone(), h.client)
+        .await
+        .into_iter()
+        .find(|o| o["holding_id"] == s["segments"][0]["holding_id"])
+        .unwrap();
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{}/start", s["id"]),
+        json!({}),
+    )
+    .await;
+    let (st, body) = api
+        .post(
+            &format!("/orders/{}/refund", purchase["id"]),
+            json!({"amount": 200, "method": "card", "reason": "PC failed"}),
+        )
+        .await;
+    assert_eq!(st, 409, "in use: {body}");
+    srv.clock.advance(Duration::minutes(10));
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{}/end", s["id"]),
+        json!({"reason": "PC failed"}),
+    )
+    .await;
+    let before = balance(&api, h.client).await;
+    api.ok(
+        Method::POST,
+        &format!("/orders/{}/refund", purchase["id"]),
+        json!({"amount": 200, "method": "card", "reason": "PC failed"}),
+    )
+    .await;
+    assert_eq!(
+        balance(&api, h.client).await,
+        before,
+        "paid out by card, not onto the balance"
+    );
+    books_balance(&srv).await;
+
+    // An extra charge after the end is an order; so is giving it back.
+    let charge = api
+        .ok(Method::POST, "/orders/extra-charges", json!({"client_id": h.client, "session_id": s["id"], "amount": 40, "reason": "broken mouse"}))
+        .await;
+    assert_eq!(balance(&api, h.client).await, before - 40);
+    api.ok(
+        Method::POST,
+        &format!("/orders/{}/refund", charge["id"]),
+        json!({"amount": 40, "method": "cash", "reason": "it was broken before"}),
+    )
+    .await;
+    books_balance(&srv).await;
+
+    // A top-up is refunded by paying it out, never "to the balance".
+    let top = orders(api.clone(), h.client)
+        .await
+        .into_iter()
+        .find(|o| o["kind"] == "top_up")
+        .unwrap();
+    let (st, _) = api
+        .post(
+            &format!("/orders/{}/refund", top["id"]),
+            json!({"amount": 10, "method": "balance", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(st, 400);
+    let before = balance(&api, h.client).await;
+    api.ok(
+        Method::POST,
+        &format!("/orders/{}/refund", top["id"]),
+        json!({"amount": 10, "method": "cash", "reason": "leaving town"}),
+    )
+    .await;
+    assert_eq!(balance(&api, h.client).await, before - 10);
+    let audit = api.ok(Method::GET, "/audit", Value::Null).await;
+    assert_eq!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|a| a["kind"] == "order.refund")
+            .count(),
+        4
+    );
+    books_balance(&srv).await;
+    srv.stop().await;
+}
