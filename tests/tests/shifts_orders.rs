@@ -201,6 +201,8 @@ async fn refunds_go_through_orders_back_to_the_balance_or_paid_out() {
         .await;
     assert_eq!(refund["kind"], "refund");
     assert_eq!(refund["refund_of"], purchase["id"]);
+    assert_eq!(purchase["lines"][0]["description"], "Tariff Burn");
+    assert_eq!(purchase["lines"][0]["money"], PRICE);
     assert_eq!(balance(&api, h.client).await, before + 200);
     let c = api
         .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)

@@ -69,6 +69,15 @@ pub struct OrderView {
     pub shift_id: Option<i64>,
     /// Money already refunded on this order.
     pub refunded: Minor,
+    pub lines: Vec<OrderLine>,
+}
+
+/// What an order was for, and how it was paid.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderLine {
+    pub description: String,
+    pub money: Minor,
+    pub bonus: Minor,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -115,7 +124,24 @@ pub struct ShiftReport {
 }
 
 fn order_view(o: store::OrderRow) -> OrderView {
+    let method = o.method.clone().unwrap_or_default();
+    let description = match o.kind.as_str() {
+        "top_up" => format!("Top-up ({method})"),
+        "purchase" => format!("Tariff {}", o.tariff_name.clone().unwrap_or_default()),
+        "refund" => format!(
+            "Refund of order {} ({method})",
+            o.refund_of.unwrap_or_default()
+        ),
+        "extra_charge" => format!("Extra charge: {}", o.reason.clone().unwrap_or_default()),
+        other => other.to_owned(),
+    };
+    let lines = vec![OrderLine {
+        description,
+        money: o.money,
+        bonus: o.bonus,
+    }];
     OrderView {
+        lines,
         id: o.id,
         at: at(o.at),
         client_id: o.client_id,

@@ -18,12 +18,13 @@ pub struct OrderRow {
     pub reason: Option<String>,
     pub shift_id: Option<i64>,
     pub refunded: i64,
+    pub tariff_name: Option<String>,
 }
 
 const ORDER_COLUMNS: &str = "SELECT o.id, o.at, o.client_id, o.operator_id, o.kind, o.method, \
      o.money, o.bonus, o.tariff_id, o.holding_id, o.session_id, o.refund_of, o.reason, o.shift_id, \
-     (SELECT COALESCE(SUM(r.money), 0) FROM orders r WHERE r.refund_of = o.id) AS refunded \
-     FROM orders o";
+     (SELECT COALESCE(SUM(r.money), 0) FROM orders r WHERE r.refund_of = o.id) AS refunded, \
+     t.name AS tariff_name FROM orders o LEFT JOIN tariffs t ON t.id = o.tariff_id";
 
 pub async fn get_order(c: &mut Conn, id: i64) -> sqlx::Result<Option<OrderRow>> {
     sqlx::query_as(&format!("{ORDER_COLUMNS} WHERE o.id = ?"))
