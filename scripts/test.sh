@@ -12,5 +12,7 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== binaries (the CLI tests run the real club-agent)"
+cargo build --workspace --bins
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast "$@"
