@@ -113,8 +113,9 @@ impl Service {
         metrics: Option<Metrics>,
     ) -> Result<()> {
         let now = self.now();
-        let was_online = self.presence(device_id).online;
-        let metrics = metrics.or_else(|| self.presence(device_id).metrics);
+        let previous = self.presence(device_id);
+        let was_online = previous.online;
+        let metrics = metrics.or(previous.metrics);
         self.set_presence(
             device_id,
             DevicePresence {

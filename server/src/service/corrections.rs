@@ -9,7 +9,7 @@ use super::sessions::{
     usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
-use super::{required_text, Actor, Service};
+use super::{json, required_text, Actor, Service};
 use crate::domain::{occupancy, segment_seconds, Closing, Span};
 use crate::error::{Error, Result};
 use crate::store::{self, at_opt, Conn, NewLedger};
@@ -510,8 +510,8 @@ impl Service {
         let view = self.device_view_in(&mut tx, id).await?;
         let mut a = actor.audit("device.update", self.now());
         a.device_id = Some(id);
-        a.before = serde_json::to_value(&before).ok();
-        a.after = serde_json::to_value(&view).ok();
+        a.before = json(&before);
+        a.after = json(&view);
         store::insert_audit(&mut tx, &a).await?;
         self.commit(tx, vec![Event::DeviceChanged { device_id: id }])
             .await?;

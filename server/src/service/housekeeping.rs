@@ -3,13 +3,14 @@
 //! tariff's expiration policy, and bulk cancel for a hall that failed.
 
 use super::clients::balance_event;
+use super::sessions::holding_state;
 use super::tariffs::load_settings;
 use super::{required_text, Actor, Service};
-use crate::domain::HoldingState;
+use crate::domain::apply_refund;
 use crate::error::{Error, Result};
 use crate::store::{self, NewLedger, NewValueMovement};
 use chrono::{DateTime, Utc};
-use club_shared::{ExpirationPolicy, Permission, SessionStatus};
+use club_shared::{ExpirationPolicy, Permission, RefundPolicy, SessionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -130,37 +131,44 @@ impl Service {
             .await?
             .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
         let policy = ExpirationPolicy::parse(&tariff.expiration_policy).unwrap_or_default();
-        let state = HoldingState {
-            total_seconds: h.total_seconds,
-            remaining_seconds: h.remaining_seconds,
-            price_paid: h.price_paid,
-            value_remaining: h.value_remaining,
+        // Expiry applies the same rule as a refund policy to all the time
+        // left: convert pays it pro rata into bonus, burn voids it; what a
+        // conversion leaves by rounding is voided with the time.
+        let refund_policy = match policy {
+            ExpirationPolicy::ConvertToBonus => RefundPolicy::ConvertToBonus,
+            ExpirationPolicy::Burn => RefundPolicy::Burn,
         };
-        let bonus = match policy {
-            ExpirationPolicy::ConvertToBonus => {
-                state.pro_rata(h.remaining_seconds).min(h.value_remaining)
-            }
-            ExpirationPolicy::Burn => 0,
-        };
-        // The rest of the value (all of it under burn, rounding under
-        // convert) is voided with the time.
-        let voided = h.value_remaining - bonus;
-        store::update_holding(&mut tx, id, 0, 0, "expired").await?;
-        // Where the value went: bonus, and/or voided (a free tariff's expiry
-        // is still recorded, with amount 0).
-        for (kind, amount) in [("convert", bonus), ("expire", voided)] {
-            if amount > 0 || (kind == "expire" && bonus == 0) {
-                let m = NewValueMovement {
-                    at: t,
-                    holding_id: id,
-                    session_id: None,
-                    segment_id: None,
-                    kind,
-                    seconds: h.remaining_seconds,
-                    amount,
-                };
-                store::insert_value_movement(&mut tx, &m).await?;
-            }
+        let mut state = holding_state(&h);
+        let out = apply_refund(refund_policy, &mut state, h.remaining_seconds);
+        let (bonus, voided) = (out.bonus, out.burned + out.dust);
+        store::update_holding(
+            &mut tx,
+            id,
+            state.remaining_seconds,
+            state.value_remaining,
+            "expired",
+        )
+        .await?;
+        // The expiry is always on record: as a conversion, a void, or both
+        // (a free tariff's expiry is a void of 0).
+        let mut movements = Vec::new();
+        if bonus > 0 {
+            movements.push(("convert", bonus));
+        }
+        if voided > 0 || bonus == 0 {
+            movements.push(("expire", voided));
+        }
+        for (kind, amount) in movements {
+            let m = NewValueMovement {
+                at: t,
+                holding_id: id,
+                session_id: None,
+                segment_id: None,
+                kind,
+                seconds: h.remaining_seconds,
+                amount,
+            };
+            store::insert_value_movement(&mut tx, &m).await?;
         }
         let mut events = Vec::new();
         if bonus > 0 {

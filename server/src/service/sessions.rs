@@ -832,8 +832,7 @@ impl Service {
         actor.require(Permission::SessionEnd)?;
         let reason = clean_reason(reason)?;
         let now = self.now();
-        self.end(actor, id, Closing::ManualEnd(now), now, reason)
-            .await
+        self.end(actor, id, Closing::ManualEnd(now), reason).await
     }
 
     /// The clock ran out on a STARTED session (the scheduler).
@@ -842,11 +841,7 @@ impl Service {
         if let Some(renewed) = self.try_renew(id).await? {
             return Ok(renewed);
         }
-        let mut c = self.store.read().await?;
-        let s = load_session(&mut c, id).await?;
-        drop(c);
-        let ended_at = at_opt(s.ends_at).unwrap_or_else(|| self.now());
-        self.end(&Actor::System, id, Closing::NaturalEnd, ended_at, None)
+        self.end(&Actor::System, id, Closing::NaturalEnd, None)
             .await
     }
 
@@ -855,12 +850,19 @@ impl Service {
         actor: &Actor,
         id: i64,
         closing: Closing,
-        ended_at: DateTime<Utc>,
         reason: Option<String>,
     ) -> Result<SessionView> {
         let mut tx = self.store.write().await?;
         let s = load_session(&mut tx, id).await?;
         transition(status_of(&s), Action::End)?;
+        // A natural end happens when the time ran out, read in this same
+        // transaction (a tariff added a moment ago has moved it).
+        let ended_at = match closing {
+            Closing::ManualEnd(now) | Closing::Switch(now) => now,
+            Closing::NaturalEnd | Closing::Cancel => {
+                at_opt(s.ends_at).unwrap_or_else(|| self.now())
+            }
+        };
         if closing == Closing::NaturalEnd && s.ends_at.is_some_and(|e| e > store::ms(self.now())) {
             return Err(Error::Conflict(format!("session {id} has time left")));
         }
