@@ -156,8 +156,8 @@ impl Service {
     /// Commits `tx`, then publishes `events`: subscribers only ever see
     /// what is durable.
     async fn commit(&self, tx: Tx, events: Vec<Event>) -> Result<()> {
-        tx.commit().await?;
-        self.bus.publish(events);
+        let bus = self.bus.clone();
+        tx.commit_then(move || bus.publish(events)).await?;
         Ok(())
     }
 }

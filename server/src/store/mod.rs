@@ -1,7 +1,7 @@
 //! All SQL lives here, behind functions named for what they do. SQLite in WAL
-//! mode: one writer connection (every write transaction is BEGIN IMMEDIATE,
-//! so writers queue in the pool and never meet "database is locked"), and a
-//! pool of readers that never wait behind the writer.
+//! mode: one writer connection (write transactions are BEGIN IMMEDIATE and
+//! group-committed, see `writer`), and a pool of readers that never wait
+//! behind the writer.
 
 mod audit;
 mod clients;
@@ -11,6 +11,7 @@ mod sessions;
 mod settings;
 mod staff;
 mod tariffs;
+mod writer;
 
 pub use audit::*;
 pub use clients::*;
@@ -20,23 +21,23 @@ pub use sessions::*;
 pub use settings::*;
 pub use staff::*;
 pub use tariffs::*;
+pub use writer::Tx;
 
 use crate::config::Synchronous;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool};
+use sqlx::{Connection, Sqlite, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
 
 pub use sqlx::SqliteConnection as Conn;
-pub type Tx = sqlx::Transaction<'static, Sqlite>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 #[derive(Clone)]
 pub struct Store {
-    writer: SqlitePool,
+    writer: writer::Writer,
     reader: SqlitePool,
 }
 
@@ -58,12 +59,10 @@ impl Store {
             .foreign_keys(true)
             // Only a checkpoint or a reader racing the WAL index can wait here.
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
-            .await?;
-        MIGRATOR.run(&writer).await?;
+        let mut writer =
+            sqlx::SqliteConnection::connect_with(&base.clone().create_if_missing(true)).await?;
+        MIGRATOR.run(&mut writer).await?;
+        let writer = writer::Writer::new(writer);
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(base.read_only(true))
@@ -71,13 +70,14 @@ impl Store {
         Ok(Store { writer, reader })
     }
 
-    /// A write transaction that holds the write lock from its first statement.
+    /// An operation's write transaction: it holds the write lock from its
+    /// first statement and answers its commit once durable.
     pub async fn write(&self) -> sqlx::Result<Tx> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await
+        self.writer.begin().await
     }
 
     /// A read-only snapshot: every query in it sees the same committed state.
-    pub async fn snapshot(&self) -> sqlx::Result<Tx> {
+    pub async fn snapshot(&self) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {
         self.reader.begin().await
     }
 

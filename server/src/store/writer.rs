@@ -1,0 +1,413 @@
+//! Group commit on SQLite's single writer.
+//!
+//! With `synchronous=FULL` every COMMIT is an fsync, and one fsync per
+//! operation caps the club at the disk's commit rate. So operations that
+//! queue for the writer share one transaction: each runs inside its own
+//! SAVEPOINT (a failed operation rolls back to it, completely, and leaves the
+//! others alone), and the transaction commits when nobody else is waiting,
+//! when the batch is full, or when it is old. An operation's `commit` answers
+//! only after the COMMIT that made it durable, and the callbacks it hands
+//! over (publishing events) run after that COMMIT, in operation order.
+//!
+//! Whoever holds the writer when the queue is empty commits. A holder that
+//! hands the batch to a queued operation still watches its own commit: if
+//! that operation gives up (its request was dropped) the holder takes the
+//! writer back and commits itself, so no acknowledged operation waits on a
+//! batch nobody owns.
+
+use sqlx::SqliteConnection;
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
+
+/// Operations in one commit at most; bounds the work a failed COMMIT undoes.
+const MAX_BATCH: usize = 512;
+/// A batch older than this commits even with operations queued behind it.
+const MAX_AGE: Duration = Duration::from_millis(10);
+/// How long a committed operation waits for the batch's owner before it
+/// commits the batch itself.
+const HANDOFF_PATIENCE: Duration = Duration::from_millis(20);
+
+type AfterCommit = Box<dyn FnOnce() + Send>;
+type Outcome = Result<(), Arc<str>>;
+
+struct Batch {
+    conn: SqliteConnection,
+    /// BEGIN IMMEDIATE issued and not yet committed.
+    open: bool,
+    opened_at: Instant,
+    committed: Vec<(oneshot::Sender<Outcome>, AfterCommit)>,
+}
+
+#[derive(Clone)]
+pub struct Writer {
+    batch: Arc<Mutex<Batch>>,
+    queued: Arc<AtomicUsize>,
+    commits: Arc<AtomicU64>,
+    max_age: Duration,
+}
+
+/// Counts an operation queued for the writer until it holds it, also when
+/// its future is dropped while it waits.
+struct Queued(Arc<AtomicUsize>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Writer {
+    pub fn new(conn: SqliteConnection) -> Self {
+        Self::with_max_age(conn, MAX_AGE)
+    }
+
+    fn with_max_age(conn: SqliteConnection, max_age: Duration) -> Self {
+        Writer {
+            batch: Arc::new(Mutex::new(Batch {
+                conn,
+                open: false,
+                opened_at: Instant::now(),
+                committed: Vec::new(),
+            })),
+            queued: Arc::default(),
+            commits: Arc::default(),
+            max_age,
+        }
+    }
+
+    /// COMMITs issued so far: operations / commits is the batching factor.
+    pub fn commits(&self) -> u64 {
+        self.commits.load(Ordering::Relaxed)
+    }
+
+    /// One operation's transaction: it sees every earlier operation's
+    /// writes, and its own are undone by dropping it without `commit`.
+    pub async fn begin(&self) -> sqlx::Result<Tx> {
+        let mut guard = {
+            self.queued.fetch_add(1, Ordering::SeqCst);
+            let _queued = Queued(self.queued.clone());
+            self.batch.clone().lock_owned().await
+        };
+        if !guard.open {
+            sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut guard.conn)
+                .await?;
+            guard.open = true;
+            guard.opened_at = Instant::now();
+        }
+        if let Err(e) = sqlx::query("SAVEPOINT op").execute(&mut guard.conn).await {
+            self.release(guard).await;
+            return Err(e);
+        }
+        Ok(Tx {
+            guard: Some(guard),
+            writer: self.clone(),
+        })
+    }
+
+    /// Lets the writer go: to the next queued operation while the batch is
+    /// young and small, otherwise after committing the batch.
+    async fn release(&self, mut guard: OwnedMutexGuard<Batch>) {
+        let hand_over = self.queued.load(Ordering::SeqCst) > 0
+            && guard.committed.len() < MAX_BATCH
+            && guard.opened_at.elapsed() < self.max_age;
+        if guard.open && !hand_over {
+            self.commit_batch(&mut guard).await;
+        }
+    }
+
+    /// Commits whatever batch is open.
+    pub async fn close(&self) {
+        let mut guard = self.batch.clone().lock_owned().await;
+        if guard.open {
+            self.commit_batch(&mut guard).await;
+        }
+        tracing::info!(commits = self.commits(), "writer closed");
+    }
+
+    async fn commit_batch(&self, b: &mut Batch) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        commit_batch(b).await;
+    }
+}
+
+async fn commit_batch(b: &mut Batch) {
+    let outcome: Outcome = match sqlx::query("COMMIT").execute(&mut b.conn).await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let message: Arc<str> = e.to_string().into();
+            tracing::error!(error = %message, operations = b.committed.len(), "group commit failed");
+            // The batch is lost as a whole; nobody was told it was durable.
+            let _ = sqlx::query("ROLLBACK").execute(&mut b.conn).await;
+            Err(message)
+        }
+    };
+    b.open = false;
+    for (done, after) in b.committed.drain(..) {
+        if outcome.is_ok() {
+            after();
+        }
+        let _ = done.send(outcome.clone());
+    }
+}
+
+/// An operation's share of the writer's transaction. Dereferences to the
+/// connection, so the store's query functions take it as they are.
+pub struct Tx {
+    guard: Option<OwnedMutexGuard<Batch>>,
+    writer: Writer,
+}
+
+impl Deref for Tx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.guard.as_ref().expect("live transaction").conn
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.guard.as_mut().expect("live transaction").conn
+    }
+}
+
+impl Tx {
+    /// Commits and answers once durable.
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.commit_then(|| {}).await
+    }
+
+    /// Commits, runs `after` once the COMMIT is durable (before any later
+    /// operation's), and answers.
+    pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> sqlx::Result<()> {
+        let mut guard = self.guard.take().expect("live transaction");
+        if let Err(e) = sqlx::query("RELEASE op").execute(&mut guard.conn).await {
+            undo(&mut guard).await;
+            self.writer.release(guard).await;
+            return Err(e);
+        }
+        let (done, mut outcome) = oneshot::channel();
+        guard.committed.push((done, Box::new(after)));
+        self.writer.release(guard).await;
+        let outcome = loop {
+            match tokio::time::timeout(HANDOFF_PATIENCE, &mut outcome).await {
+                Ok(Ok(o)) => break o,
+                Ok(Err(_)) => break Err(Arc::from("the writer went away")),
+                Err(_) => {
+                    // The batch's owner is slow or gone: once the writer is
+                    // ours, a batch still holding this operation commits.
+                    let mut guard = self.writer.batch.clone().lock_owned().await;
+                    match outcome.try_recv() {
+                        Ok(o) => break o,
+                        Err(oneshot::error::TryRecvError::Closed) => {
+                            break Err(Arc::from("the writer went away"))
+                        }
+                        Err(oneshot::error::TryRecvError::Empty) => {
+                            self.writer.commit_batch(&mut guard).await
+                        }
+                    }
+                }
+            }
+        };
+        outcome.map_err(|m| sqlx::Error::Io(std::io::Error::other(m.to_string())))
+    }
+}
+
+async fn undo(b: &mut Batch) {
+    let _ = sqlx::query("ROLLBACK TO op").execute(&mut b.conn).await;
+    let _ = sqlx::query("RELEASE op").execute(&mut b.conn).await;
+}
+
+impl Drop for Tx {
+    /// Dropped without `commit` (an error, or the request went away): this
+    /// operation's writes are undone; the batch goes on.
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        let writer = self.writer.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    undo(&mut guard).await;
+                    writer.release(guard).await;
+                });
+            }
+            Err(_) => tracing::error!("transaction dropped outside the runtime"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    use sqlx::Connection;
+
+    const PATIENCE: Duration = Duration::from_secs(10);
+
+    async fn writer(dir: &tempfile::TempDir) -> (Writer, SqliteConnectOptions) {
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("w.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full);
+        let mut c = SqliteConnection::connect_with(&options).await.unwrap();
+        sqlx::query("CREATE TABLE t (v INTEGER NOT NULL)")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        // Old enough never: the tests decide when a batch ends.
+        (Writer::with_max_age(c, Duration::from_secs(3600)), options)
+    }
+
+    /// What another connection sees: only what was committed.
+    async fn committed(options: &SqliteConnectOptions) -> Vec<i64> {
+        let mut c = SqliteConnection::connect_with(options).await.unwrap();
+        sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+            .fetch_all(&mut c)
+            .await
+            .unwrap()
+    }
+
+    async fn insert(tx: &mut Tx, v: i64) {
+        sqlx::query("INSERT INTO t (v) VALUES (?)")
+            .bind(v)
+            .execute(&mut **tx)
+            .await
+            .unwrap();
+    }
+
+    async fn until_queued(w: &Writer, n: usize) {
+        tokio::time::timeout(PATIENCE, async {
+            while w.queued.load(Ordering::SeqCst) != n {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("operations queued for the writer");
+    }
+
+    fn spawn_insert(
+        w: &Writer,
+        v: i64,
+        order: Arc<std::sync::Mutex<Vec<i64>>>,
+    ) -> tokio::task::JoinHandle<sqlx::Result<()>> {
+        let w = w.clone();
+        tokio::spawn(async move {
+            let mut tx = w.begin().await?;
+            insert(&mut tx, v).await;
+            tx.commit_then(move || order.lock().unwrap().push(v)).await
+        })
+    }
+
+    #[tokio::test]
+    async fn queued_operations_share_one_commit_and_run_their_callbacks_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 0).await;
+        let mut queued = Vec::new();
+        for v in 1..=5 {
+            queued.push(spawn_insert(&w, v, order.clone()));
+            until_queued(&w, v as usize).await;
+        }
+        let o = order.clone();
+        first
+            .commit_then(move || o.lock().unwrap().push(0))
+            .await
+            .unwrap();
+        for q in queued {
+            q.await.unwrap().unwrap();
+        }
+        assert_eq!(w.commits(), 1);
+        assert_eq!(committed(&options).await, vec![0, 1, 2, 3, 4, 5]);
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_dropped_operation_rolls_back_alone_and_the_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let failing = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                let mut tx = w.begin().await.unwrap();
+                insert(&mut tx, 2).await;
+                // Fails half-way: dropped without commit.
+            })
+        };
+        until_queued(&w, 1).await;
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let last = spawn_insert(&w, 3, order.clone());
+        until_queued(&w, 2).await;
+        first.commit().await.unwrap();
+        failing.await.unwrap();
+        last.await.unwrap().unwrap();
+        assert_eq!(committed(&options).await, vec![1, 3]);
+        assert_eq!(*order.lock().unwrap(), vec![3]);
+    }
+
+    #[tokio::test]
+    async fn an_operation_dropped_while_it_holds_the_batch_lets_it_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let holder = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                let mut tx = w.begin().await.unwrap();
+                insert(&mut tx, 2).await;
+                std::future::pending::<()>().await;
+            })
+        };
+        until_queued(&w, 1).await;
+        let commit = tokio::spawn(first.commit());
+        // The batch goes to the queued operation, which never finishes.
+        until_queued(&w, 0).await;
+        holder.abort();
+        tokio::time::timeout(PATIENCE, commit)
+            .await
+            .expect("commit answered")
+            .unwrap()
+            .unwrap();
+        assert_eq!(committed(&options).await, vec![1]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_handed_to_an_operation_that_never_comes_still_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        let mut tx = w.begin().await.unwrap();
+        insert(&mut tx, 1).await;
+        // An operation counted as queued whose request went away before it
+        // got the writer: the batch is handed to nobody.
+        w.queued.fetch_add(1, Ordering::SeqCst);
+        tokio::time::timeout(PATIENCE, tx.commit())
+            .await
+            .expect("commit answered")
+            .unwrap();
+        assert_eq!(committed(&options).await, vec![1]);
+        assert_eq!(w.commits(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_operation_alone_commits_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        for v in 1..=3 {
+            let mut tx = w.begin().await.unwrap();
+            insert(&mut tx, v).await;
+            tx.commit().await.unwrap();
+            assert_eq!(committed(&options).await.len(), v as usize);
+        }
+        assert_eq!(w.commits(), 3);
+    }
+}
