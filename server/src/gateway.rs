@@ -4,7 +4,7 @@
 
 use crate::api::AppState;
 use crate::error::Error;
-use crate::service::{Actor, AgentDevice, Service};
+use crate::service::{Actor, AgentDevice, DesiredPush, Service};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
@@ -13,7 +13,6 @@ use axum::response::Response;
 use club_shared::protocol::{
     AgentMsg, ServerMsg, HEARTBEAT_SECONDS, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION,
 };
-use club_shared::Event;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -218,8 +217,8 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
     // The current state, always: a repeat is a no-op for the agent, and a
     // change made while it was away reaches it now.
     if ok {
-        ok = match service.refresh_desired_state(device.id).await {
-            Ok((seq, desired, _)) => sink
+        ok = match service.current_desired_state(device.id).await {
+            Ok((seq, desired)) => sink
                 .send(encode(&ServerMsg::State {
                     seq,
                     server_time: service.now(),
@@ -329,44 +328,54 @@ async fn handle(service: &Service, device: &AgentDevice, text: &str) -> Option<S
     }
 }
 
-/// Pushes a new desired state to every connected PC an event touches.
+/// Sends each new desired state to its PC, if connected. The operation that
+/// changed it has stored it already, so this is a send, not a write.
 pub async fn push_states(service: Service, gateway: Gateway, shutdown: CancellationToken) {
-    let mut events = service.bus.subscribe();
+    let mut pushes = service.desired_pushes();
     loop {
-        let devices = tokio::select! {
+        let batch = tokio::select! {
             _ = shutdown.cancelled() => return,
-            e = events.recv() => match e {
-                Ok(Event::Session { devices, .. }) => devices,
-                Ok(Event::EndingSoon { device_id, .. }) => vec![device_id],
-                Ok(_) => continue,
-                // Missed events: bring every connected PC up to date.
-                Err(broadcast::error::RecvError::Lagged(_)) => gateway.connected(),
+            p = pushes.recv() => match p {
+                Ok(p) => vec![p],
+                // Missed pushes: bring every connected PC up to date.
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    current_states(&service, gateway.connected()).await
+                }
                 Err(broadcast::error::RecvError::Closed) => return,
             },
         };
-        for device_id in devices {
+        for DesiredPush {
+            device_id,
+            seq,
+            desired,
+        } in batch
+        {
             // A PC that is away gets its current state when it connects.
-            if gateway.sender(device_id).is_none() {
-                continue;
-            }
-            match service.refresh_desired_state(device_id).await {
-                Ok((seq, desired, true)) => {
-                    if let Some(tx) = gateway.sender(device_id) {
-                        let msg = ServerMsg::State {
-                            seq,
-                            server_time: service.now(),
-                            desired,
-                        };
-                        // A full outbox means a stuck agent: it gets the
-                        // current state when it reconnects.
-                        let _ = tx.try_send(msg);
-                    }
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::error!(device.id = device_id, error = ?e, "publishing desired state")
-                }
+            if let Some(tx) = gateway.sender(device_id) {
+                let msg = ServerMsg::State {
+                    seq,
+                    server_time: service.now(),
+                    desired,
+                };
+                // A full outbox means a stuck agent: it gets the current
+                // state when it reconnects.
+                let _ = tx.try_send(msg);
             }
         }
     }
+}
+
+async fn current_states(service: &Service, devices: Vec<i64>) -> Vec<DesiredPush> {
+    let mut out = Vec::with_capacity(devices.len());
+    for device_id in devices {
+        match service.current_desired_state(device_id).await {
+            Ok((seq, desired)) => out.push(DesiredPush {
+                device_id,
+                seq,
+                desired,
+            }),
+            Err(e) => tracing::error!(device.id = device_id, error = ?e, "desired state"),
+        }
+    }
+    out
 }

@@ -66,6 +66,53 @@ async fn compute_desired(
     })
 }
 
+/// A PC's new desired state under its new sequence number, published to the
+/// gateway after the operation that changed it commits.
+#[derive(Debug, Clone)]
+pub struct DesiredPush {
+    pub device_id: i64,
+    pub seq: u64,
+    pub desired: DesiredState,
+}
+
+pub(crate) enum Changed {
+    Yes(DesiredPush),
+    No(DesiredPush),
+}
+
+fn stored_state(stored: Option<String>) -> Option<DesiredState> {
+    stored.and_then(|s| serde_json::from_str(&s).ok())
+}
+
+/// Recomputes a PC's desired state inside the operation's transaction and,
+/// when it changed, stores it under the next sequence number: the push is a
+/// read once the operation commits, and a PC's state is as durable as the
+/// operation behind it.
+pub(crate) async fn desired_in_tx(
+    c: &mut Conn,
+    device_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Changed> {
+    let desired = compute_desired(c, device_id, now).await?;
+    let (seq, stored) = store::desired_state(c, device_id)
+        .await?
+        .ok_or_else(|| Error::not_found("device", device_id))?;
+    if stored_state(stored).as_ref() == Some(&desired) {
+        return Ok(Changed::No(DesiredPush {
+            device_id,
+            seq: seq.max(0) as u64,
+            desired,
+        }));
+    }
+    let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
+    let seq = store::bump_desired_state(c, device_id, &json).await?;
+    Ok(Changed::Yes(DesiredPush {
+        device_id,
+        seq: seq.max(0) as u64,
+        desired,
+    }))
+}
+
 fn minutes(ms: i64) -> String {
     match ms / 60_000 {
         1 => "1 minute".into(),
@@ -87,22 +134,29 @@ impl Service {
         })
     }
 
-    /// Recomputes a PC's desired state and publishes it under a new
-    /// sequence number when it changed. Answers (seq, state, changed).
-    pub async fn refresh_desired_state(&self, device_id: i64) -> Result<(u64, DesiredState, bool)> {
-        let mut tx = self.store.write().await?;
-        let desired = compute_desired(&mut tx, device_id, self.now()).await?;
-        let (seq, stored) = store::desired_state(&mut tx, device_id)
-            .await?
-            .ok_or_else(|| Error::not_found("device", device_id))?;
-        let previous: Option<DesiredState> = stored.and_then(|s| serde_json::from_str(&s).ok());
-        if previous.as_ref() == Some(&desired) {
-            return Ok((seq.max(0) as u64, desired, false));
+    /// A PC's desired state as of now, for an agent that just connected:
+    /// read from a snapshot, and written (under a new sequence number) only
+    /// when something time-dependent moved since the last operation stored it.
+    pub async fn current_desired_state(&self, device_id: i64) -> Result<(u64, DesiredState)> {
+        let now = self.now();
+        {
+            let mut c = self.store.snapshot().await?;
+            let desired = compute_desired(&mut c, device_id, now).await?;
+            let (seq, stored) = store::desired_state(&mut c, device_id)
+                .await?
+                .ok_or_else(|| Error::not_found("device", device_id))?;
+            if stored_state(stored).as_ref() == Some(&desired) {
+                return Ok((seq.max(0) as u64, desired));
+            }
         }
-        let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
-        let seq = store::bump_desired_state(&mut tx, device_id, &json).await?;
+        let mut tx = self.store.write().await?;
+        let push = match desired_in_tx(&mut tx, device_id, now).await? {
+            Changed::Yes(push) => push,
+            Changed::No(push) => return Ok((push.seq, push.desired)),
+        };
+        // Not published: the caller sends it to the one PC it concerns.
         tx.commit().await?;
-        Ok((seq.max(0) as u64, desired, true))
+        Ok((push.seq, push.desired))
     }
 
     /// An agent connected, sent a heartbeat, or went away.

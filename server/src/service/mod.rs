@@ -34,7 +34,11 @@ use chrono::{DateTime, Utc};
 use club_shared::{Event, Metrics, Permission};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
-use tokio::sync::Notify;
+use tokio::sync::{broadcast, Notify};
+
+/// Desired states waiting for the gateway; one that falls behind resends
+/// every connected PC's current state.
+const DESIRED_PUSH_BACKLOG: usize = 4096;
 
 /// Who performs an operation; recorded in the audit trail.
 #[derive(Debug, Clone)]
@@ -117,6 +121,7 @@ pub struct Service {
     token_ttl: chrono::Duration,
     schedule_changed: Arc<Notify>,
     presence: Arc<RwLock<HashMap<i64, DevicePresence>>>,
+    desired_pushes: broadcast::Sender<DesiredPush>,
 }
 
 impl Service {
@@ -128,6 +133,7 @@ impl Service {
             token_ttl: chrono::Duration::hours(token_ttl_hours.max(1)),
             schedule_changed: Arc::new(Notify::new()),
             presence: Arc::default(),
+            desired_pushes: broadcast::channel(DESIRED_PUSH_BACKLOG).0,
         }
     }
 
@@ -153,12 +159,42 @@ impl Service {
         }
     }
 
-    /// Commits `tx`, then publishes `events`: subscribers only ever see
-    /// what is durable.
-    async fn commit(&self, tx: Tx, events: Vec<Event>) -> Result<()> {
-        let bus = self.bus.clone();
-        tx.commit_then(move || bus.publish(events)).await?;
+    /// New desired states for the agent gateway, after each commit.
+    pub fn desired_pushes(&self) -> broadcast::Receiver<DesiredPush> {
+        self.desired_pushes.subscribe()
+    }
+
+    /// Stores the new desired state of every PC the events touch, commits
+    /// `tx`, then publishes both: subscribers only ever see what is durable.
+    async fn commit(&self, mut tx: Tx, events: Vec<Event>) -> Result<()> {
+        let mut devices: Vec<i64> = events.iter().flat_map(touched_devices).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        let now = self.now();
+        let mut pushes = Vec::new();
+        for device_id in devices {
+            if let agents::Changed::Yes(p) = agents::desired_in_tx(&mut tx, device_id, now).await? {
+                pushes.push(p);
+            }
+        }
+        let (bus, desired) = (self.bus.clone(), self.desired_pushes.clone());
+        tx.commit_then(move || {
+            for p in pushes {
+                let _ = desired.send(p);
+            }
+            bus.publish(events);
+        })
+        .await?;
         Ok(())
+    }
+}
+
+/// The PCs whose screens an event may change.
+fn touched_devices(e: &Event) -> Vec<i64> {
+    match e {
+        Event::Session { devices, .. } => devices.clone(),
+        Event::EndingSoon { device_id, .. } => vec![*device_id],
+        _ => Vec::new(),
     }
 }
 

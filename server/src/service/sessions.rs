@@ -980,16 +980,21 @@ impl Service {
         let warn = warning_offsets_ms(&load_settings(&mut c).await?);
         let due = store::sessions_to_warn(&mut c, store::ms(after), store::ms(now), &warn).await?;
         drop(c);
-        self.bus
-            .publish(
-                due.into_iter()
-                    .map(|(session_id, device_id, ends_at)| Event::EndingSoon {
-                        session_id,
-                        device_id,
-                        seconds_left: (ends_at - store::ms(now)).max(0) / 1000,
-                    }),
-            );
-        Ok(())
+        if due.is_empty() {
+            return Ok(());
+        }
+        // A transaction of its own: the warning becomes part of each PC's
+        // stored desired state.
+        let tx = self.store.write().await?;
+        let events = due
+            .into_iter()
+            .map(|(session_id, device_id, ends_at)| Event::EndingSoon {
+                session_id,
+                device_id,
+                seconds_left: (ends_at - store::ms(now)).max(0) / 1000,
+            })
+            .collect();
+        self.commit(tx, events).await
     }
 
     /// Runs everything due at `now`: activations, then natural ends.
