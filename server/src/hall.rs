@@ -21,6 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 /// Events queued per screen before it counts as behind.
 pub const SCREEN_QUEUE: usize = 256;
+/// The largest message a screen is sent: a snapshot of a hall of about
+/// 100,000 PCs.
+const MAX_SNAPSHOT_BYTES: usize = 32 * 1024 * 1024;
 /// At most one metrics event per PC this often.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
@@ -191,9 +194,12 @@ pub async fn upgrade(
     Staff(_staff): Staff,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // Each send waits for its flush, so the write buffer holds one message
+    // at most; its ceiling must fit a snapshot of the largest hall (under
+    // 200 bytes a PC), or a big club's screens could never open.
     ws.max_message_size(4 * 1024)
         .write_buffer_size(16 * 1024)
-        .max_write_buffer_size(256 * 1024)
+        .max_write_buffer_size(MAX_SNAPSHOT_BYTES)
         .on_upgrade(move |socket| {
             let tracker = state.tasks.clone();
             tracker.track_future(serve_screen(state, socket))

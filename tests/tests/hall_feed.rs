@@ -287,3 +287,43 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
     assert_eq!(seq_of(&next(&mut live).await), expected);
     srv.stop().await;
 }
+
+/// A big club's snapshot is larger than any one event: it must still reach
+/// the screen whole (it was once cut off by the socket's write ceiling).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_halls_snapshot_reaches_the_screen() {
+    const PCS: usize = 2000;
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let zone = api
+        .ok(Method::POST, "/zones", json!({"name": "Big hall"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let creates: Vec<_> = (0..PCS)
+        .map(|i| {
+            let api = api.clone();
+            async move {
+                api.ok(
+                    Method::POST,
+                    "/devices",
+                    json!({"name": format!("PC-{i}"), "zone_id": zone, "x": i % 50, "y": i / 50}),
+                )
+                .await
+            }
+        })
+        .collect();
+    futures_util::future::join_all(creates).await;
+    let mut ws = screen(&srv, &api.token().unwrap()).await;
+    let Some(Ok(Message::Text(t))) = tokio::time::timeout(WAIT, ws.next())
+        .await
+        .expect("in time")
+    else {
+        panic!("a snapshot frame")
+    };
+    assert!(t.len() > 256 * 1024, "the snapshot is {} bytes", t.len());
+    let HallMsg::Snapshot { hall, .. } = serde_json::from_str(&t).unwrap() else {
+        panic!("snapshot first")
+    };
+    assert_eq!(hall.devices.len(), PCS);
+}

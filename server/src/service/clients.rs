@@ -324,7 +324,9 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let before = client_view(&mut tx, client_id).await?;
+        let before = store::get_client(&mut tx, client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", client_id))?;
         let order_id = store::insert_order(
             &mut tx,
             &NewOrder {
@@ -364,7 +366,11 @@ impl Service {
             "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
         }));
         store::insert_audit(&mut tx, &a).await?;
-        let event = balance_event(&mut tx, client_id).await?;
+        let event = Event::BalanceChanged {
+            client_id,
+            balance: view.balance,
+            bonus_balance: view.bonus_balance,
+        };
         self.commit(tx, vec![event]).await?;
         Ok(view)
     }

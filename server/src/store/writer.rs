@@ -91,20 +91,30 @@ impl Writer {
             let _queued = Queued(self.queued.clone());
             self.batch.clone().lock_owned().await
         };
-        if !guard.open {
-            sqlx::query("BEGIN IMMEDIATE")
-                .execute(&mut guard.conn)
-                .await?;
+        // The batch's first operation needs no savepoint: undoing it is
+        // undoing the transaction. Later ones nest a savepoint each, never
+        // released (a round trip saved): ROLLBACK TO finds the latest, and
+        // COMMIT ends them all.
+        let first = !guard.open;
+        let open = if first {
+            "BEGIN IMMEDIATE"
+        } else {
+            "SAVEPOINT op"
+        };
+        if let Err(e) = sqlx::query(open).execute(&mut guard.conn).await {
+            if !first {
+                self.release(guard).await;
+            }
+            return Err(e);
+        }
+        if first {
             guard.open = true;
             guard.opened_at = Instant::now();
-        }
-        if let Err(e) = sqlx::query("SAVEPOINT op").execute(&mut guard.conn).await {
-            self.release(guard).await;
-            return Err(e);
         }
         Ok(Tx {
             guard: Some(guard),
             writer: self.clone(),
+            first,
         })
     }
 
@@ -159,6 +169,8 @@ async fn commit_batch(b: &mut Batch) {
 pub struct Tx {
     guard: Option<OwnedMutexGuard<Batch>>,
     writer: Writer,
+    /// Opened the transaction, so has no savepoint of its own.
+    first: bool,
 }
 
 impl Deref for Tx {
@@ -184,11 +196,6 @@ impl Tx {
     /// operation's), and answers.
     pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> sqlx::Result<()> {
         let mut guard = self.guard.take().expect("live transaction");
-        if let Err(e) = sqlx::query("RELEASE op").execute(&mut guard.conn).await {
-            undo(&mut guard).await;
-            self.writer.release(guard).await;
-            return Err(e);
-        }
         let (done, mut outcome) = oneshot::channel();
         guard.committed.push((done, Box::new(after)));
         self.writer.release(guard).await;
@@ -216,9 +223,15 @@ impl Tx {
     }
 }
 
-async fn undo(b: &mut Batch) {
-    let _ = sqlx::query("ROLLBACK TO op").execute(&mut b.conn).await;
-    let _ = sqlx::query("RELEASE op").execute(&mut b.conn).await;
+async fn undo(b: &mut Batch, first: bool) {
+    if first {
+        if let Err(e) = sqlx::query("ROLLBACK").execute(&mut b.conn).await {
+            tracing::error!(error = %e, "rolling back");
+        }
+        b.open = false;
+    } else if let Err(e) = sqlx::query("ROLLBACK TO op").execute(&mut b.conn).await {
+        tracing::error!(error = %e, "rolling back to the savepoint");
+    }
 }
 
 impl Drop for Tx {
@@ -228,11 +241,11 @@ impl Drop for Tx {
         let Some(mut guard) = self.guard.take() else {
             return;
         };
-        let writer = self.writer.clone();
+        let (writer, first) = (self.writer.clone(), self.first);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
-                    undo(&mut guard).await;
+                    undo(&mut guard, first).await;
                     writer.release(guard).await;
                 });
             }
@@ -396,6 +409,23 @@ mod tests {
             .unwrap();
         assert_eq!(committed(&options).await, vec![1]);
         assert_eq!(w.commits(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_batch_whose_first_operation_fails_goes_on_with_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let next = spawn_insert(&w, 2, order.clone());
+        until_queued(&w, 1).await;
+        drop(first);
+        next.await.unwrap().unwrap();
+        let mut after = w.begin().await.unwrap();
+        insert(&mut after, 3).await;
+        after.commit().await.unwrap();
+        assert_eq!(committed(&options).await, vec![2, 3]);
     }
 
     #[tokio::test]

@@ -1,0 +1,71 @@
+//! club-bench: load scenarios against a real club-server process. The
+//! simulated agents run in child processes of their own (the open-files
+//! limit is per process), the operator screens and REST callers in this
+//! one; loopback only; every scenario is bounded in time. Baselines are
+//! measured in the same run, so the ratios hold on a noisy machine.
+//!
+//!   cargo build --release -p club-server
+//!   cargo run --release -p club-tests --bin club-bench -- all [--agents 10000] [--seconds 10]
+//!
+//! Scenarios: `durable` (session operations per second, each durable) and
+//! `hall` (idle agents at 1,000 and N; command latency at 100/s and 500/s
+//! with 2,000 agents and 200 hall screens, then again with 10 stalled
+//! screens; a server restart with N agents). `all` runs both.
+
+mod baselines;
+mod report;
+mod scenarios;
+mod screens;
+mod server;
+mod sim;
+
+use anyhow::{bail, Context};
+
+pub struct Args {
+    pub scenario: String,
+    pub agents: usize,
+    pub seconds: u64,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        scenario: "all".into(),
+        agents: 10_000,
+        seconds: 10,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--agents" => a.agents = it.next().context("--agents N")?.parse()?,
+            "--seconds" => a.seconds = it.next().context("--seconds S")?.parse()?,
+            s if !s.starts_with('-') => a.scenario = s.to_owned(),
+            other => bail!("unknown option {other}"),
+        }
+    }
+    if !["all", "durable", "hall"].contains(&a.scenario.as_str()) {
+        bail!("scenarios: all, durable, hall");
+    }
+    if a.agents < scenarios::LATENCY_AGENTS {
+        bail!("--agents must be at least {}", scenarios::LATENCY_AGENTS);
+    }
+    Ok(a)
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let mut raw = std::env::args().skip(1);
+    if raw.next().as_deref() == Some("agents-child") {
+        let url = raw.next().context("agents-child URL CREDS")?;
+        let creds = raw.next().context("agents-child URL CREDS")?;
+        return runtime.block_on(sim::child_main(url, creds));
+    }
+    let a = args()?;
+    let report = runtime.block_on(scenarios::run(&a))?;
+    print!("{report}");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks.md");
+    std::fs::write(&out, &report)?;
+    eprintln!("written to {}", out.display());
+    // The agent children and the server are killed when their handles drop.
+    drop(runtime);
+    Ok(())
+}

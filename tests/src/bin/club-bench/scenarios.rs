@@ -1,0 +1,564 @@
+//! The scenarios, in the order `all` runs them.
+
+use crate::report::{median, ms, pct, Report};
+use crate::screens::Screens;
+use crate::server::{proc_stats, Api, Server, TICKS_PER_SECOND};
+use crate::sim::{now_ns, Fleet};
+use crate::{baselines, Args};
+use anyhow::Context;
+use serde_json::json;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const LATENCY_AGENTS: usize = 2_000;
+const IDLE_SMALL: usize = 1_000;
+const SCREENS: usize = 200;
+const STALLED: usize = 10;
+const CLIENTS: usize = 32;
+/// One heartbeat period: every agent is heard from once in the window.
+const IDLE_WINDOW: Duration = Duration::from_secs(15);
+
+struct Baseline {
+    echo: Duration,
+    commit: Duration,
+    commit_rate: f64,
+}
+
+impl Baseline {
+    fn latency(&self) -> Duration {
+        self.echo + self.commit
+    }
+}
+
+pub async fn run(a: &Args) -> anyhow::Result<String> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let header = format!(
+        "# Clubhall benchmarks\n\n\
+         Command: `cargo run --release -p club-tests --bin club-bench -- {} --agents {} --seconds {}`  \n\
+         Machine: {cores} cores, {}; the server, the agent processes and this one share them; loopback only.\n\n",
+        a.scenario,
+        a.agents,
+        a.seconds,
+        std::env::consts::OS
+    );
+    let mut r = Report::default();
+    let base = baseline(&mut r).await?;
+    if a.scenario == "all" || a.scenario == "durable" {
+        durable(&mut r, &base, a.seconds).await?;
+    }
+    if a.scenario == "all" || a.scenario == "hall" {
+        hall(&mut r, &base, a).await?;
+    }
+    r.line("Agent footprint (scenario 6) is measured by `scripts/agent-footprint.sh 60` on the real club-agent binary; see the README.");
+    Ok(r.render(&header))
+}
+
+async fn baseline(r: &mut Report) -> anyhow::Result<Baseline> {
+    eprintln!("baselines");
+    let mut echo = baselines::echo(2000).await?;
+    let mut commit = baselines::commit(3).await?;
+    let b = Baseline {
+        echo: median(&mut echo),
+        commit: median(&mut commit),
+        commit_rate: commit.len() as f64 / 3.0,
+    };
+    r.section("Baselines (same run)");
+    r.table(
+        &["baseline", "median", "p99"],
+        &[
+            vec![
+                "tokio-tungstenite echo round trip, loopback".into(),
+                ms(b.echo),
+                ms(pct(&mut echo, 0.99)),
+            ],
+            vec![
+                "SQLite WAL commit, synchronous=FULL, same disk".into(),
+                ms(b.commit),
+                format!(
+                    "{} ({:.0} commits/s)",
+                    ms(pct(&mut commit, 0.99)),
+                    b.commit_rate
+                ),
+            ],
+        ],
+    );
+    Ok(b)
+}
+
+/// Session operations (create, cancel) from 32 concurrent operators, each
+/// acknowledged only once durable.
+async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<()> {
+    eprintln!("durable throughput");
+    let server = Server::start().await?;
+    let api = Api::login(&server.base).await?;
+    let devices = api.devices("Durable", CLIENTS).await?;
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for (i, d) in devices.into_iter().enumerate() {
+        let api = api.clone();
+        let (client, tariff) = api.rich_client_and_tariff(&format!("durable {i}")).await?;
+        let device = d["id"].as_i64().context("device")?;
+        workers.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            while Instant::now() < end {
+                let t = Instant::now();
+                let s = api
+                    .post(
+                        "/sessions",
+                        json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
+                    )
+                    .await?;
+                lat.push(t.elapsed());
+                let t = Instant::now();
+                api.post(&format!("/sessions/{}/cancel", s["id"]), json!({}))
+                    .await?;
+                lat.push(t.elapsed());
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for w in workers {
+        lat.extend(w.await??);
+    }
+    let rate = lat.len() as f64 / start.elapsed().as_secs_f64();
+    r.section("Durable throughput (scenario 4)");
+    r.line(&format!("{CLIENTS} operators, each creating and cancelling sessions on a PC of its own for {seconds} s; every operation is answered only after its commit (synchronous=FULL). Operations that queue for the writer share one commit (group commit)."));
+    r.table(
+        &[
+            "session operations/s",
+            "median latency",
+            "p99",
+            "ratio to bare commits/s",
+        ],
+        &[vec![
+            format!("{rate:.0}"),
+            ms(median(&mut lat)),
+            ms(pct(&mut lat, 0.99)),
+            format!("{:.2}", rate / b.commit_rate),
+        ]],
+    );
+    r.target(
+        "4 durable throughput",
+        format!("{rate:.0} session operations/s"),
+        ">= 5,000/s",
+        rate >= 5000.0,
+    );
+    Ok(())
+}
+
+struct Idle {
+    rss_before: u64,
+    rss_after: u64,
+    cpu_percent: f64,
+}
+
+/// Server RSS across connecting `fleet`, and server CPU over one heartbeat
+/// period once they are connected.
+async fn idle(
+    server: &Server,
+    connect: impl std::future::Future<Output = anyhow::Result<Fleet>>,
+) -> anyhow::Result<(Fleet, Idle)> {
+    let (rss_before, _) = proc_stats(server.pid())?;
+    let fleet = connect.await?;
+    // Let the connect burst drain before the window opens.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss_after, t0) = proc_stats(server.pid())?;
+    tokio::time::sleep(IDLE_WINDOW).await;
+    let (_, t1) = proc_stats(server.pid())?;
+    let cpu_percent = (t1 - t0) as f64 / TICKS_PER_SECOND / IDLE_WINDOW.as_secs_f64() * 100.0;
+    Ok((
+        fleet,
+        Idle {
+            rss_before,
+            rss_after,
+            cpu_percent,
+        },
+    ))
+}
+
+async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
+    let n = a.agents;
+    let mut server = Server::start().await?;
+    let api = Api::login(&server.base).await?;
+    eprintln!("enrolling {n} PCs");
+    let t = Instant::now();
+    let creds = api.enroll(n).await?;
+    let enroll_secs = t.elapsed().as_secs_f64();
+
+    // Scenario 1 at 1,000, then more agents for scenario 2.
+    eprintln!("idle: {IDLE_SMALL} agents");
+    let (first, small) = idle(
+        &server,
+        Fleet::start(&server.ws_base(), &creds[..IDLE_SMALL]),
+    )
+    .await?;
+    let second = Fleet::start(&server.ws_base(), &creds[IDLE_SMALL..LATENCY_AGENTS]).await?;
+    let devices: Vec<i64> = creds[..LATENCY_AGENTS].iter().map(|(id, _)| *id).collect();
+    let fleets = [&first, &second];
+
+    // Scenarios 2 and 3.
+    eprintln!("command latency with {SCREENS} screens");
+    let mut screens = Screens::open(&server.ws_base(), &api.token, SCREENS, 0).await?;
+    r.section(&format!("Command latency and hall fan-out (scenarios 2 and 3): {LATENCY_AGENTS} agents, {SCREENS} hall screens"));
+    r.line(&format!("Operations alternate session create and cancel, one PC each, at a fixed rate for {} s. Agent latency: from the operator's HTTP request to the agent receiving its new state. Screen delivery: from the create request to each screen receiving the session's created event. Baseline for the ratio: echo + commit medians = {}.", a.seconds, ms(b.latency())));
+    let mut rows = Vec::new();
+    let mut fan_rows = Vec::new();
+    let mut stall_compare = None;
+    for (rate, stalled) in [(100, 0), (500, 0), (100, STALLED)] {
+        if stalled > 0 {
+            drop(screens);
+            screens =
+                Screens::open(&server.ws_base(), &api.token, SCREENS - stalled, stalled).await?;
+        }
+        eprintln!("  {rate} ops/s, {stalled} stalled screens");
+        let ops = drive(&api, &devices, rate, a.seconds).await?;
+        // Late arrivals get a moment before the figures are taken.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let (mut agent, lost) = loop {
+            let m = agent_latencies(&ops, &fleets);
+            if m.1 == 0 || Instant::now() > deadline {
+                break m;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let mut screen = screen_latencies(&ops, &screens);
+        let p99 = pct(&mut agent, 0.99);
+        rows.push(vec![
+            format!("{rate}/s"),
+            format!("{}", agent.len()),
+            format!("{lost}"),
+            ms(median(&mut agent)),
+            ms(p99),
+            ms(pct(&mut agent, 0.999)),
+            format!("{:.1}x", p99.as_secs_f64() / b.latency().as_secs_f64()),
+        ]);
+        let screen_p99 = pct(&mut screen, 0.99);
+        fan_rows.push(vec![
+            format!("{rate}/s"),
+            format!("{} live + {stalled} stalled", SCREENS - stalled),
+            format!("{}", screen.len()),
+            ms(median(&mut screen)),
+            ms(screen_p99),
+            format!(
+                "{}",
+                screens
+                    .deliveries
+                    .resyncs
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            ),
+        ]);
+        if stalled == 0 {
+            let ratio = p99.as_secs_f64() / b.latency().as_secs_f64();
+            r.target(
+                &format!("2 command latency, {rate}/s"),
+                format!("p99 {} = {ratio:.1}x echo + commit", ms(p99)),
+                "p99 <= 3x",
+                ratio <= 3.0,
+            );
+            if rate == 100 {
+                stall_compare = Some(screen_p99);
+            }
+            r.target(
+                &format!("3 fan-out, {rate}/s"),
+                format!("p99 {}", ms(screen_p99)),
+                "p99 <= 50 ms",
+                screen_p99 <= Duration::from_millis(50),
+            );
+        } else if let Some(without) = stall_compare {
+            let change = screen_p99.as_secs_f64() / without.as_secs_f64().max(1e-9) - 1.0;
+            r.target(
+                &format!("3 fan-out with {stalled} stalled, {rate}/s"),
+                format!(
+                    "p99 {} ({:+.0} % against none stalled)",
+                    ms(screen_p99),
+                    change * 100.0
+                ),
+                "within 10 %",
+                change <= 0.10,
+            );
+        }
+    }
+    drop(screens);
+    r.table(
+        &[
+            "rate",
+            "agent samples",
+            "unanswered",
+            "p50",
+            "p99",
+            "p999",
+            "p99 / (echo + commit)",
+        ],
+        &rows,
+    );
+    r.table(
+        &[
+            "rate",
+            "screens",
+            "deliveries",
+            "p50",
+            "p99",
+            "resyncs of live screens",
+        ],
+        &fan_rows,
+    );
+
+    // Scenario 1 at N.
+    eprintln!("idle: {n} agents");
+    let (rest, big) = idle(
+        &server,
+        Fleet::start(&server.ws_base(), &creds[LATENCY_AGENTS..]),
+    )
+    .await?;
+    r.section("Idle agents (scenario 1)");
+    r.line(&format!("Heartbeats every 15 s at random phases; CPU over one {} s heartbeat period once connected. Per connection: the server's RSS growth across connecting that group of agents. {n} PCs enrolled beforehand in {enroll_secs:.1} s ({:.0} PCs/s, two requests each).", IDLE_WINDOW.as_secs(), n as f64 / enroll_secs));
+    let per =
+        |i: &Idle, count: usize| i.rss_after.saturating_sub(i.rss_before) as f64 / count as f64;
+    let small_per = per(&small, IDLE_SMALL);
+    let big_per = per(&big, n - LATENCY_AGENTS);
+    r.table(
+        &[
+            "agents connected",
+            "server RSS before",
+            "after",
+            "per connection",
+            "server CPU",
+        ],
+        &[
+            vec![
+                format!("{IDLE_SMALL}"),
+                format!("{} KiB", small.rss_before),
+                format!("{} KiB", small.rss_after),
+                format!("{small_per:.1} KiB"),
+                format!("{:.2} % of a core", small.cpu_percent),
+            ],
+            vec![
+                format!("{n} (the last {} connecting)", n - LATENCY_AGENTS),
+                format!("{} KiB", big.rss_before),
+                format!("{} KiB", big.rss_after),
+                format!("{big_per:.1} KiB"),
+                format!("{:.2} % of a core", big.cpu_percent),
+            ],
+        ],
+    );
+    r.target(
+        "1 idle, RSS per connection",
+        format!("{small_per:.1} KiB at 1,000; {big_per:.1} KiB at {n}"),
+        "<= 16 KiB",
+        small_per.max(big_per) <= 16.0,
+    );
+    r.target(
+        &format!("1 idle, server CPU at {n}"),
+        format!("{:.2} % of a core", big.cpu_percent),
+        "<= 5 %",
+        big.cpu_percent <= 5.0,
+    );
+
+    // Scenario 5.
+    eprintln!("reconnect storm: {n} agents");
+    let fleets = [&first, &second, &rest];
+    let before: Vec<usize> = fleets
+        .iter()
+        .map(|f| f.seen.lock().unwrap().synced.len())
+        .collect();
+    let fails_before: usize = fleets
+        .iter()
+        .map(|f| f.seen.lock().unwrap().connfails)
+        .sum();
+    let t = Instant::now();
+    server.restart().await?;
+    let restarted = t.elapsed();
+    let listening_ns = now_ns();
+    let patience = Duration::from_secs(180);
+    for (f, before) in fleets.iter().zip(&before) {
+        let want = before + f.size;
+        f.wait(patience, |s| s.synced.len() >= want || !s.failed.is_empty())
+            .await
+            .context("agents resyncing after the restart")?;
+    }
+    let last_ns = fleets
+        .iter()
+        .flat_map(|f| {
+            f.seen
+                .lock()
+                .unwrap()
+                .synced
+                .iter()
+                .map(|(_, at)| *at)
+                .max()
+        })
+        .max()
+        .unwrap_or(listening_ns);
+    let all_synced = Duration::from_nanos(last_ns.saturating_sub(listening_ns));
+    let failed: usize = fleets
+        .iter()
+        .map(|f| f.seen.lock().unwrap().failed.len())
+        .sum();
+    let attempts_failed: usize = fleets
+        .iter()
+        .map(|f| f.seen.lock().unwrap().connfails)
+        .sum::<usize>()
+        - fails_before;
+    r.section("Reconnect storm (scenario 5)");
+    r.line("The server is stopped (SIGTERM: agents get a close frame) and started again on the same address and database; each agent reconnects with the club agent's backoff (1 s doubling to 60 s, full jitter). Time from the new server listening until the last agent has its state.");
+    r.table(
+        &[
+            "agents",
+            "server down (stop + start)",
+            "all connected and synced after",
+            "failed connection attempts (retried)",
+            "agents that gave up",
+        ],
+        &[vec![
+            format!("{n}"),
+            ms(restarted),
+            ms(all_synced),
+            format!("{attempts_failed}"),
+            format!("{failed}"),
+        ]],
+    );
+    r.target(
+        &format!("5 reconnect storm, {n} agents"),
+        format!("{:.1} s, {failed} gave up", all_synced.as_secs_f64()),
+        "<= 60 s, zero failures",
+        all_synced <= Duration::from_secs(60) && failed == 0,
+    );
+    r.section("Limits met");
+    r.line(&format!("Open files: {} per process (soft limit), so the agents run in {} child processes of their own; each connection costs the server one descriptor. The load generator shares the machine's cores with the server, so every figure here includes that competition.", open_files_limit(), fleets.len()));
+    Ok(())
+}
+
+fn open_files_limit() -> String {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|l| {
+            l.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3).map(str::to_owned))
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Create,
+    Cancel,
+}
+
+#[derive(Clone, Copy)]
+struct Op {
+    kind: Kind,
+    device: i64,
+    session: i64,
+    sent_ns: u64,
+}
+
+/// Alternates create and cancel at `rate` operations a second, a new PC for
+/// each session; answers every operation that succeeded.
+async fn drive(api: &Api, devices: &[i64], rate: u64, seconds: u64) -> anyhow::Result<Vec<Op>> {
+    let (client, tariff) = api
+        .rich_client_and_tariff(&format!("latency {rate} {}", now_ns()))
+        .await?;
+    let ops = Arc::new(Mutex::new(Vec::new()));
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
+    let mut tasks = Vec::new();
+    let mut pending: Option<tokio::sync::oneshot::Receiver<i64>> = None;
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    for _ in 0..rate * seconds {
+        tick.tick().await;
+        let (api, ops) = (api.clone(), ops.clone());
+        match pending.take() {
+            None => {
+                let device = devices
+                    [NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % devices.len()];
+                let (tx, rx) = tokio::sync::oneshot::channel();
+                pending = Some(rx);
+                tasks.push(tokio::spawn(async move {
+                    let sent_ns = now_ns();
+                    let s = api
+                        .post(
+                            "/sessions",
+                            json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
+                        )
+                        .await?;
+                    let session = s["id"].as_i64().context("id")?;
+                    let _ = tx.send(session);
+                    ops.lock().unwrap().push(Op {
+                        kind: Kind::Create,
+                        device,
+                        session,
+                        sent_ns,
+                    });
+                    anyhow::Ok(())
+                }));
+            }
+            Some(created) => {
+                tasks.push(tokio::spawn(async move {
+                    let Ok(session) = created.await else {
+                        return Ok(());
+                    };
+                    let device = ops
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .find(|o| o.session == session)
+                        .map(|o| o.device)
+                        .unwrap_or_default();
+                    let sent_ns = now_ns();
+                    api.post(&format!("/sessions/{session}/cancel"), json!({}))
+                        .await?;
+                    ops.lock().unwrap().push(Op {
+                        kind: Kind::Cancel,
+                        device,
+                        session,
+                        sent_ns,
+                    });
+                    anyhow::Ok(())
+                }));
+            }
+        }
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let ops = ops.lock().unwrap().clone();
+    Ok(ops)
+}
+
+/// Each operation's latency to its agent, and how many have no answer yet.
+fn agent_latencies(ops: &[Op], fleets: &[&Fleet]) -> (Vec<Duration>, usize) {
+    let mut out = Vec::with_capacity(ops.len());
+    let mut lost = 0;
+    let guards: Vec<_> = fleets.iter().map(|f| f.seen.lock().unwrap()).collect();
+    for op in ops {
+        let states = guards.iter().find_map(|g| g.states.get(&op.device));
+        let arrived = states.and_then(|s| {
+            s.iter().find(|(session, at)| match op.kind {
+                Kind::Create => *session == op.session,
+                Kind::Cancel => *session == 0 && *at > op.sent_ns,
+            })
+        });
+        match arrived {
+            Some((_, at)) => out.push(Duration::from_nanos(at.saturating_sub(op.sent_ns))),
+            None => lost += 1,
+        }
+    }
+    (out, lost)
+}
+
+/// Every screen's delivery of every created session, from the request.
+fn screen_latencies(ops: &[Op], screens: &Screens) -> Vec<Duration> {
+    let created = screens.deliveries.created.lock().unwrap();
+    ops.iter()
+        .filter(|o| matches!(o.kind, Kind::Create))
+        .flat_map(|o| {
+            created
+                .get(&o.session)
+                .into_iter()
+                .flatten()
+                .map(|at| Duration::from_nanos(at.saturating_sub(o.sent_ns)))
+        })
+        .collect()
+}

@@ -1,0 +1,251 @@
+//! The server under test, as its own process, and the REST calls the
+//! scenarios make of it.
+
+use anyhow::{bail, Context};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+pub const OWNER_PASSWORD: &str = "bench-pass-1";
+
+pub struct Server {
+    child: tokio::process::Child,
+    pub base: String,
+    database: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// A release club-server on a fresh database, on a free loopback port.
+    pub async fn start() -> anyhow::Result<Server> {
+        let dir = tempfile::tempdir()?;
+        let database = dir.path().join("club.db");
+        let mut s = Self::spawn(&database, "127.0.0.1:0").await?;
+        s._dir = Some(dir);
+        Ok(s)
+    }
+
+    async fn spawn(database: &Path, listen: &str) -> anyhow::Result<Server> {
+        let bin = std::env::current_exe()?.with_file_name("club-server");
+        if !bin.exists() {
+            bail!(
+                "{} is missing: cargo build --release -p club-server",
+                bin.display()
+            );
+        }
+        let mut child = tokio::process::Command::new(bin)
+            .args(["--listen", listen, "--owner-password", OWNER_PASSWORD])
+            .arg("--database")
+            .arg(database)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
+        let base = tokio::time::timeout(Duration::from_secs(120), async {
+            while let Some(l) = lines.next_line().await? {
+                if let Some(rest) = l.split("listening on ").nth(1) {
+                    return Ok(rest
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned());
+                }
+            }
+            bail!("club-server exited")
+        })
+        .await??;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Server {
+            child,
+            base,
+            database: database.to_owned(),
+            _dir: None,
+        })
+    }
+
+    /// Stops the server gracefully (SIGTERM) and starts it again on the same
+    /// address and database; answers once it listens.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        let pid = self.pid();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()?;
+        tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+            .await
+            .context("server stopping")??;
+        let listen = self.base.trim_start_matches("http://").to_owned();
+        let next = Self::spawn(&self.database, &listen).await?;
+        self.child = next.child;
+        Ok(())
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap_or_default()
+    }
+
+    pub fn ws_base(&self) -> String {
+        self.base.replace("http://", "ws://")
+    }
+}
+
+/// Reads /proc/<pid>: (RSS KiB, CPU ticks of user + system time).
+pub fn proc_stats(pid: u32) -> anyhow::Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .context("VmRSS")?
+        .parse()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let after = stat.rsplit_once(')').context("stat")?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = f[11].parse::<u64>()? + f[12].parse::<u64>()?;
+    Ok((rss, ticks))
+}
+
+/// Linux's USER_HZ: the unit of /proc CPU times.
+pub const TICKS_PER_SECOND: f64 = 100.0;
+
+#[derive(Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl Api {
+    pub async fn login(base: &str) -> anyhow::Result<Api> {
+        let http = reqwest::Client::new();
+        let v: Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"login": "owner", "password": OWNER_PASSWORD}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(Api {
+            http,
+            base: base.into(),
+            token: v["token"].as_str().context("token")?.into(),
+        })
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("POST {path}: {} {}", res.status(), res.text().await?);
+        }
+        Ok(res.json().await?)
+    }
+
+    pub async fn id(&self, path: &str, body: Value) -> anyhow::Result<i64> {
+        self.post(path, body).await?["id"]
+            .as_i64()
+            .with_context(|| format!("POST {path}: no id"))
+    }
+
+    /// A client with money for any number of sessions, and a one-hour
+    /// tariff whose cancel gives the money back.
+    pub async fn rich_client_and_tariff(&self, tag: &str) -> anyhow::Result<(i64, i64)> {
+        static CLIENTS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let client = self
+            .id(
+                "/clients",
+                json!({"name": format!("Bench {tag}"), "phone": format!("+1 555 {:04}", 1000 + n)}),
+            )
+            .await?;
+        self.post(
+            &format!("/clients/{client}/top-ups"),
+            json!({"amount": 1_000_000_000, "method": "cash"}),
+        )
+        .await?;
+        let tariff = self
+            .id(
+                "/tariffs",
+                json!({"name": format!("Bench {tag}"), "duration_seconds": 3600, "price": 1, "refund_policy": "keep_balance"}),
+            )
+            .await?;
+        Ok((client, tariff))
+    }
+
+    /// Creates `n` PCs in a zone of their own.
+    pub async fn devices(&self, zone: &str, n: usize) -> anyhow::Result<Vec<Value>> {
+        let zone = self.id("/zones", json!({"name": zone})).await?;
+        let api = self.clone();
+        concurrently(n, 16, move |i| {
+            let api = api.clone();
+            async move {
+                api.post(
+                    "/devices",
+                    json!({"name": format!("B-{zone}-{i}"), "zone_id": zone, "x": i % 100, "y": i / 100}),
+                )
+                .await
+            }
+        })
+        .await
+    }
+
+    /// Enrolls `n` PCs: (device id, secret).
+    pub async fn enroll(&self, n: usize) -> anyhow::Result<Vec<(i64, String)>> {
+        let devices = self.devices("Bench hall", n).await?;
+        let api = self.clone();
+        concurrently(n, 16, move |i| {
+            let (api, d) = (api.clone(), devices[i].clone());
+            async move {
+                let e = api
+                    .post(
+                        "/agent/enroll",
+                        json!({"code": d["enrollment_code"], "hostname": "bench"}),
+                    )
+                    .await?;
+                Ok((
+                    d["id"].as_i64().context("id")?,
+                    e["device_secret"].as_str().context("secret")?.to_owned(),
+                ))
+            }
+        })
+        .await
+    }
+}
+
+/// Runs `f(0..n)` with at most `width` in flight; answers in index order.
+pub async fn concurrently<T, F, Fut>(n: usize, width: usize, f: F) -> anyhow::Result<Vec<T>>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send + 'static,
+{
+    let f = std::sync::Arc::new(f);
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..width.min(n.max(1)))
+        .map(|_| {
+            let (f, next) = (f.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if i >= n {
+                        return anyhow::Ok(out);
+                    }
+                    out.push((i, f(i).await?));
+                }
+            })
+        })
+        .collect();
+    let mut all = Vec::with_capacity(n);
+    for w in workers {
+        all.extend(w.await??);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, v)| v).collect())
+}
