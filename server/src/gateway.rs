@@ -40,7 +40,7 @@ pub struct Gateway {
 #[derive(Clone)]
 struct Conn {
     id: u64,
-    tx: mpsc::Sender<ServerMsg>,
+    tx: mpsc::Sender<Message>,
 }
 
 impl Gateway {
@@ -52,7 +52,7 @@ impl Gateway {
         }
     }
 
-    fn register(&self, device_id: i64, tx: mpsc::Sender<ServerMsg>) -> u64 {
+    fn register(&self, device_id: i64, tx: mpsc::Sender<Message>) -> u64 {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -72,7 +72,7 @@ impl Gateway {
         false
     }
 
-    fn sender(&self, device_id: i64) -> Option<mpsc::Sender<ServerMsg>> {
+    fn sender(&self, device_id: i64) -> Option<mpsc::Sender<Message>> {
         self.lock().get(&device_id).map(|c| c.tx.clone())
     }
 
@@ -198,7 +198,9 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
         return;
     }
 
-    let (tx, mut outbox) = mpsc::channel::<ServerMsg>(OUTBOX);
+    // Encoded frames, not messages: the channel's first block (32 slots) is
+    // allocated per connection, and a frame is a fraction of a message's size.
+    let (tx, mut outbox) = mpsc::channel::<Message>(OUTBOX);
     let conn_id = state.gateway.register(device.id, tx);
     tracing::info!("agent connected");
     if let Err(e) = service
@@ -247,7 +249,7 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
                 break;
             }
             out = outbox.recv() => match out {
-                Some(msg) => ok = sink.send(encode(&msg)).await.is_ok(),
+                Some(frame) => ok = sink.send(frame).await.is_ok(),
                 // Replaced by a newer connection of the same PC.
                 None => break,
             },
@@ -359,7 +361,7 @@ pub async fn push_states(service: Service, gateway: Gateway, shutdown: Cancellat
                 };
                 // A full outbox means a stuck agent: it gets the current
                 // state when it reconnects.
-                let _ = tx.try_send(msg);
+                let _ = tx.try_send(encode(&msg));
             }
         }
     }

@@ -10,13 +10,13 @@ use axum::extract::State;
 use axum::response::Response;
 use club_shared::events::SessionChange;
 use club_shared::hall::{HallEvent, HallEventKind, HallMsg, ScreenMsg};
-use club_shared::Event;
+use club_shared::{DeviceView, Event};
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, Notify};
+use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
 /// Events queued per screen before it counts as behind.
@@ -41,6 +41,10 @@ pub struct HallFeed {
     screens: Arc<Mutex<HashMap<u64, Screen>>>,
     next_id: Arc<AtomicU64>,
     queue: usize,
+    /// One snapshot is built at a time: a big hall's is tens of
+    /// milliseconds of work, and screens that fall behind together must not
+    /// take both cores from the live ones.
+    snapshots: Arc<Semaphore>,
 }
 
 impl HallFeed {
@@ -50,6 +54,7 @@ impl HallFeed {
             screens: Arc::default(),
             next_id: Arc::default(),
             queue: queue.max(1),
+            snapshots: Arc::new(Semaphore::new(1)),
         }
     }
 
@@ -106,6 +111,10 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
     let mut bus = service.bus.subscribe();
     let mut online: HashMap<i64, bool> = HashMap::new();
     let mut last_metrics: HashMap<i64, Instant> = HashMap::new();
+    // The last view read of each PC. Between events that change a PC, only
+    // its presence moves (heartbeats), and presence lives in memory, so a
+    // metrics event patches the cached view instead of reading SQLite.
+    let mut views: HashMap<i64, DeviceView> = HashMap::new();
     loop {
         let e = tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -114,6 +123,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
         let e = match e {
             Ok(e) => e,
             Err(broadcast::error::RecvError::Lagged(_)) => {
+                views.clear();
                 feed.resync_all();
                 continue;
             }
@@ -144,6 +154,9 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
                 (event(HallEventKind::DeviceChanged), vec![device_id])
             }
             Event::DeviceMetrics { device_id } => {
+                if feed.screens().is_empty() {
+                    continue;
+                }
                 let now = Instant::now();
                 if last_metrics
                     .get(&device_id)
@@ -159,10 +172,33 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
                 (event(HallEventKind::EndingSoon), vec![device_id])
             }
         };
+        if device_ids.is_empty() {
+            // A client or tariff changed: a cached view may show its old name.
+            views.clear();
+        }
         for id in device_ids {
-            match service.device(id).await {
-                Ok(view) => hall_event.devices.push(view),
-                Err(e) => tracing::warn!(device.id = id, error = ?e, "hall feed: reading a PC"),
+            let cached = match hall_event.kind {
+                HallEventKind::Metrics => views.get(&id).cloned().map(|mut v| {
+                    let p = service.presence(id);
+                    v.online = p.online;
+                    v.last_seen_at = p.last_seen_at.or(v.last_seen_at);
+                    v.metrics = p.metrics.or(v.metrics);
+                    v
+                }),
+                _ => None,
+            };
+            match cached {
+                Some(view) => hall_event.devices.push(view),
+                None => match service.device(id).await {
+                    Ok(view) => {
+                        views.insert(id, view.clone());
+                        hall_event.devices.push(view);
+                    }
+                    Err(e) => {
+                        views.remove(&id);
+                        tracing::warn!(device.id = id, error = ?e, "hall feed: reading a PC")
+                    }
+                },
             }
         }
         if hall_event.kind == HallEventKind::DeviceChanged {
@@ -207,19 +243,25 @@ pub async fn upgrade(
 }
 
 async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> {
+    let _turn = feed.snapshots.acquire().await.ok()?;
     // Read the number first: anything numbered after it is sent after the
     // snapshot, and events are full views, so a repeat is harmless.
     let seq = feed.seq.load(Ordering::Acquire);
-    match service.hall().await {
-        Ok(hall) => {
-            let json = serde_json::to_string(&HallMsg::Snapshot { seq, hall }).ok()?;
-            Some((seq, Message::Text(Utf8Bytes::from(json))))
-        }
+    let hall = match service.hall().await {
+        Ok(hall) => hall,
         Err(e) => {
             tracing::error!(error = ?e, "hall feed: snapshot");
-            None
+            return None;
         }
-    }
+    };
+    // Encoding a big hall takes milliseconds: off the runtime's workers.
+    let json = tokio::task::spawn_blocking(move || {
+        serde_json::to_string(&HallMsg::Snapshot { seq, hall })
+    })
+    .await
+    .ok()?
+    .ok()?;
+    Some((seq, Message::Text(Utf8Bytes::from(json))))
 }
 
 async fn serve_screen(state: AppState, socket: WebSocket) {

@@ -147,6 +147,30 @@ impl Api {
         Ok(res.json().await?)
     }
 
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .get(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("GET {path}: {} {}", res.status(), res.text().await?);
+        }
+        Ok(res.json().await?)
+    }
+
+    /// PCs the server counts as online.
+    pub async fn online(&self) -> anyhow::Result<usize> {
+        let devices = self.get("/devices").await?;
+        let list = devices.as_array().or_else(|| devices["devices"].as_array());
+        Ok(list
+            .context("a device list")?
+            .iter()
+            .filter(|d| d["online"] == true)
+            .count())
+    }
+
     pub async fn id(&self, path: &str, body: Value) -> anyhow::Result<i64> {
         self.post(path, body).await?["id"]
             .as_i64()
