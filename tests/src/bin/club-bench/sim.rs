@@ -262,6 +262,8 @@ impl Fleet {
             })
             .await
             .context("agents connecting")?;
+        // The child has read its secrets by now.
+        let _ = std::fs::remove_file(&file);
         if let Some(f) = fleet.seen.lock().unwrap().failed.first() {
             anyhow::bail!("an agent gave up: {f}");
         }
