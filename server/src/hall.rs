@@ -179,10 +179,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
         for id in device_ids {
             let cached = match hall_event.kind {
                 HallEventKind::Metrics => views.get(&id).cloned().map(|mut v| {
-                    let p = service.presence(id);
-                    v.online = p.online;
-                    v.last_seen_at = p.last_seen_at.or(v.last_seen_at);
-                    v.metrics = p.metrics.or(v.metrics);
+                    service.apply_presence(&mut v);
                     v
                 }),
                 _ => None,

@@ -93,24 +93,40 @@ pub(crate) async fn desired_in_tx(
     device_id: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Changed> {
+    let push = match compare_desired(c, device_id, now).await? {
+        Changed::Yes(push) => push,
+        unchanged => return Ok(unchanged),
+    };
+    let json = serde_json::to_string(&push.desired).map_err(|e| Error::Internal(e.into()))?;
+    let seq = store::bump_desired_state(c, device_id, &json).await?;
+    Ok(Changed::Yes(DesiredPush {
+        seq: seq.max(0) as u64,
+        ..push
+    }))
+}
+
+/// What a PC should show now, against what is stored: `Yes` carries the
+/// new state under the stored (old) sequence number, nothing written.
+async fn compare_desired(
+    c: &mut Conn,
+    device_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Changed> {
     let desired = compute_desired(c, device_id, now).await?;
     let (seq, stored) = store::desired_state(c, device_id)
         .await?
         .ok_or_else(|| Error::not_found("device", device_id))?;
-    if stored_state(stored).as_ref() == Some(&desired) {
-        return Ok(Changed::No(DesiredPush {
-            device_id,
-            seq: seq.max(0) as u64,
-            desired,
-        }));
-    }
-    let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
-    let seq = store::bump_desired_state(c, device_id, &json).await?;
-    Ok(Changed::Yes(DesiredPush {
+    let unchanged = stored_state(stored).as_ref() == Some(&desired);
+    let push = DesiredPush {
         device_id,
         seq: seq.max(0) as u64,
         desired,
-    }))
+    };
+    Ok(if unchanged {
+        Changed::No(push)
+    } else {
+        Changed::Yes(push)
+    })
 }
 
 fn minutes(ms: i64) -> String {
@@ -141,12 +157,8 @@ impl Service {
         let now = self.now();
         {
             let mut c = self.store.snapshot().await?;
-            let desired = compute_desired(&mut c, device_id, now).await?;
-            let (seq, stored) = store::desired_state(&mut c, device_id)
-                .await?
-                .ok_or_else(|| Error::not_found("device", device_id))?;
-            if stored_state(stored).as_ref() == Some(&desired) {
-                return Ok((seq.max(0) as u64, desired));
+            if let Changed::No(push) = compare_desired(&mut c, device_id, now).await? {
+                return Ok((push.seq, push.desired));
             }
         }
         let mut tx = self.store.write().await?;

@@ -236,7 +236,6 @@ impl Service {
         d: store::DeviceRow,
         sessions: impl Iterator<Item = &'a DeviceSession>,
     ) -> DeviceView {
-        let presence = self.presence(d.id);
         let (mut running, mut reservations) = (None, Vec::new());
         for s in sessions {
             match s.status {
@@ -244,7 +243,7 @@ impl Service {
                 _ => running = Some(s.clone()),
             }
         }
-        DeviceView {
+        let mut view = DeviceView {
             id: d.id,
             name: d.name,
             zone_id: d.zone_id,
@@ -252,14 +251,23 @@ impl Service {
             y: d.y,
             enabled: d.enabled,
             enrolled: d.enrolled,
-            online: presence.online,
-            last_seen_at: presence.last_seen_at.or(at_opt(d.last_seen_at)),
-            metrics: presence
-                .metrics
-                .or_else(|| d.metrics.and_then(|m| serde_json::from_str(&m).ok())),
+            online: false,
+            last_seen_at: at_opt(d.last_seen_at),
+            metrics: d.metrics.and_then(|m| serde_json::from_str(&m).ok()),
             session: running,
             reservations,
-        }
+        };
+        self.apply_presence(&mut view);
+        view
+    }
+
+    /// Lays the live presence (kept in memory, see `device_presence`) over
+    /// a PC's view; what the database last stored stands where it is silent.
+    pub fn apply_presence(&self, view: &mut DeviceView) {
+        let presence = self.presence(view.id);
+        view.online = presence.online;
+        view.last_seen_at = presence.last_seen_at.or(view.last_seen_at);
+        view.metrics = presence.metrics.or(view.metrics.take());
     }
 }
 

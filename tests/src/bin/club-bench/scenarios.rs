@@ -474,7 +474,9 @@ async fn drive(api: &Api, devices: &[i64], rate: u64, seconds: u64) -> anyhow::R
     let ops = Arc::new(Mutex::new(Vec::new()));
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let mut tasks = Vec::new();
-    let mut pending: Option<tokio::sync::oneshot::Receiver<i64>> = None;
+    // The last create, for the next tick's cancel: its PC, and its session id
+    // once answered.
+    let mut pending: Option<(i64, tokio::sync::oneshot::Receiver<i64>)> = None;
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     for _ in 0..rate * seconds {
         tick.tick().await;
@@ -484,7 +486,7 @@ async fn drive(api: &Api, devices: &[i64], rate: u64, seconds: u64) -> anyhow::R
                 let device = devices
                     [NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % devices.len()];
                 let (tx, rx) = tokio::sync::oneshot::channel();
-                pending = Some(rx);
+                pending = Some((device, rx));
                 tasks.push(tokio::spawn(async move {
                     let sent_ns = now_ns();
                     let s = api
@@ -504,18 +506,11 @@ async fn drive(api: &Api, devices: &[i64], rate: u64, seconds: u64) -> anyhow::R
                     anyhow::Ok(())
                 }));
             }
-            Some(created) => {
+            Some((device, created)) => {
                 tasks.push(tokio::spawn(async move {
                     let Ok(session) = created.await else {
                         return Ok(());
                     };
-                    let device = ops
-                        .lock()
-                        .unwrap()
-                        .iter()
-                        .find(|o| o.session == session)
-                        .map(|o| o.device)
-                        .unwrap_or_default();
                     let sent_ns = now_ns();
                     api.post(&format!("/sessions/{session}/cancel"), json!({}))
                         .await?;
