@@ -13,20 +13,20 @@ use axum::response::Response;
 use club_shared::protocol::{
     AgentMsg, ServerMsg, HEARTBEAT_SECONDS, MAX_FRAME_BYTES, MIN_PROTOCOL_VERSION,
 };
+use club_shared::views::Metrics;
 use futures_util::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Per-connection buffers. tungstenite's defaults reserve about 128 KiB per
-/// socket; a hall of agents sends small frames.
-const READ_BUFFER: usize = 4 * 1024;
+/// socket; an agent sends frames of a few hundred bytes, and the read buffer
+/// grows for a bigger one.
+const READ_BUFFER: usize = 1024;
 const WRITE_BUFFER: usize = 4 * 1024;
-/// Messages queued for one agent before it counts as stuck.
-const OUTBOX: usize = 32;
 
 /// The connected agents, by device.
 #[derive(Clone)]
@@ -40,7 +40,58 @@ pub struct Gateway {
 #[derive(Clone)]
 struct Conn {
     id: u64,
-    tx: mpsc::Sender<Message>,
+    outbox: Outbox,
+}
+
+/// What is waiting to go to one agent: its latest desired state only. A
+/// state is whole, so a newer one replaces an unsent older one, and a slow
+/// agent never holds a queue. About a hundred bytes per connection, where a
+/// channel's first block of 32 frames is 1.5 KiB.
+#[derive(Clone, Default)]
+struct Outbox(Arc<OutboxInner>);
+
+#[derive(Default)]
+struct OutboxInner {
+    latest: Mutex<Option<Message>>,
+    closed: std::sync::atomic::AtomicBool,
+    ready: tokio::sync::Notify,
+}
+
+impl Outbox {
+    fn put(&self, frame: Message) {
+        *self.0.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(frame);
+        self.0.ready.notify_one();
+    }
+
+    /// Ends the connection's writer: a newer connection of the same PC
+    /// replaced it.
+    fn close(&self) {
+        self.0
+            .closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.0.ready.notify_one();
+    }
+
+    /// The next frame to send; `None` once closed.
+    async fn next(&self) -> Option<Message> {
+        loop {
+            if self.0.closed.load(std::sync::atomic::Ordering::Acquire) {
+                return None;
+            }
+            if let Some(frame) = self
+                .0
+                .latest
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+            {
+                return Some(frame);
+            }
+            // notify_one keeps a permit when nobody waits: no wake-up is lost
+            // between the checks above and this wait.
+            self.0.ready.notified().await;
+        }
+    }
 }
 
 impl Gateway {
@@ -52,14 +103,15 @@ impl Gateway {
         }
     }
 
-    fn register(&self, device_id: i64, tx: mpsc::Sender<Message>) -> u64 {
+    fn register(&self, device_id: i64, outbox: Outbox) -> u64 {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let old = self.lock().insert(device_id, Conn { id, tx });
-        // A second connection with the same secret replaces the first:
-        // dropping its sender ends its writer.
-        drop(old);
+        let old = self.lock().insert(device_id, Conn { id, outbox });
+        // A second connection with the same secret replaces the first.
+        if let Some(old) = old {
+            old.outbox.close();
+        }
         id
     }
 
@@ -72,8 +124,8 @@ impl Gateway {
         false
     }
 
-    fn sender(&self, device_id: i64) -> Option<mpsc::Sender<Message>> {
-        self.lock().get(&device_id).map(|c| c.tx.clone())
+    fn outbox(&self, device_id: i64) -> Option<Outbox> {
+        self.lock().get(&device_id).map(|c| c.outbox.clone())
     }
 
     fn connected(&self) -> Vec<i64> {
@@ -142,98 +194,16 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
     let service = &state.service;
     let shutdown = state.shutdown.clone();
 
-    // The first frame must be a hello with a protocol we speak.
+    // The task of an idle connection is this function's state between
+    // frames, held for as long as the agent stays connected; the work done
+    // once per connection or per frame is boxed, so that its futures take
+    // memory only while they run (5.2 KiB per connection before, unboxed).
     let silent_limit = state.gateway.offline_after;
-    let hello = tokio::time::timeout(silent_limit, async {
-        while let Some(Ok(frame)) = stream.next().await {
-            match frame {
-                Message::Text(t) => match serde_json::from_str::<AgentMsg>(&t) {
-                    Ok(AgentMsg::Hello {
-                        protocol_version,
-                        hardware,
-                        ..
-                    }) => return Some((protocol_version, hardware)),
-                    Ok(_) => {
-                        let _ = sink
-                            .send(encode(&error("hello_first", "say hello first", None)))
-                            .await;
-                    }
-                    Err(e) => {
-                        let _ = sink
-                            .send(encode(&error(
-                                "malformed",
-                                format!("not a message: {e}"),
-                                None,
-                            )))
-                            .await;
-                    }
-                },
-                Message::Close(_) => return None,
-                Message::Binary(_) => {
-                    let _ = sink
-                        .send(encode(&error("malformed", "text frames only", None)))
-                        .await;
-                }
-                _ => {}
-            }
-        }
-        None
-    })
-    .await;
-    let Ok(Some((version, hardware))) = hello else {
+    let Some((outbox, conn_id, mut ok)) =
+        Box::pin(open(&state, &device, &mut sink, &mut stream)).await
+    else {
         return;
     };
-    if version < MIN_PROTOCOL_VERSION {
-        let reason = format!(
-            "agent protocol {version} is too old; this server needs {MIN_PROTOCOL_VERSION} or newer: update club-agent"
-        );
-        tracing::warn!(%reason, "agent refused");
-        let _ = sink
-            .send(encode(&ServerMsg::Refused {
-                reason,
-                retry: false,
-            }))
-            .await;
-        let _ = sink.close().await;
-        return;
-    }
-
-    // Encoded frames, not messages: the channel's first block (32 slots) is
-    // allocated per connection, and a frame is a fraction of a message's size.
-    let (tx, mut outbox) = mpsc::channel::<Message>(OUTBOX);
-    let conn_id = state.gateway.register(device.id, tx);
-    tracing::info!("agent connected");
-    if let Err(e) = service
-        .device_presence(device.id, true, Some(hardware))
-        .await
-    {
-        tracing::error!(error = ?e, "recording presence");
-    }
-    let welcome = ServerMsg::Welcome {
-        device_id: device.id,
-        device_name: device.name.clone(),
-        server_time: service.now(),
-        heartbeat_seconds: HEARTBEAT_SECONDS,
-    };
-    let mut ok = sink.send(encode(&welcome)).await.is_ok();
-    // The current state, always: a repeat is a no-op for the agent, and a
-    // change made while it was away reaches it now.
-    if ok {
-        ok = match service.current_desired_state(device.id).await {
-            Ok((seq, desired)) => sink
-                .send(encode(&ServerMsg::State {
-                    seq,
-                    server_time: service.now(),
-                    desired,
-                }))
-                .await
-                .is_ok(),
-            Err(e) => {
-                tracing::error!(error = ?e, "computing desired state");
-                false
-            }
-        };
-    }
 
     let mut last_heard = Instant::now();
     while ok {
@@ -248,7 +218,7 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
                 let _ = sink.send(Message::Close(None)).await;
                 break;
             }
-            out = outbox.recv() => match out {
+            out = outbox.next() => match out {
                 Some(frame) => ok = sink.send(frame).await.is_ok(),
                 // Replaced by a newer connection of the same PC.
                 None => break,
@@ -260,7 +230,7 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
                 };
                 last_heard = Instant::now();
                 let reply = match frame {
-                    Message::Text(t) => handle(service, &device, &t).await,
+                    Message::Text(t) => Box::pin(handle(service, &device, &t)).await,
                     Message::Binary(_) => Some(error("malformed", "text frames only", None)),
                     Message::Close(_) => break,
                     _ => None,
@@ -272,11 +242,126 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
         }
     }
     if state.gateway.unregister(device.id, conn_id) {
-        if let Err(e) = service.device_presence(device.id, false, None).await {
+        if let Err(e) = Box::pin(service.device_presence(device.id, false, None)).await {
             tracing::error!(error = ?e, "recording presence");
         }
     }
     tracing::info!("agent disconnected");
+}
+
+/// The hello, then registration and the welcome. `None`: the agent is gone
+/// or refused; otherwise its outbox, connection id, and whether the socket
+/// is still up.
+async fn open(
+    state: &AppState,
+    device: &AgentDevice,
+    sink: &mut Sink,
+    stream: &mut Stream,
+) -> Option<(Outbox, u64, bool)> {
+    let hello = tokio::time::timeout(state.gateway.offline_after, hello(sink, stream)).await;
+    let Ok(Some((version, hardware))) = hello else {
+        return None;
+    };
+    if version < MIN_PROTOCOL_VERSION {
+        let reason = format!(
+            "agent protocol {version} is too old; this server needs {MIN_PROTOCOL_VERSION} or newer: update club-agent"
+        );
+        tracing::warn!(%reason, "agent refused");
+        let _ = sink
+            .send(encode(&ServerMsg::Refused {
+                reason,
+                retry: false,
+            }))
+            .await;
+        let _ = sink.close().await;
+        return None;
+    }
+    let outbox = Outbox::default();
+    let conn_id = state.gateway.register(device.id, outbox.clone());
+    tracing::info!("agent connected");
+    let ok = welcome(&state.service, device, hardware, sink).await;
+    Some((outbox, conn_id, ok))
+}
+
+type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
+type Stream = futures_util::stream::SplitStream<WebSocket>;
+
+/// Waits for the first frame, which must be a hello: the agent's protocol
+/// version and hardware.
+async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<(u32, Metrics)> {
+    while let Some(Ok(frame)) = stream.next().await {
+        match frame {
+            Message::Text(t) => match serde_json::from_str::<AgentMsg>(&t) {
+                Ok(AgentMsg::Hello {
+                    protocol_version,
+                    hardware,
+                    ..
+                }) => return Some((protocol_version, hardware)),
+                Ok(_) => {
+                    let _ = sink
+                        .send(encode(&error("hello_first", "say hello first", None)))
+                        .await;
+                }
+                Err(e) => {
+                    let _ = sink
+                        .send(encode(&error(
+                            "malformed",
+                            format!("not a message: {e}"),
+                            None,
+                        )))
+                        .await;
+                }
+            },
+            Message::Close(_) => return None,
+            Message::Binary(_) => {
+                let _ = sink
+                    .send(encode(&error("malformed", "text frames only", None)))
+                    .await;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Records the PC online, then sends the welcome and the current state,
+/// always: a repeat is a no-op for the agent, and a change made while it
+/// was away reaches it now. False if the socket went away.
+async fn welcome(
+    service: &Service,
+    device: &AgentDevice,
+    hardware: Metrics,
+    sink: &mut Sink,
+) -> bool {
+    if let Err(e) = service
+        .device_presence(device.id, true, Some(hardware))
+        .await
+    {
+        tracing::error!(error = ?e, "recording presence");
+    }
+    let welcome = ServerMsg::Welcome {
+        device_id: device.id,
+        device_name: device.name.clone(),
+        server_time: service.now(),
+        heartbeat_seconds: HEARTBEAT_SECONDS,
+    };
+    if sink.send(encode(&welcome)).await.is_err() {
+        return false;
+    }
+    match service.current_desired_state(device.id).await {
+        Ok((seq, desired)) => sink
+            .send(encode(&ServerMsg::State {
+                seq,
+                server_time: service.now(),
+                desired,
+            }))
+            .await
+            .is_ok(),
+        Err(e) => {
+            tracing::error!(error = ?e, "computing desired state");
+            false
+        }
+    }
 }
 
 /// One text frame from an agent; answers the reply, if any.
@@ -353,15 +438,12 @@ pub async fn push_states(service: Service, gateway: Gateway, shutdown: Cancellat
         } in batch
         {
             // A PC that is away gets its current state when it connects.
-            if let Some(tx) = gateway.sender(device_id) {
-                let msg = ServerMsg::State {
+            if let Some(outbox) = gateway.outbox(device_id) {
+                outbox.put(encode(&ServerMsg::State {
                     seq,
                     server_time: service.now(),
                     desired,
-                };
-                // A full outbox means a stuck agent: it gets the current
-                // state when it reconnects.
-                let _ = tx.try_send(encode(&msg));
+                }));
             }
         }
     }
@@ -380,4 +462,80 @@ async fn current_states(service: &Service, devices: Vec<i64>) -> Vec<DesiredPush
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(text: &'static str) -> Message {
+        Message::Text(Utf8Bytes::from_static(text))
+    }
+
+    fn text(m: Option<Message>) -> String {
+        match m {
+            Some(Message::Text(t)) => t.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    const PATIENCE: Duration = Duration::from_secs(5);
+
+    #[tokio::test]
+    async fn an_outbox_sends_only_the_latest_state() {
+        let outbox = Outbox::default();
+        outbox.put(frame("seq 1"));
+        outbox.put(frame("seq 2"));
+        let first = tokio::time::timeout(PATIENCE, outbox.next()).await.unwrap();
+        assert_eq!(text(first), "seq 2");
+        // Nothing else is waiting: the older state was replaced, not queued.
+        assert!(outbox.0.latest.lock().unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_writer_wakes_for_a_put_and_ends_on_close() {
+        let outbox = Outbox::default();
+        let writer = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                while let Some(f) = outbox.next().await {
+                    got.push(text(Some(f)));
+                }
+                got
+            })
+        };
+        tokio::task::yield_now().await;
+        outbox.put(frame("seq 1"));
+        // The writer takes it before the close below is seen.
+        tokio::time::timeout(PATIENCE, async {
+            while outbox.0.latest.lock().unwrap().is_some() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .unwrap();
+        outbox.close();
+        let got = tokio::time::timeout(PATIENCE, writer)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, vec!["seq 1".to_string()]);
+    }
+
+    #[test]
+    fn a_second_connection_closes_the_first_ones_outbox() {
+        let gateway = Gateway::new(Duration::from_secs(30));
+        let first = Outbox::default();
+        let id = gateway.register(7, first.clone());
+        let second = Outbox::default();
+        let id2 = gateway.register(7, second.clone());
+        assert!(first.0.closed.load(std::sync::atomic::Ordering::Acquire));
+        assert!(!second.0.closed.load(std::sync::atomic::Ordering::Acquire));
+        // The replaced connection going away leaves the new one registered.
+        assert!(!gateway.unregister(7, id));
+        assert_eq!(gateway.connected(), vec![7]);
+        assert!(gateway.unregister(7, id2));
+        assert!(gateway.connected().is_empty());
+    }
 }

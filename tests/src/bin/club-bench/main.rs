@@ -10,7 +10,12 @@
 //! Scenarios: `durable` (session operations per second, each durable) and
 //! `hall` (idle agents at 1,000 and N; command latency at 100/s and 500/s
 //! with 2,000 agents and 200 hall screens, then again with 10 stalled
-//! screens; a server restart with N agents). `all` runs both.
+//! screens; a server restart with N agents). `all` runs both; `idle` is
+//! the first part of `hall` alone (scenario 1).
+//!
+//! CLUB_BENCH_SERVER_PREFIX runs the server under a profiler, for example
+//! `heaptrack` or `perf record -g --`; its RSS and CPU figures are then the
+//! profiler's.
 
 mod baselines;
 mod report;
@@ -42,11 +47,11 @@ fn args() -> anyhow::Result<Args> {
             other => bail!("unknown option {other}"),
         }
     }
-    if !["all", "durable", "hall"].contains(&a.scenario.as_str()) {
-        bail!("scenarios: all, durable, hall");
+    if !["all", "durable", "hall", "idle"].contains(&a.scenario.as_str()) {
+        bail!("scenarios: all, durable, hall, idle");
     }
-    if a.agents < scenarios::LATENCY_AGENTS {
-        bail!("--agents must be at least {}", scenarios::LATENCY_AGENTS);
+    if a.agents <= scenarios::LATENCY_AGENTS {
+        bail!("--agents must be more than {}", scenarios::LATENCY_AGENTS);
     }
     Ok(a)
 }

@@ -46,7 +46,7 @@ pub async fn run(a: &Args) -> anyhow::Result<String> {
     if a.scenario == "all" || a.scenario == "durable" {
         durable(&mut r, &base, a.seconds).await?;
     }
-    if a.scenario == "all" || a.scenario == "hall" {
+    if ["all", "hall", "idle"].contains(&a.scenario.as_str()) {
         hall(&mut r, &base, a).await?;
     }
     r.line("Agent footprint (scenario 6) is measured by `scripts/agent-footprint.sh 60` on the real club-agent binary; see the README.");
@@ -242,6 +242,10 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
         "<= 5 %",
         big.cpu_percent <= 5.0,
     );
+    if a.scenario == "idle" {
+        drop((first, second, rest));
+        return server.stop().await;
+    }
     // Scenario 2 is asked with 2,000 agents: the rest leave until the storm.
     drop(rest);
     // Their going offline is a burst of hall events: let it pass before

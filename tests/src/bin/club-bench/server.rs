@@ -34,7 +34,17 @@ impl Server {
                 bin.display()
             );
         }
-        let mut child = tokio::process::Command::new(bin)
+        let prefix = std::env::var("CLUB_BENCH_SERVER_PREFIX").unwrap_or_default();
+        let mut words = prefix.split_whitespace();
+        let mut command = match words.next() {
+            Some(profiler) => {
+                let mut c = tokio::process::Command::new(profiler);
+                c.args(words).arg(bin);
+                c
+            }
+            None => tokio::process::Command::new(bin),
+        };
+        let mut child = command
             .args(["--listen", listen, "--owner-password", OWNER_PASSWORD])
             .arg("--database")
             .arg(database)
@@ -78,6 +88,22 @@ impl Server {
         let listen = self.base.trim_start_matches("http://").to_owned();
         let next = Self::spawn(&self.database, &listen).await?;
         self.child = next.child;
+        Ok(())
+    }
+
+    /// Stops the server with SIGTERM, and any process a profiler prefix
+    /// started under it, then waits for the profiler to write its data.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        let pid = self.pid().to_string();
+        std::process::Command::new("pkill")
+            .args(["-TERM", "-P", &pid])
+            .status()?;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()?;
+        tokio::time::timeout(Duration::from_secs(300), self.child.wait())
+            .await
+            .context("server stopping")??;
         Ok(())
     }
 
