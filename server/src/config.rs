@@ -33,6 +33,11 @@ pub struct Config {
     #[arg(long, env = "CLUB_HALL_SCREEN_QUEUE", default_value_t = crate::hall::SCREEN_QUEUE)]
     pub hall_screen_queue: usize,
 
+    /// An operator screen that takes no data for this long is closed (its
+    /// page reconnects by itself), in milliseconds.
+    #[arg(long, env = "CLUB_HALL_SCREEN_SEND_TIMEOUT_MS", default_value_t = crate::hall::SCREEN_SEND_TIMEOUT.as_millis() as u64)]
+    pub hall_screen_send_timeout_ms: u64,
+
     /// Lifetime of staff and player sign-ins, in hours.
     #[arg(long, env = "CLUB_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: i64,
@@ -57,6 +62,7 @@ impl Config {
             token_ttl_hours: 12,
             agent_offline_after_seconds: club_shared::protocol::OFFLINE_AFTER_SECONDS,
             hall_screen_queue: crate::hall::SCREEN_QUEUE,
+            hall_screen_send_timeout_ms: crate::hall::SCREEN_SEND_TIMEOUT.as_millis() as u64,
         }
     }
 }

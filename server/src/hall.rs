@@ -24,6 +24,10 @@ pub const SCREEN_QUEUE: usize = 256;
 /// The largest message a screen is sent: a snapshot of a hall of about
 /// 100,000 PCs.
 const MAX_SNAPSHOT_BYTES: usize = 32 * 1024 * 1024;
+/// A screen whose socket takes no data for this long is closed: a laptop
+/// asleep or a tab frozen. The page reconnects by itself and gets a
+/// snapshot; until then it holds no queue and no snapshot in the server.
+pub const SCREEN_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// At most one metrics event per PC this often.
 const METRICS_EVERY: Duration = Duration::from_secs(5);
 
@@ -45,17 +49,39 @@ pub struct HallFeed {
     /// milliseconds of work, and screens that fall behind together must not
     /// take both cores from the live ones.
     snapshots: Arc<Semaphore>,
+    send_timeout: Duration,
+    /// How many screens are open, for whoever waits on it.
+    open: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl HallFeed {
-    pub fn new(queue: usize) -> Self {
+    pub fn new(queue: usize, send_timeout: Duration) -> Self {
         HallFeed {
             seq: Arc::default(),
             screens: Arc::default(),
             next_id: Arc::default(),
             queue: queue.max(1),
             snapshots: Arc::new(Semaphore::new(1)),
+            send_timeout,
+            open: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// The number of open screens, as it changes.
+    pub fn open_screens(&self) -> tokio::sync::watch::Receiver<usize> {
+        self.open.subscribe()
+    }
+
+    fn add(&self, id: u64, screen: Screen) {
+        let mut screens = self.screens();
+        screens.insert(id, screen);
+        self.open.send_replace(screens.len());
+    }
+
+    fn remove(&self, id: u64) {
+        let mut screens = self.screens();
+        screens.remove(&id);
+        self.open.send_replace(screens.len());
     }
 
     fn screens(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Screen>> {
@@ -129,6 +155,14 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        if feed.screens().is_empty() {
+            // Nobody to tell: skip the reads. A screen that opens gets a
+            // snapshot read after it registered, so it misses nothing; what
+            // the hub remembers may be stale by then, so it is forgotten.
+            views.clear();
+            online.clear();
+            continue;
+        }
         let (mut hall_event, device_ids) = match e {
             Event::Session {
                 change,
@@ -154,9 +188,6 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
                 (event(HallEventKind::DeviceChanged), vec![device_id])
             }
             Event::DeviceMetrics { device_id } => {
-                if feed.screens().is_empty() {
-                    continue;
-                }
                 let now = Instant::now();
                 if last_metrics
                     .get(&device_id)
@@ -261,13 +292,29 @@ async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> 
     Some((seq, Message::Text(Utf8Bytes::from(json))))
 }
 
+/// Sends one message; false if the socket is gone or took nothing for
+/// `limit`.
+async fn send(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    msg: Message,
+    limit: Duration,
+) -> bool {
+    match tokio::time::timeout(limit, sink.send(msg)).await {
+        Ok(sent) => sent.is_ok(),
+        Err(_) => {
+            tracing::info!(seconds = limit.as_secs_f64(), "hall screen stalled: closed");
+            false
+        }
+    }
+}
+
 async fn serve_screen(state: AppState, socket: WebSocket) {
     let feed = state.feed.clone();
     let (tx, mut queue) = mpsc::channel::<Queued>(feed.queue);
     let resync = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
     let id = feed.next_id.fetch_add(1, Ordering::Relaxed);
-    feed.screens().insert(
+    feed.add(
         id,
         Screen {
             tx,
@@ -277,11 +324,12 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
     );
 
     let (mut sink, mut stream) = socket.split();
+    let limit = feed.send_timeout;
     let mut sent = 0;
     let mut ok = match snapshot(&state.service, &feed).await {
         Some((seq, msg)) => {
             sent = seq;
-            sink.send(msg).await.is_ok()
+            send(&mut sink, msg, limit).await
         }
         None => false,
     };
@@ -290,14 +338,14 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
         tokio::select! {
             _ = state.shutdown.cancelled() => {
                 let frame = CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") };
-                let _ = sink.send(Message::Close(Some(frame))).await;
+                send(&mut sink, Message::Close(Some(frame)), limit).await;
                 break;
             }
             _ = wake.notified() => send_snapshot = resync.swap(false, Ordering::AcqRel),
             queued = queue.recv() => match queued {
                 Some((seq, json)) if seq > sent => {
                     sent = seq;
-                    ok = sink.send(Message::Text(json)).await.is_ok();
+                    ok = send(&mut sink, Message::Text(json), limit).await;
                 }
                 Some(_) => {}
                 None => break,
@@ -308,7 +356,7 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
                     Err(e) => {
                         let msg = HallMsg::Error { message: format!("not a message: {e}") };
                         let json = serde_json::to_string(&msg).unwrap_or_default();
-                        ok = sink.send(Message::Text(Utf8Bytes::from(json))).await.is_ok();
+                        ok = send(&mut sink, Message::Text(Utf8Bytes::from(json)), limit).await;
                     }
                 },
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
@@ -321,11 +369,11 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
             match snapshot(&state.service, &feed).await {
                 Some((seq, msg)) => {
                     sent = seq;
-                    ok = sink.send(msg).await.is_ok();
+                    ok = send(&mut sink, msg, limit).await;
                 }
                 None => ok = false,
             }
         }
     }
-    feed.screens().remove(&id);
+    feed.remove(id);
 }

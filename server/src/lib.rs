@@ -31,8 +31,9 @@ pub struct App {
     pub demo: Option<DemoLogins>,
     /// With `--demo`: where the in-process demo agents keep their state.
     pub demo_agents: Option<std::path::PathBuf>,
+    /// The hall feed the operator screens are served from.
+    pub feed: hall::HallFeed,
     agent_offline_after: std::time::Duration,
-    hall_queue: usize,
 }
 
 impl App {
@@ -65,7 +66,10 @@ impl App {
             agent_offline_after: std::time::Duration::from_secs(
                 config.agent_offline_after_seconds.max(1),
             ),
-            hall_queue: config.hall_screen_queue,
+            feed: hall::HallFeed::new(
+                config.hall_screen_queue,
+                std::time::Duration::from_millis(config.hall_screen_send_timeout_ms.max(1)),
+            ),
         })
     }
 
@@ -82,7 +86,7 @@ impl App {
             shutdown: shutdown.clone(),
             gateway: gateway::Gateway::new(self.agent_offline_after),
             tasks: tokio_util::task::TaskTracker::new(),
-            feed: hall::HallFeed::new(self.hall_queue),
+            feed: self.feed.clone(),
         };
         let hub = tokio::spawn(hall::run_hub(
             self.service.clone(),

@@ -3,12 +3,27 @@
 //! drive it by advancing a manual clock.
 
 use crate::service::Service;
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+/// The least real time between two passes woken by operations. Under load
+/// every operation wakes the scheduler, and a pass is a dozen reads: a
+/// burst is served by one pass, at most this much later.
+const SETTLE: Duration = Duration::from_millis(20);
 
 pub async fn run(service: Service, shutdown: CancellationToken) {
     let changed = service.schedule_changed();
     let mut last_pass = service.now();
+    let mut woken_by_change = false;
+    let mut pass_started = tokio::time::Instant::now();
     loop {
+        if woken_by_change {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep_until(pass_started + SETTLE) => {}
+            }
+        }
+        pass_started = tokio::time::Instant::now();
         // Register interest before reading the deadline, so a change that
         // lands in between still wakes us.
         let notified = changed.notified();
@@ -42,10 +57,10 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
                 None => std::future::pending().await,
             }
         };
-        tokio::select! {
+        woken_by_change = tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = &mut notified => {}
-            _ = sleep => {}
-        }
+            _ = &mut notified => true,
+            _ = sleep => false,
+        };
     }
 }

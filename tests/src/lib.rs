@@ -26,6 +26,7 @@ pub struct TestServer {
     pub base: String,
     pub clock: ManualClock,
     pub service: Service,
+    pub feed: club_server::hall::HallFeed,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
     dir: Arc<tempfile::TempDir>,
@@ -47,6 +48,15 @@ impl TestServer {
             |_| async {},
         )
         .await
+    }
+
+    /// A server that closes an operator screen whose socket takes nothing
+    /// for `millis`.
+    pub async fn start_with_screen_send_timeout(millis: u64) -> TestServer {
+        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
+        let configure = move |c: &mut Config| c.hall_screen_send_timeout_ms = millis;
+        let addr = "127.0.0.1:0".parse().unwrap();
+        Self::open_with(dir, ManualClock::new(t0()), addr, configure, |_| async {}).await
     }
 
     /// A server that calls a PC offline after `seconds` of silence.
@@ -89,6 +99,7 @@ impl TestServer {
             .await
             .expect("server opens");
         let service = app.service.clone();
+        let feed = app.feed.clone();
         before_serving(service.clone()).await;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -101,6 +112,7 @@ impl TestServer {
             base,
             clock,
             service,
+            feed,
             shutdown,
             task,
             dir,

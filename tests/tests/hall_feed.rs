@@ -288,6 +288,68 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
     srv.stop().await;
 }
 
+/// A screen that takes no data at all (a laptop asleep) is closed once a
+/// send to it has waited the send timeout; the live one carries on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_that_takes_nothing_is_closed_after_the_send_timeout() {
+    let srv = TestServer::start_with_screen_send_timeout(200).await;
+    let api = srv.owner().await;
+    let token = api.token().unwrap();
+    let mut open = srv.feed.open_screens();
+
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr: std::net::SocketAddr = srv.base.trim_start_matches("http://").parse().unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/api/v1/hall/ws?token={token}");
+    let (mut stalled, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    let mut live = screen(&srv, &token).await;
+    let first = seq_of(&next(&mut live).await);
+    tokio::time::timeout(WAIT, open.wait_for(|n| *n == 2))
+        .await
+        .expect("both screens open in time")
+        .unwrap();
+
+    // More than the kernel's socket buffers hold, so that a send to the
+    // stalled screen waits; the live screen reads along.
+    let mut expected = first + 1;
+    let mut closed = false;
+    for b in 0..100 {
+        srv.service
+            .bus
+            .publish((0..40).map(|i| big_session_event(b * 40 + i)));
+        for _ in 0..40 {
+            assert_eq!(seq_of(&next(&mut live).await), expected);
+            expected += 1;
+        }
+        if *open.borrow() == 1 {
+            closed = true;
+            break;
+        }
+    }
+    if !closed {
+        tokio::time::timeout(WAIT, open.wait_for(|n| *n == 1))
+            .await
+            .expect("the stalled screen closed in time")
+            .unwrap();
+    }
+    // Its socket ends once what the kernel buffered is read.
+    let ended = tokio::time::timeout(WAIT, async {
+        loop {
+            match stalled.next().await {
+                Some(Ok(_)) => continue,
+                _ => return,
+            }
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stalled screen's socket was closed");
+    // The live one still follows.
+    srv.service.bus.publish([big_session_event(-1)]);
+    assert_eq!(seq_of(&next(&mut live).await), expected);
+    srv.stop().await;
+}
+
 /// A big club's snapshot is larger than any one event: it must still reach
 /// the screen whole (it was once cut off by the socket's write ceiling).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

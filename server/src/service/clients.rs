@@ -188,7 +188,7 @@ pub(crate) async fn buy_tariff(
     let valid_until = tariff
         .validity_days
         .map(|d| store::ms(now + chrono::Duration::days(d)));
-    let holding_id = store::insert_holding(
+    let holding = store::insert_holding(
         c,
         client_id,
         tariff_id,
@@ -198,10 +198,8 @@ pub(crate) async fn buy_tariff(
         valid_until,
     )
     .await?;
-    store::set_order_holding(c, order_id, holding_id).await?;
-    store::get_holding(c, holding_id)
-        .await?
-        .ok_or_else(|| Error::not_found("holding", holding_id))
+    store::set_order_holding(c, order_id, holding.id).await?;
+    Ok(holding)
 }
 
 impl Service {

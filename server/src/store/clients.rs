@@ -238,6 +238,7 @@ pub async fn set_order_holding(c: &mut Conn, order_id: i64, holding_id: i64) -> 
 }
 
 #[allow(clippy::too_many_arguments)] // one column each; a struct would only rename them
+/// Inserts an available holding with all its time left; answers the row.
 pub async fn insert_holding(
     c: &mut Conn,
     client_id: i64,
@@ -246,11 +247,13 @@ pub async fn insert_holding(
     price_paid: i64,
     purchased_at: i64,
     valid_until: Option<i64>,
-) -> sqlx::Result<i64> {
-    sqlx::query(
+) -> sqlx::Result<HoldingRow> {
+    sqlx::query_as(
         "INSERT INTO holdings (client_id, tariff_id, total_seconds, remaining_seconds, \
          price_paid, value_remaining, purchased_at, valid_until, status) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'available')",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'available') \
+         RETURNING id, client_id, tariff_id, total_seconds, remaining_seconds, price_paid, \
+         value_remaining, purchased_at, valid_until, status",
     )
     .bind(client_id)
     .bind(tariff_id)
@@ -260,9 +263,8 @@ pub async fn insert_holding(
     .bind(price_paid)
     .bind(purchased_at)
     .bind(valid_until)
-    .execute(c)
+    .fetch_one(c)
     .await
-    .map(|r| r.last_insert_rowid())
 }
 
 pub async fn get_holding(c: &mut Conn, id: i64) -> sqlx::Result<Option<HoldingRow>> {

@@ -145,7 +145,7 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
         ">= 5,000/s",
         rate >= 5000.0,
     );
-    Ok(())
+    server.stop().await
 }
 
 struct Idle {
