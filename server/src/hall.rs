@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{broadcast, mpsc, Notify, Semaphore};
+use tokio::sync::{broadcast, mpsc, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// Events queued per screen before it counts as behind.
@@ -47,8 +47,10 @@ pub struct HallFeed {
     queue: usize,
     /// One snapshot is built at a time: a big hall's is tens of
     /// milliseconds of work, and screens that fall behind together must not
-    /// take both cores from the live ones.
-    snapshots: Arc<Semaphore>,
+    /// take both cores from the live ones. The last one is kept with its
+    /// number: screens that open between two events (all of them, after a
+    /// restart) share one.
+    snapshots: Arc<tokio::sync::Mutex<Option<(u64, Utf8Bytes)>>>,
     send_timeout: Duration,
     /// How many screens are open, for whoever waits on it.
     open: Arc<tokio::sync::watch::Sender<usize>>,
@@ -61,10 +63,16 @@ impl HallFeed {
             screens: Arc::default(),
             next_id: Arc::default(),
             queue: queue.max(1),
-            snapshots: Arc::new(Semaphore::new(1)),
+            snapshots: Arc::default(),
             send_timeout,
             open: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// The number of the last hall event, sent or (with no screen open)
+    /// skipped.
+    pub fn last_seq(&self) -> u64 {
+        self.seq.load(Ordering::Acquire)
     }
 
     /// The number of open screens, as it changes.
@@ -159,6 +167,8 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             // Nobody to tell: skip the reads. A screen that opens gets a
             // snapshot read after it registered, so it misses nothing; what
             // the hub remembers may be stale by then, so it is forgotten.
+            // The event still takes a number: a kept snapshot is older.
+            feed.seq.fetch_add(1, Ordering::AcqRel);
             views.clear();
             online.clear();
             continue;
@@ -271,10 +281,16 @@ pub async fn upgrade(
 }
 
 async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> {
-    let _turn = feed.snapshots.acquire().await.ok()?;
+    let mut last = feed.snapshots.lock().await;
     // Read the number first: anything numbered after it is sent after the
-    // snapshot, and events are full views, so a repeat is harmless.
+    // snapshot, and events are full views, so a repeat is harmless. For the
+    // same reason a snapshot read at this number serves again.
     let seq = feed.seq.load(Ordering::Acquire);
+    if let Some((at, json)) = last.as_ref() {
+        if *at == seq {
+            return Some((seq, Message::Text(json.clone())));
+        }
+    }
     let hall = match service.hall().await {
         Ok(hall) => hall,
         Err(e) => {
@@ -289,7 +305,9 @@ async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> 
     .await
     .ok()?
     .ok()?;
-    Some((seq, Message::Text(Utf8Bytes::from(json))))
+    let json = Utf8Bytes::from(json);
+    *last = Some((seq, json.clone()));
+    Some((seq, Message::Text(json)))
 }
 
 /// Sends one message; false if the socket is gone or took nothing for

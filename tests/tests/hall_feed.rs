@@ -288,6 +288,61 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
     srv.stop().await;
 }
 
+/// Screens that open between two events share one snapshot; a change made
+/// while no screen was open is in the next screen's snapshot all the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_screen_opened_after_unwatched_changes_sees_them() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let token = api.token().unwrap();
+    let zone = api
+        .ok(Method::POST, "/zones", json!({"name": "Hall"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut open = srv.feed.open_screens();
+    let mut first = screen(&srv, &token).await;
+    let mut second = screen(&srv, &token).await;
+    let a = next(&mut first).await;
+    let b = next(&mut second).await;
+    assert!(matches!(a, HallMsg::Snapshot { .. }));
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    drop((first, second));
+    tokio::time::timeout(WAIT, open.wait_for(|n| *n == 0))
+        .await
+        .expect("the screens closed in time")
+        .unwrap();
+
+    // Nobody watches: the hub skips the event but numbers it.
+    let before = srv.feed.last_seq();
+    api.ok(
+        Method::POST,
+        "/devices",
+        json!({"name": "PC-unwatched", "zone_id": zone, "x": 1, "y": 1}),
+    )
+    .await;
+    tokio::time::timeout(WAIT, async {
+        while srv.feed.last_seq() == before {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the hub took the event in time");
+
+    let mut third = screen(&srv, &token).await;
+    let HallMsg::Snapshot { hall, .. } = next(&mut third).await else {
+        panic!("snapshot first")
+    };
+    assert!(
+        hall.devices.iter().any(|d| d.name == "PC-unwatched"),
+        "the new PC is in the snapshot"
+    );
+    srv.stop().await;
+}
+
 /// A screen that takes no data at all (a laptop asleep) is closed once a
 /// send to it has waited the send timeout; the live one carries on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,6 +54,14 @@ impl Screens {
     ) -> anyhow::Result<Screens> {
         let url = format!("{ws_base}/api/v1/hall/ws?token={token}");
         let deliveries = Arc::new(Deliveries::default());
+        // Stalled screens first: the server hands out snapshots one at a
+        // time, in turn, so theirs are out by the time the live screens have
+        // theirs, and the run that follows measures them stalled, not
+        // opening.
+        let mut held: Vec<Box<dyn Send>> = Vec::new();
+        for _ in 0..stalled {
+            held.push(Box::new(stalled_screen(&url).await?));
+        }
         let mut tasks = Vec::with_capacity(live);
         for _ in 0..live {
             let (mut ws, _) = tokio_tungstenite::connect_async(&url)
@@ -73,10 +81,6 @@ impl Screens {
                     }
                 }
             }));
-        }
-        let mut held: Vec<Box<dyn Send>> = Vec::new();
-        for _ in 0..stalled {
-            held.push(Box::new(stalled_screen(&url).await?));
         }
         Ok(Screens {
             deliveries,
