@@ -317,13 +317,52 @@ async fn send(
     msg: Message,
     limit: Duration,
 ) -> bool {
-    match tokio::time::timeout(limit, sink.send(msg)).await {
-        Ok(sent) => sent.is_ok(),
+    within(limit, sink.send(msg)).await
+}
+
+/// Whether a write to a screen finished, and in time.
+async fn within<E>(
+    limit: Duration,
+    write: impl std::future::Future<Output = Result<(), E>>,
+) -> bool {
+    match tokio::time::timeout(limit, write).await {
+        Ok(written) => written.is_ok(),
         Err(_) => {
             tracing::info!(seconds = limit.as_secs_f64(), "hall screen stalled: closed");
             false
         }
     }
+}
+
+/// Events queued at most per flush.
+const BURST: usize = 64;
+
+/// Sends `first` and whatever else is already queued (up to `BURST`) with
+/// one flush: under load a screen's task wakes once for several events.
+/// Events numbered at or below `sent` (covered by a snapshot) are skipped.
+async fn send_burst(
+    sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
+    queue: &mut mpsc::Receiver<Queued>,
+    first: Queued,
+    sent: &mut u64,
+    limit: Duration,
+) -> bool {
+    let burst = async {
+        let mut next = Some(first);
+        let mut count = 0;
+        while let Some((seq, json)) = next.take() {
+            if seq > *sent {
+                sink.feed(Message::Text(json)).await?;
+                *sent = seq;
+            }
+            count += 1;
+            if count < BURST {
+                next = queue.try_recv().ok();
+            }
+        }
+        sink.flush().await
+    };
+    within(limit, burst).await
 }
 
 async fn serve_screen(state: AppState, socket: WebSocket) {
@@ -361,11 +400,9 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
             }
             _ = wake.notified() => send_snapshot = resync.swap(false, Ordering::AcqRel),
             queued = queue.recv() => match queued {
-                Some((seq, json)) if seq > sent => {
-                    sent = seq;
-                    ok = send(&mut sink, Message::Text(json), limit).await;
+                Some(first) => {
+                    ok = send_burst(&mut sink, &mut queue, first, &mut sent, limit).await;
                 }
-                Some(_) => {}
                 None => break,
             },
             frame = stream.next() => match frame {
