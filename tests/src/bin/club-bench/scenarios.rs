@@ -265,7 +265,7 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
     eprintln!("command latency with {SCREENS} screens");
     let mut screens = Screens::open(&server.ws_base(), &api.token, SCREENS, 0).await?;
     r.section(&format!("Command latency and hall fan-out (scenarios 2 and 3): {LATENCY_AGENTS} agents, {SCREENS} hall screens"));
-    r.line(&format!("Operations alternate session create and cancel, one PC each, at a fixed rate for {} s. Agent latency: from the operator's HTTP request to the agent receiving its new state. Screen delivery: from the create request to each screen receiving the session's created event. Baseline for the ratio: echo + commit medians = {}.", a.seconds, ms(b.latency())));
+    r.line(&format!("Operations alternate session create and cancel, one PC each, at a fixed rate for {} s. Agent latency: from the operator's HTTP request to the agent receiving its new state; a create is superseded when the cancel that followed replaced its state before it was sent (an agent's outbox holds only its latest state), and unanswered when its PC never had it. Screen delivery: from the create request to each screen receiving the session's created event. Baseline for the ratio: echo + commit medians = {}.", a.seconds, ms(b.latency())));
     let mut rows = Vec::new();
     let mut fan_rows = Vec::new();
     let mut stall_compare = None;
@@ -279,9 +279,13 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
         let ops = drive(&api, &devices, rate, a.seconds).await?;
         // Late arrivals get a moment before the figures are taken.
         let deadline = Instant::now() + Duration::from_secs(5);
-        let (mut agent, lost) = loop {
+        let Latencies {
+            samples: mut agent,
+            lost,
+            superseded,
+        } = loop {
             let m = agent_latencies(&ops, &fleets);
-            if m.1 == 0 || Instant::now() > deadline {
+            if m.lost == 0 || Instant::now() > deadline {
                 break m;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -292,6 +296,7 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             format!("{rate}/s"),
             format!("{}", agent.len()),
             format!("{lost}"),
+            format!("{superseded}"),
             ms(median(&mut agent)),
             ms(p99),
             ms(pct(&mut agent, 0.999)),
@@ -349,6 +354,7 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             "rate",
             "agent samples",
             "unanswered",
+            "superseded",
             "p50",
             "p99",
             "p999",
@@ -455,7 +461,7 @@ fn open_files_limit() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Create,
     Cancel,
@@ -537,24 +543,45 @@ async fn drive(api: &Api, devices: &[i64], rate: u64, seconds: u64) -> anyhow::R
 }
 
 /// Each operation's latency to its agent, and how many have no answer yet.
-fn agent_latencies(ops: &[Op], fleets: &[&Fleet]) -> (Vec<Duration>, usize) {
-    let mut out = Vec::with_capacity(ops.len());
-    let mut lost = 0;
+/// Per operation, the time until its PC had the new state. A create whose
+/// state was replaced by the cancel's before the agent's connection sent
+/// it (an outbox holds only the latest state) is counted as superseded,
+/// not lost: the agent went straight to the later state.
+fn agent_latencies(ops: &[Op], fleets: &[&Fleet]) -> Latencies {
+    let mut l = Latencies::default();
     let guards: Vec<_> = fleets.iter().map(|f| f.seen.lock().unwrap()).collect();
     for op in ops {
-        let states = guards.iter().find_map(|g| g.states.get(&op.device));
-        let arrived = states.and_then(|s| {
-            s.iter().find(|(session, at)| match op.kind {
-                Kind::Create => *session == op.session,
-                Kind::Cancel => *session == 0 && *at > op.sent_ns,
-            })
+        let states = guards
+            .iter()
+            .find_map(|g| g.states.get(&op.device))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let arrived = states.iter().find(|(session, at)| match op.kind {
+            Kind::Create => *session == op.session,
+            Kind::Cancel => *session == 0 && *at > op.sent_ns,
         });
         match arrived {
-            Some((_, at)) => out.push(Duration::from_nanos(at.saturating_sub(op.sent_ns))),
-            None => lost += 1,
+            Some((_, at)) => l
+                .samples
+                .push(Duration::from_nanos(at.saturating_sub(op.sent_ns))),
+            None if op.kind == Kind::Create
+                && states
+                    .iter()
+                    .any(|(session, at)| *session == 0 && *at > op.sent_ns) =>
+            {
+                l.superseded += 1
+            }
+            None => l.lost += 1,
         }
     }
-    (out, lost)
+    l
+}
+
+#[derive(Default)]
+struct Latencies {
+    samples: Vec<Duration>,
+    lost: usize,
+    superseded: usize,
 }
 
 /// Every screen's delivery of every created session, from the request.
