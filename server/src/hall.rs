@@ -33,6 +33,12 @@ const METRICS_EVERY: Duration = Duration::from_secs(5);
 
 type Queued = (u64, Utf8Bytes);
 
+/// A snapshot kept for reuse: its number, its `at`, its JSON.
+type Kept = (u64, chrono::DateTime<chrono::Utc>, Utf8Bytes);
+/// How long, on the server's clock, a kept snapshot serves: its `at` tells
+/// the page the server's time, and the page ignores a skew under 2 s.
+const SNAPSHOT_REUSE_MS: i64 = 1000;
+
 struct Screen {
     tx: mpsc::Sender<Queued>,
     resync: Arc<AtomicBool>,
@@ -48,9 +54,9 @@ pub struct HallFeed {
     /// One snapshot is built at a time: a big hall's is tens of
     /// milliseconds of work, and screens that fall behind together must not
     /// take both cores from the live ones. The last one is kept with its
-    /// number: screens that open between two events (all of them, after a
-    /// restart) share one.
-    snapshots: Arc<tokio::sync::Mutex<Option<(u64, Utf8Bytes)>>>,
+    /// number for a moment: screens that open between two events (all of
+    /// them, after a restart) share one.
+    snapshots: Arc<tokio::sync::Mutex<Option<Kept>>>,
     send_timeout: Duration,
     /// How many screens are open, for whoever waits on it.
     open: Arc<tokio::sync::watch::Sender<usize>>,
@@ -90,6 +96,21 @@ impl HallFeed {
         let mut screens = self.screens();
         screens.remove(&id);
         self.open.send_replace(screens.len());
+    }
+
+    /// True if no screen is open, and then the event is numbered and
+    /// skipped: nobody needs its reads. A screen that opens later gets a
+    /// snapshot read after it registered, and the number keeps it from
+    /// reusing a kept snapshot that is older. Checked and numbered under the
+    /// screens' lock, so a screen registering meanwhile either gets the
+    /// event or a snapshot taken after it.
+    fn skip_unwatched(&self) -> bool {
+        let screens = self.screens();
+        if screens.is_empty() {
+            self.seq.fetch_add(1, Ordering::AcqRel);
+            return true;
+        }
+        false
     }
 
     fn screens(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Screen>> {
@@ -163,12 +184,8 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
-        if feed.screens().is_empty() {
-            // Nobody to tell: skip the reads. A screen that opens gets a
-            // snapshot read after it registered, so it misses nothing; what
-            // the hub remembers may be stale by then, so it is forgotten.
-            // The event still takes a number: a kept snapshot is older.
-            feed.seq.fetch_add(1, Ordering::AcqRel);
+        if feed.skip_unwatched() {
+            // What the hub remembers may be stale when a screen opens.
             views.clear();
             online.clear();
             continue;
@@ -286,8 +303,9 @@ async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> 
     // snapshot, and events are full views, so a repeat is harmless. For the
     // same reason a snapshot read at this number serves again.
     let seq = feed.seq.load(Ordering::Acquire);
-    if let Some((at, json)) = last.as_ref() {
-        if *at == seq {
+    if let Some((kept_seq, at, json)) = last.as_ref() {
+        let age = service.now().signed_duration_since(*at).num_milliseconds();
+        if *kept_seq == seq && (0..SNAPSHOT_REUSE_MS).contains(&age) {
             return Some((seq, Message::Text(json.clone())));
         }
     }
@@ -298,6 +316,7 @@ async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> 
             return None;
         }
     };
+    let at = hall.at;
     // Encoding a big hall takes milliseconds: off the runtime's workers.
     let json = tokio::task::spawn_blocking(move || {
         serde_json::to_string(&HallMsg::Snapshot { seq, hall })
@@ -306,7 +325,7 @@ async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> 
     .ok()?
     .ok()?;
     let json = Utf8Bytes::from(json);
-    *last = Some((seq, json.clone()));
+    *last = Some((seq, at, json.clone()));
     Some((seq, Message::Text(json)))
 }
 

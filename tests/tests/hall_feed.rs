@@ -288,8 +288,9 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
     srv.stop().await;
 }
 
-/// Screens that open between two events share one snapshot; a change made
-/// while no screen was open is in the next screen's snapshot all the same.
+/// Screens that open between two events see the same hall (they may share
+/// one snapshot); a change made while no screen was open is in the next
+/// screen's snapshot all the same.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_opened_after_unwatched_changes_sees_them() {
     let srv = TestServer::start().await;
@@ -303,13 +304,12 @@ async fn a_screen_opened_after_unwatched_changes_sees_them() {
     let mut open = srv.feed.open_screens();
     let mut first = screen(&srv, &token).await;
     let mut second = screen(&srv, &token).await;
-    let a = next(&mut first).await;
-    let b = next(&mut second).await;
-    assert!(matches!(a, HallMsg::Snapshot { .. }));
-    assert_eq!(
-        serde_json::to_string(&a).unwrap(),
-        serde_json::to_string(&b).unwrap()
-    );
+    let (HallMsg::Snapshot { seq: a, hall: ha }, HallMsg::Snapshot { seq: b, hall: hb }) =
+        (next(&mut first).await, next(&mut second).await)
+    else {
+        panic!("snapshots first")
+    };
+    assert_eq!((a, &ha.devices), (b, &hb.devices), "the same hall");
     drop((first, second));
     tokio::time::timeout(WAIT, open.wait_for(|n| *n == 0))
         .await
@@ -340,6 +340,27 @@ async fn a_screen_opened_after_unwatched_changes_sees_them() {
         hall.devices.iter().any(|d| d.name == "PC-unwatched"),
         "the new PC is in the snapshot"
     );
+    srv.stop().await;
+}
+
+/// A snapshot tells the page the server's time: one kept for screens that
+/// open together is not handed out once the server's clock has moved on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_screens_snapshot_carries_the_time_it_opened() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let token = api.token().unwrap();
+    let mut first = screen(&srv, &token).await;
+    let HallMsg::Snapshot { hall, .. } = next(&mut first).await else {
+        panic!("snapshot first")
+    };
+    assert_eq!(hall.at, t0());
+    srv.clock.advance(chrono::Duration::minutes(10));
+    let mut second = screen(&srv, &token).await;
+    let HallMsg::Snapshot { hall, .. } = next(&mut second).await else {
+        panic!("snapshot first")
+    };
+    assert_eq!(hall.at, t0() + chrono::Duration::minutes(10));
     srv.stop().await;
 }
 
