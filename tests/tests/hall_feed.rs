@@ -25,6 +25,23 @@ async fn screen(srv: &TestServer, token: &str) -> Ws {
         .0
 }
 
+/// A screen with a 4 KiB receive buffer, for a test that never reads it:
+/// the server's sends to it stall as soon as the kernel's buffers fill.
+async fn stalled_screen(
+    srv: &TestServer,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let addr: std::net::SocketAddr = srv.base.trim_start_matches("http://").parse().unwrap();
+    let stream = socket.connect(addr).await.unwrap();
+    let url = format!("ws://{addr}/api/v1/hall/ws?token={token}");
+    tokio_tungstenite::client_async(url, stream)
+        .await
+        .unwrap()
+        .0
+}
+
 async fn next<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> HallMsg
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
@@ -240,12 +257,7 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
     let token = api.token().unwrap();
 
     // The stalled screen: a tiny receive buffer, and it never reads.
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let addr: std::net::SocketAddr = srv.base.trim_start_matches("http://").parse().unwrap();
-    let stream = socket.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/api/v1/hall/ws?token={token}");
-    let (mut stalled, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    let mut stalled = stalled_screen(&srv, &token).await;
     let mut live = screen(&srv, &token).await;
     let first = seq_of(&next(&mut live).await);
 
@@ -373,12 +385,7 @@ async fn a_screen_that_takes_nothing_is_closed_after_the_send_timeout() {
     let token = api.token().unwrap();
     let mut open = srv.feed.open_screens();
 
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let addr: std::net::SocketAddr = srv.base.trim_start_matches("http://").parse().unwrap();
-    let stream = socket.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/api/v1/hall/ws?token={token}");
-    let (mut stalled, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
+    let mut stalled = stalled_screen(&srv, &token).await;
     let mut live = screen(&srv, &token).await;
     let first = seq_of(&next(&mut live).await);
     tokio::time::timeout(WAIT, open.wait_for(|n| *n == 2))
