@@ -276,7 +276,13 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
                 Screens::open(&server.ws_base(), &api.token, SCREENS - stalled, stalled).await?;
         }
         eprintln!("  {rate} ops/s, {stalled} stalled screens");
+        let resyncs_before = screens
+            .deliveries
+            .resyncs
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let cpu_before = CpuTicks::now(server.pid())?;
         let ops = drive(&api, &devices, rate, a.seconds).await?;
+        let cpu = CpuTicks::now(server.pid())?.since(&cpu_before);
         // Late arrivals get a moment before the figures are taken.
         let deadline = Instant::now() + Duration::from_secs(5);
         let Latencies {
@@ -315,7 +321,11 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
                     .deliveries
                     .resyncs
                     .load(std::sync::atomic::Ordering::Relaxed)
+                    - resyncs_before
             ),
+            format!("{:.0} %", cpu.server),
+            format!("{:.0} %", cpu.bench),
+            format!("{:.0} %", cpu.machine_busy),
         ]);
         if stalled == 0 {
             let ratio = p99.as_secs_f64() / b.latency().as_secs_f64();
@@ -370,9 +380,13 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             "p50",
             "p99",
             "resyncs of live screens",
+            "server CPU",
+            "bench CPU",
+            "machine busy",
         ],
         &fan_rows,
     );
+    r.line(&format!("CPU over each window: the server's and this process's (which reads every event on every live screen) in % of one core, and how busy all {} cores were (the agent processes take the rest).", std::thread::available_parallelism().map_or(1, |n| n.get())));
 
     let rest = Fleet::start(&server.ws_base(), &creds[LATENCY_AGENTS..]).await?;
 
@@ -448,6 +462,58 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
     r.section("Limits met");
     r.line(&format!("Open files: {} per process (soft limit), so the agents run in {} child processes of their own; each connection costs the server one descriptor. The load generator shares the machine's cores with the server, so every figure here includes that competition.", open_files_limit(), fleets.len()));
     Ok(())
+}
+
+/// CPU time so far: the server's, this process's, and the machine's.
+struct CpuTicks {
+    at: Instant,
+    server: u64,
+    bench: u64,
+    machine_busy: u64,
+    machine_all: u64,
+}
+
+/// CPU over a window, in % of one core (the machine: % of all cores).
+struct CpuUse {
+    server: f64,
+    bench: f64,
+    machine_busy: f64,
+}
+
+impl CpuTicks {
+    fn now(server_pid: u32) -> anyhow::Result<CpuTicks> {
+        let stat = std::fs::read_to_string("/proc/stat")?;
+        let cpu: Vec<u64> = stat
+            .lines()
+            .next()
+            .context("/proc/stat")?
+            .split_whitespace()
+            .skip(1)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        // user nice system idle iowait irq softirq steal ...
+        let all: u64 = cpu.iter().take(8).sum();
+        let idle = cpu.get(3).copied().unwrap_or(0) + cpu.get(4).copied().unwrap_or(0);
+        Ok(CpuTicks {
+            at: Instant::now(),
+            server: proc_stats(server_pid)?.1,
+            bench: proc_stats(std::process::id())?.1,
+            machine_busy: all - idle,
+            machine_all: all,
+        })
+    }
+
+    fn since(&self, before: &CpuTicks) -> CpuUse {
+        let secs = self.at.duration_since(before.at).as_secs_f64().max(1e-9);
+        let pct = |a: u64, b: u64| a.saturating_sub(b) as f64 / TICKS_PER_SECOND / secs * 100.0;
+        CpuUse {
+            server: pct(self.server, before.server),
+            bench: pct(self.bench, before.bench),
+            machine_busy: self.machine_busy.saturating_sub(before.machine_busy) as f64
+                / self.machine_all.saturating_sub(before.machine_all).max(1) as f64
+                * 100.0,
+        }
+    }
 }
 
 fn open_files_limit() -> String {
