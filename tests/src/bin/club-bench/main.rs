@@ -9,8 +9,9 @@
 //!
 //! Scenarios: `durable` (session operations per second, each durable) and
 //! `hall` (idle agents at 1,000 and N; command latency at 100/s and 500/s
-//! with 2,000 agents and 200 hall screens, then again with 10 stalled
-//! screens; a server restart with N agents). `all` runs both; `idle` is
+//! with 2,000 agents and 200 hall screens, then 100/s with 10 of them
+//! stalled, then 100/s again without (the comparison's own noise); a
+//! server restart with N agents). `all` runs both; `idle` is
 //! the first part of `hall` alone (scenario 1).
 //!
 //! CLUB_BENCH_SERVER_PREFIX runs the server under a profiler, for example
