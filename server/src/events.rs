@@ -1,5 +1,8 @@
-//! The in-process event bus: operations publish after commit; the agent
-//! gateway and the hall feed subscribe.
+//! The in-process event bus: operations publish after commit; the hall feed
+//! subscribes. (Agents get their desired states from `desired_pushes`, which
+//! the operation stored in its own transaction.) One exception: heartbeat
+//! metrics are published with no transaction behind them, because live
+//! presence is kept in memory only.
 
 use club_shared::Event;
 use tokio::sync::broadcast;

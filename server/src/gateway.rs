@@ -407,7 +407,8 @@ async fn handle(service: &Service, device: &AgentDevice, text: &str) -> Option<S
                 .start_session(&actor, session_id, Some(&press_id))
                 .await
             {
-                // The unlock follows as a state push from the session event.
+                // The unlock follows as the desired-state push the start
+                // stored in its transaction.
                 Ok(_) => None,
                 Err(e) => Some(error(e.code(), e.to_string(), Some(press_id))),
             }

@@ -38,6 +38,38 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
 }
 
+/// A hall screen on `url` (`ws://…/api/v1/hall/ws?token=…`) with a 4 KiB
+/// receive buffer, for a caller that never reads it: the server's sends to
+/// it stall as soon as the kernel's buffers fill.
+pub async fn stalled_screen(
+    url: &str,
+) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("ws://")
+        .split('/')
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("no address in {url}"))?
+        .parse()?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.set_recv_buffer_size(4096)?;
+    let stream = socket.connect(addr).await?;
+    let (ws, _) = tokio_tungstenite::client_async(url, stream).await?;
+    Ok(ws)
+}
+
+/// Asserts the books balance: every balance equals its ledger, and all
+/// money topped up is on a balance, in a holding, earned, burned or paid out.
+pub async fn books_balance(srv: &TestServer) {
+    assert!(
+        srv.service.ledger_mismatches().await.unwrap().is_empty(),
+        "every balance equals its ledger"
+    );
+    let t = srv.service.money_totals().await.unwrap();
+    let accounted =
+        t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned + t.paid_out;
+    assert_eq!(t.topped_up, accounted, "{t:?}");
+}
+
 impl TestServer {
     pub async fn start() -> TestServer {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
@@ -53,16 +85,17 @@ impl TestServer {
     /// A server that closes an operator screen whose socket takes nothing
     /// for `millis`.
     pub async fn start_with_screen_send_timeout(millis: u64) -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let configure = move |c: &mut Config| c.hall_screen_send_timeout_ms = millis;
-        let addr = "127.0.0.1:0".parse().unwrap();
-        Self::open_with(dir, ManualClock::new(t0()), addr, configure, |_| async {}).await
+        Self::start_with(move |c| c.hall_screen_send_timeout_ms = millis).await
     }
 
     /// A server that calls a PC offline after `seconds` of silence.
     pub async fn start_with_offline_after(seconds: u64) -> TestServer {
+        Self::start_with(move |c| c.agent_offline_after_seconds = seconds).await
+    }
+
+    /// A server on a configuration changed by `configure`.
+    async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
-        let configure = move |c: &mut Config| c.agent_offline_after_seconds = seconds;
         let addr = "127.0.0.1:0".parse().unwrap();
         Self::open_with(dir, ManualClock::new(t0()), addr, configure, |_| async {}).await
     }

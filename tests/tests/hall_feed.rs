@@ -14,31 +14,17 @@ use tokio_tungstenite::tungstenite::Message;
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn screen(srv: &TestServer, token: &str) -> Ws {
-    let url = format!(
+fn feed_url(srv: &TestServer, token: &str) -> String {
+    format!(
         "{}/api/v1/hall/ws?token={token}",
         srv.base.replace("http://", "ws://")
-    );
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("feed opens")
-        .0
+    )
 }
 
-/// A screen with a 4 KiB receive buffer, for a test that never reads it:
-/// the server's sends to it stall as soon as the kernel's buffers fill.
-async fn stalled_screen(
-    srv: &TestServer,
-    token: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio::net::TcpStream> {
-    let socket = tokio::net::TcpSocket::new_v4().unwrap();
-    socket.set_recv_buffer_size(4096).unwrap();
-    let addr: std::net::SocketAddr = srv.base.trim_start_matches("http://").parse().unwrap();
-    let stream = socket.connect(addr).await.unwrap();
-    let url = format!("ws://{addr}/api/v1/hall/ws?token={token}");
-    tokio_tungstenite::client_async(url, stream)
+async fn screen(srv: &TestServer, token: &str) -> Ws {
+    tokio_tungstenite::connect_async(feed_url(srv, token))
         .await
-        .unwrap()
+        .expect("feed opens")
         .0
 }
 
@@ -257,7 +243,7 @@ async fn a_stalled_screen_is_resynced_and_does_not_hold_up_the_others() {
     let token = api.token().unwrap();
 
     // The stalled screen: a tiny receive buffer, and it never reads.
-    let mut stalled = stalled_screen(&srv, &token).await;
+    let mut stalled = stalled_screen(&feed_url(&srv, &token)).await.unwrap();
     let mut live = screen(&srv, &token).await;
     let first = seq_of(&next(&mut live).await);
 
@@ -385,7 +371,7 @@ async fn a_screen_that_takes_nothing_is_closed_after_the_send_timeout() {
     let token = api.token().unwrap();
     let mut open = srv.feed.open_screens();
 
-    let mut stalled = stalled_screen(&srv, &token).await;
+    let mut stalled = stalled_screen(&feed_url(&srv, &token)).await.unwrap();
     let mut live = screen(&srv, &token).await;
     let first = seq_of(&next(&mut live).await);
     tokio::time::timeout(WAIT, open.wait_for(|n| *n == 2))

@@ -9,19 +9,6 @@ use club_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn books_balance(srv: &TestServer) {
-    assert!(
-        srv.service.ledger_mismatches().await.unwrap().is_empty(),
-        "every balance equals its ledger"
-    );
-    let t = srv.service.money_totals().await.unwrap();
-    assert_eq!(
-        t.topped_up,
-        t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned + t.paid_out,
-        "{t:?}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_cancel_answers_per_session_and_tells_the_agents() {
     let srv = TestServer::start().await;

@@ -6,17 +6,6 @@ use club_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn books_balance(srv: &TestServer) {
-    assert!(
-        srv.service.ledger_mismatches().await.unwrap().is_empty(),
-        "every balance equals its ledger"
-    );
-    let t = srv.service.money_totals().await.unwrap();
-    let accounted =
-        t.balances + t.bonus_balances + t.holding_value + t.revenue + t.burned + t.paid_out;
-    assert_eq!(t.topped_up, accounted, "{t:?}");
-}
-
 async fn balance(api: &Api, client: i64) -> i64 {
     api.ok(Method::GET, &format!("/clients/{client}"), Value::Null)
         .await["balance"]

@@ -39,11 +39,13 @@ async fn compute_desired(
         .last()
         .map(|g| g.tariff_name.clone())
         .unwrap_or_default();
-    let settings = super::tariffs::load_settings(c).await?;
     let left_ms = s.ends_at.map(|e| e - store::ms(now));
     let warnings = match left_ms {
         Some(left) if status == SessionStatus::Started && left > 0 => {
-            // The smallest warning window the time left is in.
+            // The smallest warning window the time left is in. The settings
+            // are read only here: this runs inside every operation's
+            // transaction, for each PC it touches.
+            let settings = super::tariffs::load_settings(c).await?;
             super::sessions::warning_offsets_ms(&settings)
                 .into_iter()
                 .filter(|w| left <= *w)
@@ -196,15 +198,12 @@ impl Service {
             }
             return Ok(());
         }
-        {
-            // Kept in the database on connect and disconnect, not on every
-            // heartbeat: the hall reads live presence from memory.
-            let mut tx = self.store.write().await?;
-            let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
-            store::record_device_seen(&mut tx, device_id, store::ms(now), json.as_deref()).await?;
-            self.commit(tx, vec![Event::DeviceChanged { device_id }])
-                .await?;
-        }
-        Ok(())
+        // Kept in the database on connect and disconnect, not on every
+        // heartbeat: the hall reads live presence from memory.
+        let mut tx = self.store.write().await?;
+        let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
+        store::record_device_seen(&mut tx, device_id, store::ms(now), json.as_deref()).await?;
+        self.commit(tx, vec![Event::DeviceChanged { device_id }])
+            .await
     }
 }

@@ -1,5 +1,5 @@
 use super::auth::hash_secret;
-use super::{json, required_text, Actor, Service};
+use super::{json, positive_amount, required_text, Actor, Service};
 use crate::domain::split_payment;
 use crate::error::{Error, Result};
 use crate::store::{self, at, at_opt, Conn, NewLedger, NewOrder};
@@ -307,12 +307,7 @@ impl Service {
 
     pub async fn top_up(&self, actor: &Actor, client_id: i64, req: TopUp) -> Result<ClientView> {
         actor.require(Permission::BalanceTopUp)?;
-        if req.amount <= 0 {
-            return Err(Error::bad(
-                "amount",
-                "must be a positive number of minor units",
-            ));
-        }
+        positive_amount("amount", req.amount)?;
         if req.amount > MAX_TOP_UP {
             return Err(Error::bad(
                 "amount",

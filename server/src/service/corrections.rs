@@ -66,12 +66,12 @@ const MAX_CORRECTION: Minor = 1_000_000_00;
 /// Live sessions only; the message names the status otherwise.
 fn require_live(s: &store::SessionRow, what: &str) -> Result<SessionStatus> {
     let status = status_of(s);
-    match status {
-        SessionStatus::Pending | SessionStatus::Active | SessionStatus::Started => Ok(status),
-        _ => Err(Error::Conflict(format!(
+    if !status.is_live() {
+        return Err(Error::Conflict(format!(
             "session is {status}; {what} is not possible on a finished session"
-        ))),
+        )));
     }
+    Ok(status)
 }
 
 /// Opens a new segment on `holding` for a session, starting at `from` if it

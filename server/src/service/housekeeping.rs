@@ -4,7 +4,7 @@
 
 use super::clients::balance_event;
 use super::sessions::holding_state;
-use super::tariffs::load_settings;
+use super::tariffs::{load_settings, Settings};
 use super::{required_text, Actor, Service};
 use crate::domain::apply_refund;
 use crate::error::{Error, Result};
@@ -200,19 +200,20 @@ impl Service {
         self.commit(tx, events).await?;
         Ok(true)
     }
+}
 
-    /// The next moment housekeeping has work, strictly after `after`.
-    pub(crate) async fn next_housekeeping(&self, after: DateTime<Utc>) -> Result<Option<i64>> {
-        let mut c = self.store.read().await?;
-        let mut next = store::next_expiry(&mut c, store::ms(after)).await?;
-        if let Some(minutes) = load_settings(&mut c).await?.no_show_minutes {
-            let grace = minutes * 60_000;
-            let n = store::next_no_show(&mut c, store::ms(after), grace).await?;
-            next = match (next, n) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        Ok(next)
-    }
+/// The next moment housekeeping has work, strictly after `after`: a holding
+/// expiring, or (with the no-show rule on) a reservation turning into a
+/// no-show.
+pub(crate) async fn next_housekeeping(
+    c: &mut store::Conn,
+    settings: &Settings,
+    after: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let expiry = store::next_expiry(c, store::ms(after)).await?;
+    let no_show = match settings.no_show_minutes {
+        Some(minutes) => store::next_no_show(c, store::ms(after), minutes * 60_000).await?,
+        None => None,
+    };
+    Ok([expiry, no_show].into_iter().flatten().min())
 }

@@ -203,6 +203,17 @@ fn json<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
 }
 
 /// Text fields: trimmed, non-empty, bounded.
+/// Refuses an amount of money that is not a positive number of minor units.
+pub(crate) fn positive_amount(field: &str, amount: i64) -> Result<()> {
+    if amount <= 0 {
+        return Err(Error::bad(
+            field,
+            "must be a positive number of minor units",
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {

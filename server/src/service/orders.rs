@@ -4,7 +4,8 @@
 //! extra charge is an order, never a change to a session.
 
 use super::clients::balance_event;
-use super::{required_text, Actor, Service};
+use super::sessions::load_session;
+use super::{positive_amount, required_text, Actor, Service};
 use crate::error::{Error, Result};
 use crate::store::{self, at, at_opt, NewLedger, NewOrder, NewValueMovement};
 use chrono::{DateTime, Utc};
@@ -321,12 +322,7 @@ impl Service {
     ) -> Result<OrderView> {
         actor.require(Permission::OrderRefund)?;
         let reason = required_text("reason", &req.reason, 500)?;
-        if req.amount <= 0 {
-            return Err(Error::bad(
-                "amount",
-                "must be a positive number of minor units",
-            ));
-        }
+        positive_amount("amount", req.amount)?;
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
@@ -477,12 +473,7 @@ impl Service {
     pub async fn extra_charge(&self, actor: &Actor, req: ExtraCharge) -> Result<OrderView> {
         actor.require(Permission::OrderRefund)?;
         let reason = required_text("reason", &req.reason, 500)?;
-        if req.amount <= 0 {
-            return Err(Error::bad(
-                "amount",
-                "must be a positive number of minor units",
-            ));
-        }
+        positive_amount("amount", req.amount)?;
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
@@ -490,9 +481,7 @@ impl Service {
             .await?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
         if let Some(sid) = req.session_id {
-            let s = store::get_session(&mut tx, sid)
-                .await?
-                .ok_or_else(|| Error::not_found("session", sid))?;
+            let s = load_session(&mut tx, sid).await?;
             if s.client_id != client.id {
                 return Err(Error::bad(
                     "session_id",

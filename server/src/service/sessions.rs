@@ -661,12 +661,9 @@ impl Service {
         a.client_id = Some(client.id);
         a.after = Some(summary(&view));
         store::insert_audit(&mut tx, &a).await?;
-        let mut events = vec![session_event(SessionChange::Created, &view)];
-        if req.tariff_id.is_some() {
-            events.push(balance_event(&mut tx, client.id).await?);
-        }
-        self.commit(tx, events).await?;
-        self.schedule_changed().notify_one();
+        let bought = req.tariff_id.is_some().then_some(client.id);
+        self.finish(tx, SessionChange::Created, &view, bought)
+            .await?;
         Ok(view)
     }
 
@@ -740,9 +737,7 @@ impl Service {
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
         store::insert_audit(&mut tx, &a).await?;
-        self.commit(tx, vec![session_event(SessionChange::Started, &view)])
-            .await?;
-        self.schedule_changed().notify_one();
+        self.finish(tx, SessionChange::Started, &view, None).await?;
         Ok(view)
     }
 
@@ -1028,11 +1023,11 @@ impl Service {
     /// or is waiting for its PC, and the clock may have moved since).
     pub async fn next_deadline(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let mut c = self.store.read().await?;
-        let warn = warning_offsets_ms(&load_settings(&mut c).await?);
+        let settings = load_settings(&mut c).await?;
+        let warn = warning_offsets_ms(&settings);
         let warning = store::next_warning(&mut c, store::ms(after), &warn).await?;
         let work = store::next_deadline(&mut c, store::ms(after)).await?;
-        drop(c);
-        let housekeeping = self.next_housekeeping(after).await?;
+        let housekeeping = super::housekeeping::next_housekeeping(&mut c, &settings, after).await?;
         Ok([work, warning, housekeeping]
             .into_iter()
             .flatten()

@@ -140,27 +140,23 @@ impl Writer {
 
     async fn commit_batch(&self, b: &mut Batch) {
         self.commits.fetch_add(1, Ordering::Relaxed);
-        commit_batch(b).await;
-    }
-}
-
-async fn commit_batch(b: &mut Batch) {
-    let outcome: Outcome = match sqlx::query("COMMIT").execute(&mut b.conn).await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            let message: Arc<str> = e.to_string().into();
-            tracing::error!(error = %message, operations = b.committed.len(), "group commit failed");
-            // The batch is lost as a whole; nobody was told it was durable.
-            let _ = sqlx::query("ROLLBACK").execute(&mut b.conn).await;
-            Err(message)
+        let outcome: Outcome = match sqlx::query("COMMIT").execute(&mut b.conn).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let message: Arc<str> = e.to_string().into();
+                tracing::error!(error = %message, operations = b.committed.len(), "group commit failed");
+                // The batch is lost as a whole; nobody was told it was durable.
+                let _ = sqlx::query("ROLLBACK").execute(&mut b.conn).await;
+                Err(message)
+            }
+        };
+        b.open = false;
+        for (done, after) in b.committed.drain(..) {
+            if outcome.is_ok() {
+                after();
+            }
+            let _ = done.send(outcome.clone());
         }
-    };
-    b.open = false;
-    for (done, after) in b.committed.drain(..) {
-        if outcome.is_ok() {
-            after();
-        }
-        let _ = done.send(outcome.clone());
     }
 }
 

@@ -92,13 +92,18 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
     let server = Server::start().await?;
     let api = Api::login(&server.base).await?;
     let devices = api.devices("Durable", CLIENTS).await?;
+    // Each operator's client and tariff first: the window times the
+    // session operations only.
+    let mut operators = Vec::with_capacity(CLIENTS);
+    for (i, d) in devices.into_iter().enumerate() {
+        let (client, tariff) = api.rich_client_and_tariff(&format!("durable {i}")).await?;
+        operators.push((client, tariff, d["id"].as_i64().context("device")?));
+    }
     let end = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut workers = Vec::new();
-    for (i, d) in devices.into_iter().enumerate() {
+    for (client, tariff, device) in operators {
         let api = api.clone();
-        let (client, tariff) = api.rich_client_and_tariff(&format!("durable {i}")).await?;
-        let device = d["id"].as_i64().context("device")?;
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < end {
@@ -164,10 +169,10 @@ async fn idle<T>(
     let fleet = connect.await?;
     // Let the connect burst drain before the window opens.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (rss_after, t0) = proc_stats(server.pid())?;
+    let (rss_after, _) = proc_stats(server.pid())?;
+    let t0 = CpuTicks::now(server.pid())?;
     tokio::time::sleep(IDLE_WINDOW).await;
-    let (_, t1) = proc_stats(server.pid())?;
-    let cpu_percent = (t1 - t0) as f64 / TICKS_PER_SECOND / IDLE_WINDOW.as_secs_f64() * 100.0;
+    let cpu_percent = CpuTicks::now(server.pid())?.since(&t0).server;
     Ok((
         fleet,
         Idle {
@@ -287,8 +292,11 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             .deliveries
             .resyncs
             .load(std::sync::atomic::Ordering::Relaxed);
+        let buyer = api
+            .rich_client_and_tariff(&format!("latency {rate} {}", now_ns()))
+            .await?;
         let cpu_before = CpuTicks::now(server.pid())?;
-        let ops = drive(&api, &devices, rate, a.seconds).await?;
+        let ops = drive(&api, buyer, &devices, rate, a.seconds).await?;
         let cpu = CpuTicks::now(server.pid())?.since(&cpu_before);
         // Late arrivals get a moment before the figures are taken.
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -568,10 +576,14 @@ struct Op {
 
 /// Alternates create and cancel at `rate` operations a second, a new PC for
 /// each session; answers every operation that succeeded.
-async fn drive(api: &Api, devices: &[i64], rate: u64, seconds: u64) -> anyhow::Result<Vec<Op>> {
-    let (client, tariff) = api
-        .rich_client_and_tariff(&format!("latency {rate} {}", now_ns()))
-        .await?;
+/// Session operations at `rate` for `seconds`, by `client` on `tariff`.
+async fn drive(
+    api: &Api,
+    (client, tariff): (i64, i64),
+    devices: &[i64],
+    rate: u64,
+    seconds: u64,
+) -> anyhow::Result<Vec<Op>> {
     let ops = Arc::new(Mutex::new(Vec::new()));
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / rate.max(1)));
     let mut tasks = Vec::new();

@@ -60,7 +60,7 @@ impl Screens {
         // opening.
         let mut held: Vec<Box<dyn Send>> = Vec::new();
         for _ in 0..stalled {
-            held.push(Box::new(stalled_screen(&url).await?));
+            held.push(Box::new(club_tests::stalled_screen(&url).await?));
         }
         let mut tasks = Vec::with_capacity(live);
         for _ in 0..live {
@@ -88,24 +88,6 @@ impl Screens {
             _stalled: held,
         })
     }
-}
-
-/// A screen that completes the handshake and then never reads: a 4 KiB
-/// receive buffer fills at once and the server's sends to it stall.
-async fn stalled_screen(
-    url: &str,
-) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>> {
-    let addr: std::net::SocketAddr = url
-        .trim_start_matches("ws://")
-        .split('/')
-        .next()
-        .context("address")?
-        .parse()?;
-    let socket = tokio::net::TcpSocket::new_v4()?;
-    socket.set_recv_buffer_size(4096)?;
-    let stream = socket.connect(addr).await?;
-    let (ws, _) = tokio_tungstenite::client_async(url, stream).await?;
-    Ok(ws)
 }
 
 #[cfg(test)]
