@@ -14,6 +14,9 @@ pub const LATENCY_AGENTS: usize = 2_000;
 const IDLE_SMALL: usize = 1_000;
 const SCREENS: usize = 200;
 const STALLED: usize = 10;
+/// The unmeasured burst that fills the stalled screens' socket buffers.
+const STALL_WARM_UP_RATE: u64 = 500;
+const STALL_WARM_UP_SECONDS: u64 = 5;
 const CLIENTS: usize = 32;
 /// One heartbeat period: every agent is heard from once in the window.
 const IDLE_WINDOW: Duration = Duration::from_secs(15);
@@ -286,6 +289,22 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             screens =
                 Screens::open(&server.ws_base(), &api.token, SCREENS - stalled, stalled).await?;
             open_stalled = stalled;
+            if stalled > 0 {
+                // The kernel takes up to 4 MiB per socket before a send to
+                // a screen that never reads blocks: about 8 s of events at
+                // 100/s. An unmeasured burst fills the stalled screens'
+                // buffers first, so that the window sees them stalled.
+                eprintln!("  filling the stalled screens' socket buffers");
+                let buyer = api.rich_client_and_tariff("stall warm-up").await?;
+                drive(
+                    &api,
+                    buyer,
+                    &devices,
+                    STALL_WARM_UP_RATE,
+                    STALL_WARM_UP_SECONDS,
+                )
+                .await?;
+            }
         }
         eprintln!("  {rate} ops/s, {stalled} stalled screens");
         let resyncs_before = screens
