@@ -288,7 +288,12 @@ pub async fn upgrade(
     // Each send waits for its flush, so the write buffer holds one message
     // at most; its ceiling must fit a snapshot of the largest hall (under
     // 200 bytes a PC), or a big club's screens could never open.
+    // A screen only ever sends a tiny resync request. tungstenite zeroes its
+    // read buffer's free capacity before every read attempt, and a screen's
+    // socket is polled after every event sent: with the default 128 KiB
+    // buffer that memset was the largest single cost of fan-out.
     ws.max_message_size(4 * 1024)
+        .read_buffer_size(4 * 1024)
         .write_buffer_size(16 * 1024)
         .max_write_buffer_size(MAX_SNAPSHOT_BYTES)
         .on_upgrade(move |socket| {
