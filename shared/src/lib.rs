@@ -5,6 +5,7 @@
 
 pub mod events;
 pub mod hall;
+pub mod lock;
 pub mod protocol;
 pub mod types;
 pub mod views;
