@@ -5,12 +5,14 @@
 
 pub mod backoff;
 pub mod http;
+mod lockchan;
 pub mod metrics;
 mod runtime;
 pub mod state;
+pub mod supervise;
 mod ui;
 
-pub use runtime::{run, AgentHandle, AgentOptions, Clock, LocalStatus, StatusSession};
+pub use runtime::{run, AgentHandle, AgentOptions, Clock, HookOutcome, LocalStatus, StatusSession};
 
 use anyhow::{bail, Context};
 use state::{Enrollment, StateDir};

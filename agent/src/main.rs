@@ -41,6 +41,15 @@ enum Command {
         /// Runs when the server unlocks the PC.
         #[arg(long)]
         unlock_cmd: Option<String>,
+        /// Lock and unlock commands still running after this are killed and
+        /// count as failed.
+        #[arg(long, default_value_t = 30)]
+        hook_timeout_seconds: u64,
+        /// The lock screen to start and keep running. Default: `club-lock`
+        /// beside this executable, in a graphical session (DISPLAY or
+        /// WAYLAND_DISPLAY set, or on Windows); `none` starts none.
+        #[arg(long)]
+        lock_screen: Option<PathBuf>,
     },
     /// Press Start, as the player would on the lock screen.
     Start {
@@ -52,6 +61,26 @@ enum Command {
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
+}
+
+/// `--lock-screen`, or `club-lock` beside this executable when there is a
+/// display to show it on.
+fn lock_screen_path(arg: Option<PathBuf>) -> anyhow::Result<Option<PathBuf>> {
+    match arg {
+        Some(p) if p.as_os_str() == "none" => Ok(None),
+        Some(p) => Ok(Some(p)),
+        None => {
+            let graphical = cfg!(windows)
+                || std::env::var_os("DISPLAY").is_some()
+                || std::env::var_os("WAYLAND_DISPLAY").is_some();
+            if !graphical {
+                return Ok(None);
+            }
+            let exe = std::env::current_exe().context("finding club-agent's own path")?;
+            let name = format!("club-lock{}", std::env::consts::EXE_SUFFIX);
+            Ok(exe.parent().map(|d| d.join(name)))
+        }
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -81,6 +110,8 @@ async fn main() -> anyhow::Result<()> {
             ui_listen,
             lock_cmd,
             unlock_cmd,
+            hook_timeout_seconds,
+            lock_screen,
         } => {
             if !ui_listen.ip().is_loopback() {
                 bail!(
@@ -90,6 +121,11 @@ async fn main() -> anyhow::Result<()> {
             let mut opts = AgentOptions::new(StateDir::resolve(state_dir), ui_listen);
             opts.lock_cmd = lock_cmd;
             opts.unlock_cmd = unlock_cmd;
+            opts.hook_timeout = std::time::Duration::from_secs(hook_timeout_seconds);
+            opts.lock_screen = lock_screen_path(lock_screen)?;
+            if let Some(exe) = &opts.lock_screen {
+                tracing::info!(lock_screen = %exe.display(), "supervising the lock screen");
+            }
             let shutdown = CancellationToken::new();
             let (_handle, done) = club_agent::run(opts, shutdown.clone()).await?;
             let stop = shutdown.clone();

@@ -9,6 +9,7 @@ use crate::state::{Applied, StateDir};
 use crate::ui;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use club_shared::lock::LockView;
 use club_shared::protocol::{
     AgentMsg, DesiredState, ServerMsg, HEARTBEAT_SECONDS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
@@ -17,6 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -40,12 +42,19 @@ pub struct AgentOptions {
     pub backoff: Backoff,
     /// How often the offline failsafe looks at the time.
     pub failsafe_tick: Duration,
+    /// The lock screen binary to start and keep running (`club-lock`);
+    /// `None` runs no lock screen of its own (one may still connect).
+    pub lock_screen: Option<PathBuf>,
+    /// Where lock screens connect: a Unix socket, or a named pipe on Windows.
+    pub lock_channel: PathBuf,
+    /// A lock or unlock command still running after this is killed and
+    /// counts as failed.
+    pub hook_timeout: Duration,
 }
 
 impl AgentOptions {
     pub fn new(state_dir: StateDir, ui_listen: SocketAddr) -> Self {
         AgentOptions {
-            state_dir,
             ui_listen,
             lock_cmd: None,
             unlock_cmd: None,
@@ -53,14 +62,30 @@ impl AgentOptions {
             protocol_version: PROTOCOL_VERSION,
             backoff: Backoff::standard(),
             failsafe_tick: Duration::from_secs(1),
+            lock_screen: None,
+            lock_channel: default_lock_channel(&state_dir),
+            hook_timeout: Duration::from_secs(30),
+            state_dir,
         }
     }
+}
+
+#[cfg(unix)]
+fn default_lock_channel(dir: &StateDir) -> PathBuf {
+    dir.dir.join("lock.sock")
+}
+
+#[cfg(windows)]
+fn default_lock_channel(_dir: &StateDir) -> PathBuf {
+    PathBuf::from(r"\\.\pipe\clubhall-lock")
 }
 
 /// `club-agent status`, and the lock screen's view of the agent.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct LocalStatus {
     pub connected: bool,
+    /// Locked, and the lock command (if any) did not fail: a failed lock
+    /// command is never reported as locked.
     pub locked: bool,
     pub session: Option<StatusSession>,
     pub seconds_left: Option<i64>,
@@ -69,6 +94,23 @@ pub struct LocalStatus {
     /// Why the server will not serve this agent, if it said so.
     pub refused: Option<String>,
     pub device_name: Option<String>,
+    /// The last lock or unlock command's result.
+    #[serde(default)]
+    pub lock_hook: Option<HookOutcome>,
+    /// A lock or unlock command is still to run or running.
+    #[serde(default)]
+    pub hook_pending: bool,
+    /// What is wrong with the lock screen, when it keeps failing to start.
+    #[serde(default)]
+    pub lock_screen_problem: Option<String>,
+}
+
+/// How a lock (`locked: true`) or unlock command ended.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct HookOutcome {
+    pub locked: bool,
+    pub ok: bool,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -88,6 +130,11 @@ struct Local {
     offset_ms: i64,
     refused: Option<String>,
     device_name: Option<String>,
+    /// Lock-state changes asked of the hook runner, and the last it finished.
+    hook_asked: u64,
+    hook_done: u64,
+    hook: Option<HookOutcome>,
+    lock_screen_problem: Option<String>,
 }
 
 pub(crate) struct Press {
@@ -106,6 +153,8 @@ pub struct AgentHandle {
     changes: Arc<watch::Sender<u64>>,
     ui_addr: SocketAddr,
     attempts: Arc<std::sync::atomic::AtomicU64>,
+    /// (change number, locked) for the hook runner.
+    hooks: Arc<watch::Sender<(u64, bool)>>,
 }
 
 impl AgentHandle {
@@ -142,16 +191,52 @@ impl AgentHandle {
             .filter(|s| s.status == SessionStatus::Started)
             .and_then(|s| s.ends_at)
             .map(|e| (e - now).num_seconds().max(0));
+        let settled = l.hook_done == l.hook_asked;
+        let lock_failed = settled && l.hook.as_ref().is_some_and(|h| h.locked && !h.ok);
         LocalStatus {
             connected: l.connected,
-            locked: l.locked,
+            locked: l.locked && !lock_failed,
             session,
             seconds_left,
             applied_seq: l.applied.seq,
             warnings: l.applied.desired.warnings.clone(),
             refused: l.refused.clone(),
             device_name: l.device_name.clone(),
+            lock_hook: l.hook.clone(),
+            hook_pending: !settled,
+            lock_screen_problem: l.lock_screen_problem.clone(),
         }
+    }
+
+    /// What the lock screen shows: the lock itself follows the server's
+    /// word (and the failsafe) at once, whatever the lock command does.
+    pub(crate) fn lock_view(&self) -> LockView {
+        let l = self.lock_local();
+        LockView {
+            locked: l.locked,
+            connected: l.connected,
+            club_name: None,
+            device_name: l.device_name.clone(),
+            session: l.applied.desired.session.clone(),
+            warnings: l.applied.desired.warnings.clone(),
+            refused: l.refused.clone(),
+        }
+    }
+
+    /// The supervisor's word on the lock screen (`None`: running fine).
+    pub(crate) fn set_lock_screen_problem(&self, problem: Option<String>) {
+        {
+            let mut l = self.lock_local();
+            if l.lock_screen_problem == problem {
+                return;
+            }
+            l.lock_screen_problem = problem;
+        }
+        self.changed();
+    }
+
+    pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Waits until `pred` holds for the status, or the timeout passes.
@@ -176,7 +261,7 @@ impl AgentHandle {
         .ok()
     }
 
-    fn changed(&self) {
+    pub(crate) fn changed(&self) {
         self.changes.send_modify(|v| *v += 1);
     }
 
@@ -208,19 +293,16 @@ impl AgentHandle {
         }
     }
 
-    /// Runs the lock or unlock command when the lock state changes.
-    async fn set_locked(&self, locked: bool, why: &str) {
-        let was = {
+    /// Changes the lock state: the lock screen follows at once, and the
+    /// lock or unlock command runs on the hook runner, off this task.
+    fn set_locked(&self, locked: bool, why: &str) {
+        let asked = {
             let mut l = self.lock_local();
-            std::mem::replace(&mut l.locked, locked)
-        };
-        if was == locked {
-            return;
-        }
-        let cmd = if locked {
-            &self.opts.lock_cmd
-        } else {
-            &self.opts.unlock_cmd
+            if std::mem::replace(&mut l.locked, locked) == locked {
+                return;
+            }
+            l.hook_asked += 1;
+            l.hook_asked
         };
         tracing::info!(
             locked,
@@ -228,9 +310,7 @@ impl AgentHandle {
             "PC {}",
             if locked { "locked" } else { "unlocked" }
         );
-        if let Some(cmd) = cmd {
-            run_command(cmd).await;
-        }
+        self.hooks.send_replace((asked, locked));
         self.changed();
     }
 
@@ -254,7 +334,7 @@ impl AgentHandle {
             tracing::error!(error = %e, "saving the applied state");
         }
         self.lock_local().applied = applied;
-        self.set_locked(lock, "server state").await;
+        self.set_locked(lock, "server state");
         self.changed();
     }
 
@@ -276,8 +356,7 @@ impl AgentHandle {
             (l.connected, l.locked, ends)
         };
         if !connected && !locked && ends_at.is_some_and(|e| e <= self.server_now()) {
-            self.set_locked(true, "paid time ran out while the server was unreachable")
-                .await;
+            self.set_locked(true, "paid time ran out while the server was unreachable");
         }
     }
 }
@@ -290,7 +369,40 @@ fn press_id() -> String {
     )
 }
 
-async fn run_command(cmd: &str) {
+/// Runs the lock and unlock commands, one at a time, for the latest lock
+/// state: a state that flipped back meanwhile runs only the last command.
+async fn hook_loop(
+    handle: AgentHandle,
+    mut asked: watch::Receiver<(u64, bool)>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            c = asked.changed() => if c.is_err() { return },
+        }
+        let (number, locked) = *asked.borrow_and_update();
+        let cmd = if locked {
+            &handle.opts.lock_cmd
+        } else {
+            &handle.opts.unlock_cmd
+        };
+        let outcome = match cmd {
+            Some(cmd) => Some(run_command(cmd, locked, handle.opts.hook_timeout).await),
+            None => None,
+        };
+        {
+            let mut l = handle.lock_local();
+            l.hook_done = number;
+            if outcome.is_some() {
+                l.hook = outcome;
+            }
+        }
+        handle.changed();
+    }
+}
+
+async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome {
     let mut c = if cfg!(windows) {
         let mut c = tokio::process::Command::new("cmd");
         c.args(["/C", cmd]);
@@ -300,11 +412,25 @@ async fn run_command(cmd: &str) {
         c.args(["-c", cmd]);
         c
     };
-    match c.status().await {
-        Ok(s) if s.success() => tracing::info!(%cmd, "command ran"),
-        Ok(s) => tracing::warn!(%cmd, status = %s, "command failed"),
-        Err(e) => tracing::warn!(%cmd, error = %e, "command could not start"),
+    c.kill_on_drop(true).stdin(std::process::Stdio::null());
+    let (ok, detail) = match c.spawn() {
+        Err(e) => (false, format!("could not start: {e}")),
+        Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
+            Ok(Ok(s)) if s.success() => (true, "ran".to_owned()),
+            Ok(Ok(s)) => (false, format!("failed: {s}")),
+            Ok(Err(e)) => (false, format!("failed: {e}")),
+            Err(_) => {
+                let _ = child.kill().await;
+                (false, format!("killed after {} s", timeout.as_secs_f32()))
+            }
+        },
+    };
+    if ok {
+        tracing::info!(%cmd, "command ran");
+    } else {
+        tracing::warn!(%cmd, %detail, "lock command failed");
     }
+    HookOutcome { locked, ok, detail }
 }
 
 /// Starts the agent: locks the PC, opens the lock screen, and keeps the
@@ -322,6 +448,7 @@ pub async fn run(
     opts.state_dir.save_ui_addr(ui_addr)?;
 
     let (presses, press_rx) = mpsc::channel(8);
+    let (hooks, hooks_rx) = watch::channel((0, false));
     let handle = AgentHandle {
         local: Arc::new(Mutex::new(Local {
             connected: false,
@@ -332,20 +459,43 @@ pub async fn run(
             offset_ms: 0,
             refused: None,
             device_name: None,
+            hook_asked: 0,
+            hook_done: 0,
+            hook: None,
+            lock_screen_problem: None,
         })),
         opts: Arc::new(opts),
         presses,
         changes: Arc::new(watch::Sender::new(0)),
         ui_addr,
         attempts: Arc::default(),
+        hooks: Arc::new(hooks),
     };
-    handle.set_locked(true, "agent start").await;
-    tracing::info!(%ui_addr, "lock screen ready");
+    handle.set_locked(true, "agent start");
+    tracing::info!(%ui_addr, "lock screen page ready");
+    let channel = crate::lockchan::serve(
+        handle.opts.lock_channel.clone(),
+        handle.clone(),
+        shutdown.clone(),
+    )
+    .await?;
 
     let ws_url = ws_url(&enrollment.server)?;
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(ui::serve(listener, handle.clone(), shutdown.clone()));
     tasks.spawn(failsafe_loop(handle.clone(), shutdown.clone()));
+    tasks.spawn(hook_loop(handle.clone(), hooks_rx, shutdown.clone()));
+    tasks.spawn(async move {
+        let _ = channel.await;
+    });
+    if let Some(exe) = handle.opts.lock_screen.clone() {
+        tasks.spawn(crate::supervise::lock_screen(
+            exe,
+            handle.opts.lock_channel.clone(),
+            handle.clone(),
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(connection_loop(
         handle.clone(),
         ws_url,
@@ -489,8 +639,8 @@ async fn connect_once(
         }
     };
     let (last_applied_seq, locked) = {
-        let l = handle.lock_local();
-        (l.applied.seq, l.locked)
+        let s = handle.status();
+        (s.applied_seq, s.locked)
     };
     let hello = AgentMsg::Hello {
         protocol_version: handle.opts.protocol_version,

@@ -181,7 +181,15 @@ fn fit(font: &FontRef<'static>, px: f32, text: &str, max: f32) -> String {
 }
 
 /// Draws one line of text with its baseline at `baseline`, starting at `x`.
-fn text(canvas: &mut Canvas, font: &FontRef<'static>, px: f32, x: f32, baseline: f32, s: &str, colour: u32) {
+fn text(
+    canvas: &mut Canvas,
+    font: &FontRef<'static>,
+    px: f32,
+    x: f32,
+    baseline: f32,
+    s: &str,
+    colour: u32,
+) {
     let f = font.as_scaled(PxScale::from(px));
     let mut caret = x;
     let mut prev = None;
@@ -196,7 +204,12 @@ fn text(canvas: &mut Canvas, font: &FontRef<'static>, px: f32, x: f32, baseline:
         if let Some(outline) = font.outline_glyph(glyph) {
             let b = outline.px_bounds();
             outline.draw(|gx, gy, cover| {
-                canvas.blend(b.min.x as i32 + gx as i32, b.min.y as i32 + gy as i32, colour, cover);
+                canvas.blend(
+                    b.min.x as i32 + gx as i32,
+                    b.min.y as i32 + gy as i32,
+                    colour,
+                    cover,
+                );
             });
         }
     }
@@ -204,7 +217,16 @@ fn text(canvas: &mut Canvas, font: &FontRef<'static>, px: f32, x: f32, baseline:
 
 /// One line centred on `cx`, shortened to fit `max` pixels.
 #[allow(clippy::too_many_arguments)] // a drawing call: where, how big, what, which colour
-fn centred(canvas: &mut Canvas, font: &FontRef<'static>, px: f32, cx: f32, baseline: f32, s: &str, max: f32, colour: u32) {
+fn centred(
+    canvas: &mut Canvas,
+    font: &FontRef<'static>,
+    px: f32,
+    cx: f32,
+    baseline: f32,
+    s: &str,
+    max: f32,
+    colour: u32,
+) {
     let s = fit(font, px, s, max);
     let w = text_width(font, px, &s);
     text(canvas, font, px, cx - w / 2.0, baseline, &s, colour);
@@ -217,9 +239,36 @@ pub fn lock_panel(fonts: &Fonts, screen: &LockScreen, scale: f32) -> Panel {
     let mut c = Canvas::new(w, h, BACKGROUND);
     let cx = w as f32 / 2.0;
     let max = w as f32 - s(40.0);
-    centred(&mut c, &fonts.regular, s(22.0), cx, s(60.0), &screen.header, max, MUTED);
-    centred(&mut c, &fonts.bold, s(54.0), cx, s(170.0), &screen.title, max, TEXT);
-    centred(&mut c, &fonts.regular, s(22.0), cx, s(230.0), &screen.detail, max, MUTED);
+    centred(
+        &mut c,
+        &fonts.regular,
+        s(22.0),
+        cx,
+        s(60.0),
+        &screen.header,
+        max,
+        MUTED,
+    );
+    centred(
+        &mut c,
+        &fonts.bold,
+        s(54.0),
+        cx,
+        s(170.0),
+        &screen.title,
+        max,
+        TEXT,
+    );
+    centred(
+        &mut c,
+        &fonts.regular,
+        s(22.0),
+        cx,
+        s(230.0),
+        &screen.detail,
+        max,
+        MUTED,
+    );
     let mut button = None;
     if let Some(b) = screen.button {
         let r = Rect {
@@ -233,7 +282,16 @@ pub fn lock_panel(fonts: &Fonts, screen: &LockScreen, scale: f32) -> Panel {
             Button::Starting => (DISABLED, "Starting…"),
         };
         c.rounded(r, s(12.0), fill);
-        centred(&mut c, &fonts.bold, s(30.0), cx, r.y as f32 + s(49.0), label, r.w as f32, 0xffffff);
+        centred(
+            &mut c,
+            &fonts.bold,
+            s(30.0),
+            cx,
+            r.y as f32 + s(49.0),
+            label,
+            r.w as f32,
+            0xffffff,
+        );
         if b == Button::Start {
             button = Some(r);
         }
@@ -249,7 +307,15 @@ pub fn lock_panel(fonts: &Fonts, screen: &LockScreen, scale: f32) -> Panel {
     let lw = text_width(&fonts.regular, s(18.0), &line) + s(20.0);
     let x = cx - lw / 2.0;
     c.circle(x + s(6.0), s(512.0), s(6.0), dot);
-    text(&mut c, &fonts.regular, s(18.0), x + s(20.0), s(518.0), &line, MUTED);
+    text(
+        &mut c,
+        &fonts.regular,
+        s(18.0),
+        x + s(20.0),
+        s(518.0),
+        &line,
+        MUTED,
+    );
     Panel { canvas: c, button }
 }
 
@@ -259,8 +325,25 @@ pub fn notice(fonts: &Fonts, message: &str, scale: f32) -> Canvas {
     let (w, h) = (s(NOTICE_W as f32) as u32, s(NOTICE_H as f32) as u32);
     let mut c = Canvas::new(w, h, BACKGROUND);
     c.rounded(Rect { x: 0, y: 0, w, h }, s(10.0), NOTICE_BG);
-    c.fill(Rect { x: 0, y: s(10.0) as i32, w: s(6.0) as u32, h: h - s(20.0) as u32 }, WARN);
-    centred(&mut c, &fonts.bold, s(26.0), w as f32 / 2.0, s(42.0), message, w as f32 - s(30.0), WARN);
+    c.fill(
+        Rect {
+            x: 0,
+            y: s(10.0) as i32,
+            w: s(6.0) as u32,
+            h: h - s(20.0) as u32,
+        },
+        WARN,
+    );
+    centred(
+        &mut c,
+        &fonts.bold,
+        s(26.0),
+        w as f32 / 2.0,
+        s(42.0),
+        message,
+        w as f32 - s(30.0),
+        WARN,
+    );
     c
 }
 
@@ -284,7 +367,8 @@ mod tests {
         let fonts = Fonts::load().unwrap();
         let p = lock_panel(&fonts, &screen(Some(Button::Start)), 1.0);
         let b = p.button.expect("a button");
-        let mid = p.canvas.pixels[(b.y + b.h as i32 / 2) as usize * p.canvas.width as usize + b.x as usize + 8];
+        let mid = p.canvas.pixels
+            [(b.y + b.h as i32 / 2) as usize * p.canvas.width as usize + b.x as usize + 8];
         assert_eq!(mid, ACCENT);
         assert!(b.contains(b.x + 1, b.y + 1) && !b.contains(b.x - 1, b.y));
     }
@@ -292,14 +376,16 @@ mod tests {
     #[test]
     fn a_press_in_flight_has_no_clickable_button() {
         let fonts = Fonts::load().unwrap();
-        assert!(lock_panel(&fonts, &screen(Some(Button::Starting)), 1.0).button.is_none());
+        assert!(lock_panel(&fonts, &screen(Some(Button::Starting)), 1.0)
+            .button
+            .is_none());
     }
 
     #[test]
     fn text_is_drawn_and_long_names_are_shortened() {
         let fonts = Fonts::load().unwrap();
         let p = lock_panel(&fonts, &screen(None), 1.0);
-        assert!(p.canvas.pixels.iter().any(|&px| px == TEXT), "the title is drawn");
+        assert!(p.canvas.pixels.contains(&TEXT), "the title is drawn");
         let long = "W".repeat(500);
         let short = fit(&fonts.bold, 54.0, &long, 900.0);
         assert!(short.ends_with('…') && text_width(&fonts.bold, 54.0, &short) <= 900.0);
@@ -312,6 +398,9 @@ mod tests {
         assert_eq!(scale_for(2160), 2.0);
         let fonts = Fonts::load().unwrap();
         let p = lock_panel(&fonts, &screen(None), 2.0);
-        assert_eq!((p.canvas.width, p.canvas.height), (PANEL_W * 2, PANEL_H * 2));
+        assert_eq!(
+            (p.canvas.width, p.canvas.height),
+            (PANEL_W * 2, PANEL_H * 2)
+        );
     }
 }

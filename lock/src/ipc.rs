@@ -47,30 +47,33 @@ pub fn spawn(endpoint: Endpoint, inputs: Sender<Input>) -> Presses {
         .spawn(move || {
             let mut last_error = String::new();
             loop {
-            match crate::platform::connect(&endpoint.0) {
-                Ok((reader, w)) => {
-                    last_error.clear();
-                    *writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
-                    let why = read_lines(reader, &inputs);
-                    *writer.lock().unwrap_or_else(|p| p.into_inner()) = None;
-                    eprintln!("club-lock: the daemon's channel closed: {why}");
-                    if inputs.send(Input::DaemonLost).is_err() {
-                        return;
+                match crate::platform::connect(&endpoint.0) {
+                    Ok((reader, w)) => {
+                        last_error.clear();
+                        *writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(w);
+                        let why = read_lines(reader, &inputs);
+                        *writer.lock().unwrap_or_else(|p| p.into_inner()) = None;
+                        eprintln!("club-lock: the daemon's channel closed: {why}");
+                        if inputs.send(Input::DaemonLost).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        if inputs.send(Input::DaemonLost).is_err() {
+                            return;
+                        }
+                        // Said once per outage, not every retry.
+                        let e = format!("{e:#}");
+                        if e != last_error {
+                            eprintln!(
+                                "club-lock: cannot reach the daemon at {}: {e}",
+                                endpoint.0.display()
+                            );
+                            last_error = e;
+                        }
                     }
                 }
-                Err(e) => {
-                    if inputs.send(Input::DaemonLost).is_err() {
-                        return;
-                    }
-                    // Said once per outage, not every retry.
-                    let e = format!("{e:#}");
-                    if e != last_error {
-                        eprintln!("club-lock: cannot reach the daemon at {}: {e}", endpoint.0.display());
-                        last_error = e;
-                    }
-                }
-            }
-            std::thread::sleep(Duration::from_millis(250));
+                std::thread::sleep(Duration::from_millis(250));
             }
         })
         .expect("a thread for the daemon's channel");

@@ -66,7 +66,10 @@ impl Model {
 
     /// A whole new view from the daemon.
     pub fn on_view(&mut self, view: LockView, now: Instant) {
-        let old_session = self.view.as_ref().and_then(|v| v.session.as_ref().map(|s| s.id));
+        let old_session = self
+            .view
+            .as_ref()
+            .and_then(|v| v.session.as_ref().map(|s| s.id));
         let new_session = view.session.as_ref().map(|s| s.id);
         if old_session != new_session {
             self.refusal = None;
@@ -123,7 +126,10 @@ impl Model {
     /// When the scene changes by itself next (a notice expiring).
     pub fn next_deadline(&self) -> Option<Instant> {
         let playing = self.view.as_ref().is_some_and(|v| !v.locked);
-        self.notice.as_ref().filter(|_| playing).map(|(_, until)| *until)
+        self.notice
+            .as_ref()
+            .filter(|_| playing)
+            .map(|(_, until)| *until)
     }
 
     pub fn scene(&self, now: Instant) -> Scene {
@@ -179,7 +185,10 @@ impl Model {
         let detail = if session.tariff_name.is_empty() {
             "Press Start or Enter when you are ready.".to_owned()
         } else {
-            format!("{} — press Start or Enter when you are ready.", session.tariff_name)
+            format!(
+                "{} — press Start or Enter when you are ready.",
+                session.tariff_name
+            )
         };
         Scene::Lock(LockScreen {
             header,

@@ -105,7 +105,11 @@ impl TestAgent {
         (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
     }
 
-    pub fn lock_log(&self) -> Vec<String> {
+    /// The lock and unlock commands run so far, once none is pending (they
+    /// run off the connection loop).
+    pub async fn lock_log(&self) -> Vec<String> {
+        self.wait("the lock commands ran", |s| !s.hook_pending)
+            .await;
         std::fs::read_to_string(&self.lock_log)
             .unwrap_or_default()
             .lines()

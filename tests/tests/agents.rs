@@ -116,7 +116,7 @@ async fn an_enrolled_agent_shows_online_with_metrics() {
     assert!(pc["metrics"]["memory_total"].as_u64().unwrap() > 0);
     assert!(!pc["metrics"]["os"].as_str().unwrap().is_empty());
     assert!(pc["last_seen_at"].is_string());
-    assert_eq!(agent.lock_log(), ["lock"], "starts locked");
+    assert_eq!(agent.lock_log().await, ["lock"], "starts locked");
     agent.stop().await;
     srv.stop().await;
 }
@@ -198,7 +198,7 @@ async fn the_pc_follows_the_session_start_cancel_end_and_natural_end() {
     assert_eq!(ended["end_kind"], "natural");
 
     assert_eq!(
-        agent.lock_log(),
+        agent.lock_log().await,
         ["lock", "unlock", "lock", "unlock", "lock"]
     );
     agent.stop().await;
@@ -349,7 +349,7 @@ async fn offline_the_agent_locks_when_the_time_runs_out_and_never_unlocks_alone(
     stopped.clock.advance(Duration::minutes(1));
     let s = agent.wait("locked by itself", |s| s.locked).await;
     assert!(!s.connected);
-    assert_eq!(agent.lock_log(), ["lock", "unlock", "lock"]);
+    assert_eq!(agent.lock_log().await, ["lock", "unlock", "lock"]);
 
     // The applied state still says "unlocked, until 14:00"; the agent does
     // not go back to it, and on reconnect the server ends the session.
@@ -358,7 +358,7 @@ async fn offline_the_agent_locks_when_the_time_runs_out_and_never_unlocks_alone(
         .wait("reconnected", |s| s.connected && s.session.is_none())
         .await;
     assert_eq!(
-        agent.lock_log(),
+        agent.lock_log().await,
         ["lock", "unlock", "lock"],
         "never unlocked again"
     );
@@ -405,7 +405,7 @@ async fn a_reboot_with_the_server_down_stays_locked() {
         Some(id),
         "remembers the session it showed"
     );
-    assert_eq!(rebooted.lock_log(), ["lock"]);
+    assert_eq!(rebooted.lock_log().await, ["lock"]);
 
     // When the server is back, it plays on: the server said so.
     let srv = stopped.start_again().await;

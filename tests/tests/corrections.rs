@@ -79,7 +79,7 @@ async fn adding_a_tariff_starts_a_new_segment_now_without_locking_the_pc() {
         })
         .await;
     assert!(!s.locked);
-    assert_eq!(agent.lock_log(), ["lock", "unlock"]);
+    assert_eq!(agent.lock_log().await, ["lock", "unlock"]);
 
     // The receipt bills each segment by its use.
     srv.clock.advance(Duration::minutes(60));
@@ -279,7 +279,7 @@ async fn auto_renewal_continues_without_a_gap_after_warnings() {
         .wait("locked", |s| s.locked && s.session.is_none())
         .await;
     assert_eq!(
-        agent.lock_log(),
+        agent.lock_log().await,
         ["lock", "unlock", "lock"],
         "never locked at the renewal"
     );

@@ -28,12 +28,19 @@ fn trusted(path: &Path) -> anyhow::Result<()> {
     for (what, m) in [("socket", Some(sock)), ("its directory", dir)] {
         let Some(m) = m else { continue };
         if m.uid() != me && m.uid() != 0 {
-            bail!("the daemon's {what} at {} belongs to user {}, not to this account or root", path.display(), m.uid());
+            bail!(
+                "the daemon's {what} at {} belongs to user {}, not to this account or root",
+                path.display(),
+                m.uid()
+            );
         }
     }
     if let Some(dir) = path.parent() {
         if std::fs::metadata(dir)?.mode() & 0o022 != 0 {
-            bail!("{} is writable by others: refusing its socket", dir.display());
+            bail!(
+                "{} is writable by others: refusing its socket",
+                dir.display()
+            );
         }
     }
     Ok(())
@@ -41,7 +48,8 @@ fn trusted(path: &Path) -> anyhow::Result<()> {
 
 pub fn connect(path: &Path) -> anyhow::Result<(Box<dyn Read + Send>, Box<dyn Write + Send>)> {
     trusted(path)?;
-    let stream = UnixStream::connect(path).with_context(|| format!("connecting to {}", path.display()))?;
+    let stream =
+        UnixStream::connect(path).with_context(|| format!("connecting to {}", path.display()))?;
     let writer = stream.try_clone()?;
     Ok((Box::new(stream), Box::new(writer)))
 }

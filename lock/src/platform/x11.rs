@@ -17,9 +17,9 @@ use x11rb::connection::{Connection, RequestConnection};
 use x11rb::protocol::randr::{self, ConnectionExt as _};
 use x11rb::protocol::shape::{self, ConnectionExt as _};
 use x11rb::protocol::xproto::{
-    AtomEnum, ClipOrdering, ConfigureWindowAux, ConnectionExt as _, CreateGCAux,
-    CreateWindowAux, EventMask, GrabMode, GrabStatus, ImageFormat, PropMode, StackMode,
-    Visibility, Window, WindowClass,
+    AtomEnum, ClipOrdering, ConfigureWindowAux, ConnectionExt as _, CreateGCAux, CreateWindowAux,
+    EventMask, GrabMode, GrabStatus, ImageFormat, PropMode, StackMode, Visibility, Window,
+    WindowClass,
 };
 use x11rb::protocol::Event as XEvent;
 use x11rb::rust_connection::RustConnection;
@@ -79,7 +79,9 @@ pub fn open(inputs: Sender<Input>) -> anyhow::Result<Box<dyn crate::Display>> {
     if randr {
         conn.randr_select_input(
             root,
-            randr::NotifyMask::SCREEN_CHANGE | randr::NotifyMask::CRTC_CHANGE | randr::NotifyMask::OUTPUT_CHANGE,
+            randr::NotifyMask::SCREEN_CHANGE
+                | randr::NotifyMask::CRTC_CHANGE
+                | randr::NotifyMask::OUTPUT_CHANGE,
         )?;
     }
     let shape = conn
@@ -191,8 +193,13 @@ impl X11 {
                 .override_redirect(1)
                 .event_mask(events),
         )?;
-        self.conn
-            .change_property8(PropMode::REPLACE, id, AtomEnum::WM_NAME, AtomEnum::STRING, name)?;
+        self.conn.change_property8(
+            PropMode::REPLACE,
+            id,
+            AtomEnum::WM_NAME,
+            AtomEnum::STRING,
+            name,
+        )?;
         self.conn.change_property8(
             PropMode::REPLACE,
             id,
@@ -250,8 +257,10 @@ impl X11 {
 
     fn raise(&self) -> anyhow::Result<()> {
         for w in &self.locks {
-            self.conn
-                .configure_window(w.id, &ConfigureWindowAux::new().stack_mode(StackMode::ABOVE))?;
+            self.conn.configure_window(
+                w.id,
+                &ConfigureWindowAux::new().stack_mode(StackMode::ABOVE),
+            )?;
         }
         Ok(())
     }
@@ -265,7 +274,13 @@ impl X11 {
         };
         let keyboard = self
             .conn
-            .grab_keyboard(true, first.id, CURRENT_TIME, GrabMode::ASYNC, GrabMode::ASYNC)?
+            .grab_keyboard(
+                true,
+                first.id,
+                CURRENT_TIME,
+                GrabMode::ASYNC,
+                GrabMode::ASYNC,
+            )?
             .reply()?;
         let pointer = self
             .conn
@@ -291,7 +306,11 @@ impl X11 {
         };
         if self.panel.is_none() {
             let smallest = self.locks.iter().map(|w| w.monitor.h).min().unwrap_or(1080);
-            self.panel = Some(draw::lock_panel(&self.fonts, screen, draw::scale_for(smallest)));
+            self.panel = Some(draw::lock_panel(
+                &self.fonts,
+                screen,
+                draw::scale_for(smallest),
+            ));
         }
         let (Some(panel), Some(w)) = (&self.panel, self.locks.get(index)) else {
             return Ok(());
@@ -355,12 +374,24 @@ impl X11 {
 
 /// Where the panel sits in a monitor's window: centred.
 fn panel_origin(monitor: Rect, canvas: &Canvas) -> (i32, i32) {
-    let r = Rect { x: 0, y: 0, w: monitor.w, h: monitor.h }.centre(canvas.width, canvas.height);
+    let r = Rect {
+        x: 0,
+        y: 0,
+        w: monitor.w,
+        h: monitor.h,
+    }
+    .centre(canvas.width, canvas.height);
     (r.x, r.y)
 }
 
 /// Sends a canvas in strips small enough for one request each.
-fn put(conn: &RustConnection, depth: u8, w: Window, c: &Canvas, at: (i32, i32)) -> anyhow::Result<()> {
+fn put(
+    conn: &RustConnection,
+    depth: u8,
+    w: Window,
+    c: &Canvas,
+    at: (i32, i32),
+) -> anyhow::Result<()> {
     let gc = conn.generate_id()?;
     conn.create_gc(gc, w, &CreateGCAux::new())?;
     let row_bytes = c.width as usize * 4;
@@ -441,7 +472,9 @@ impl crate::Display for X11 {
             // moved or restacked: back on top.
             XEvent::VisibilityNotify(v) if v.state != Visibility::UNOBSCURED => self.raise()?,
             XEvent::MapNotify(m) if self.locked() && !self.is_ours(m.window) => self.raise()?,
-            XEvent::ConfigureNotify(c) if self.locked() && c.window != self.root && !self.is_ours(c.window) => {
+            XEvent::ConfigureNotify(c)
+                if self.locked() && c.window != self.root && !self.is_ours(c.window) =>
+            {
                 self.raise()?
             }
             // Someone unmapped a lock window: map it again, grab again.

@@ -1,0 +1,552 @@
+//! Windows: one borderless topmost window per monitor while locked, its
+//! topmost place and the foreground re-asserted every second, and a
+//! low-level keyboard hook that swallows the shell's shortcuts (Alt+Tab,
+//! Win, Alt+F4, Ctrl+Esc, Ctrl+Shift+Esc). The hook lives on a thread of
+//! its own that does nothing else, so it always answers in time (Windows
+//! silently drops a slow hook), is installed only while locked (every key
+//! press of a game would pass through it), and is re-installed every few
+//! seconds. Ctrl+Alt+Del cannot be hooked: see the README.
+//!
+//! The window thread owns every window; the main loop hands it scenes.
+#![allow(unsafe_code)] // Win32 window procedures, hooks and GDI calls
+
+use crate::draw::{self, Canvas, Fonts, Rect, BACKGROUND};
+use crate::model::Scene;
+use crate::Input;
+use std::cell::RefCell;
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use windows_sys::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
+use windows_sys::Win32::Graphics::Gdi::{
+    BeginPaint, CreateSolidBrush, EndPaint, EnumDisplayMonitors, InvalidateRect, SetDIBitsToDevice,
+    BITMAPINFO, BITMAPINFOHEADER, BI_RGB, DIB_RGB_COLORS, HDC, HMONITOR, PAINTSTRUCT,
+};
+use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
+use windows_sys::Win32::System::Threading::GetCurrentThreadId;
+use windows_sys::Win32::UI::Input::KeyboardAndMouse::{
+    GetAsyncKeyState, VK_CONTROL, VK_RETURN, VK_SHIFT,
+};
+use windows_sys::Win32::UI::WindowsAndMessaging::{
+    CallNextHookEx, CreateWindowExW, DefWindowProcW, DestroyWindow, DispatchMessageW, GetMessageW,
+    KillTimer, LoadCursorW, PostThreadMessageW, RegisterClassW, SetForegroundWindow,
+    SetLayeredWindowAttributes, SetTimer, SetWindowPos, SetWindowsHookExW, ShowWindow,
+    TranslateMessage, UnhookWindowsHookEx, HC_ACTION, HHOOK, HWND_TOPMOST, IDC_ARROW,
+    KBDLLHOOKSTRUCT, LLKHF_ALTDOWN, LWA_ALPHA, MSG, SWP_NOACTIVATE, SWP_NOMOVE, SWP_NOSIZE,
+    SW_SHOWNOACTIVATE, WH_KEYBOARD_LL, WM_APP, WM_CLOSE, WM_DISPLAYCHANGE, WM_KEYDOWN,
+    WM_LBUTTONDOWN, WM_PAINT, WM_SYSKEYDOWN, WM_TIMER, WNDCLASSW, WS_EX_LAYERED, WS_EX_NOACTIVATE,
+    WS_EX_TOOLWINDOW, WS_EX_TOPMOST, WS_EX_TRANSPARENT, WS_POPUP, WS_VISIBLE,
+};
+
+/// Windows sends the main loop no display events: the window thread
+/// handles its own and sends `Input::Start` itself.
+pub enum Event {}
+
+const WM_SCENE: u32 = WM_APP + 1;
+const WM_HOOK_ON: u32 = WM_APP + 2;
+const WM_HOOK_OFF: u32 = WM_APP + 3;
+const TOPMOST_TIMER: usize = 1;
+const TOPMOST_EVERY_MS: u32 = 1000;
+const REHOOK_EVERY_MS: u32 = 5000;
+
+pub struct Win32 {
+    window_thread: u32,
+    scene: Arc<Mutex<Scene>>,
+}
+
+struct Ui {
+    inputs: Sender<Input>,
+    fonts: Fonts,
+    scene: Arc<Mutex<Scene>>,
+    hook_thread: u32,
+    locks: Vec<(HWND, Rect)>,
+    panel: Option<draw::Panel>,
+    notice: Option<(HWND, Canvas)>,
+}
+
+thread_local! {
+    static UI: RefCell<Option<Ui>> = const { RefCell::new(None) };
+}
+
+fn wide(s: &str) -> Vec<u16> {
+    s.encode_utf16().chain([0]).collect()
+}
+
+fn class_name() -> Vec<u16> {
+    wide("ClubhallLock")
+}
+
+/// 0x00RRGGBB to a COLORREF (0x00BBGGRR).
+fn colorref(rgb: u32) -> u32 {
+    ((rgb & 0xff) << 16) | (rgb & 0xff00) | ((rgb >> 16) & 0xff)
+}
+
+pub fn open(inputs: Sender<Input>) -> anyhow::Result<Box<dyn crate::Display>> {
+    let fonts = Fonts::load()?;
+    let (hook_tx, hook_rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("keyboard-hook".into())
+        .spawn(move || hook_thread(hook_tx))?;
+    let hook_thread = hook_rx.recv()?;
+    let scene = Arc::new(Mutex::new(Scene::Hidden));
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let shared = scene.clone();
+    std::thread::Builder::new()
+        .name("windows".into())
+        .spawn(move || {
+            UI.with(|u| {
+                *u.borrow_mut() = Some(Ui {
+                    inputs,
+                    fonts,
+                    scene: shared,
+                    hook_thread,
+                    locks: Vec::new(),
+                    panel: None,
+                    notice: None,
+                })
+            });
+            let class = class_name();
+            // SAFETY: plain registration of a window class whose procedure
+            // and strings live for the whole process.
+            unsafe {
+                let wc = WNDCLASSW {
+                    lpfnWndProc: Some(wndproc),
+                    hInstance: GetModuleHandleW(std::ptr::null()),
+                    lpszClassName: class.as_ptr(),
+                    hbrBackground: CreateSolidBrush(colorref(BACKGROUND)),
+                    hCursor: LoadCursorW(std::ptr::null_mut(), IDC_ARROW),
+                    ..std::mem::zeroed()
+                };
+                RegisterClassW(&wc);
+                let _ = ready_tx.send(GetCurrentThreadId());
+                let mut msg: MSG = std::mem::zeroed();
+                while GetMessageW(&mut msg, std::ptr::null_mut(), 0, 0) > 0 {
+                    if msg.hwnd.is_null() && msg.message == WM_SCENE {
+                        apply();
+                    } else {
+                        TranslateMessage(&msg);
+                        DispatchMessageW(&msg);
+                    }
+                }
+            }
+        })?;
+    let window_thread = ready_rx.recv()?;
+    Ok(Box::new(Win32 {
+        window_thread,
+        scene,
+    }))
+}
+
+impl crate::Display for Win32 {
+    fn present(&mut self, scene: &Scene) -> anyhow::Result<()> {
+        *self.scene.lock().unwrap_or_else(|p| p.into_inner()) = scene.clone();
+        // SAFETY: posting to a thread of ours that runs a message loop.
+        if unsafe { PostThreadMessageW(self.window_thread, WM_SCENE, 0, 0) } == 0 {
+            anyhow::bail!(
+                "the window thread is gone: {}",
+                std::io::Error::last_os_error()
+            );
+        }
+        Ok(())
+    }
+
+    fn handle(&mut self, event: Event) -> anyhow::Result<bool> {
+        match event {}
+    }
+
+    fn tick(&mut self) -> Option<Instant> {
+        None
+    }
+}
+
+unsafe extern "system" fn monitor_proc(_: HMONITOR, _: HDC, r: *mut RECT, out: LPARAM) -> i32 {
+    let out = &mut *(out as *mut Vec<Rect>);
+    let r = &*r;
+    out.push(Rect {
+        x: r.left,
+        y: r.top,
+        w: (r.right - r.left).max(1) as u32,
+        h: (r.bottom - r.top).max(1) as u32,
+    });
+    1
+}
+
+fn monitors() -> Vec<Rect> {
+    let mut out: Vec<Rect> = Vec::new();
+    // SAFETY: the callback only pushes into `out`, which outlives the call.
+    unsafe {
+        EnumDisplayMonitors(
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            Some(monitor_proc),
+            &mut out as *mut Vec<Rect> as LPARAM,
+        );
+    }
+    if out.is_empty() {
+        out.push(Rect {
+            x: 0,
+            y: 0,
+            w: 1920,
+            h: 1080,
+        });
+    }
+    out
+}
+
+fn create(ex: u32, r: Rect, title: &str) -> HWND {
+    let class = class_name();
+    let title = wide(title);
+    // SAFETY: a top-level popup of our registered class.
+    unsafe {
+        CreateWindowExW(
+            ex,
+            class.as_ptr(),
+            title.as_ptr(),
+            WS_POPUP | WS_VISIBLE,
+            r.x,
+            r.y,
+            r.w as i32,
+            r.h as i32,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            GetModuleHandleW(std::ptr::null()),
+            std::ptr::null(),
+        )
+    }
+}
+
+fn destroy(h: HWND) {
+    // SAFETY: a window this thread created.
+    unsafe { DestroyWindow(h) };
+}
+
+/// Makes the windows match the scene. Windows calls back into `wndproc`
+/// while windows are made and destroyed, so the UI state is borrowed in
+/// short steps, never across those calls.
+fn apply() {
+    let Some((scene, hook_thread)) = UI.with(|u| {
+        u.borrow().as_ref().map(|ui| {
+            let scene = ui.scene.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            (scene, ui.hook_thread)
+        })
+    }) else {
+        return;
+    };
+    let locked = matches!(scene, Scene::Lock(_));
+    let notice_text = match &scene {
+        Scene::Notice(t) => Some(t.clone()),
+        _ => None,
+    };
+    let (old_locks, old_notice) = UI.with(|u| {
+        let mut u = u.borrow_mut();
+        let ui = u.as_mut().expect("ui state");
+        let locks = if locked {
+            Vec::new()
+        } else {
+            std::mem::take(&mut ui.locks)
+        };
+        let notice = if notice_text.is_some() {
+            None
+        } else {
+            ui.notice.take().map(|(h, _)| h)
+        };
+        (locks, notice)
+    });
+    for (h, _) in old_locks {
+        destroy(h);
+    }
+    if let Some(h) = old_notice {
+        destroy(h);
+    }
+    // SAFETY: posting to our hook thread.
+    unsafe {
+        PostThreadMessageW(
+            hook_thread,
+            if locked { WM_HOOK_ON } else { WM_HOOK_OFF },
+            0,
+            0,
+        )
+    };
+    if let Scene::Lock(screen) = &scene {
+        let need = UI.with(|u| u.borrow().as_ref().is_some_and(|ui| ui.locks.is_empty()));
+        if need {
+            let made: Vec<(HWND, Rect)> = monitors()
+                .into_iter()
+                .map(|m| {
+                    (
+                        create(WS_EX_TOPMOST | WS_EX_TOOLWINDOW, m, "Clubhall lock"),
+                        m,
+                    )
+                })
+                .collect();
+            if let Some((first, _)) = made.first() {
+                // SAFETY: windows of this thread.
+                unsafe {
+                    SetForegroundWindow(*first);
+                    SetTimer(*first, TOPMOST_TIMER, TOPMOST_EVERY_MS, None);
+                }
+            }
+            UI.with(|u| u.borrow_mut().as_mut().expect("ui state").locks = made);
+        }
+        UI.with(|u| {
+            let mut u = u.borrow_mut();
+            let ui = u.as_mut().expect("ui state");
+            let smallest = ui.locks.iter().map(|(_, m)| m.h).min().unwrap_or(1080);
+            ui.panel = Some(draw::lock_panel(
+                &ui.fonts,
+                screen,
+                draw::scale_for(smallest),
+            ));
+        });
+    }
+    if let Some(text) = notice_text {
+        let m = monitors()[0];
+        let scale = draw::scale_for(m.h);
+        let canvas =
+            UI.with(|u| draw::notice(&u.borrow().as_ref().expect("ui state").fonts, &text, scale));
+        let margin = (24.0 * scale) as i32;
+        let r = Rect {
+            x: m.x + m.w as i32 - canvas.width as i32 - margin,
+            y: m.y + margin,
+            w: canvas.width,
+            h: canvas.height,
+        };
+        let existing = UI.with(|u| {
+            u.borrow()
+                .as_ref()
+                .and_then(|ui| ui.notice.as_ref().map(|(h, _)| *h))
+        });
+        let h = existing.unwrap_or_else(|| {
+            // Layered and transparent: clicks go through to the game; no
+            // activation: the game keeps the keyboard.
+            let h = create(
+                WS_EX_TOPMOST
+                    | WS_EX_NOACTIVATE
+                    | WS_EX_TOOLWINDOW
+                    | WS_EX_LAYERED
+                    | WS_EX_TRANSPARENT,
+                r,
+                "Clubhall notice",
+            );
+            // SAFETY: a window of this thread.
+            unsafe {
+                SetLayeredWindowAttributes(h, 0, 240, LWA_ALPHA);
+                ShowWindow(h, SW_SHOWNOACTIVATE);
+            }
+            h
+        });
+        UI.with(|u| u.borrow_mut().as_mut().expect("ui state").notice = Some((h, canvas)));
+    }
+    let all: Vec<HWND> = UI.with(|u| {
+        let u = u.borrow();
+        let ui = u.as_ref().expect("ui state");
+        ui.locks
+            .iter()
+            .map(|(h, _)| *h)
+            .chain(ui.notice.as_ref().map(|(h, _)| *h))
+            .collect()
+    });
+    for h in all {
+        // SAFETY: a window of this thread; WM_PAINT follows.
+        unsafe { InvalidateRect(h, std::ptr::null(), 1) };
+    }
+}
+
+fn paint(hwnd: HWND, c: &Canvas, at: (i32, i32)) {
+    // SAFETY: painting our own pixels into our own window between
+    // BeginPaint and EndPaint; the bitmap header describes `c` exactly.
+    unsafe {
+        let mut ps: PAINTSTRUCT = std::mem::zeroed();
+        let hdc = BeginPaint(hwnd, &mut ps);
+        let mut bmi: BITMAPINFO = std::mem::zeroed();
+        bmi.bmiHeader = BITMAPINFOHEADER {
+            biSize: std::mem::size_of::<BITMAPINFOHEADER>() as u32,
+            biWidth: c.width as i32,
+            biHeight: -(c.height as i32), // top-down rows
+            biPlanes: 1,
+            biBitCount: 32,
+            biCompression: BI_RGB,
+            ..std::mem::zeroed()
+        };
+        SetDIBitsToDevice(
+            hdc,
+            at.0,
+            at.1,
+            c.width,
+            c.height,
+            0,
+            0,
+            0,
+            c.height,
+            c.pixels.as_ptr().cast(),
+            &bmi,
+            DIB_RGB_COLORS,
+        );
+        EndPaint(hwnd, &ps);
+    }
+}
+
+/// What a message to one of our windows does, with the UI state at hand.
+/// Answers `None` to leave the message to Windows.
+fn on_message(
+    ui: &mut Ui,
+    hwnd: HWND,
+    msg: u32,
+    wparam: WPARAM,
+    lparam: LPARAM,
+) -> Option<LRESULT> {
+    let lock = ui.locks.iter().find(|(h, _)| *h == hwnd).map(|(_, m)| *m);
+    match msg {
+        WM_PAINT => {
+            if let (Some(m), Some(panel)) = (lock, &ui.panel) {
+                let r = Rect {
+                    x: 0,
+                    y: 0,
+                    w: m.w,
+                    h: m.h,
+                }
+                .centre(panel.canvas.width, panel.canvas.height);
+                paint(hwnd, &panel.canvas, (r.x, r.y));
+                return Some(0);
+            }
+            if let Some((h, c)) = &ui.notice {
+                if *h == hwnd {
+                    paint(hwnd, c, (0, 0));
+                    return Some(0);
+                }
+            }
+            None
+        }
+        WM_KEYDOWN | WM_SYSKEYDOWN if lock.is_some() => {
+            if wparam == VK_RETURN as usize {
+                let _ = ui.inputs.send(Input::Start);
+            }
+            Some(0)
+        }
+        WM_LBUTTONDOWN => {
+            let (Some(m), Some(panel)) = (lock, &ui.panel) else {
+                return None;
+            };
+            let r = Rect {
+                x: 0,
+                y: 0,
+                w: m.w,
+                h: m.h,
+            }
+            .centre(panel.canvas.width, panel.canvas.height);
+            let x = (lparam & 0xffff) as i16 as i32 - r.x;
+            let y = ((lparam >> 16) & 0xffff) as i16 as i32 - r.y;
+            if panel.button.is_some_and(|b| b.contains(x, y)) {
+                let _ = ui.inputs.send(Input::Start);
+            }
+            Some(0)
+        }
+        // Alt+F4 and the like: a lock window does not close.
+        WM_CLOSE if lock.is_some() => Some(0),
+        WM_TIMER if lock.is_some() => {
+            for (h, _) in &ui.locks {
+                // SAFETY: windows of this thread.
+                unsafe {
+                    SetWindowPos(
+                        *h,
+                        HWND_TOPMOST,
+                        0,
+                        0,
+                        0,
+                        0,
+                        SWP_NOMOVE | SWP_NOSIZE | SWP_NOACTIVATE,
+                    )
+                };
+            }
+            if let Some((first, _)) = ui.locks.first() {
+                // SAFETY: a window of this thread.
+                unsafe { SetForegroundWindow(*first) };
+            }
+            Some(0)
+        }
+        _ => None,
+    }
+}
+
+unsafe extern "system" fn wndproc(hwnd: HWND, msg: u32, wparam: WPARAM, lparam: LPARAM) -> LRESULT {
+    if msg == WM_DISPLAYCHANGE {
+        // Monitors changed: rebuild the lock windows on the next apply.
+        let old = UI.with(|u| {
+            u.try_borrow_mut()
+                .ok()
+                .and_then(|mut u| u.as_mut().map(|ui| std::mem::take(&mut ui.locks)))
+        });
+        if let Some(old) = old.filter(|o| !o.is_empty()) {
+            for (h, _) in old {
+                KillTimer(h, TOPMOST_TIMER);
+                destroy(h);
+            }
+            apply();
+        }
+        return 0;
+    }
+    let handled = UI.with(|u| {
+        let mut u = u.try_borrow_mut().ok()?;
+        on_message(u.as_mut()?, hwnd, msg, wparam, lparam)
+    });
+    match handled {
+        Some(r) => r,
+        None => DefWindowProcW(hwnd, msg, wparam, lparam),
+    }
+}
+
+/// The keyboard hook's thread: installs the hook on WM_HOOK_ON, removes it
+/// on WM_HOOK_OFF, and installs it afresh on a timer while on.
+fn hook_thread(ready: Sender<u32>) {
+    // SAFETY: a message loop on this thread; the hook procedure is a plain
+    // function and the hook handle never leaves this thread.
+    unsafe {
+        let _ = ready.send(GetCurrentThreadId());
+        let mut hook: HHOOK = std::ptr::null_mut();
+        let mut timer = 0usize;
+        let install = || {
+            SetWindowsHookExW(
+                WH_KEYBOARD_LL,
+                Some(keyboard_hook),
+                GetModuleHandleW(std::ptr::null()),
+                0,
+            )
+        };
+        let mut msg: MSG = std::mem::zeroed();
+        while GetMessageW(&mut msg, std::ptr::null_mut(), 0, 0) > 0 {
+            match msg.message {
+                WM_HOOK_ON if hook.is_null() => {
+                    hook = install();
+                    timer = SetTimer(std::ptr::null_mut(), 0, REHOOK_EVERY_MS, None);
+                }
+                WM_HOOK_OFF if !hook.is_null() => {
+                    UnhookWindowsHookEx(hook);
+                    hook = std::ptr::null_mut();
+                    KillTimer(std::ptr::null_mut(), timer);
+                }
+                WM_TIMER if !hook.is_null() => {
+                    // Windows removes a hook that was once too slow, without a word.
+                    UnhookWindowsHookEx(hook);
+                    hook = install();
+                }
+                _ => {
+                    TranslateMessage(&msg);
+                    DispatchMessageW(&msg);
+                }
+            }
+        }
+    }
+}
+
+unsafe extern "system" fn keyboard_hook(code: i32, wparam: WPARAM, lparam: LPARAM) -> LRESULT {
+    if code == HC_ACTION as i32 {
+        let k = &*(lparam as *const KBDLLHOOKSTRUCT);
+        let alt = k.flags & LLKHF_ALTDOWN != 0;
+        let ctrl = GetAsyncKeyState(VK_CONTROL as i32) as u16 & 0x8000 != 0;
+        let shift = GetAsyncKeyState(VK_SHIFT as i32) as u16 & 0x8000 != 0;
+        if super::swallowed(k.vkCode, alt, ctrl, shift) {
+            return 1;
+        }
+    }
+    CallNextHookEx(std::ptr::null_mut(), code, wparam, lparam)
+}
