@@ -45,6 +45,9 @@ pub struct AgentOptions {
     /// The lock screen binary to start and keep running (`club-lock`);
     /// `None` runs no lock screen of its own (one may still connect).
     pub lock_screen: Option<PathBuf>,
+    /// The X display the lock screen opens (its DISPLAY); inherited when
+    /// `None`. Tests give each agent a display of its own.
+    pub lock_screen_display: Option<String>,
     /// Where lock screens connect: a Unix socket, or a named pipe on Windows.
     pub lock_channel: PathBuf,
     /// A lock or unlock command still running after this is killed and
@@ -63,6 +66,7 @@ impl AgentOptions {
             backoff: Backoff::standard(),
             failsafe_tick: Duration::from_secs(1),
             lock_screen: None,
+            lock_screen_display: None,
             lock_channel: default_lock_channel(&state_dir),
             hook_timeout: Duration::from_secs(30),
             state_dir,
@@ -491,6 +495,7 @@ pub async fn run(
     if let Some(exe) = handle.opts.lock_screen.clone() {
         tasks.spawn(crate::supervise::lock_screen(
             exe,
+            handle.opts.lock_screen_display.clone(),
             handle.opts.lock_channel.clone(),
             handle.clone(),
             shutdown.clone(),

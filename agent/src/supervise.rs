@@ -29,6 +29,7 @@ pub fn restart_pause(quick: u32) -> Duration {
 
 pub(crate) async fn lock_screen(
     exe: PathBuf,
+    display: Option<String>,
     channel: PathBuf,
     handle: AgentHandle,
     shutdown: CancellationToken,
@@ -41,6 +42,9 @@ pub(crate) async fn lock_screen(
             .arg(&channel)
             .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
+        if let Some(d) = &display {
+            cmd.env("DISPLAY", d);
+        }
         let ended = match cmd.spawn() {
             Err(e) => format!("cannot start {}: {e}", exe.display()),
             Ok(mut child) => {

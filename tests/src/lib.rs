@@ -21,6 +21,8 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 pub mod agents;
 pub mod browser;
+#[cfg(unix)]
+pub mod display;
 
 pub struct TestServer {
     pub base: String,

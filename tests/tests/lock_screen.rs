@@ -1,0 +1,262 @@
+//! The real lock screen on a real X display (Xvfb): the agent starts
+//! `club-lock`, which covers the screen while the PC is locked, welcomes the
+//! player, takes Enter and a click on Start, goes away while they play,
+//! comes back at the end, survives SIGKILL and holds the keyboard.
+#![cfg(unix)]
+
+use club_shared::SessionStatus;
+use club_tests::agents::{enrolled_pc, workspace_bin, TestAgent};
+use club_tests::display::{Shot, Xvfb, HEIGHT, WIDTH};
+use club_tests::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use x11rb::connection::Connection;
+use x11rb::protocol::xproto::{
+    ConnectionExt as _, CreateWindowAux, GrabMode, GrabStatus, WindowClass,
+};
+
+/// Colours of `lock/src/draw.rs`.
+const BACKGROUND: u32 = 0x0f1419;
+const ACCENT: u32 = 0x2f81f7;
+const TEXT: u32 = 0xe6e6e6;
+
+/// The Start button's middle on a 1920x1080 screen: the 960x560 panel is
+/// centred (origin 480,260) and the button sits at 350..610, 280..356 in it.
+const START: (u32, u32) = (960, 578);
+const SHOW: Duration = Duration::from_secs(10);
+
+fn docs(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(name)
+}
+
+fn locked_screen(s: &Shot) -> bool {
+    // The lock's background fills nearly all of the screen, with the title's
+    // text drawn in the middle.
+    s.share(BACKGROUND) > 0.9 && s.any_in(700, 400, 520, 100, TEXT)
+}
+
+fn welcome_screen(s: &Shot) -> bool {
+    locked_screen(s) && s.at(START.0 - 100, START.1) == ACCENT
+}
+
+fn covers_the_screen(w: &[(i32, i32, u32, u32)]) -> bool {
+    w.iter()
+        .any(|&(x, y, ww, hh)| x == 0 && y == 0 && ww == WIDTH && hh == HEIGHT)
+}
+
+/// Waits (on the agent's own change notifications) until the session this
+/// PC shows has `status`, then checks the server agrees.
+async fn wait_session(agent: &TestAgent, api: &Api, id: i64, status: SessionStatus) {
+    agent
+        .wait("the session's new state", |s| {
+            s.session
+                .as_ref()
+                .is_some_and(|x| x.id == id && x.status == status)
+        })
+        .await;
+    let v = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(v["status"], status.as_str());
+}
+
+/// The club-lock processes serving this agent's socket.
+fn lock_pids(socket: &std::path::Path) -> Vec<u32> {
+    let out = std::process::Command::new("pgrep")
+        .arg("-f")
+        .arg(socket)
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect()
+}
+
+async fn lock_screen_agent(srv: &TestServer, api: &Api, zone: i64, x: &Xvfb) -> TestAgent {
+    let (device_id, state_dir, dir) = enrolled_pc(srv, api, zone, "PC-07").await;
+    let display = x.display.clone();
+    TestAgent::run(&srv.clock, device_id, state_dir, dir, move |o| {
+        o.lock_screen = Some(workspace_bin("club-lock"));
+        o.lock_screen_display = Some(display);
+    })
+    .await
+}
+
+fn new_session(
+    api: &Api,
+    client: i64,
+    device: i64,
+    tariff: i64,
+) -> impl std::future::Future<Output = i64> + '_ {
+    async move {
+        api.ok(
+            Method::POST,
+            "/sessions",
+            json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
+        )
+        .await["id"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_screen_covers_the_display_welcomes_starts_and_comes_back() {
+    let x = Xvfb::start();
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = lock_screen_agent(&srv, &api, h.zone, &x).await;
+    agent.wait("connected", |s| s.connected && s.locked).await;
+
+    // Locked: a viewable window covers the whole screen and shows the lock.
+    x.wait_for_windows("a full-screen lock", SHOW, covers_the_screen);
+    x.wait_for_screen("the locked screen", SHOW, locked_screen);
+    x.save_png(&docs("lock-locked.png"));
+
+    // A session for this PC: welcome, with a Start button.
+    let first = new_session(&api, h.client, agent.device_id, h.keep).await;
+    x.wait_for_screen("the welcome screen with Start", SHOW, welcome_screen);
+    x.save_png(&docs("lock-welcome.png"));
+
+    // Enter starts it on the server, and the lock goes away.
+    x.key("Return");
+    wait_session(&agent, &api, first, SessionStatus::Started).await;
+    x.wait_for_windows("no lock window while playing", SHOW, |w| w.is_empty());
+    x.wait_for_screen("the desktop", SHOW, |s| s.share(BACKGROUND) < 0.1);
+    agent.wait("unlocked", |s| !s.locked).await;
+
+    // Ending the session brings the lock back.
+    api.ok(Method::POST, &format!("/sessions/{first}/end"), json!({}))
+        .await;
+    x.wait_for_windows("the lock again", SHOW, covers_the_screen);
+    x.wait_for_screen("the locked screen again", SHOW, |s| {
+        locked_screen(s) && !welcome_screen(s)
+    });
+
+    // A click on Start works as Enter does.
+    let second = new_session(&api, h.client, agent.device_id, h.keep).await;
+    x.wait_for_screen("the welcome screen again", SHOW, welcome_screen);
+    x.click(START.0, START.1);
+    wait_session(&agent, &api, second, SessionStatus::Started).await;
+    x.wait_for_windows("no lock window after the click", SHOW, |w| w.is_empty());
+    assert_eq!(
+        agent.status().session.map(|s| s.status),
+        Some(SessionStatus::Started)
+    );
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_lock_screen_is_back_within_a_second_and_holds_the_keyboard() {
+    let x = Xvfb::start();
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = lock_screen_agent(&srv, &api, h.zone, &x).await;
+    agent.wait("connected", |s| s.connected && s.locked).await;
+    x.wait_for_windows("a full-screen lock", SHOW, covers_the_screen);
+    x.wait_for_screen("the locked screen", SHOW, locked_screen);
+
+    // Another X client cannot take the keyboard from the lock.
+    let (conn, screen) = x11rb::connect(Some(&x.display)).expect("a second X client");
+    let root = conn.setup().roots[screen].root;
+    let win = conn.generate_id().unwrap();
+    conn.create_window(
+        0,
+        win,
+        root,
+        0,
+        0,
+        10,
+        10,
+        0,
+        WindowClass::INPUT_OUTPUT,
+        0,
+        &CreateWindowAux::new(),
+    )
+    .unwrap();
+    conn.map_window(win).unwrap();
+    let grab = conn
+        .grab_keyboard(
+            false,
+            win,
+            x11rb::CURRENT_TIME,
+            GrabMode::ASYNC,
+            GrabMode::ASYNC,
+        )
+        .unwrap()
+        .reply()
+        .unwrap();
+    assert_eq!(
+        grab.status,
+        GrabStatus::ALREADY_GRABBED,
+        "the lock holds the keyboard"
+    );
+    let pointer = conn
+        .grab_pointer(
+            false,
+            win,
+            x11rb::protocol::xproto::EventMask::BUTTON_PRESS,
+            GrabMode::ASYNC,
+            GrabMode::ASYNC,
+            x11rb::NONE,
+            x11rb::NONE,
+            x11rb::CURRENT_TIME,
+        )
+        .unwrap()
+        .reply()
+        .unwrap();
+    assert_eq!(
+        pointer.status,
+        GrabStatus::ALREADY_GRABBED,
+        "and the pointer"
+    );
+
+    // A window mapped over the lock is covered again.
+    conn.configure_window(
+        win,
+        &x11rb::protocol::xproto::ConfigureWindowAux::new()
+            .width(WIDTH)
+            .height(HEIGHT),
+    )
+    .unwrap();
+    conn.flush().unwrap();
+    x.wait_for_screen("the lock above the other window", SHOW, locked_screen);
+
+    // SIGKILL from a terminal: a new lock screen within a second.
+    let socket = agent.state_dir.dir.join("lock.sock");
+    let before = lock_pids(&socket);
+    assert_eq!(before.len(), 1, "one lock screen runs: {before:?}");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &before[0].to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let at = Instant::now();
+    let deadline = at + SHOW;
+    loop {
+        let now = lock_pids(&socket);
+        if !now.is_empty() && !now.contains(&before[0]) && covers_the_screen(&x.lock_windows()) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new lock screen after SIGKILL"
+        );
+    }
+    let back = at.elapsed();
+    x.wait_for_screen("the new lock screen drawn", SHOW, locked_screen);
+    assert!(
+        back < Duration::from_secs(1),
+        "the lock screen came back after {back:?}"
+    );
+    agent.stop().await;
+    srv.stop().await;
+}
