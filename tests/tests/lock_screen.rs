@@ -87,22 +87,15 @@ async fn lock_screen_agent(srv: &TestServer, api: &Api, zone: i64, x: &Xvfb) -> 
     .await
 }
 
-fn new_session(
-    api: &Api,
-    client: i64,
-    device: i64,
-    tariff: i64,
-) -> impl std::future::Future<Output = i64> + '_ {
-    async move {
-        api.ok(
-            Method::POST,
-            "/sessions",
-            json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
-        )
-        .await["id"]
-            .as_i64()
-            .unwrap()
-    }
+async fn new_session(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
+    api.ok(
+        Method::POST,
+        "/sessions",
+        json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
