@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Installs what the tests need and a fresh machine lacks: cargo-nextest,
-# and Debian's Chromium with its chromedriver for the browser tests.
+# Installs what the tests need and a fresh machine lacks: cargo-nextest;
+# Debian's Chromium with its chromedriver for the browser tests; Xvfb,
+# xdotool, x11-utils and ImageMagick for the lock screen on a real X
+# display; mingw-w64 and Rust's x86_64-pc-windows-gnu target to build the
+# agent and the lock screen for Windows.
 set -euo pipefail
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -8,10 +11,24 @@ if ! cargo nextest --version >/dev/null 2>&1; then
   cargo install cargo-nextest --locked
 fi
 
-if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
-  echo "== installing chromium and chromium-driver (Debian packages)"
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+command -v Xvfb >/dev/null 2>&1 || need+=(xvfb)
+command -v xdotool >/dev/null 2>&1 || need+=(xdotool)
+command -v xwininfo >/dev/null 2>&1 || need+=(x11-utils)
+command -v import >/dev/null 2>&1 || need+=(imagemagick)
+command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${need[*]}"
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
   $sudo apt-get update -q
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q chromium chromium-driver fonts-dejavu-core
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
+  echo "== adding the Rust target x86_64-pc-windows-gnu"
+  rustup target add x86_64-pc-windows-gnu
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every Clubhall test: formatting, lints, unit tests, API and agent
-# tests against a real server, the property test, the durability test and
-# the browser tests in headless Chromium. On a fresh machine it installs
+# tests against a real server, the property test, the durability test, the
+# browser tests in headless Chromium, the lock screen on a real X display
+# (Xvfb), and the Windows build of the agent and the lock screen. On a fresh machine it installs
 # what the tests need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== binaries (the CLI tests run the real club-agent)"
+echo "== Windows: club-agent and club-lock for x86_64-pc-windows-gnu (built, not run)"
+cargo clippy --target x86_64-pc-windows-gnu -p club-agent -p club-lock -- -D warnings
+cargo build --target x86_64-pc-windows-gnu -p club-agent -p club-lock --bins
+echo "== binaries (the CLI tests run the real club-agent, the lock tests club-lock)"
 cargo build --workspace --bins
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast "$@"

@@ -406,6 +406,25 @@ async fn hook_loop(
     }
 }
 
+/// Ends a command and everything it started: its process group on Unix,
+/// its process tree on Windows.
+async fn kill_tree(pid: u32) {
+    let mut k = if cfg!(windows) {
+        let mut k = tokio::process::Command::new("taskkill");
+        k.args(["/T", "/F", "/PID", &pid.to_string()]);
+        k
+    } else {
+        let mut k = tokio::process::Command::new("kill");
+        k.args(["-KILL", "--", &format!("-{pid}")]);
+        k
+    };
+    let _ = k
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .await;
+}
+
 async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome {
     let mut c = if cfg!(windows) {
         let mut c = tokio::process::Command::new("cmd");
@@ -417,6 +436,9 @@ async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome 
         c
     };
     c.kill_on_drop(true).stdin(std::process::Stdio::null());
+    // Its own process group, so that a timeout ends whatever it started too.
+    #[cfg(unix)]
+    c.process_group(0);
     let (ok, detail) = match c.spawn() {
         Err(e) => (false, format!("could not start: {e}")),
         Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
@@ -424,6 +446,9 @@ async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome 
             Ok(Ok(s)) => (false, format!("failed: {s}")),
             Ok(Err(e)) => (false, format!("failed: {e}")),
             Err(_) => {
+                if let Some(pid) = child.id() {
+                    kill_tree(pid).await;
+                }
                 let _ = child.kill().await;
                 (false, format!("killed after {} s", timeout.as_secs_f32()))
             }

@@ -52,6 +52,14 @@ impl StateDir {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         write_private(&self.path("secret"), secret.as_bytes())?;
+        // A new enrollment starts the sequence of states afresh (the server
+        // may be a new database); the PC still starts locked.
+        match std::fs::remove_file(self.path("applied.json")) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).context("resetting the applied state");
+            }
+            _ => {}
+        }
         write_atomic(
             &self.path("enrollment.json"),
             &serde_json::to_vec_pretty(e)?,
@@ -144,6 +152,24 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn enrolling_again_starts_the_sequence_afresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateDir::new(dir.path());
+        let e = Enrollment {
+            server: "http://127.0.0.1:1".into(),
+            device_id: 4,
+        };
+        s.save_enrollment(&e, "old").unwrap();
+        s.save_applied(&Applied {
+            seq: 57,
+            desired: DesiredState::default(),
+        })
+        .unwrap();
+        s.save_enrollment(&e, "new").unwrap();
+        assert_eq!(s.load_applied().seq, 0);
     }
 
     #[test]

@@ -259,7 +259,7 @@ async fn open(
     stream: &mut Stream,
 ) -> Option<(Outbox, u64, bool)> {
     let hello = tokio::time::timeout(state.gateway.offline_after, hello(sink, stream)).await;
-    let Ok(Some((version, hardware))) = hello else {
+    let Ok(Some((version, last_applied_seq, hardware))) = hello else {
         return None;
     };
     if version < MIN_PROTOCOL_VERSION {
@@ -279,7 +279,7 @@ async fn open(
     let outbox = Outbox::default();
     let conn_id = state.gateway.register(device.id, outbox.clone());
     tracing::info!("agent connected");
-    let ok = welcome(&state.service, device, hardware, sink).await;
+    let ok = welcome(&state.service, device, last_applied_seq, hardware, sink).await;
     Some((outbox, conn_id, ok))
 }
 
@@ -287,16 +287,17 @@ type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
 type Stream = futures_util::stream::SplitStream<WebSocket>;
 
 /// Waits for the first frame, which must be a hello: the agent's protocol
-/// version and hardware.
-async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<(u32, Metrics)> {
+/// version, the last state it applied, and its hardware.
+async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<(u32, u64, Metrics)> {
     while let Some(Ok(frame)) = stream.next().await {
         match frame {
             Message::Text(t) => match serde_json::from_str::<AgentMsg>(&t) {
                 Ok(AgentMsg::Hello {
                     protocol_version,
+                    last_applied_seq,
                     hardware,
                     ..
-                }) => return Some((protocol_version, hardware)),
+                }) => return Some((protocol_version, last_applied_seq, hardware)),
                 Ok(_) => {
                     let _ = sink
                         .send(encode(&error("hello_first", "say hello first", None)))
@@ -330,6 +331,7 @@ async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<(u32, Metrics)> {
 async fn welcome(
     service: &Service,
     device: &AgentDevice,
+    last_applied_seq: u64,
     hardware: Metrics,
     sink: &mut Sink,
 ) -> bool {
@@ -348,7 +350,10 @@ async fn welcome(
     if sink.send(encode(&welcome)).await.is_err() {
         return false;
     }
-    match service.current_desired_state(device.id).await {
+    match service
+        .desired_state_for_agent(device.id, last_applied_seq)
+        .await
+    {
         Ok((seq, desired)) => sink
             .send(encode(&ServerMsg::State {
                 seq,

@@ -629,3 +629,81 @@ async fn a_silent_pc_goes_offline_in_the_hall() {
     assert!(!online(api.clone()).await);
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_ahead_of_the_servers_sequence_still_follows_it() {
+    // A PC that applied state 1,000 against an earlier database (enrolled
+    // before re-enrolment reset its applied state): the server raises its
+    // own sequence above the agent's instead of sending states it ignores.
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, dir) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    state_dir
+        .save_applied(&club_agent::state::Applied {
+            seq: 1000,
+            desired: Default::default(),
+        })
+        .unwrap();
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |_| {}).await;
+    agent
+        .wait("connected, on a sequence above 1000", |s| {
+            s.connected && s.applied_seq > 1000
+        })
+        .await;
+    let id = new_session(&api, h.client, device_id, h.keep).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    agent.wait("unlocked by the server", |s| !s.locked).await;
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_commands_run_off_the_connection_with_a_timeout_and_a_failure_is_not_locked() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, dir) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    // A lock command that hangs: the agent connects and follows the server
+    // meanwhile, kills it after the timeout, and does not call that locked.
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |o| {
+        o.lock_cmd = Some("sleep 20".into());
+        o.hook_timeout = std::time::Duration::from_millis(300);
+    })
+    .await;
+    let id = new_session(&api, h.client, device_id, h.keep).await;
+    let s = agent
+        .wait("the session shown while the lock command hangs", |s| {
+            s.connected && s.session.as_ref().is_some_and(|x| x.id == id)
+        })
+        .await;
+    assert!(s.hook_pending, "the lock command is still running");
+    let s = agent
+        .wait("the lock command killed", |s| !s.hook_pending)
+        .await;
+    let hook = s.lock_hook.expect("a result");
+    assert!(hook.locked && !hook.ok, "{hook:?}");
+    assert!(hook.detail.contains("killed"), "{}", hook.detail);
+    assert!(!s.locked, "a failed lock command is not reported as locked");
+    agent.stop().await;
+
+    // A lock command that fails outright: the same.
+    let (device_id, state_dir, dir) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-B").await;
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |o| {
+        o.lock_cmd = Some("exit 3".into());
+    })
+    .await;
+    let s = agent
+        .wait("the lock command failed", |s| {
+            s.connected && !s.hook_pending
+        })
+        .await;
+    assert!(!s.locked);
+    assert!(s.lock_hook.is_some_and(|h| !h.ok && h.detail.contains('3')));
+    agent.stop().await;
+    srv.stop().await;
+}

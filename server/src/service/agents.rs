@@ -173,6 +173,33 @@ impl Service {
         Ok((push.seq, push.desired))
     }
 
+    /// The state for an agent that just connected, under a sequence number
+    /// it will apply: above what it says it applied last. An agent that
+    /// applied a higher number than this server ever gave (it was enrolled
+    /// against another database) would otherwise ignore every state as
+    /// stale and never unlock.
+    pub async fn desired_state_for_agent(
+        &self,
+        device_id: i64,
+        agent_seq: u64,
+    ) -> Result<(u64, DesiredState)> {
+        let (seq, desired) = self.current_desired_state(device_id).await?;
+        if seq >= agent_seq {
+            return Ok((seq, desired));
+        }
+        tracing::warn!(
+            seq,
+            agent_seq,
+            "the agent is ahead of this server's sequence; raising it"
+        );
+        let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
+        let above = i64::try_from(agent_seq).unwrap_or(i64::MAX - 1);
+        let mut tx = self.store.write().await?;
+        let seq = store::raise_desired_state(&mut tx, device_id, above, &json).await?;
+        tx.commit().await?;
+        Ok((seq.max(0) as u64, desired))
+    }
+
     /// An agent connected, sent a heartbeat, or went away.
     pub async fn device_presence(
         &self,

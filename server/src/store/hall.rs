@@ -161,6 +161,26 @@ pub async fn bump_desired_state(c: &mut Conn, device_id: i64, state: &str) -> sq
     .await
 }
 
+/// Publishes a desired state under a sequence number above both the
+/// stored one and `above` (what a re-enrolled agent last applied, from an
+/// earlier database); answers the new number.
+pub async fn raise_desired_state(
+    c: &mut Conn,
+    device_id: i64,
+    above: i64,
+    state: &str,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "UPDATE devices SET desired_seq = MAX(desired_seq, ?) + 1, desired_state = ? \
+         WHERE id = ? RETURNING desired_seq",
+    )
+    .bind(above)
+    .bind(state)
+    .bind(device_id)
+    .fetch_one(c)
+    .await
+}
+
 pub async fn record_device_seen(
     c: &mut Conn,
     device_id: i64,
