@@ -15,7 +15,8 @@ impl Sampler {
         Sampler { sys }
     }
 
-    pub fn sample(&mut self) -> Metrics {
+    /// The PC's metrics now, with the agent's `problems`.
+    pub fn sample(&mut self, problems: Vec<String>) -> Metrics {
         self.sys.refresh_cpu_usage();
         self.sys.refresh_memory();
         Metrics {
@@ -25,6 +26,7 @@ impl Sampler {
             uptime_seconds: System::uptime(),
             hostname: System::host_name().unwrap_or_default(),
             os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned()),
+            problems,
         }
     }
 }

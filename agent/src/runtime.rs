@@ -227,6 +227,15 @@ impl AgentHandle {
         }
     }
 
+    /// What is wrong on this PC, for the hall.
+    fn problems(&self) -> Vec<String> {
+        self.lock_local()
+            .lock_screen_problem
+            .iter()
+            .cloned()
+            .collect()
+    }
+
     /// The supervisor's word on the lock screen (`None`: running fine).
     pub(crate) fn set_lock_screen_problem(&self, problem: Option<String>) {
         {
@@ -677,13 +686,15 @@ async fn connect_once(
         agent_version: env!("CARGO_PKG_VERSION").into(),
         last_applied_seq,
         locked,
-        hardware: sampler.sample(),
+        hardware: sampler.sample(handle.problems()),
     };
     if ws.send(send_json(&hello)).await.is_err() {
         return Ended::Retry { healthy: false };
     }
 
     let mut welcomed = false;
+    let mut reported = handle.problems();
+    let mut changes = handle.subscribe();
     let mut pending: HashMap<String, (i64, oneshot::Sender<Result<(), String>>)> = HashMap::new();
     let mut heartbeat = tokio::time::interval(Duration::from_secs(HEARTBEAT_SECONDS));
     heartbeat.tick().await;
@@ -701,9 +712,21 @@ async fn connect_once(
                 return Ended::Retry { healthy: welcomed };
             }
             _ = heartbeat.tick() => {
-                let beat = AgentMsg::Heartbeat { metrics: sampler.sample() };
+                reported = handle.problems();
+                let beat = AgentMsg::Heartbeat { metrics: sampler.sample(reported.clone()) };
                 if ws.send(send_json(&beat)).await.is_err() {
                     return Ended::Retry { healthy: welcomed };
+                }
+            }
+            // A problem came or went: tell the hall now, not at the next beat.
+            _ = changes.changed() => {
+                let now = handle.problems();
+                if now != reported {
+                    reported = now;
+                    let beat = AgentMsg::Heartbeat { metrics: sampler.sample(reported.clone()) };
+                    if ws.send(send_json(&beat)).await.is_err() {
+                        return Ended::Retry { healthy: welcomed };
+                    }
                 }
             }
             press = presses.recv() => {

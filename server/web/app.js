@@ -674,8 +674,10 @@
       if (next) {
         lines.push(h('span', { class: 'tile-next' }, `next ${fmtTime(next.planned_start_at)}`, live ? null : ` · ${next.client_name}`));
       }
-      if (d.online && d.metrics) lines.push(h('span', { class: 'tile-metrics' }, metricsText(d.metrics)));
-      else if (!d.online) {
+      if (d.online && d.metrics) {
+        for (const p of d.metrics.problems || []) lines.push(h('span', { class: 'tile-problem', title: p }, `⚠ ${p}`));
+        lines.push(h('span', { class: 'tile-metrics' }, metricsText(d.metrics)));
+      } else if (!d.online) {
         const seen = d.last_seen_at ? `seen ${fmtDateTime(d.last_seen_at)}` : d.enrolled ? 'never connected' : 'not enrolled';
         lines.push(h('span', { class: 'tile-metrics' }, seen));
       }
@@ -969,7 +971,8 @@
       clear(this.parts.info,
         h('div', null, zoneName(d.zone_id), ' · ', d.online ? 'online' : 'offline',
           !d.online && d.last_seen_at ? [' · last seen ', timeEl(d.last_seen_at)] : null),
-        m ? h('div', { class: 'muted' }, metricsText(m), ` · up ${fmtDuration(m.uptime_seconds)} · ${m.hostname}`) : null);
+        m ? h('div', { class: 'muted' }, metricsText(m), ` · up ${fmtDuration(m.uptime_seconds)} · ${m.hostname}`) : null,
+        m ? (m.problems || []).map((p) => h('div', { class: 'problem' }, `⚠ ${p}`)) : null);
     },
 
     renderBody(s, status) {

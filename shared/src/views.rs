@@ -133,6 +133,28 @@ pub struct Metrics {
     pub uptime_seconds: u64,
     pub hostname: String,
     pub os: String,
+    /// What the agent finds wrong on its PC, e.g. "the lock screen keeps
+    /// failing: …"; the hall shows them on the PC's tile.
+    #[serde(default)]
+    pub problems: Vec<String>,
+}
+
+/// How many problems an agent may report, and how long each may be; the
+/// server cuts what is over.
+pub const MAX_PROBLEMS: usize = 4;
+pub const MAX_PROBLEM_CHARS: usize = 200;
+
+impl Metrics {
+    /// Cuts the reported problems to their limits.
+    pub fn bounded(mut self) -> Metrics {
+        self.problems.truncate(MAX_PROBLEMS);
+        for p in &mut self.problems {
+            if let Some((i, _)) = p.char_indices().nth(MAX_PROBLEM_CHARS) {
+                p.truncate(i);
+            }
+        }
+        self
+    }
 }
 
 /// The live session on a device, as the hall map shows it.
@@ -229,4 +251,23 @@ pub struct AuditEntryView {
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub reason: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reported_problems_are_cut_to_their_limits() {
+        let m = Metrics {
+            problems: vec!["é".repeat(500); 9],
+            ..Metrics::default()
+        }
+        .bounded();
+        assert_eq!(m.problems.len(), MAX_PROBLEMS);
+        assert!(m
+            .problems
+            .iter()
+            .all(|p| p.chars().count() == MAX_PROBLEM_CHARS));
+    }
 }

@@ -707,3 +707,58 @@ async fn lock_commands_run_off_the_connection_with_a_timeout_and_a_failure_is_no
     agent.stop().await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lock_screen_that_keeps_failing_is_shown_in_the_hall() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, dir) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let mut events = srv.events();
+    // The real club-lock with no display to open: it exits at once, again
+    // and again.
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |o| {
+        o.lock_screen = Some(workspace_bin("club-lock"));
+        o.lock_screen_display = Some(String::new());
+    })
+    .await;
+    let s = agent
+        .wait("the lock screen reported failing", |s| {
+            s.lock_screen_problem.is_some()
+        })
+        .await;
+    assert!(s.locked, "the PC stays locked");
+    let problem = s.lock_screen_problem.unwrap();
+    assert!(problem.contains("keeps failing"), "{problem}");
+    wait_for(&mut events, |e| {
+        matches!(e, Event::DeviceMetrics { device_id: d } if *d == device_id).then_some(())
+    })
+    .await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let v = api
+            .ok(Method::GET, &format!("/devices/{device_id}"), Value::Null)
+            .await;
+        let problems = v["metrics"]["problems"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if problems
+            .iter()
+            .any(|p| p.as_str() == Some(problem.as_str()))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hall never showed it: {v}"
+        );
+        wait_for(&mut events, |e| {
+            matches!(e, Event::DeviceMetrics { device_id: d } if *d == device_id).then_some(())
+        })
+        .await;
+    }
+    agent.stop().await;
+    srv.stop().await;
+}

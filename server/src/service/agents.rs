@@ -210,7 +210,7 @@ impl Service {
         let now = self.now();
         let previous = self.presence(device_id);
         let was_online = previous.online;
-        let metrics = metrics.or(previous.metrics);
+        let metrics = metrics.map(Metrics::bounded).or(previous.metrics);
         self.set_presence(
             device_id,
             DevicePresence {
