@@ -762,3 +762,59 @@ async fn a_lock_screen_that_keeps_failing_is_shown_in_the_hall() {
     agent.stop().await;
     srv.stop().await;
 }
+
+#[cfg(unix)]
+async fn next(
+    lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>>,
+) -> Option<club_shared::lock::DaemonMsg> {
+    let line = tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("a line in time")
+        .ok()?;
+    line.map(|l| serde_json::from_str(&l).expect("the daemon speaks the protocol"))
+}
+
+/// The daemon's end of the lock screen's channel, spoken to as a hostile
+/// local program would: bad lines get an error and the channel stays; a
+/// press with nothing to start is refused; an endless line is cut off.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_channel_answers_bad_lines_and_never_unlocks() {
+    use club_shared::lock::{DaemonMsg, MAX_LOCK_LINE_BYTES};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    agent.wait("connected", |s| s.connected).await;
+    let socket = agent.state_dir.dir.join("lock.sock");
+    let stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    let (r, mut w) = stream.into_split();
+    let mut lines = BufReader::new(r).lines();
+    let Some(DaemonMsg::View { view }) = next(&mut lines).await else {
+        panic!("the view comes first")
+    };
+    assert!(view.locked && view.connected);
+
+    for bad in [&b"{not json\n"[..], b"{\"type\":\"unlock\"}\n", b"{\"type\":\"start_pressed\"}\n"] {
+        w.write_all(bad).await.unwrap();
+        assert!(matches!(next(&mut lines).await, Some(DaemonMsg::Error { .. })), "{}", String::from_utf8_lossy(bad));
+    }
+    w.write_all(b"{\"type\":\"start_pressed\",\"press\":7}\n").await.unwrap();
+    match next(&mut lines).await {
+        Some(DaemonMsg::StartAnswer { press: 7, ok: false, message }) => {
+            assert!(message.unwrap().contains("no session"))
+        }
+        other => panic!("a refused press, got {other:?}"),
+    }
+    assert!(agent.status().locked, "nothing on the channel unlocks");
+
+    // A line past the limit: an error, then the daemon closes the channel.
+    let long = vec![b'x'; MAX_LOCK_LINE_BYTES + 10];
+    let _ = w.write_all(&long).await;
+    assert!(matches!(next(&mut lines).await, Some(DaemonMsg::Error { .. })));
+    assert!(next(&mut lines).await.is_none(), "closed");
+    agent.stop().await;
+    srv.stop().await;
+}
