@@ -797,13 +797,27 @@ async fn the_lock_channel_answers_bad_lines_and_never_unlocks() {
     };
     assert!(view.locked && view.connected);
 
-    for bad in [&b"{not json\n"[..], b"{\"type\":\"unlock\"}\n", b"{\"type\":\"start_pressed\"}\n"] {
+    for bad in [
+        &b"{not json\n"[..],
+        b"{\"type\":\"unlock\"}\n",
+        b"{\"type\":\"start_pressed\"}\n",
+    ] {
         w.write_all(bad).await.unwrap();
-        assert!(matches!(next(&mut lines).await, Some(DaemonMsg::Error { .. })), "{}", String::from_utf8_lossy(bad));
+        assert!(
+            matches!(next(&mut lines).await, Some(DaemonMsg::Error { .. })),
+            "{}",
+            String::from_utf8_lossy(bad)
+        );
     }
-    w.write_all(b"{\"type\":\"start_pressed\",\"press\":7}\n").await.unwrap();
+    w.write_all(b"{\"type\":\"start_pressed\",\"press\":7}\n")
+        .await
+        .unwrap();
     match next(&mut lines).await {
-        Some(DaemonMsg::StartAnswer { press: 7, ok: false, message }) => {
+        Some(DaemonMsg::StartAnswer {
+            press: 7,
+            ok: false,
+            message,
+        }) => {
             assert!(message.unwrap().contains("no session"))
         }
         other => panic!("a refused press, got {other:?}"),
@@ -813,7 +827,10 @@ async fn the_lock_channel_answers_bad_lines_and_never_unlocks() {
     // A line past the limit: an error, then the daemon closes the channel.
     let long = vec![b'x'; MAX_LOCK_LINE_BYTES + 10];
     let _ = w.write_all(&long).await;
-    assert!(matches!(next(&mut lines).await, Some(DaemonMsg::Error { .. })));
+    assert!(matches!(
+        next(&mut lines).await,
+        Some(DaemonMsg::Error { .. })
+    ));
     assert!(next(&mut lines).await.is_none(), "closed");
     agent.stop().await;
     srv.stop().await;

@@ -14,11 +14,19 @@
 //! server restart with N agents). `all` runs both; `idle` is
 //! the first part of `hall` alone (scenario 1).
 //!
+//! `lock` (Linux, Xvfb) times Start pressed to lock window gone with the
+//! release club-agent and club-lock, and their footprint; it writes
+//! docs/lock-benchmark.md:
+//!
+//!   cargo build --release -p club-server -p club-agent -p club-lock
+//!   cargo run --release -p club-tests --bin club-bench -- lock [--rounds 5] [--presses 40] [--seconds 20]
+//!
 //! CLUB_BENCH_SERVER_PREFIX runs the server under a profiler, for example
 //! `heaptrack` or `perf record -g --`; its RSS and CPU figures are then the
 //! profiler's.
 
 mod baselines;
+mod lock;
 mod report;
 mod scenarios;
 mod screens;
@@ -31,6 +39,7 @@ pub struct Args {
     pub scenario: String,
     pub agents: usize,
     pub seconds: u64,
+    pub lock: lock::LockArgs,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -38,18 +47,31 @@ fn args() -> anyhow::Result<Args> {
         scenario: "all".into(),
         agents: 10_000,
         seconds: 10,
+        lock: lock::LockArgs {
+            rounds: 5,
+            presses: 40,
+            seconds: 20,
+        },
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--agents" => a.agents = it.next().context("--agents N")?.parse()?,
-            "--seconds" => a.seconds = it.next().context("--seconds S")?.parse()?,
+            "--seconds" => {
+                a.seconds = it.next().context("--seconds S")?.parse()?;
+                a.lock.seconds = a.seconds;
+            }
+            "--rounds" => a.lock.rounds = it.next().context("--rounds N")?.parse()?,
+            "--presses" => a.lock.presses = it.next().context("--presses N")?.parse()?,
             s if !s.starts_with('-') => a.scenario = s.to_owned(),
             other => bail!("unknown option {other}"),
         }
     }
-    if !["all", "durable", "hall", "idle"].contains(&a.scenario.as_str()) {
-        bail!("scenarios: all, durable, hall, idle");
+    if !["all", "durable", "hall", "idle", "lock"].contains(&a.scenario.as_str()) {
+        bail!("scenarios: all, durable, hall, idle, lock");
+    }
+    if a.lock.rounds == 0 || a.lock.presses == 0 {
+        bail!("--rounds and --presses must be at least 1");
     }
     if a.agents <= scenarios::LATENCY_AGENTS {
         bail!("--agents must be more than {}", scenarios::LATENCY_AGENTS);
@@ -66,9 +88,15 @@ fn main() -> anyhow::Result<()> {
         return runtime.block_on(sim::child_main(url, creds));
     }
     let a = args()?;
-    let report = runtime.block_on(scenarios::run(&a))?;
+    let (report, file) = if a.scenario == "lock" {
+        (runtime.block_on(lock::run(&a.lock))?, "lock-benchmark.md")
+    } else {
+        (runtime.block_on(scenarios::run(&a))?, "benchmarks.md")
+    };
     print!("{report}");
-    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/benchmarks.md");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../docs")
+        .join(file);
     std::fs::write(&out, &report)?;
     eprintln!("written to {}", out.display());
     // The agent children and the server are killed when their handles drop.
