@@ -171,6 +171,8 @@ async fn main() -> anyhow::Result<()> {
                     "id": s.id, "client_name": s.client_name, "status": s.status, "ends_at": s.ends_at
                 })),
                 "seconds_left": st.seconds_left,
+                "lock_hook": st.lock_hook,
+                "lock_screen_problem": st.lock_screen_problem,
             });
             println!("{out}");
             Ok(())

@@ -48,8 +48,9 @@ pub struct AgentOptions {
     /// The X display the lock screen opens (its DISPLAY); inherited when
     /// `None`. Tests give each agent a display of its own.
     pub lock_screen_display: Option<String>,
-    /// Where lock screens connect: a Unix socket, or a named pipe on Windows.
-    pub lock_channel: PathBuf,
+    /// Where lock screens connect: a Unix socket, or a named pipe on
+    /// Windows. `None` (agents inside the demo server) opens none.
+    pub lock_channel: Option<PathBuf>,
     /// A lock or unlock command still running after this is killed and
     /// counts as failed.
     pub hook_timeout: Duration,
@@ -67,7 +68,7 @@ impl AgentOptions {
             failsafe_tick: Duration::from_secs(1),
             lock_screen: None,
             lock_screen_display: None,
-            lock_channel: default_lock_channel(&state_dir),
+            lock_channel: Some(default_lock_channel(&state_dir)),
             hook_timeout: Duration::from_secs(30),
             state_dir,
         }
@@ -511,26 +512,29 @@ pub async fn run(
     };
     handle.set_locked(true, "agent start");
     tracing::info!(%ui_addr, "lock screen page ready");
-    let channel = crate::lockchan::serve(
-        handle.opts.lock_channel.clone(),
-        handle.clone(),
-        shutdown.clone(),
-    )
-    .await?;
+    let channel = match handle.opts.lock_channel.clone() {
+        Some(path) => Some(crate::lockchan::serve(path, handle.clone(), shutdown.clone()).await?),
+        None => None,
+    };
 
     let ws_url = ws_url(&enrollment.server)?;
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(ui::serve(listener, handle.clone(), shutdown.clone()));
     tasks.spawn(failsafe_loop(handle.clone(), shutdown.clone()));
     tasks.spawn(hook_loop(handle.clone(), hooks_rx, shutdown.clone()));
-    tasks.spawn(async move {
-        let _ = channel.await;
-    });
-    if let Some(exe) = handle.opts.lock_screen.clone() {
+    if let Some(channel) = channel {
+        tasks.spawn(async move {
+            let _ = channel.await;
+        });
+    }
+    if let (Some(exe), Some(path)) = (
+        handle.opts.lock_screen.clone(),
+        handle.opts.lock_channel.clone(),
+    ) {
         tasks.spawn(crate::supervise::lock_screen(
             exe,
             handle.opts.lock_screen_display.clone(),
-            handle.opts.lock_channel.clone(),
+            path,
             handle.clone(),
             shutdown.clone(),
         ));

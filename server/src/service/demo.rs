@@ -263,7 +263,9 @@ pub async fn run_agents(
             },
             &secret,
         )?;
-        let opts = club_agent::AgentOptions::new(state_dir, "127.0.0.1:0".parse()?);
+        let mut opts = club_agent::AgentOptions::new(state_dir, "127.0.0.1:0".parse()?);
+        // No display for these PCs: their lock screens are the loopback pages.
+        opts.lock_channel = None;
         let (handle, _task) = club_agent::run(opts, shutdown.clone()).await?;
         screens.push((device.name, handle.ui_addr()));
     }
