@@ -387,3 +387,75 @@ async fn the_lock_screen_shows_each_state_the_daemon_gives_it() {
     x.wait_for_screen("locked without a daemon", SHOW, locked_screen);
     assert!(lock.try_wait().unwrap().is_none(), "club-lock still runs");
 }
+
+/// Monitors come and go (RandR 1.5 monitors on Xvfb): the lock is built
+/// anew, one window per monitor, each with its own panel.
+#[test]
+fn the_lock_is_rebuilt_when_monitors_change() {
+    use x11rb::protocol::randr::{ConnectionExt as _, MonitorInfo};
+
+    let x = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    // No daemon: the lock screen fails closed and shows the lock.
+    let mut lock = std::process::Command::new(workspace_bin("club-lock"))
+        .arg("--socket")
+        .arg(dir.path().join("none.sock"))
+        .env("DISPLAY", &x.display)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    x.wait_for_windows("one lock window", SHOW, covers_the_screen);
+
+    let (conn, screen) = x11rb::connect(Some(&x.display)).unwrap();
+    let root = conn.setup().roots[screen].root;
+    // Two monitors side by side. The screen's output goes to the left one,
+    // which takes the place of the output's own (automatic) monitor.
+    let atom = |name: &str| {
+        conn.intern_atom(false, name.as_bytes())
+            .unwrap()
+            .reply()
+            .unwrap()
+            .atom
+    };
+    let own = conn
+        .randr_get_monitors(root, true)
+        .unwrap()
+        .reply()
+        .unwrap()
+        .monitors;
+    let outputs = own.first().map(|m| m.outputs.clone()).unwrap_or_default();
+    let (left, right) = (atom("LEFT"), atom("RIGHT"));
+    let monitor = |name, x: i16, outputs: Vec<u32>| MonitorInfo {
+        name,
+        primary: x == 0,
+        automatic: false,
+        x,
+        y: 0,
+        width: 960,
+        height: 1080,
+        width_in_millimeters: 254,
+        height_in_millimeters: 286,
+        outputs,
+    };
+    for m in [monitor(left, 0, outputs), monitor(right, 960, Vec::new())] {
+        conn.randr_set_monitor(root, m).unwrap().check().unwrap();
+    }
+    let mut two = x.wait_for_windows("a window on each monitor", SHOW, |w| w.len() == 2);
+    two.sort();
+    assert_eq!(two, [(0, 0, 960, 1080), (960, 0, 960, 1080)]);
+    x.wait_for_screen("a lock panel on each monitor", SHOW, |s| {
+        s.share(BACKGROUND) > 0.9
+            && s.any_in(240, 400, 480, 100, TEXT)
+            && s.any_in(1200, 400, 480, 100, TEXT)
+    });
+
+    // Back to one monitor.
+    for m in [right, left] {
+        conn.randr_delete_monitor(root, m).unwrap().check().unwrap();
+    }
+    x.wait_for_windows("one window again", SHOW, |w| {
+        w.len() == 1 && covers_the_screen(w)
+    });
+    let _ = lock.kill();
+    let _ = lock.wait();
+}
