@@ -50,6 +50,29 @@ impl Rect {
     }
 }
 
+/// Where a panel sits in a monitor's window (window pixels): centred.
+pub fn panel_origin(monitor: Rect, canvas: &Canvas) -> (i32, i32) {
+    let r = Rect {
+        x: 0,
+        y: 0,
+        w: monitor.w,
+        h: monitor.h,
+    }
+    .centre(canvas.width, canvas.height);
+    (r.x, r.y)
+}
+
+/// Where the notice goes on a monitor (screen pixels): its top right corner.
+pub fn notice_place(monitor: Rect, canvas: &Canvas) -> Rect {
+    let margin = (24.0 * scale_for(monitor.h)) as i32;
+    Rect {
+        x: monitor.x + monitor.w as i32 - canvas.width as i32 - margin,
+        y: monitor.y + margin,
+        w: canvas.width,
+        h: canvas.height,
+    }
+}
+
 /// Pixels, row-major, `width` per row.
 pub struct Canvas {
     pub width: u32,

@@ -406,6 +406,18 @@ pub async fn hall(api: &Api) -> Hall {
     }
 }
 
+/// A session for `client` on `device` from a tariff: its id.
+pub async fn new_session(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
+    api.ok(
+        Method::POST,
+        "/sessions",
+        json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap()
+}
+
 pub async fn new_client(api: &Api, name: &str, phone: &str, money: i64) -> i64 {
     let id = api
         .ok(

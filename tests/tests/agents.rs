@@ -22,17 +22,6 @@ fn session_status(s: &LocalStatus) -> Option<SessionStatus> {
     s.session.as_ref().map(|s| s.status)
 }
 
-async fn new_session(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
-    api.ok(
-        Method::POST,
-        "/sessions",
-        json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
 /// A bare protocol client, for what a well-behaved agent never sends.
 async fn raw_agent(
     srv: &TestServer,

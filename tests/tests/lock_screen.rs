@@ -77,39 +77,50 @@ fn lock_pids(socket: &std::path::Path) -> Vec<u32> {
         .collect()
 }
 
-async fn lock_screen_agent(srv: &TestServer, api: &Api, zone: i64, x: &Xvfb) -> TestAgent {
-    let (device_id, state_dir, dir) = enrolled_pc(srv, api, zone, "PC-07").await;
-    let display = x.display.clone();
-    TestAgent::run(&srv.clock, device_id, state_dir, dir, move |o| {
-        o.lock_screen = Some(workspace_bin("club-lock"));
-        o.lock_screen_display = Some(display);
-    })
-    .await
+/// A hall with one PC whose agent runs the real club-lock on its own Xvfb.
+struct Locked {
+    x: Xvfb,
+    srv: TestServer,
+    api: Api,
+    h: Hall,
+    agent: TestAgent,
 }
 
-async fn new_session(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
-    api.ok(
-        Method::POST,
-        "/sessions",
-        json!({"client_id": client, "device_id": device, "tariff_id": tariff}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lock_screen_covers_the_display_welcomes_starts_and_comes_back() {
+/// The PC connected and locked: a viewable window covers the whole screen
+/// and shows the lock.
+async fn locked_pc() -> Locked {
     let x = Xvfb::start();
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    let agent = lock_screen_agent(&srv, &api, h.zone, &x).await;
+    let (device_id, state_dir, dir) = enrolled_pc(&srv, &api, h.zone, "PC-07").await;
+    let display = x.display.clone();
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, move |o| {
+        o.lock_screen = Some(workspace_bin("club-lock"));
+        o.lock_screen_display = Some(display);
+    })
+    .await;
     agent.wait("connected", |s| s.connected && s.locked).await;
-
-    // Locked: a viewable window covers the whole screen and shows the lock.
     x.wait_for_windows("a full-screen lock", SHOW, covers_the_screen);
     x.wait_for_screen("the locked screen", SHOW, locked_screen);
+    Locked {
+        x,
+        srv,
+        api,
+        h,
+        agent,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lock_screen_covers_the_display_welcomes_starts_and_comes_back() {
+    let Locked {
+        x,
+        srv,
+        api,
+        h,
+        agent,
+    } = locked_pc().await;
     x.save_png(&docs("lock-locked.png"));
 
     // A session for this PC: welcome, with a Start button.
@@ -148,14 +159,7 @@ async fn the_lock_screen_covers_the_display_welcomes_starts_and_comes_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_lock_screen_is_back_within_a_second_and_holds_the_keyboard() {
-    let x = Xvfb::start();
-    let srv = TestServer::start().await;
-    let api = srv.owner().await;
-    let h = hall(&api).await;
-    let agent = lock_screen_agent(&srv, &api, h.zone, &x).await;
-    agent.wait("connected", |s| s.connected && s.locked).await;
-    x.wait_for_windows("a full-screen lock", SHOW, covers_the_screen);
-    x.wait_for_screen("the locked screen", SHOW, locked_screen);
+    let Locked { x, srv, agent, .. } = locked_pc().await;
 
     // Another X client cannot take the keyboard from the lock.
     let (conn, screen) = x11rb::connect(Some(&x.display)).expect("a second X client");

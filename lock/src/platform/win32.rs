@@ -304,13 +304,7 @@ fn apply() {
         let scale = draw::scale_for(m.h);
         let canvas =
             UI.with(|u| draw::notice(&u.borrow().as_ref().expect("ui state").fonts, &text, scale));
-        let margin = (24.0 * scale) as i32;
-        let r = Rect {
-            x: m.x + m.w as i32 - canvas.width as i32 - margin,
-            y: m.y + margin,
-            w: canvas.width,
-            h: canvas.height,
-        };
+        let r = draw::notice_place(m, &canvas);
         let existing = UI.with(|u| {
             u.borrow()
                 .as_ref()
@@ -399,14 +393,8 @@ fn on_message(
     match msg {
         WM_PAINT => {
             if let (Some(m), Some(panel)) = (lock, &ui.panel) {
-                let r = Rect {
-                    x: 0,
-                    y: 0,
-                    w: m.w,
-                    h: m.h,
-                }
-                .centre(panel.canvas.width, panel.canvas.height);
-                paint(hwnd, &panel.canvas, (r.x, r.y));
+                let at = draw::panel_origin(m, &panel.canvas);
+                paint(hwnd, &panel.canvas, at);
                 return Some(0);
             }
             if let Some((h, c)) = &ui.notice {
@@ -427,15 +415,9 @@ fn on_message(
             let (Some(m), Some(panel)) = (lock, &ui.panel) else {
                 return None;
             };
-            let r = Rect {
-                x: 0,
-                y: 0,
-                w: m.w,
-                h: m.h,
-            }
-            .centre(panel.canvas.width, panel.canvas.height);
-            let x = (lparam & 0xffff) as i16 as i32 - r.x;
-            let y = ((lparam >> 16) & 0xffff) as i16 as i32 - r.y;
+            let at = draw::panel_origin(m, &panel.canvas);
+            let x = (lparam & 0xffff) as i16 as i32 - at.0;
+            let y = ((lparam >> 16) & 0xffff) as i16 as i32 - at.1;
             if panel.button.is_some_and(|b| b.contains(x, y)) {
                 let _ = ui.inputs.send(Input::Start);
             }

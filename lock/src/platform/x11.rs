@@ -315,7 +315,7 @@ impl X11 {
         let (Some(panel), Some(w)) = (&self.panel, self.locks.get(index)) else {
             return Ok(());
         };
-        let at = panel_origin(w.monitor, &panel.canvas);
+        let at = draw::panel_origin(w.monitor, &panel.canvas);
         put(&self.conn, self.depth, w.id, &panel.canvas, at)
     }
 
@@ -323,13 +323,7 @@ impl X11 {
         let monitor = self.monitors()[0];
         let scale = draw::scale_for(monitor.h);
         let canvas = draw::notice(&self.fonts, text, scale);
-        let margin = (24.0 * scale) as i32;
-        let r = Rect {
-            x: monitor.x + monitor.w as i32 - canvas.width as i32 - margin,
-            y: monitor.y + margin,
-            w: canvas.width,
-            h: canvas.height,
-        };
+        let r = draw::notice_place(monitor, &canvas);
         let id = match self.notice {
             Some(id) => id,
             None => {
@@ -370,18 +364,6 @@ impl X11 {
     fn locked(&self) -> bool {
         matches!(self.scene, Scene::Lock(_))
     }
-}
-
-/// Where the panel sits in a monitor's window: centred.
-fn panel_origin(monitor: Rect, canvas: &Canvas) -> (i32, i32) {
-    let r = Rect {
-        x: 0,
-        y: 0,
-        w: monitor.w,
-        h: monitor.h,
-    }
-    .centre(canvas.width, canvas.height);
-    (r.x, r.y)
 }
 
 /// Sends a canvas in strips small enough for one request each.
@@ -461,7 +443,7 @@ impl crate::Display for X11 {
                 if let (Some(w), Some(panel)) =
                     (self.locks.iter().find(|w| w.id == b.event), &self.panel)
                 {
-                    let (px, py) = panel_origin(w.monitor, &panel.canvas);
+                    let (px, py) = draw::panel_origin(w.monitor, &panel.canvas);
                     start = panel.button.is_some_and(|r| {
                         r.contains(i32::from(b.event_x) - px, i32::from(b.event_y) - py)
                     });
