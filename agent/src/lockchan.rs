@@ -6,6 +6,7 @@
 
 use crate::runtime::AgentHandle;
 use club_shared::lock::{DaemonMsg, LockMsg, LockView, MAX_LOCK_CLIENTS, MAX_LOCK_LINE_BYTES};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -143,6 +144,7 @@ where
     let mut reader = BufReader::with_capacity(1024, r);
     let mut line = Vec::new();
     let (answers, mut answered) = mpsc::channel::<DaemonMsg>(4);
+    let pressing = Arc::new(AtomicBool::new(false));
     let mut last = view(&handle);
     if !send(&mut w, &DaemonMsg::View { view: last.clone() }).await {
         return;
@@ -179,10 +181,19 @@ where
                     return;
                 }
                 match serde_json::from_slice::<LockMsg>(&line) {
+                    // One press in flight per lock screen: a flood of
+                    // presses costs one task, not one each.
+                    Ok(LockMsg::StartPressed { press }) if pressing.swap(true, Ordering::AcqRel) => {
+                        let busy = DaemonMsg::StartAnswer { press, ok: false, message: Some("a Start press is already on its way".into()) };
+                        if !send(&mut w, &busy).await {
+                            return;
+                        }
+                    }
                     Ok(LockMsg::StartPressed { press }) => {
-                        let (handle, answers) = (handle.clone(), answers.clone());
+                        let (handle, answers, pressing) = (handle.clone(), answers.clone(), pressing.clone());
                         tokio::spawn(async move {
                             let result = handle.press_start().await;
+                            pressing.store(false, Ordering::Release);
                             let msg = DaemonMsg::StartAnswer { press, ok: result.is_ok(), message: result.err() };
                             let _ = answers.send(msg).await;
                         });
