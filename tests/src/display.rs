@@ -113,7 +113,8 @@ impl Xvfb {
     pub fn lock_windows(&self) -> Vec<(i32, i32, u32, u32)> {
         let out = self
             .tool("xdotool")
-            .args(["search", "--onlyvisible", "--class", "club-lock"])
+            // The lock windows by name: the notice is club-lock's too.
+            .args(["search", "--onlyvisible", "--name", "^Clubhall lock$"])
             .output()
             .expect("xdotool runs");
         String::from_utf8_lossy(&out.stdout)

@@ -249,6 +249,7 @@ async fn a_killed_lock_screen_is_back_within_a_second_and_holds_the_keyboard() {
         );
     }
     let back = at.elapsed();
+    eprintln!("a new lock screen covered the display {back:?} after SIGKILL");
     x.wait_for_screen("the new lock screen drawn", SHOW, locked_screen);
     assert!(
         back < Duration::from_secs(1),
