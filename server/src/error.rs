@@ -25,6 +25,10 @@ pub enum Error {
     /// The operation does not fit the current state; the message names it.
     #[error("{0}")]
     Conflict(String),
+    /// Too much at once (e.g. sign-ins waiting for a password check):
+    /// 503 with Retry-After.
+    #[error("{0}")]
+    Busy(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -47,6 +51,7 @@ impl Error {
             Error::Forbidden(_) | Error::NotAllowed(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -58,6 +63,7 @@ impl Error {
             Error::Forbidden(_) | Error::NotAllowed(_) => "forbidden",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
+            Error::Busy(_) => "busy",
             Error::Internal(_) => "internal",
         }
     }
@@ -131,7 +137,14 @@ impl IntoResponse for Error {
                 message: self.to_string(),
             },
         };
-        (self.status_code(), Json(body)).into_response()
+        let mut res = (self.status_code(), Json(body)).into_response();
+        if let Error::Busy(_) = self {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
+        res
     }
 }
 

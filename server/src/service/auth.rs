@@ -35,18 +35,15 @@ pub(crate) fn operator_view(o: &store::OperatorRow) -> OperatorView {
     }
 }
 
-/// Argon2 is slow on purpose; keep it off the async workers.
+/// Argon2 is slow on purpose: it runs on the hashing threads.
 async fn hash(secret: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || secrets::hash_password(&secret))
-        .await
-        .map_err(|e| Error::Internal(e.into()))?
+    super::hashing::run(move || secrets::hash_password(&secret))
+        .await?
         .map_err(Error::Internal)
 }
 
-async fn verify(secret: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || secrets::verify_password(&secret, &hash))
-        .await
-        .unwrap_or(false)
+async fn verify(secret: String, hash: String) -> Result<bool> {
+    super::hashing::run(move || secrets::verify_password(&secret, &hash)).await
 }
 
 pub(crate) async fn hash_secret(secret: &str) -> Result<String> {
@@ -109,10 +106,10 @@ impl Service {
         };
         let Some(op) = op else {
             // Spend the same effort on unknown logins as on known ones.
-            let _ = verify(password.to_owned(), DUMMY_HASH.to_owned()).await;
+            verify(password.to_owned(), DUMMY_HASH.to_owned()).await?;
             return Err(bad());
         };
-        if !verify(password.to_owned(), op.password_hash.clone()).await {
+        if !verify(password.to_owned(), op.password_hash.clone()).await? {
             return Err(bad());
         }
         let token = self.issue_token(Some(op.id), None).await?;
@@ -171,10 +168,10 @@ impl Service {
         };
         let Some((client, pin_hash)) = client.and_then(|c| c.pin_hash.clone().map(|h| (c, h)))
         else {
-            let _ = verify(pin.to_owned(), DUMMY_HASH.to_owned()).await;
+            verify(pin.to_owned(), DUMMY_HASH.to_owned()).await?;
             return Err(bad());
         };
-        if !verify(pin.to_owned(), pin_hash).await {
+        if !verify(pin.to_owned(), pin_hash).await? {
             return Err(bad());
         }
         self.issue_token(None, Some(client.id)).await

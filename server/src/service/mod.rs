@@ -9,6 +9,7 @@ mod clients;
 mod corrections;
 pub mod demo;
 mod hall;
+pub mod hashing;
 mod housekeeping;
 mod orders;
 mod sessions;

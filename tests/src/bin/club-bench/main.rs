@@ -21,11 +21,18 @@
 //!   cargo build --release -p club-server -p club-agent -p club-lock
 //!   cargo run --release -p club-tests --bin club-bench -- lock [--rounds 5] [--presses 40] [--seconds 20]
 //!
+//! `flood` sends wrong staff logins from `--attackers` tasks at once for
+//! `--seconds` while an operator reads the hall, and writes
+//! docs/flood-benchmark.md:
+//!
+//!   cargo run --release -p club-tests --bin club-bench -- flood [--attackers 64] [--seconds 30]
+//!
 //! CLUB_BENCH_SERVER_PREFIX runs the server under a profiler, for example
 //! `heaptrack` or `perf record -g --`; its RSS and CPU figures are then the
 //! profiler's.
 
 mod baselines;
+mod flood;
 mod lock;
 mod report;
 mod scenarios;
@@ -40,6 +47,7 @@ pub struct Args {
     pub agents: usize,
     pub seconds: u64,
     pub lock: lock::LockArgs,
+    pub flood: flood::FloodArgs,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -52,23 +60,33 @@ fn args() -> anyhow::Result<Args> {
             presses: 40,
             seconds: 20,
         },
+        flood: flood::FloodArgs {
+            attackers: 64,
+            seconds: 30,
+        },
     };
+    let mut seconds_given = false;
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--agents" => a.agents = it.next().context("--agents N")?.parse()?,
             "--seconds" => {
                 a.seconds = it.next().context("--seconds S")?.parse()?;
-                a.lock.seconds = a.seconds;
+                seconds_given = true;
             }
+            "--attackers" => a.flood.attackers = it.next().context("--attackers N")?.parse()?,
             "--rounds" => a.lock.rounds = it.next().context("--rounds N")?.parse()?,
             "--presses" => a.lock.presses = it.next().context("--presses N")?.parse()?,
             s if !s.starts_with('-') => a.scenario = s.to_owned(),
             other => bail!("unknown option {other}"),
         }
     }
-    if !["all", "durable", "hall", "idle", "lock"].contains(&a.scenario.as_str()) {
-        bail!("scenarios: all, durable, hall, idle, lock");
+    if seconds_given {
+        a.lock.seconds = a.seconds;
+        a.flood.seconds = a.seconds;
+    }
+    if !["all", "durable", "hall", "idle", "lock", "flood"].contains(&a.scenario.as_str()) {
+        bail!("scenarios: all, durable, hall, idle, lock, flood");
     }
     if a.lock.rounds == 0 || a.lock.presses == 0 {
         bail!("--rounds and --presses must be at least 1");
@@ -88,10 +106,13 @@ fn main() -> anyhow::Result<()> {
         return runtime.block_on(sim::child_main(url, creds));
     }
     let a = args()?;
-    let (report, file) = if a.scenario == "lock" {
-        (runtime.block_on(lock::run(&a.lock))?, "lock-benchmark.md")
-    } else {
-        (runtime.block_on(scenarios::run(&a))?, "benchmarks.md")
+    let (report, file) = match a.scenario.as_str() {
+        "lock" => (runtime.block_on(lock::run(&a.lock))?, "lock-benchmark.md"),
+        "flood" => (
+            runtime.block_on(flood::run(&a.flood))?,
+            "flood-benchmark.md",
+        ),
+        _ => (runtime.block_on(scenarios::run(&a))?, "benchmarks.md"),
     };
     print!("{report}");
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
