@@ -37,6 +37,12 @@ fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Full<
         .status(status)
         .header("content-type", content_type)
         .header("cache-control", "no-store")
+        .header("x-frame-options", "DENY")
+        .header("x-content-type-options", "nosniff")
+        .header(
+            "content-security-policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; frame-ancestors 'none'",
+        )
         .body(Full::new(Bytes::from(body)))
         .unwrap_or_default()
 }
@@ -45,10 +51,29 @@ fn json(status: StatusCode, v: &serde_json::Value) -> Response<Full<Bytes>> {
     reply(status, "application/json", v.to_string())
 }
 
+/// Whether a request may act on this page: its Host must be this address
+/// (a DNS-rebinding page names its own host), and a browser's Origin, when
+/// it sends one, this page's own. So a web page open in the player's
+/// browser cannot press Start or read the status.
+fn same_origin(req: &Request<Incoming>, own: std::net::SocketAddr) -> bool {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let hosts = [own.to_string(), format!("localhost:{}", own.port())];
+    let host_ok = header(hyper::header::HOST).is_some_and(|h| hosts.iter().any(|x| x == h));
+    let origin_ok = header(hyper::header::ORIGIN)
+        .is_none_or(|o| hosts.iter().any(|x| o == format!("http://{x}")));
+    host_ok && origin_ok
+}
+
 async fn route(
     handle: AgentHandle,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, std::convert::Infallible> {
+    if !same_origin(&req, handle.ui_addr()) {
+        return Ok(json(
+            StatusCode::FORBIDDEN,
+            &serde_json::json!({"error": {"code": "forbidden", "message": "this page answers only itself"}}),
+        ));
+    }
     let res = match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => reply(StatusCode::OK, "text/html; charset=utf-8", PAGE.to_owned()),
         (&Method::GET, "/api/status") => {

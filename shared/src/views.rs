@@ -143,16 +143,30 @@ pub struct Metrics {
 /// server cuts what is over.
 pub const MAX_PROBLEMS: usize = 4;
 pub const MAX_PROBLEM_CHARS: usize = 200;
+/// A host name (DNS allows 253) and an OS description, cut to this.
+pub const MAX_HOSTNAME_CHARS: usize = 253;
+pub const MAX_OS_CHARS: usize = 200;
+
+fn cut(s: &mut String, chars: usize) {
+    if let Some((i, _)) = s.char_indices().nth(chars) {
+        s.truncate(i);
+    }
+}
 
 impl Metrics {
-    /// Cuts the reported problems to their limits.
+    /// Cuts what an agent reports to its limits: an agent is a program on a
+    /// player's PC, and what it says is stored and shown to every screen.
     pub fn bounded(mut self) -> Metrics {
+        cut(&mut self.hostname, MAX_HOSTNAME_CHARS);
+        cut(&mut self.os, MAX_OS_CHARS);
         self.problems.truncate(MAX_PROBLEMS);
         for p in &mut self.problems {
-            if let Some((i, _)) = p.char_indices().nth(MAX_PROBLEM_CHARS) {
-                p.truncate(i);
-            }
+            cut(p, MAX_PROBLEM_CHARS);
         }
+        if !self.cpu_percent.is_finite() {
+            self.cpu_percent = 0.0;
+        }
+        self.cpu_percent = self.cpu_percent.clamp(0.0, 100.0);
         self
     }
 }
@@ -258,12 +272,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reported_problems_are_cut_to_their_limits() {
+    fn what_an_agent_reports_is_cut_to_its_limits() {
         let m = Metrics {
             problems: vec!["é".repeat(500); 9],
+            hostname: "h".repeat(60_000),
+            os: "o".repeat(1000),
+            cpu_percent: 1e9,
             ..Metrics::default()
         }
         .bounded();
+        assert_eq!(m.hostname.len(), MAX_HOSTNAME_CHARS);
+        assert_eq!(m.os.len(), MAX_OS_CHARS);
+        assert_eq!(m.cpu_percent, 100.0);
         assert_eq!(m.problems.len(), MAX_PROBLEMS);
         assert!(m
             .problems

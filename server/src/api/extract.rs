@@ -10,8 +10,9 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
-/// A bearer token from the Authorization header (or `?token=` for
-/// WebSocket upgrades, which browsers cannot give headers).
+/// A bearer token from the Authorization header, or `?token=` on a
+/// WebSocket upgrade only (browsers cannot give those headers). A token in
+/// the query of a REST call is not read: URLs end up in logs and histories.
 pub fn bearer(parts: &Parts) -> Option<String> {
     if let Some(v) = parts
         .headers
@@ -20,11 +21,22 @@ pub fn bearer(parts: &Parts) -> Option<String> {
     {
         return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
     }
+    if !is_websocket_upgrade(parts) {
+        return None;
+    }
     parts.uri.query().and_then(|q| {
         q.split('&')
             .find_map(|kv| kv.strip_prefix("token="))
             .map(str::to_owned)
     })
+}
+
+fn is_websocket_upgrade(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// A signed-in staff member.

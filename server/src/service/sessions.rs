@@ -1076,6 +1076,17 @@ impl Service {
     }
 }
 
+/// A text field people typed (a name, a tariff): one that a spreadsheet
+/// would run as a formula (starting with =, +, -, @, a tab or a CR) gets a
+/// leading apostrophe, so that it is shown, not run.
+fn csv_text(v: &str) -> String {
+    if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_owned()
+    }
+}
+
 /// One field of a CSV line, quoted when it must be.
 fn csv_field(v: &str) -> String {
     if v.contains([',', '"', '\n', '\r']) {
@@ -1098,7 +1109,7 @@ pub fn sessions_csv(sessions: &[SessionView]) -> String {
         let fields = [
             s.id.to_string(),
             s.client_id.to_string(),
-            s.client_name.clone(),
+            csv_text(&s.client_name),
             s.device_id.to_string(),
             s.status.to_string(),
             t(Some(s.planned_start_at)),
@@ -1107,7 +1118,7 @@ pub fn sessions_csv(sessions: &[SessionView]) -> String {
             t(s.cancelled_at),
             s.cancelled_by.map(|v| v.to_string()).unwrap_or_default(),
             s.end_kind.clone().unwrap_or_default(),
-            tariffs.join(" + "),
+            csv_text(&tariffs.join(" + ")),
             corrections.to_string(),
             s.receipt
                 .as_ref()
@@ -1123,7 +1134,19 @@ pub fn sessions_csv(sessions: &[SessionView]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::csv_field;
+    use super::{csv_field, csv_text};
+
+    #[test]
+    fn typed_text_that_a_spreadsheet_would_run_is_shown_instead() {
+        assert_eq!(
+            csv_field(&csv_text("=HYPERLINK(\"http://evil.example\",\"x\")")),
+            "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""
+        );
+        for bad in ["+1", "-2", "@x", "\tx", "\rx"] {
+            assert!(csv_text(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(csv_text("Dana"), "Dana");
+    }
 
     #[test]
     fn csv_fields_are_quoted_only_when_needed() {
