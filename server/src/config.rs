@@ -41,6 +41,20 @@ pub struct Config {
     /// Lifetime of staff and player sign-ins, in hours.
     #[arg(long, env = "CLUB_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: i64,
+
+    /// A connection that sends no whole request head for this long (at its
+    /// start, or between two requests) is closed, in seconds.
+    #[arg(long, env = "CLUB_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+
+    /// HTTP connections from one address at once (WebSockets leave the
+    /// count once upgraded).
+    #[arg(long, env = "CLUB_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 64)]
+    pub max_connections_per_address: usize,
+
+    /// HTTP connections at once, from everyone.
+    #[arg(long, env = "CLUB_MAX_CONNECTIONS", default_value_t = 1000)]
+    pub max_connections: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -51,6 +65,16 @@ pub enum Synchronous {
 }
 
 impl Config {
+    pub fn limits(&self) -> crate::serve::Limits {
+        crate::serve::Limits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.header_read_timeout_seconds.max(1),
+            ),
+            per_address: self.max_connections_per_address.max(1),
+            total: self.max_connections.max(1),
+        }
+    }
+
     /// A configuration for tests and embedding: loopback, the given database.
     pub fn for_database(database: impl Into<String>) -> Self {
         Config {
@@ -63,6 +87,9 @@ impl Config {
             agent_offline_after_seconds: club_shared::protocol::OFFLINE_AFTER_SECONDS,
             hall_screen_queue: crate::hall::SCREEN_QUEUE,
             hall_screen_send_timeout_ms: crate::hall::SCREEN_SEND_TIMEOUT.as_millis() as u64,
+            header_read_timeout_seconds: 10,
+            max_connections_per_address: 64,
+            max_connections: 1000,
         }
     }
 }

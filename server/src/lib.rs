@@ -11,6 +11,7 @@ pub mod gateway;
 pub mod hall;
 pub mod scheduler;
 pub mod secrets;
+pub mod serve;
 pub mod service;
 pub mod store;
 pub mod web;
@@ -34,6 +35,7 @@ pub struct App {
     /// The hall feed the operator screens are served from.
     pub feed: hall::HallFeed,
     agent_offline_after: std::time::Duration,
+    limits: serve::Limits,
 }
 
 impl App {
@@ -63,6 +65,7 @@ impl App {
             generated_owner_password,
             demo,
             demo_agents,
+            limits: config.limits(),
             agent_offline_after: std::time::Duration::from_secs(
                 config.agent_offline_after_seconds.max(1),
             ),
@@ -107,11 +110,10 @@ impl App {
         }
         let app = api::router(state);
         let stop = shutdown.clone();
-        // One router for every connection: serving the Router itself would
-        // rebuild its route table per connection (about 1.5 KiB held for as
-        // long as an agent stays connected).
-        axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(async move { stop.cancelled().await })
+        // One router for every connection, cloned (an Arc): serving the
+        // Router as a make-service would rebuild its route table per
+        // connection (about 1.5 KiB held for as long as an agent stays).
+        serve::serve(listener, app, self.limits, stop)
             .await
             .context("serving HTTP")?;
         shutdown.cancel();

@@ -96,7 +96,7 @@ impl TestServer {
     }
 
     /// A server on a configuration changed by `configure`.
-    async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let addr = "127.0.0.1:0".parse().unwrap();
         Self::open_with(dir, ManualClock::new(t0()), addr, configure, |_| async {}).await

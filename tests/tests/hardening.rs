@@ -185,3 +185,73 @@ async fn the_agents_loopback_page_answers_only_itself() {
     agent.stop().await;
     srv.stop().await;
 }
+
+/// A raw TCP connection to the server from `from` (a loopback address).
+async fn raw_from(srv: &TestServer, from: &str) -> tokio::net::TcpStream {
+    let sock = tokio::net::TcpSocket::new_v4().unwrap();
+    sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let to: std::net::SocketAddr = srv.base.trim_start_matches("http://").parse().unwrap();
+    sock.connect(to).await.unwrap()
+}
+
+/// Reads until the server closes the connection; answers what it sent.
+async fn read_to_close(s: &mut tokio::net::TcpStream, within: std::time::Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    tokio::time::timeout(within, s.read_to_end(&mut got))
+        .await
+        .expect("the server closed the connection in time")
+        .ok();
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_half_sent_connections_are_closed_and_one_address_cannot_take_them_all() {
+    use tokio::io::AsyncWriteExt;
+    const CAP: usize = 8;
+    let srv = TestServer::start_with(|c| {
+        c.header_read_timeout_seconds = 1;
+        c.max_connections_per_address = CAP;
+    })
+    .await;
+    let api = srv.owner().await;
+
+    // A player's PC (127.0.0.2) opens connections and sends nothing, or
+    // half a request head: its first CAP are held, the next is refused at
+    // once with a word why...
+    let mut held = Vec::new();
+    for i in 0..CAP {
+        let mut s = raw_from(&srv, "127.0.0.2").await;
+        if i % 2 == 1 {
+            s.write_all(b"GET /api/v1/hall HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
+        }
+        held.push(s);
+    }
+    let mut over = raw_from(&srv, "127.0.0.2").await;
+    let said = read_to_close(&mut over, WAIT).await;
+    assert!(said.starts_with("HTTP/1.1 503"), "{said:?}");
+    assert!(said.contains("\"busy\""), "{said:?}");
+
+    // ...while the desk (127.0.0.1) is served as usual.
+    let (status, _) = api.get("/hall").await;
+    assert_eq!(status, 200);
+
+    // Within the header timeout (1 s here), every held one is closed.
+    let started = std::time::Instant::now();
+    for mut s in held {
+        let said = read_to_close(&mut s, std::time::Duration::from_secs(5)).await;
+        assert!(!said.contains("200 OK"), "{said:?}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // And the address gets its slots back.
+    let mut again = raw_from(&srv, "127.0.0.2").await;
+    again
+        .write_all(b"GET /api/v1/hall HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let said = read_to_close(&mut again, WAIT).await;
+    assert!(said.starts_with("HTTP/1.1 401"), "{said:?}");
+    srv.stop().await;
+}

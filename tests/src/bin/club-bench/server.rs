@@ -46,6 +46,14 @@ impl Server {
         };
         let mut child = command
             .args(["--listen", listen, "--owner-password", OWNER_PASSWORD])
+            // Every simulated PC and operator comes from 127.0.0.1: the
+            // per-address cap is for a LAN, not for this bench.
+            .args([
+                "--max-connections-per-address",
+                "1000000",
+                "--max-connections",
+                "1000000",
+            ])
             .arg("--database")
             .arg(database)
             .env("RUST_LOG", "warn")

@@ -1,0 +1,174 @@
+//! The HTTP accept loop, with the limits a server on the players' LAN
+//! needs (axum::serve has none): a connection that does not send a whole
+//! request head within the header timeout, at its start or between two
+//! requests, is closed; at most so many connections from one address and
+//! in all, and one over a limit is closed at once. WebSocket connections
+//! leave these counts once upgraded: by then they passed authentication.
+
+use axum::extract::ConnectInfo;
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
+
+const TOO_MANY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
+content-type: application/json\r\ncontent-length: 70\r\nconnection: close\r\n\r\n\
+{\"error\":{\"code\":\"busy\",\"message\":\"too many connections; try again\"}}\n";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// A request head (or the first one) must arrive whole within this.
+    pub header_read_timeout: Duration,
+    pub per_address: usize,
+    pub total: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout: Duration::from_secs(10),
+            per_address: 64,
+            total: 1000,
+        }
+    }
+}
+
+/// Open connections per address; a slot is given back on drop.
+#[derive(Clone, Default)]
+struct PerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+struct Slot {
+    map: PerAddress,
+    ip: IpAddr,
+}
+
+impl PerAddress {
+    fn take(&self, ip: IpAddr, max: usize) -> Option<Slot> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(ip).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            map: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut m = self.map.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Serves `app` until `shutdown`, then lets open requests finish (up to
+/// 10 s).
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let total = Arc::new(Semaphore::new(limits.total));
+    let per_address = PerAddress::default();
+    let open = tokio_util::task::TaskTracker::new();
+    let mut refused_logged = false;
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            a = listener.accept() => match a {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait, don't spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let (Ok(permit), Some(slot)) = (
+            total.clone().try_acquire_owned(),
+            per_address.take(peer.ip(), limits.per_address),
+        ) else {
+            if !refused_logged {
+                tracing::warn!(%peer, "connection limit reached; closing new connections");
+                refused_logged = true;
+            }
+            // A word before closing, best effort: a browser then says why.
+            let _ = stream.try_write(TOO_MANY);
+            continue;
+        };
+        refused_logged = false;
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(req)
+            });
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .keep_alive(true);
+        let mut conn = http
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let stop = shutdown.clone();
+        open.spawn(async move {
+            tokio::select! {
+                _ = &mut conn => {}
+                _ = stop.cancelled() => {
+                    // Finish the request in flight, then close.
+                    std::pin::Pin::new(&mut conn).graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(permit);
+            drop(slot);
+        });
+    }
+    drop(listener);
+    open.close();
+    if tokio::time::timeout(Duration::from_secs(10), open.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some HTTP connections did not finish in time");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_address_gets_its_slots_back_when_its_connections_close() {
+        let m = PerAddress::default();
+        let ip: IpAddr = "10.0.0.7".parse().unwrap();
+        let a = m.take(ip, 2).unwrap();
+        let b = m.take(ip, 2).unwrap();
+        assert!(m.take(ip, 2).is_none(), "a third from the same address");
+        assert!(
+            m.take("10.0.0.8".parse().unwrap(), 2).is_some(),
+            "another address"
+        );
+        drop(a);
+        assert!(m.take(ip, 2).is_some());
+        drop(b);
+    }
+}
