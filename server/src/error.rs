@@ -29,6 +29,9 @@ pub enum Error {
     /// 503 with Retry-After.
     #[error("{0}")]
     Busy(String),
+    /// Too many failed attempts: 429 with Retry-After (seconds).
+    #[error("{message}")]
+    TooMany { message: String, retry_after: u64 },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -52,6 +55,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -64,6 +68,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Busy(_) => "busy",
+            Error::TooMany { .. } => "too_many_attempts",
             Error::Internal(_) => "internal",
         }
     }
@@ -138,11 +143,14 @@ impl IntoResponse for Error {
             },
         };
         let mut res = (self.status_code(), Json(body)).into_response();
-        if let Error::Busy(_) = self {
-            res.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                axum::http::HeaderValue::from_static("1"),
-            );
+        let retry_after = match &self {
+            Error::Busy(_) => Some(1),
+            Error::TooMany { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
         }
         res
     }

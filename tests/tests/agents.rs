@@ -301,7 +301,14 @@ async fn agents_come_back_after_a_restart_and_catch_up() {
     // While the server is down, B's session is ended at the desk.
     let srv = srv
         .restart(|service| async move {
-            let owner = service.login("owner", OWNER_PASSWORD).await.unwrap();
+            let owner = service
+                .login(
+                    "owner",
+                    OWNER_PASSWORD,
+                    std::net::Ipv4Addr::LOCALHOST.into(),
+                )
+                .await
+                .unwrap();
             let actor = service.authenticate_staff(&owner.token).await.unwrap();
             let actor = club_server::service::Actor::Staff(actor);
             service.end_session(&actor, sb, None).await.unwrap();

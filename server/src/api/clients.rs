@@ -2,11 +2,13 @@ use super::extract::{Body, Path, Player, Query, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::service::{Actor, ClientPatch, NewClient, Purchase, TopUp};
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use club_shared::{ClientView, HoldingView, LedgerEntryView, SessionView};
 use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
@@ -115,13 +117,38 @@ pub struct PlayerToken {
 
 /// Player app sign-in with phone and PIN.
 #[utoipa::path(post, path = "/api/v1/player/login", tag = "player", request_body = PlayerLogin,
-    responses((status = 200, body = PlayerToken), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = PlayerToken), (status = 401, body = ErrorBody),
+        (status = 429, description = "too many wrong PINs for this phone or from this address; see Retry-After", body = ErrorBody),
+        (status = 503, description = "too many sign-ins at once; see Retry-After", body = ErrorBody)))]
 pub async fn player_login(
     State(s): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Body(req): Body<PlayerLogin>,
 ) -> Result<Json<PlayerToken>> {
-    let token = s.service.player_login(&req.phone, &req.pin).await?;
+    let token = s
+        .service
+        .player_login(&req.phone, &req.pin, from.ip())
+        .await?;
     Ok(Json(PlayerToken { token }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PinUnlocked {
+    /// Whether the PIN was locked.
+    was_locked: bool,
+}
+
+/// Lifts the lock on a client's PIN after too many wrong tries (ClientManage).
+#[utoipa::path(post, path = "/api/v1/clients/{id}/pin-unlock", tag = "clients", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PinUnlocked), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn unlock_pin(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+) -> Result<Json<PinUnlocked>> {
+    let was_locked = s.service.unlock_pin(&a, id).await?;
+    Ok(Json(PinUnlocked { was_locked }))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -93,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(orders::extra_charge))
         .routes(routes!(sessions::audit))
         .routes(routes!(clients::player_login))
+        .routes(routes!(clients::unlock_pin))
         .routes(routes!(clients::player_me))
         .routes(routes!(sessions::player_start))
         .split_for_parts();

@@ -2,11 +2,13 @@ use super::extract::{Body, Path, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::service::{LoginAnswer, NewOperator, NewRole, RolePermissions};
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use club_shared::{OperatorView, RoleView};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use utoipa::ToSchema;
 
 #[derive(Deserialize, ToSchema)]
@@ -18,12 +20,19 @@ pub struct LoginRequest {
 
 /// Staff sign-in: a bearer token and who you are.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "staff", request_body = LoginRequest,
-    responses((status = 200, body = LoginAnswer), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = LoginAnswer), (status = 401, body = ErrorBody),
+        (status = 429, description = "too many failed sign-ins from this address or for this login; see Retry-After", body = ErrorBody),
+        (status = 503, description = "too many sign-ins at once; see Retry-After", body = ErrorBody)))]
 pub async fn login(
     State(s): State<AppState>,
+    ConnectInfo(from): ConnectInfo<SocketAddr>,
     Body(req): Body<LoginRequest>,
 ) -> Result<Json<LoginAnswer>> {
-    Ok(Json(s.service.login(&req.login, &req.password).await?))
+    Ok(Json(
+        s.service
+            .login(&req.login, &req.password, from.ip())
+            .await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/roles", tag = "staff", security(("bearer" = [])),

@@ -1,8 +1,10 @@
+use super::throttle::{Key, Rule, ADDRESS, PLAYER, STAFF};
 use super::{required_text, Actor, Service, StaffCtx};
 use crate::error::{Error, Result};
 use crate::secrets;
 use crate::store::{self, NewAudit};
 use club_shared::{builtin_roles, OperatorView, Permission};
+use std::net::IpAddr;
 
 /// The answer to a successful sign-in.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -48,6 +50,14 @@ async fn verify(secret: String, hash: String) -> Result<bool> {
 
 pub(crate) async fn hash_secret(secret: &str) -> Result<String> {
     hash(secret.to_owned()).await
+}
+
+/// "3 minutes", "45 seconds".
+fn waiting(secs: u64) -> String {
+    match secs {
+        0..=90 => format!("{secs} seconds"),
+        s => format!("{} minutes", s.div_ceil(60)),
+    }
 }
 
 impl Service {
@@ -98,20 +108,68 @@ impl Service {
         Ok(generated)
     }
 
-    pub async fn login(&self, login: &str, password: &str) -> Result<LoginAnswer> {
+    /// Refused with 429 while the address or the account is locked.
+    fn throttle_check(&self, keys: &[Key]) -> Result<()> {
+        self.throttle
+            .check(keys, self.now())
+            .map_err(|retry_after| Error::TooMany {
+                message: format!(
+                    "too many failed sign-ins; try again in {}",
+                    waiting(retry_after)
+                ),
+                retry_after,
+            })
+    }
+
+    /// Counts a failed sign-in; a lock it sets goes into the audit trail.
+    async fn throttle_failed(&self, keys: [(Key, Rule); 2], client_id: Option<i64>) -> Result<()> {
+        let now = self.now();
+        let locked = self.throttle.failed(&keys, now);
+        if locked.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.store.write().await?;
+        for l in &locked {
+            let (what, who) = match &l.key {
+                Key::Address(ip) => ("address", ip.to_string()),
+                Key::Staff(login) => ("login", login.clone()),
+                Key::Phone(phone) => ("phone", phone.clone()),
+            };
+            tracing::warn!(what, %who, until = %l.until, "sign-in locked after failures");
+            store::insert_audit(
+                &mut tx,
+                &NewAudit {
+                    at: store::ms(now),
+                    actor: "system",
+                    kind: "sign_in_locked",
+                    client_id: client_id.filter(|_| matches!(l.key, Key::Phone(_))),
+                    after: Some(serde_json::json!({ what: who, "until": l.until })),
+                    ..NewAudit::default()
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn login(&self, login: &str, password: &str, from: IpAddr) -> Result<LoginAnswer> {
         let bad = || Error::Unauthorized("wrong login or password".into());
+        let account = Key::Staff(login.trim().to_owned());
+        self.throttle_check(&[Key::Address(from), account.clone()])?;
         let op = {
             let mut c = self.store.read().await?;
             store::get_operator_by_login(&mut c, login.trim()).await?
         };
-        let Some(op) = op else {
-            // Spend the same effort on unknown logins as on known ones.
-            verify(password.to_owned(), DUMMY_HASH.to_owned()).await?;
+        // Spend the same effort on unknown logins as on known ones.
+        let hash = op.as_ref().map_or(DUMMY_HASH, |o| o.password_hash.as_str());
+        let ok = verify(password.to_owned(), hash.to_owned()).await?;
+        let Some(op) = op.filter(|_| ok) else {
+            self.throttle_failed([(Key::Address(from), ADDRESS), (account, STAFF)], None)
+                .await?;
             return Err(bad());
         };
-        if !verify(password.to_owned(), op.password_hash.clone()).await? {
-            return Err(bad());
-        }
+        self.throttle.succeeded(&account);
         let token = self.issue_token(Some(op.id), None).await?;
         Ok(LoginAnswer {
             token,
@@ -160,21 +218,46 @@ impl Service {
         })
     }
 
-    pub async fn player_login(&self, phone: &str, pin: &str) -> Result<String> {
+    pub async fn player_login(&self, phone: &str, pin: &str, from: IpAddr) -> Result<String> {
         let bad = || Error::Unauthorized("wrong phone or PIN".into());
+        let account = Key::Phone(phone.trim().to_owned());
+        self.throttle_check(&[Key::Address(from), account.clone()])?;
         let client = {
             let mut c = self.store.read().await?;
             store::get_client_by_phone(&mut c, phone.trim()).await?
         };
-        let Some((client, pin_hash)) = client.and_then(|c| c.pin_hash.clone().map(|h| (c, h)))
-        else {
-            verify(pin.to_owned(), DUMMY_HASH.to_owned()).await?;
+        let client = client.and_then(|c| c.pin_hash.clone().map(|h| (c, h)));
+        let hash = client.as_ref().map_or(DUMMY_HASH, |(_, h)| h.as_str());
+        let ok = verify(pin.to_owned(), hash.to_owned()).await?;
+        let client_id = client.as_ref().map(|(c, _)| c.id);
+        let Some((client, _)) = client.filter(|_| ok) else {
+            self.throttle_failed(
+                [(Key::Address(from), ADDRESS), (account, PLAYER)],
+                client_id,
+            )
+            .await?;
             return Err(bad());
         };
-        if !verify(pin.to_owned(), pin_hash).await? {
-            return Err(bad());
-        }
+        self.throttle.succeeded(&account);
         self.issue_token(None, Some(client.id)).await
+    }
+
+    /// Lifts the lock on a client's PIN after too many wrong tries
+    /// (ClientManage, audited); answers whether it was locked.
+    pub async fn unlock_pin(&self, actor: &Actor, client_id: i64) -> Result<bool> {
+        actor.require(Permission::ClientManage)?;
+        let mut tx = self.store.write().await?;
+        let client = store::get_client(&mut tx, client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", client_id))?;
+        let now = self.now();
+        let was_locked = self.throttle.unlock(&Key::Phone(client.phone.clone()), now);
+        let mut entry = actor.audit("pin_unlocked", now);
+        entry.client_id = Some(client_id);
+        entry.after = Some(serde_json::json!({ "was_locked": was_locked }));
+        store::insert_audit(&mut tx, &entry).await?;
+        tx.commit().await?;
+        Ok(was_locked)
     }
 
     pub async fn authenticate_player(&self, token: &str) -> Result<Actor> {

@@ -15,6 +15,7 @@ mod orders;
 mod sessions;
 mod staff;
 mod tariffs;
+pub mod throttle;
 
 pub use agents::*;
 pub use auth::*;
@@ -123,6 +124,8 @@ pub struct Service {
     schedule_changed: Arc<Notify>,
     presence: Arc<RwLock<HashMap<i64, DevicePresence>>>,
     desired_pushes: broadcast::Sender<DesiredPush>,
+    /// Failed sign-ins per address and account.
+    pub(crate) throttle: Arc<throttle::Throttle>,
 }
 
 impl Service {
@@ -135,6 +138,7 @@ impl Service {
             schedule_changed: Arc::new(Notify::new()),
             presence: Arc::default(),
             desired_pushes: broadcast::channel(DESIRED_PUSH_BACKLOG).0,
+            throttle: Arc::default(),
         }
     }
 

@@ -1,6 +1,8 @@
-//! A sign-in flood, as a hostile player on the LAN would send it: many
-//! wrong staff logins at once for a while, against the release server,
-//! while a signed-in operator keeps reading the hall. Figures: the server's
+//! A sign-in flood, as hostile players on the LAN would send it: wrong
+//! staff logins at once for a while, each attacker from a loopback address
+//! of its own (127.0.1.x, as PCs of a hall would be) and on made-up logins
+//! (so no account locks), against the release server, while a signed-in
+//! operator keeps reading the hall. Figures: the server's
 //! RSS before, at its peak, at the end and after a quiet spell; how the
 //! logins were answered; the operator's latency before and during the flood.
 
@@ -47,19 +49,22 @@ pub async fn run(a: &FloodArgs) -> anyhow::Result<String> {
     );
     let window = Duration::from_secs(a.seconds);
     let until = Instant::now() + window;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()?;
     let url = format!("{}/api/v1/auth/login", server.base);
     let answers: Arc<std::sync::Mutex<BTreeMap<String, u64>>> = Arc::default();
     let attackers: Vec<_> = (0..a.attackers)
         .map(|i| {
-            let (http, url, answers) = (http.clone(), url.clone(), answers.clone());
+            let from = std::net::IpAddr::from([127, 0, 1, (i % 250 + 1) as u8]);
+            let http = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .local_address(from)
+                .build();
+            let (url, answers) = (url.clone(), answers.clone());
             tokio::spawn(async move {
+                let Ok(http) = http else { return };
                 let mut n = 0u64;
                 while Instant::now() < until {
                     n += 1;
-                    let body = json!({"login": "owner", "password": format!("guess-{i}-{n}")});
+                    let body = json!({"login": format!("guess-{i}-{n}"), "password": "wrong-password"});
                     let status = match http.post(&url).json(&body).send().await {
                         Ok(r) => r.status().as_u16().to_string(),
                         Err(_) => "no answer".to_owned(),
