@@ -41,6 +41,8 @@ pub struct Gateway {
 struct Conn {
     id: u64,
     outbox: Outbox,
+    /// The digest of the secret it authenticated with.
+    secret_hash: Arc<str>,
 }
 
 /// What is waiting to go to one agent: its latest desired state only. A
@@ -103,11 +105,16 @@ impl Gateway {
         }
     }
 
-    fn register(&self, device_id: i64, outbox: Outbox) -> u64 {
+    fn register(&self, device_id: i64, outbox: Outbox, secret_hash: &str) -> u64 {
         let id = self
             .next_id
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let old = self.lock().insert(device_id, Conn { id, outbox });
+        let conn = Conn {
+            id,
+            outbox,
+            secret_hash: secret_hash.into(),
+        };
+        let old = self.lock().insert(device_id, conn);
         // A second connection with the same secret replaces the first.
         if let Some(old) = old {
             old.outbox.close();
@@ -122,6 +129,20 @@ impl Gateway {
             return true;
         }
         false
+    }
+
+    /// Closes a PC's connection if it authenticated with another secret
+    /// than `current` (the PC was enrolled again, or disabled).
+    fn close_if_revoked(&self, device_id: i64, current: Option<&str>) {
+        if let Some(c) = self.lock().get(&device_id) {
+            if current != Some(&*c.secret_hash) {
+                tracing::info!(
+                    device.id = device_id,
+                    "closing the connection of a revoked secret"
+                );
+                c.outbox.close();
+            }
+        }
     }
 
     fn outbox(&self, device_id: i64) -> Option<Outbox> {
@@ -277,7 +298,9 @@ async fn open(
         return None;
     }
     let outbox = Outbox::default();
-    let conn_id = state.gateway.register(device.id, outbox.clone());
+    let conn_id = state
+        .gateway
+        .register(device.id, outbox.clone(), &device.secret_hash);
     tracing::info!("agent connected");
     let ok = welcome(&state.service, device, last_applied_seq, hardware, sink).await;
     Some((outbox, conn_id, ok))
@@ -421,6 +444,31 @@ async fn handle(service: &Service, device: &AgentDevice, text: &str) -> Option<S
     }
 }
 
+/// Closes the connection of a PC enrolled again: its old secret no longer
+/// opens a connection, and one already open closes at once.
+pub async fn close_revoked(service: Service, gateway: Gateway, shutdown: CancellationToken) {
+    let mut bus = service.bus.subscribe();
+    loop {
+        let e = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            e = bus.recv() => e,
+        };
+        let device_ids: Vec<i64> = match e {
+            Ok(club_shared::Event::DeviceEnrolled { device_id }) => vec![device_id],
+            Ok(_) => continue,
+            // Missed some: check every connected PC.
+            Err(broadcast::error::RecvError::Lagged(_)) => gateway.connected(),
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        for device_id in device_ids {
+            match service.device_secret_hash(device_id).await {
+                Ok(current) => gateway.close_if_revoked(device_id, current.as_deref()),
+                Err(e) => tracing::error!(error = ?e, "reading a device's secret"),
+            }
+        }
+    }
+}
+
 /// Sends each new desired state to its PC, if connected. The operation that
 /// changed it has stored it already, so this is a send, not a write.
 pub async fn push_states(service: Service, gateway: Gateway, shutdown: CancellationToken) {
@@ -533,9 +581,9 @@ mod tests {
     fn a_second_connection_closes_the_first_ones_outbox() {
         let gateway = Gateway::new(Duration::from_secs(30));
         let first = Outbox::default();
-        let id = gateway.register(7, first.clone());
+        let id = gateway.register(7, first.clone(), "old");
         let second = Outbox::default();
-        let id2 = gateway.register(7, second.clone());
+        let id2 = gateway.register(7, second.clone(), "old");
         assert!(first.0.closed.load(std::sync::atomic::Ordering::Acquire));
         assert!(!second.0.closed.load(std::sync::atomic::Ordering::Acquire));
         // The replaced connection going away leaves the new one registered.
@@ -543,5 +591,20 @@ mod tests {
         assert_eq!(gateway.connected(), vec![7]);
         assert!(gateway.unregister(7, id2));
         assert!(gateway.connected().is_empty());
+    }
+
+    #[test]
+    fn only_a_connection_with_a_revoked_secret_is_closed() {
+        let gateway = Gateway::new(Duration::from_secs(30));
+        let conn = Outbox::default();
+        gateway.register(7, conn.clone(), "current");
+        gateway.close_if_revoked(7, Some("current"));
+        assert!(!conn.0.closed.load(std::sync::atomic::Ordering::Acquire));
+        gateway.close_if_revoked(7, Some("newer"));
+        assert!(conn.0.closed.load(std::sync::atomic::Ordering::Acquire));
+        let disabled = Outbox::default();
+        gateway.register(8, disabled.clone(), "any");
+        gateway.close_if_revoked(8, None);
+        assert!(disabled.0.closed.load(std::sync::atomic::Ordering::Acquire));
     }
 }

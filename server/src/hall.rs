@@ -4,10 +4,11 @@
 //! full its backlog is dropped and it gets a fresh snapshot instead.
 
 use crate::api::{AppState, Staff};
-use crate::service::Service;
+use crate::error::Error;
+use crate::service::{Actor, Service};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use club_shared::events::SessionChange;
 use club_shared::hall::{HallEvent, HallEventKind, HallMsg, ScreenMsg};
 use club_shared::{DeviceView, Event};
@@ -43,6 +44,9 @@ struct Screen {
     tx: mpsc::Sender<Queued>,
     resync: Arc<AtomicBool>,
     wake: Arc<Notify>,
+    /// The sign-in it was opened with, and whether that has ended.
+    token_hash: String,
+    signed_out: Arc<AtomicBool>,
 }
 
 #[derive(Clone)]
@@ -128,6 +132,16 @@ impl HallFeed {
         }
     }
 
+    /// The screens opened with this sign-in close.
+    fn sign_out(&self, token_hash: &str) {
+        for screen in self.screens().values() {
+            if screen.token_hash == token_hash {
+                screen.signed_out.store(true, Ordering::Release);
+                screen.wake.notify_one();
+            }
+        }
+    }
+
     fn resync_all(&self) {
         for screen in self.screens().values() {
             screen.resync.store(true, Ordering::Release);
@@ -184,6 +198,14 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        match &e {
+            Event::SignedOut { token_hash } => {
+                feed.sign_out(token_hash);
+                continue;
+            }
+            Event::DeviceEnrolled { .. } => continue,
+            _ => {}
+        }
         if feed.skip_unwatched() {
             // What the hub remembers may be stale when a screen opens.
             views.clear();
@@ -191,6 +213,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             continue;
         }
         let (mut hall_event, device_ids) = match e {
+            Event::SignedOut { .. } | Event::DeviceEnrolled { .. } => continue,
             Event::Session {
                 change,
                 devices,
@@ -282,9 +305,12 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
 
 pub async fn upgrade(
     State(state): State<AppState>,
-    Staff(_staff): Staff,
+    Staff(staff): Staff,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let Actor::Staff(ctx) = staff else {
+        return Error::Unauthorized("sign in as staff".into()).into_response();
+    };
     // Each send waits for its flush, so the write buffer holds one message
     // at most; its ceiling must fit a snapshot of the largest hall (under
     // 200 bytes a PC), or a big club's screens could never open.
@@ -298,7 +324,7 @@ pub async fn upgrade(
         .max_write_buffer_size(MAX_SNAPSHOT_BYTES)
         .on_upgrade(move |socket| {
             let tracker = state.tasks.clone();
-            tracker.track_future(serve_screen(state, socket))
+            tracker.track_future(serve_screen(state, socket, ctx.token_hash, ctx.expires_at))
         })
 }
 
@@ -389,11 +415,20 @@ async fn send_burst(
     within(limit, burst).await
 }
 
-async fn serve_screen(state: AppState, socket: WebSocket) {
+/// How often a screen looks whether its sign-in has expired.
+const EXPIRY_CHECK: Duration = Duration::from_secs(15);
+
+async fn serve_screen(
+    state: AppState,
+    socket: WebSocket,
+    token_hash: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+) {
     let feed = state.feed.clone();
     let (tx, mut queue) = mpsc::channel::<Queued>(feed.queue);
     let resync = Arc::new(AtomicBool::new(false));
     let wake = Arc::new(Notify::new());
+    let signed_out = Arc::new(AtomicBool::new(false));
     let id = feed.next_id.fetch_add(1, Ordering::Relaxed);
     feed.add(
         id,
@@ -401,8 +436,12 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
             tx,
             resync: resync.clone(),
             wake: wake.clone(),
+            token_hash,
+            signed_out: signed_out.clone(),
         },
     );
+    let mut expiry = tokio::time::interval(EXPIRY_CHECK);
+    expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     let (mut sink, mut stream) = socket.split();
     let limit = feed.send_timeout;
@@ -423,6 +462,7 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
                 break;
             }
             _ = wake.notified() => send_snapshot = resync.swap(false, Ordering::AcqRel),
+            _ = expiry.tick() => {}
             queued = queue.recv() => match queued {
                 Some(first) => {
                     ok = send_burst(&mut sink, &mut queue, first, &mut sent, limit).await;
@@ -441,6 +481,23 @@ async fn serve_screen(state: AppState, socket: WebSocket) {
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                 Some(Ok(_)) => {}
             },
+        }
+        // Signed out, or the sign-in ran out: the screen closes (its page
+        // then finds its token refused and asks to sign in).
+        let ended = if signed_out.load(Ordering::Acquire) {
+            Some("signed out")
+        } else if state.service.now() >= expires_at {
+            Some("the sign-in expired")
+        } else {
+            None
+        };
+        if let Some(why) = ended {
+            let frame = CloseFrame {
+                code: 4001,
+                reason: Utf8Bytes::from_static(why),
+            };
+            send(&mut sink, Message::Close(Some(frame)), limit).await;
+            break;
         }
         if send_snapshot && ok {
             // Behind or asked: drop the backlog, start again from now.

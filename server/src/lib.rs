@@ -101,6 +101,11 @@ impl App {
             state.gateway.clone(),
             shutdown.clone(),
         ));
+        let revoker = tokio::spawn(gateway::close_revoked(
+            self.service.clone(),
+            state.gateway.clone(),
+            shutdown.clone(),
+        ));
         let sockets = state.tasks.clone();
         if let Some(dir) = &self.demo_agents {
             let base = format!("http://{}", listener.local_addr()?);
@@ -127,6 +132,7 @@ impl App {
         }
         let _ = scheduler.await;
         let _ = pusher.await;
+        let _ = revoker.await;
         let _ = hub.await;
         self.service.store.close().await;
         Ok(())

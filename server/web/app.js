@@ -380,7 +380,7 @@
         e.preventDefault();
         this.submit();
       });
-      $('#logout').addEventListener('click', () => this.signOut());
+      $('#logout').addEventListener('click', () => this.logout());
       const token = sessionStorage.getItem(TOKEN_KEY);
       let operator = null;
       try { operator = JSON.parse(sessionStorage.getItem(OPERATOR_KEY) || 'null'); } catch (_) { operator = null; }
@@ -411,6 +411,12 @@
       } finally {
         btn.disabled = false;
       }
+    },
+
+    /** Ends the sign-in on the server too, then here. */
+    async logout() {
+      try { await api.call('POST', '/auth/logout'); } catch (_) { /* signed out either way */ }
+      this.signOut();
     },
 
     signOut(message) {

@@ -45,6 +45,14 @@ pub enum Event {
     DeviceMetrics {
         device_id: i64,
     },
+    /// A staff sign-in ended (logout): screens opened with it close.
+    SignedOut {
+        token_hash: String,
+    },
+    /// A PC was enrolled again: a connection with its old secret closes.
+    DeviceEnrolled {
+        device_id: i64,
+    },
     /// A running session reached a warning moment before its end.
     EndingSoon {
         session_id: i64,

@@ -359,3 +359,97 @@ async fn staff_logins_lock_per_account_and_per_address() {
     assert_eq!(login("owner", OWNER_PASSWORD).await, 200);
     srv.stop().await;
 }
+
+/// Waits for the hall screen to be closed with `code`.
+async fn closed_with(
+    ws: &mut tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    code: u16,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let frame = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .expect("the screen closed in time");
+        match frame {
+            Some(Ok(Message::Close(Some(f)))) => {
+                assert_eq!(u16::from(f.code), code, "{f:?}");
+                return;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("closed without a close frame: {other:?}"),
+        }
+    }
+}
+
+async fn screen_for(
+    srv: &TestServer,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = format!(
+        "{}/api/v1/hall/ws?token={token}",
+        srv.base.replace("http://", "ws://")
+    );
+    tokio_tungstenite::connect_async(url).await.unwrap().0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_out_or_running_out_closes_the_hall_feed() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+
+    // Logout ends the token and closes the screens opened with it.
+    let desk = srv.owner().await;
+    let mut screen = screen_for(&srv, &desk.token().unwrap()).await;
+    assert_eq!(desk.post("/auth/logout", json!({})).await.0, 204);
+    closed_with(&mut screen, 4001).await;
+    assert_eq!(desk.get("/hall").await.0, 401);
+    assert_eq!(api.get("/hall").await.0, 200, "other sign-ins go on");
+
+    // A sign-in that runs out (12 h): its screen closes at the next change.
+    let mut screen = screen_for(&srv, &api.token().unwrap()).await;
+    srv.clock.advance(chrono::Duration::hours(13));
+    let fresh = srv.owner().await;
+    fresh
+        .ok(
+            Method::POST,
+            "/devices",
+            json!({"name": "PC-late", "zone_id": h.zone, "x": 9, "y": 9}),
+        )
+        .await;
+    closed_with(&mut screen, 4001).await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enrolling_a_pc_again_closes_the_old_secrets_connection() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    agent.wait("connected", |s| s.connected).await;
+    let code = api
+        .ok(
+            Method::POST,
+            &format!("/devices/{}/enrollment", agent.device_id),
+            json!({}),
+        )
+        .await["enrollment_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    api.ok(
+        Method::POST,
+        "/agent/enroll",
+        json!({"code": code, "hostname": "the real PC"}),
+    )
+    .await;
+    let s = agent
+        .wait("the old secret's connection closed", |s| !s.connected)
+        .await;
+    assert!(s.locked, "and the PC stays locked");
+    agent.stop().await;
+    srv.stop().await;
+}

@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(orders::refund_order))
         .routes(routes!(orders::extra_charge))
         .routes(routes!(sessions::audit))
+        .routes(routes!(staff::logout))
         .routes(routes!(clients::player_login))
         .routes(routes!(clients::unlock_pin))
         .routes(routes!(clients::player_me))

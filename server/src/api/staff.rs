@@ -35,6 +35,17 @@ pub async fn login(
     ))
 }
 
+/// Ends this sign-in; the hall feeds opened with it close.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "staff", security(("bearer" = [])),
+    responses((status = 204, description = "signed out"), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(s): State<AppState>, Staff(a): Staff) -> Result<axum::http::StatusCode> {
+    let crate::service::Actor::Staff(ctx) = &a else {
+        return Err(crate::error::Error::Unauthorized("sign in as staff".into()));
+    };
+    s.service.logout(ctx).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 #[utoipa::path(get, path = "/api/v1/roles", tag = "staff", security(("bearer" = [])),
     responses((status = 200, body = [RoleView]), (status = 403, body = ErrorBody)))]
 pub async fn list_roles(State(s): State<AppState>, Staff(a): Staff) -> Result<Json<Vec<RoleView>>> {

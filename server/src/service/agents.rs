@@ -13,6 +13,8 @@ use club_shared::{Event, Metrics, SessionStatus};
 pub struct AgentDevice {
     pub id: i64,
     pub name: String,
+    /// The digest of the secret it authenticated with.
+    pub secret_hash: String,
 }
 
 /// What a PC should show, from its live session: STARTED unlocks it; ACTIVE
@@ -143,13 +145,22 @@ impl Service {
     /// The device a secret belongs to; unknown or revoked secrets are 401.
     pub async fn authenticate_device(&self, secret: &str) -> Result<AgentDevice> {
         let mut c = self.store.read().await?;
-        let d = store::device_by_secret(&mut c, &secrets::digest(secret))
+        let secret_hash = secrets::digest(secret);
+        let d = store::device_by_secret(&mut c, &secret_hash)
             .await?
             .ok_or_else(|| Error::Unauthorized("unknown or revoked device secret".into()))?;
         Ok(AgentDevice {
             id: d.id,
             name: d.name,
+            secret_hash,
         })
+    }
+
+    /// The digest of a device's current secret (`None`: not enrolled, or
+    /// disabled).
+    pub async fn device_secret_hash(&self, device_id: i64) -> Result<Option<String>> {
+        let mut c = self.store.read().await?;
+        Ok(store::device_secret_hash(&mut c, device_id).await?)
     }
 
     /// A PC's desired state as of now, for an agent that just connected:

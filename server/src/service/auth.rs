@@ -3,7 +3,7 @@ use super::{required_text, Actor, Service, StaffCtx};
 use crate::error::{Error, Result};
 use crate::secrets;
 use crate::store::{self, NewAudit};
-use club_shared::{builtin_roles, OperatorView, Permission};
+use club_shared::{builtin_roles, Event, OperatorView, Permission};
 use std::net::IpAddr;
 
 /// The answer to a successful sign-in.
@@ -200,9 +200,9 @@ impl Service {
 
     pub async fn authenticate_staff(&self, token: &str) -> Result<StaffCtx> {
         let mut c = self.store.read().await?;
-        let owner =
-            store::token_owner(&mut c, &secrets::digest(token), store::ms(self.now())).await?;
-        let Some((Some(operator_id), None)) = owner else {
+        let token_hash = secrets::digest(token);
+        let owner = store::token_owner(&mut c, &token_hash, store::ms(self.now())).await?;
+        let Some((Some(operator_id), None, expires_at)) = owner else {
             return Err(Error::Unauthorized(
                 "sign in first: the token is unknown or expired".into(),
             ));
@@ -215,7 +215,22 @@ impl Service {
             login: op.login,
             role: op.role_name,
             permissions: parse_permissions(&op.permissions),
+            token_hash,
+            expires_at: store::at(expires_at),
         })
+    }
+
+    /// Ends the caller's sign-in; its open hall feeds close.
+    pub async fn logout(&self, staff: &StaffCtx) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        store::delete_token(&mut tx, &staff.token_hash).await?;
+        self.commit(
+            tx,
+            vec![Event::SignedOut {
+                token_hash: staff.token_hash.clone(),
+            }],
+        )
+        .await
     }
 
     pub async fn player_login(&self, phone: &str, pin: &str, from: IpAddr) -> Result<String> {
@@ -265,7 +280,7 @@ impl Service {
         let owner =
             store::token_owner(&mut c, &secrets::digest(token), store::ms(self.now())).await?;
         match owner {
-            Some((None, Some(client_id))) => Ok(Actor::Player { client_id }),
+            Some((None, Some(client_id), _)) => Ok(Actor::Player { client_id }),
             _ => Err(Error::Unauthorized(
                 "sign in to the player app first".into(),
             )),

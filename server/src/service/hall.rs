@@ -169,8 +169,14 @@ impl Service {
         a.device_id = Some(device_id);
         a.after = Some(serde_json::json!({ "hostname": hostname }));
         store::insert_audit(&mut tx, &a).await?;
-        self.commit(tx, vec![Event::DeviceChanged { device_id }])
-            .await?;
+        self.commit(
+            tx,
+            vec![
+                Event::DeviceChanged { device_id },
+                Event::DeviceEnrolled { device_id },
+            ],
+        )
+        .await?;
         Ok(Enrolled {
             device_id,
             device_secret: secret,

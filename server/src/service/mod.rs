@@ -95,6 +95,9 @@ pub struct StaffCtx {
     pub login: String,
     pub role: String,
     pub permissions: Vec<Permission>,
+    /// The sign-in this request came with: its digest and end.
+    pub token_hash: String,
+    pub expires_at: DateTime<Utc>,
 }
 
 impl StaffCtx {

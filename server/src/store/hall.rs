@@ -86,6 +86,14 @@ pub async fn device_by_secret(c: &mut Conn, secret_hash: &str) -> sqlx::Result<O
     .await
 }
 
+pub async fn device_secret_hash(c: &mut Conn, device_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT secret_hash FROM devices WHERE id = ? AND enabled = 1")
+        .bind(device_id)
+        .fetch_optional(c)
+        .await
+        .map(Option::flatten)
+}
+
 pub async fn insert_enrollment_code(
     c: &mut Conn,
     device_id: i64,

@@ -112,18 +112,29 @@ pub async fn list_operators(c: &mut Conn) -> sqlx::Result<Vec<OperatorRow>> {
 }
 
 /// Who a bearer token belongs to: (operator_id, client_id), if unexpired.
+/// Who a live token belongs to (operator or client) and when it expires.
 pub async fn token_owner(
     c: &mut Conn,
     token_hash: &str,
     now: i64,
-) -> sqlx::Result<Option<(Option<i64>, Option<i64>)>> {
+) -> sqlx::Result<Option<(Option<i64>, Option<i64>, i64)>> {
     sqlx::query_as(
-        "SELECT operator_id, client_id FROM tokens WHERE token_hash = ? AND expires_at > ?",
+        "SELECT operator_id, client_id, expires_at FROM tokens \
+         WHERE token_hash = ? AND expires_at > ?",
     )
     .bind(token_hash)
     .bind(now)
     .fetch_optional(c)
     .await
+}
+
+/// Ends a token; answers whether it existed.
+pub async fn delete_token(c: &mut Conn, token_hash: &str) -> sqlx::Result<bool> {
+    sqlx::query("DELETE FROM tokens WHERE token_hash = ?")
+        .bind(token_hash)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected() > 0)
 }
 
 pub async fn insert_token(

@@ -64,7 +64,8 @@ pub async fn run(a: &FloodArgs) -> anyhow::Result<String> {
                 let mut n = 0u64;
                 while Instant::now() < until {
                     n += 1;
-                    let body = json!({"login": format!("guess-{i}-{n}"), "password": "wrong-password"});
+                    let body =
+                        json!({"login": format!("guess-{i}-{n}"), "password": "wrong-password"});
                     let status = match http.post(&url).json(&body).send().await {
                         Ok(r) => r.status().as_u16().to_string(),
                         Err(_) => "no answer".to_owned(),
