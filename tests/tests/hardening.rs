@@ -453,3 +453,50 @@ async fn enrolling_a_pc_again_closes_the_old_secrets_connection() {
     agent.stop().await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sessions_audit_needs_report_view_and_a_preview_the_actions_permission() {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let id = new_session(&owner, h.client, h.pcs[0], h.keep).await;
+    let role = owner
+        .ok(
+            Method::POST,
+            "/roles",
+            json!({"name": "Greeter", "permissions": ["SessionCreate"]}),
+        )
+        .await["id"]
+        .clone();
+    owner
+        .ok(
+            Method::POST,
+            "/operators",
+            json!({"login": "greta", "password": "password-123", "role_id": role}),
+        )
+        .await;
+    let greta = srv.login("greta", "password-123").await;
+    let seen = greta
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert_eq!(seen["id"], id);
+    assert_eq!(seen["audit"], json!([]), "no ReportView, no audit trail");
+    let full = owner
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await;
+    assert!(!full["audit"].as_array().unwrap().is_empty());
+    for (action, permission) in [("cancel", "SessionDelete"), ("end", "SessionEnd")] {
+        let (status, body) = greta
+            .get(&format!("/sessions/{id}/preview?action={action}"))
+            .await;
+        assert_eq!(status, 403, "{action}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(permission),
+            "{body}"
+        );
+    }
+    srv.stop().await;
+}

@@ -43,15 +43,16 @@ pub struct SessionDetail {
     audit: Vec<AuditEntryView>,
 }
 
+/// A session; its audit trail only for ReportView (empty otherwise).
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)), responses((status = 200, body = SessionDetail), (status = 404, body = ErrorBody)))]
+    params(("id" = i64, Path)), responses((status = 200, body = SessionDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_session(
     State(s): State<AppState>,
-    _staff: Staff,
+    Staff(a): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<SessionDetail>> {
     let session = s.service.session(id).await?;
-    let audit = s.service.session_audit(id).await?;
+    let audit = s.service.session_audit(&a, id).await?;
     Ok(Json(SessionDetail { session, audit }))
 }
 
@@ -111,14 +112,16 @@ pub struct PreviewParams {
 /// What cancel or end would do to time and money now, changing nothing.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/preview", tag = "sessions", security(("bearer" = [])),
     params(("id" = i64, Path), PreviewParams),
-    responses((status = 200, body = Preview), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Preview), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "SessionDelete (cancel) or SessionEnd (end) is missing", body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn preview(
     State(s): State<AppState>,
-    _staff: Staff,
+    Staff(a): Staff,
     Path(id): Path<i64>,
     Query(p): Query<PreviewParams>,
 ) -> Result<Json<Preview>> {
-    Ok(Json(s.service.preview(id, p.action).await?))
+    Ok(Json(s.service.preview(&a, id, p.action).await?))
 }
 
 /// The audit trail (ReportView), newest first.

@@ -927,7 +927,13 @@ impl Service {
     }
 
     /// What cancel or end would do now, changing nothing.
-    pub async fn preview(&self, id: i64, action: PreviewAction) -> Result<Preview> {
+    /// Needs the permission of the action it previews: SessionDelete for a
+    /// cancel, SessionEnd for an end.
+    pub async fn preview(&self, actor: &Actor, id: i64, action: PreviewAction) -> Result<Preview> {
+        actor.require(match action {
+            PreviewAction::Cancel => Permission::SessionDelete,
+            PreviewAction::End => Permission::SessionEnd,
+        })?;
         let now = self.now();
         let mut tx = self.store.snapshot().await?;
         let s = load_session(&mut tx, id).await?;
@@ -1056,7 +1062,16 @@ pub(super) fn clean_reason(reason: Option<String>) -> Result<Option<String>> {
 }
 
 impl Service {
-    pub async fn session_audit(&self, session_id: i64) -> Result<Vec<AuditEntryView>> {
+    /// A session's audit trail, for those who may read reports
+    /// (ReportView); empty for anyone else.
+    pub async fn session_audit(
+        &self,
+        actor: &Actor,
+        session_id: i64,
+    ) -> Result<Vec<AuditEntryView>> {
+        if actor.require(Permission::ReportView).is_err() {
+            return Ok(Vec::new());
+        }
         self.audit_entries(AuditQuery {
             session_id: Some(session_id),
             ..AuditQuery::default()
