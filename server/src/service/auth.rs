@@ -1,4 +1,4 @@
-use super::throttle::{Key, Rule, ADDRESS, PLAYER, STAFF};
+use super::throttle::{Attempt, Key, Rule, ADDRESS, PLAYER, STAFF};
 use super::{required_text, Actor, Service, StaffCtx};
 use crate::error::{Error, Result};
 use crate::secrets;
@@ -50,6 +50,21 @@ async fn verify(secret: String, hash: String) -> Result<bool> {
 
 pub(crate) async fn hash_secret(secret: &str) -> Result<String> {
     hash(secret.to_owned()).await
+}
+
+/// A login or phone longer than this is wrong without a look (and kept
+/// out of the throttle's keys, the audit trail and the logs whole).
+const MAX_LOGIN_BYTES: usize = 128;
+/// A password or PIN longer than this is wrong without hashing it.
+const MAX_SECRET_BYTES: usize = 1024;
+
+/// At most MAX_LOGIN_BYTES of `s`, on a character boundary.
+fn bounded(s: &str) -> String {
+    let mut end = s.len().min(MAX_LOGIN_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
 }
 
 /// "3 minutes", "45 seconds".
@@ -108,10 +123,12 @@ impl Service {
         Ok(generated)
     }
 
-    /// Refused with 429 while the address or the account is locked.
-    fn throttle_check(&self, keys: &[Key]) -> Result<()> {
+    /// Begins a sign-in attempt: refused with 429 while the address or the
+    /// account is locked, or has as many attempts under way as it may
+    /// still fail.
+    fn begin_attempt(&self, keys: Vec<(Key, Rule)>) -> Result<Attempt> {
         self.throttle
-            .check(keys, self.now())
+            .begin(keys, self.now())
             .map_err(|retry_after| Error::TooMany {
                 message: format!(
                     "too many failed sign-ins; try again in {}",
@@ -121,10 +138,10 @@ impl Service {
             })
     }
 
-    /// Counts a failed sign-in; a lock it sets goes into the audit trail.
-    async fn throttle_failed(&self, keys: [(Key, Rule); 2], client_id: Option<i64>) -> Result<()> {
+    /// Decides a failed attempt; a lock it sets goes into the audit trail.
+    async fn attempt_failed(&self, attempt: Attempt, client_id: Option<i64>) -> Result<()> {
         let now = self.now();
-        let locked = self.throttle.failed(&keys, now);
+        let locked = attempt.failed(now);
         if locked.is_empty() {
             return Ok(());
         }
@@ -132,7 +149,7 @@ impl Service {
         for l in &locked {
             let (what, who) = match &l.key {
                 Key::Address(ip) => ("address", ip.to_string()),
-                Key::Staff(login) => ("login", login.clone()),
+                Key::Staff(login, ip) => ("login", format!("{login} from {ip}")),
                 Key::Phone(phone) => ("phone", phone.clone()),
             };
             tracing::warn!(what, %who, until = %l.until, "sign-in locked after failures");
@@ -155,21 +172,27 @@ impl Service {
 
     pub async fn login(&self, login: &str, password: &str, from: IpAddr) -> Result<LoginAnswer> {
         let bad = || Error::Unauthorized("wrong login or password".into());
-        let account = Key::Staff(login.trim().to_owned());
-        self.throttle_check(&[Key::Address(from), account.clone()])?;
+        let login = login.trim();
+        let attempt = self.begin_attempt(vec![
+            (Key::Address(from), ADDRESS),
+            (Key::Staff(bounded(login), from), STAFF),
+        ])?;
+        if login.len() > MAX_LOGIN_BYTES || password.len() > MAX_SECRET_BYTES {
+            self.attempt_failed(attempt, None).await?;
+            return Err(bad());
+        }
         let op = {
             let mut c = self.store.read().await?;
-            store::get_operator_by_login(&mut c, login.trim()).await?
+            store::get_operator_by_login(&mut c, login).await?
         };
         // Spend the same effort on unknown logins as on known ones.
         let hash = op.as_ref().map_or(DUMMY_HASH, |o| o.password_hash.as_str());
         let ok = verify(password.to_owned(), hash.to_owned()).await?;
         let Some(op) = op.filter(|_| ok) else {
-            self.throttle_failed([(Key::Address(from), ADDRESS), (account, STAFF)], None)
-                .await?;
+            self.attempt_failed(attempt, None).await?;
             return Err(bad());
         };
-        self.throttle.succeeded(&account);
+        attempt.succeeded();
         let token = self.issue_token(Some(op.id), None).await?;
         Ok(LoginAnswer {
             token,
@@ -235,25 +258,28 @@ impl Service {
 
     pub async fn player_login(&self, phone: &str, pin: &str, from: IpAddr) -> Result<String> {
         let bad = || Error::Unauthorized("wrong phone or PIN".into());
-        let account = Key::Phone(phone.trim().to_owned());
-        self.throttle_check(&[Key::Address(from), account.clone()])?;
+        let phone = phone.trim();
+        let attempt = self.begin_attempt(vec![
+            (Key::Address(from), ADDRESS),
+            (Key::Phone(bounded(phone)), PLAYER),
+        ])?;
+        if phone.len() > MAX_LOGIN_BYTES || pin.len() > MAX_SECRET_BYTES {
+            self.attempt_failed(attempt, None).await?;
+            return Err(bad());
+        }
         let client = {
             let mut c = self.store.read().await?;
-            store::get_client_by_phone(&mut c, phone.trim()).await?
+            store::get_client_by_phone(&mut c, phone).await?
         };
         let client = client.and_then(|c| c.pin_hash.clone().map(|h| (c, h)));
         let hash = client.as_ref().map_or(DUMMY_HASH, |(_, h)| h.as_str());
         let ok = verify(pin.to_owned(), hash.to_owned()).await?;
         let client_id = client.as_ref().map(|(c, _)| c.id);
         let Some((client, _)) = client.filter(|_| ok) else {
-            self.throttle_failed(
-                [(Key::Address(from), ADDRESS), (account, PLAYER)],
-                client_id,
-            )
-            .await?;
+            self.attempt_failed(attempt, client_id).await?;
             return Err(bad());
         };
-        self.throttle.succeeded(&account);
+        attempt.succeeded();
         self.issue_token(None, Some(client.id)).await
     }
 

@@ -13,13 +13,15 @@
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Address(IpAddr),
-    /// A staff login (as stored).
-    Staff(String),
+    /// A staff login from one address: a staff account is locked per
+    /// address, so that nobody can keep the owner out by guessing wrong
+    /// from a PC of their own.
+    Staff(String, IpAddr),
     /// A player, by the phone they sign in with.
     Phone(String),
 }
@@ -65,6 +67,9 @@ const TIDY_ABOVE: usize = 4096;
 #[derive(Debug, Clone)]
 struct Entry {
     failures: u32,
+    /// Attempts begun and not yet decided: counted against the limit, so
+    /// that a burst of parallel guesses cannot all pass the check first.
+    pending: u32,
     since: DateTime<Utc>,
     locked_until: Option<DateTime<Utc>>,
     /// Locks in a row (not reset by a lock ending; reset by a success).
@@ -89,6 +94,61 @@ impl Throttle {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Begins a sign-in attempt: `Err(seconds to wait)` while a key is
+    /// locked or already has as many attempts under way as it may still
+    /// fail. The attempt counts from here: if it is never decided (the
+    /// caller went away), it counts as a failure.
+    pub fn begin(
+        self: &Arc<Self>,
+        keys: Vec<(Key, Rule)>,
+        now: DateTime<Utc>,
+    ) -> Result<Attempt, u64> {
+        let mut m = self.map();
+        for (key, rule) in &keys {
+            let Some(e) = m.get(key) else { continue };
+            if let Some(until) = e.locked_until.filter(|u| *u > now) {
+                return Err(((until - now).num_milliseconds() as u64)
+                    .div_ceil(1000)
+                    .max(1));
+            }
+            let counted = if now - e.since < rule.window {
+                e.failures
+            } else {
+                0
+            };
+            if counted + e.pending >= rule.failures {
+                return Err(1);
+            }
+        }
+        for (key, rule) in &keys {
+            m.entry(key.clone())
+                .or_insert(Entry {
+                    failures: 0,
+                    pending: 0,
+                    since: now,
+                    locked_until: None,
+                    locks: 0,
+                    rule: *rule,
+                })
+                .pending += 1;
+        }
+        Ok(Attempt {
+            throttle: self.clone(),
+            keys,
+            at: now,
+            decided: false,
+        })
+    }
+
+    fn settle(&self, keys: &[(Key, Rule)]) {
+        let mut m = self.map();
+        for (key, _) in keys {
+            if let Some(e) = m.get_mut(key) {
+                e.pending = e.pending.saturating_sub(1);
+            }
+        }
+    }
+
     /// `Err(seconds to wait)` while any of `keys` is locked.
     pub fn check(&self, keys: &[Key], now: DateTime<Utc>) -> Result<(), u64> {
         let m = self.map();
@@ -110,13 +170,16 @@ impl Throttle {
         let mut m = self.map();
         if m.len() > TIDY_ABOVE {
             m.retain(|_, e| {
-                e.locked_until.is_some_and(|u| u > now) || now - e.since < e.rule.window
+                e.pending > 0
+                    || e.locked_until.is_some_and(|u| u > now)
+                    || now - e.since < e.rule.window
             });
         }
         let mut set = Vec::new();
         for (key, rule) in keys {
             let e = m.entry(key.clone()).or_insert(Entry {
                 failures: 0,
+                pending: 0,
                 since: now,
                 locked_until: None,
                 locks: 0,
@@ -153,6 +216,44 @@ impl Throttle {
         self.map()
             .remove(key)
             .is_some_and(|e| e.locked_until.is_some_and(|u| u > now))
+    }
+}
+
+/// A sign-in attempt under way; decide it with `failed` or `succeeded`.
+/// Dropped undecided (the caller went away mid-check), it is a failure.
+pub struct Attempt {
+    throttle: Arc<Throttle>,
+    keys: Vec<(Key, Rule)>,
+    at: DateTime<Utc>,
+    decided: bool,
+}
+
+impl Attempt {
+    /// A wrong password or PIN: answers the locks it set.
+    pub fn failed(mut self, now: DateTime<Utc>) -> Vec<Locked> {
+        self.decided = true;
+        self.throttle.settle(&self.keys);
+        self.throttle.failed(&self.keys, now)
+    }
+
+    /// The right one: the account (every key but the address) starts afresh.
+    pub fn succeeded(mut self) {
+        self.decided = true;
+        self.throttle.settle(&self.keys);
+        for (key, _) in &self.keys {
+            if !matches!(key, Key::Address(_)) {
+                self.throttle.succeeded(key);
+            }
+        }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.decided {
+            self.throttle.settle(&self.keys);
+            let _ = self.throttle.failed(&self.keys, self.at);
+        }
     }
 }
 
@@ -196,7 +297,7 @@ mod tests {
     #[test]
     fn failures_outside_the_window_do_not_add_up() {
         let th = Throttle::default();
-        let staff = Key::Staff("owner".into());
+        let staff = Key::Staff("owner".into(), "10.0.0.9".parse().unwrap());
         for i in 0..4 {
             th.failed(&[(staff.clone(), STAFF)], t(i * 16 * 60));
         }
@@ -219,6 +320,48 @@ mod tests {
         }
         th.succeeded(&pin);
         assert!(th.failed(&[(pin.clone(), PLAYER)], t(20)).is_empty());
+    }
+
+    #[test]
+    fn parallel_attempts_cannot_all_pass_the_check_first() {
+        let th = Arc::new(Throttle::default());
+        let pin = Key::Phone("+1 555 0107".into());
+        let attempts: Vec<Attempt> = (0..5)
+            .map(|_| th.begin(vec![(pin.clone(), PLAYER)], t(0)).unwrap())
+            .collect();
+        assert_eq!(
+            th.begin(vec![(pin.clone(), PLAYER)], t(0)).err(),
+            Some(1),
+            "a sixth while five are under way"
+        );
+        let mut locks = Vec::new();
+        for a in attempts {
+            locks.extend(a.failed(t(1)));
+        }
+        assert_eq!(locks.len(), 1, "the fifth failure locks");
+        assert!(th.begin(vec![(pin, PLAYER)], t(2)).is_err());
+    }
+
+    #[test]
+    fn an_attempt_abandoned_midway_counts_as_a_failure() {
+        let th = Arc::new(Throttle::default());
+        let pin = Key::Phone("+1 555 0107".into());
+        for _ in 0..5 {
+            drop(th.begin(vec![(pin.clone(), PLAYER)], t(0)).unwrap());
+        }
+        assert!(th.check(std::slice::from_ref(&pin), t(1)).is_err());
+        // A right one in time starts the account afresh.
+        let other = Key::Phone("+1 555 0108".into());
+        for _ in 0..4 {
+            drop(th.begin(vec![(other.clone(), PLAYER)], t(0)).unwrap());
+        }
+        th.begin(vec![(other.clone(), PLAYER)], t(0))
+            .unwrap()
+            .succeeded();
+        th.begin(vec![(other.clone(), PLAYER)], t(0))
+            .unwrap()
+            .failed(t(0));
+        assert_eq!(th.check(&[other], t(1)), Ok(()));
     }
 
     #[test]
