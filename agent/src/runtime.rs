@@ -228,6 +228,11 @@ impl AgentHandle {
         }
     }
 
+    /// Whether the PC is to be locked now (what the lock screen shows).
+    pub(crate) fn is_locked(&self) -> bool {
+        self.lock_local().locked
+    }
+
     /// What is wrong on this PC, for the hall.
     fn problems(&self) -> Vec<String> {
         self.lock_local()

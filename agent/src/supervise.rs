@@ -17,6 +17,9 @@ const HEALTHY_AFTER: Duration = Duration::from_secs(10);
 /// Quick exits in a row before the lock screen is reported as failing.
 const FAILING_AFTER: u32 = 3;
 const MAX_PAUSE: Duration = Duration::from_secs(5);
+/// While the PC is locked a missing lock screen is an open PC: the pause
+/// never exceeds this then.
+const MAX_PAUSE_LOCKED: Duration = Duration::from_millis(200);
 
 /// The pause before the next start after `quick` quick exits in a row:
 /// none for the first, then 100 ms doubling up to 5 s.
@@ -49,30 +52,43 @@ pub(crate) async fn lock_screen(
             Err(e) => format!("cannot start {}: {e}", exe.display()),
             Ok(mut child) => {
                 tracing::info!(pid = child.id(), "lock screen started");
-                tokio::select! {
-                    _ = shutdown.cancelled() => {
-                        let _ = child.kill().await;
-                        return;
+                let healthy = tokio::time::sleep(HEALTHY_AFTER);
+                tokio::pin!(healthy);
+                let mut cleared = false;
+                loop {
+                    tokio::select! {
+                        _ = shutdown.cancelled() => {
+                            let _ = child.kill().await;
+                            return;
+                        }
+                        // Running well for a while: whatever was wrong is not now.
+                        _ = &mut healthy, if !cleared => {
+                            cleared = true;
+                            handle.set_lock_screen_problem(None);
+                        }
+                        status = child.wait() => break match status {
+                            Ok(s) => format!("club-lock exited: {s}"),
+                            Err(e) => format!("club-lock: {e}"),
+                        },
                     }
-                    status = child.wait() => match status {
-                        Ok(s) => format!("club-lock exited: {s}"),
-                        Err(e) => format!("club-lock: {e}"),
-                    },
                 }
             }
         };
         if started.elapsed() >= HEALTHY_AFTER {
             quick = 0;
-            handle.set_lock_screen_problem(None);
         }
         quick += 1;
         tracing::warn!(%ended, quick, "lock screen ended; starting it again");
         if quick >= FAILING_AFTER {
             handle.set_lock_screen_problem(Some(format!("the lock screen keeps failing: {ended}")));
         }
+        let mut pause = restart_pause(quick);
+        if handle.is_locked() {
+            pause = pause.min(MAX_PAUSE_LOCKED);
+        }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(restart_pause(quick)) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }

@@ -193,10 +193,13 @@ fn text_width(font: &FontRef<'static>, px: f32, text: &str) -> f32 {
 
 /// `text` shortened with an ellipsis to fit `max` pixels.
 fn fit(font: &FontRef<'static>, px: f32, text: &str, max: f32) -> String {
-    if text_width(font, px, text) <= max {
-        return text.to_owned();
+    // No line on the panel holds more than this: a 16 KiB name costs no
+    // more than a long one.
+    let text: String = text.chars().take(200).collect();
+    if text_width(font, px, &text) <= max {
+        return text;
     }
-    let mut s: String = text.to_owned();
+    let mut s = text;
     while !s.is_empty() && text_width(font, px, &format!("{s}…")) > max {
         s.pop();
     }

@@ -1,3 +1,5 @@
+// A Windows program without a console window (the daemon starts it).
+#![cfg_attr(windows, windows_subsystem = "windows")]
 //! club-lock: the lock screen. A full-screen window over every monitor
 //! while the PC is locked, holding keyboard and pointer, with the player's
 //! name and a Start button; nothing at all while the player plays, but a
@@ -91,7 +93,7 @@ fn run(endpoint: ipc::Endpoint) -> anyhow::Result<()> {
             display.present(&scene)?;
             shown = Some(scene);
         }
-        let wake = [model.next_deadline(), display.tick()]
+        let wake = [model.next_deadline(Instant::now()), display.tick()]
             .into_iter()
             .flatten()
             .min();

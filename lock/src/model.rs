@@ -123,13 +123,15 @@ impl Model {
         }
     }
 
-    /// When the scene changes by itself next (a notice expiring).
-    pub fn next_deadline(&self) -> Option<Instant> {
+    /// When the scene changes by itself next (a notice expiring); `None`
+    /// once it has, so that the main loop sleeps until something happens.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let playing = self.view.as_ref().is_some_and(|v| !v.locked);
         self.notice
             .as_ref()
             .filter(|_| playing)
             .map(|(_, until)| *until)
+            .filter(|until| *until > now)
     }
 
     pub fn scene(&self, now: Instant) -> Scene {
@@ -278,15 +280,23 @@ mod tests {
         let mut m = Model::new();
         m.on_view(view(false, Some(SessionStatus::Started)), now);
         assert_eq!(m.scene(now), Scene::Hidden);
-        assert_eq!(m.next_deadline(), None);
+        assert_eq!(m.next_deadline(now), None);
         let mut warned = view(false, Some(SessionStatus::Started));
         warned.warnings = vec!["5 minutes left".into()];
         m.on_view(warned.clone(), now);
         assert_eq!(m.scene(now), Scene::Notice("5 minutes left".into()));
         // The same warning again does not restart the notice.
-        m.on_view(warned, now + Duration::from_secs(5));
-        assert_eq!(m.next_deadline(), Some(now + NOTICE_FOR));
+        m.on_view(warned.clone(), now + Duration::from_secs(5));
+        assert_eq!(m.next_deadline(now), Some(now + NOTICE_FOR));
         assert_eq!(m.scene(now + NOTICE_FOR), Scene::Hidden);
+        // Past it, nothing to wake for (the server keeps sending the same
+        // warning until the end), and the same warning does not come back.
+        assert_eq!(m.next_deadline(now + NOTICE_FOR), None);
+        m.on_view(warned, now + NOTICE_FOR + Duration::from_secs(5));
+        assert_eq!(
+            m.scene(now + NOTICE_FOR + Duration::from_secs(5)),
+            Scene::Hidden
+        );
     }
 
     #[test]

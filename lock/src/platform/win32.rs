@@ -1,11 +1,13 @@
-//! Windows: one borderless topmost window per monitor while locked, its
-//! topmost place and the foreground re-asserted every second, and a
-//! low-level keyboard hook that swallows the shell's shortcuts (Alt+Tab,
-//! Win, Alt+F4, Ctrl+Esc, Ctrl+Shift+Esc). The hook lives on a thread of
-//! its own that does nothing else, so it always answers in time (Windows
-//! silently drops a slow hook), is installed only while locked (every key
-//! press of a game would pass through it), and is re-installed every few
-//! seconds. Ctrl+Alt+Del cannot be hooked: see the README.
+//! Windows: one borderless topmost window per monitor while locked, put
+//! back on top, in place and shown every second, and a low-level keyboard
+//! hook that swallows every key while locked (the shell's shortcuts, Alt+Tab,
+//! Win, Alt+F4, Ctrl+Esc, Ctrl+Shift+Esc, included) and turns Enter into
+//! Start, so the lock needs no keyboard focus, which Windows may refuse a
+//! process started in the background. The hook lives on a thread of its own
+//! that does nothing else, so it always answers in time (Windows silently
+//! drops a slow hook), is installed only while locked (every key press of a
+//! game would pass through it), and is installed afresh every few seconds.
+//! Ctrl+Alt+Del cannot be hooked: see the README.
 //!
 //! The window thread owns every window; the main loop hands it scenes.
 #![allow(unsafe_code)] // Win32 window procedures, hooks and GDI calls
@@ -24,15 +26,13 @@ use windows_sys::Win32::Graphics::Gdi::{
 };
 use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
 use windows_sys::Win32::System::Threading::GetCurrentThreadId;
-use windows_sys::Win32::UI::Input::KeyboardAndMouse::{
-    GetAsyncKeyState, VK_CONTROL, VK_RETURN, VK_SHIFT,
-};
+use windows_sys::Win32::UI::Input::KeyboardAndMouse::VK_RETURN;
 use windows_sys::Win32::UI::WindowsAndMessaging::{
     CallNextHookEx, CreateWindowExW, DefWindowProcW, DestroyWindow, DispatchMessageW, GetMessageW,
-    KillTimer, LoadCursorW, PostThreadMessageW, RegisterClassW, SetForegroundWindow,
+    KillTimer, LoadCursorW, PeekMessageW, PostThreadMessageW, RegisterClassW, SetForegroundWindow,
     SetLayeredWindowAttributes, SetTimer, SetWindowPos, SetWindowsHookExW, ShowWindow,
     TranslateMessage, UnhookWindowsHookEx, HC_ACTION, HHOOK, HWND_TOPMOST, IDC_ARROW,
-    KBDLLHOOKSTRUCT, LLKHF_ALTDOWN, LWA_ALPHA, MSG, SWP_NOACTIVATE, SWP_NOMOVE, SWP_NOSIZE,
+    KBDLLHOOKSTRUCT, LWA_ALPHA, MSG, PM_NOREMOVE, SWP_NOACTIVATE, SWP_SHOWWINDOW,
     SW_SHOWNOACTIVATE, WH_KEYBOARD_LL, WM_APP, WM_CLOSE, WM_DISPLAYCHANGE, WM_KEYDOWN,
     WM_LBUTTONDOWN, WM_PAINT, WM_SYSKEYDOWN, WM_TIMER, WNDCLASSW, WS_EX_LAYERED, WS_EX_NOACTIVATE,
     WS_EX_TOOLWINDOW, WS_EX_TOPMOST, WS_EX_TRANSPARENT, WS_POPUP, WS_VISIBLE,
@@ -83,6 +83,7 @@ fn colorref(rgb: u32) -> u32 {
 
 pub fn open(inputs: Sender<Input>) -> anyhow::Result<Box<dyn crate::Display>> {
     let fonts = Fonts::load()?;
+    let _ = START_PRESSES.set(inputs.clone());
     let (hook_tx, hook_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("keyboard-hook".into())
@@ -426,17 +427,19 @@ fn on_message(
         // Alt+F4 and the like: a lock window does not close.
         WM_CLOSE if lock.is_some() => Some(0),
         WM_TIMER if lock.is_some() => {
-            for (h, _) in &ui.locks {
+            // Back on top, in place, and shown: another program may have
+            // moved, hidden or covered a lock window since.
+            for (h, m) in &ui.locks {
                 // SAFETY: windows of this thread.
                 unsafe {
                     SetWindowPos(
                         *h,
                         HWND_TOPMOST,
-                        0,
-                        0,
-                        0,
-                        0,
-                        SWP_NOMOVE | SWP_NOSIZE | SWP_NOACTIVATE,
+                        m.x,
+                        m.y,
+                        m.w as i32,
+                        m.h as i32,
+                        SWP_SHOWWINDOW | SWP_NOACTIVATE,
                     )
                 };
             }
@@ -483,6 +486,10 @@ fn hook_thread(ready: Sender<u32>) {
     // SAFETY: a message loop on this thread; the hook procedure is a plain
     // function and the hook handle never leaves this thread.
     unsafe {
+        let mut msg: MSG = std::mem::zeroed();
+        // The thread has a message queue only once it asks for a message:
+        // made before its id goes out, so that no WM_HOOK_ON is lost.
+        PeekMessageW(&mut msg, std::ptr::null_mut(), 0, 0, PM_NOREMOVE);
         let _ = ready.send(GetCurrentThreadId());
         let mut hook: HHOOK = std::ptr::null_mut();
         let mut timer = 0usize;
@@ -494,22 +501,37 @@ fn hook_thread(ready: Sender<u32>) {
                 0,
             )
         };
-        let mut msg: MSG = std::mem::zeroed();
         while GetMessageW(&mut msg, std::ptr::null_mut(), 0, 0) > 0 {
             match msg.message {
-                WM_HOOK_ON if hook.is_null() => {
-                    hook = install();
-                    timer = SetTimer(std::ptr::null_mut(), 0, REHOOK_EVERY_MS, None);
+                WM_HOOK_ON => {
+                    if hook.is_null() {
+                        hook = install();
+                    }
+                    if timer == 0 {
+                        timer = SetTimer(std::ptr::null_mut(), 0, REHOOK_EVERY_MS, None);
+                    }
                 }
-                WM_HOOK_OFF if !hook.is_null() => {
-                    UnhookWindowsHookEx(hook);
-                    hook = std::ptr::null_mut();
-                    KillTimer(std::ptr::null_mut(), timer);
+                WM_HOOK_OFF => {
+                    if !hook.is_null() {
+                        UnhookWindowsHookEx(hook);
+                        hook = std::ptr::null_mut();
+                    }
+                    if timer != 0 {
+                        KillTimer(std::ptr::null_mut(), timer);
+                        timer = 0;
+                    }
                 }
-                WM_TIMER if !hook.is_null() => {
-                    // Windows removes a hook that was once too slow, without a word.
-                    UnhookWindowsHookEx(hook);
-                    hook = install();
+                WM_TIMER if timer != 0 => {
+                    // Windows removes a hook that was once too slow, without
+                    // a word: install a fresh one (before letting the old go,
+                    // so that no key slips between), or retry a failed one.
+                    let fresh = install();
+                    if !fresh.is_null() {
+                        if !hook.is_null() {
+                            UnhookWindowsHookEx(hook);
+                        }
+                        hook = fresh;
+                    }
                 }
                 _ => {
                     TranslateMessage(&msg);
@@ -520,15 +542,21 @@ fn hook_thread(ready: Sender<u32>) {
     }
 }
 
+/// Where the hook sends Enter: it swallows every key while locked, so the
+/// lock needs no keyboard focus (Windows may refuse it the foreground).
+static START_PRESSES: std::sync::OnceLock<Sender<Input>> = std::sync::OnceLock::new();
+
 unsafe extern "system" fn keyboard_hook(code: i32, wparam: WPARAM, lparam: LPARAM) -> LRESULT {
     if code == HC_ACTION as i32 {
+        // Installed only while locked: every key stops here, whatever
+        // window has the focus; Enter presses Start.
         let k = &*(lparam as *const KBDLLHOOKSTRUCT);
-        let alt = k.flags & LLKHF_ALTDOWN != 0;
-        let ctrl = GetAsyncKeyState(VK_CONTROL as i32) as u16 & 0x8000 != 0;
-        let shift = GetAsyncKeyState(VK_SHIFT as i32) as u16 & 0x8000 != 0;
-        if super::swallowed(k.vkCode, alt, ctrl, shift) {
-            return 1;
+        if k.vkCode == u32::from(VK_RETURN) && (wparam == WM_KEYDOWN as usize) {
+            if let Some(tx) = START_PRESSES.get() {
+                let _ = tx.send(Input::Start);
+            }
         }
+        return 1;
     }
     CallNextHookEx(std::ptr::null_mut(), code, wparam, lparam)
 }

@@ -459,6 +459,15 @@ impl crate::Display for X11 {
             {
                 self.raise()?
             }
+            // Someone destroyed a lock window (any X client can): build the
+            // lock anew.
+            XEvent::DestroyNotify(d) if self.locks.iter().any(|w| w.id == d.window) => {
+                self.locks.retain(|w| w.id != d.window);
+                self.hide_lock()?;
+                if self.locked() {
+                    self.show_lock()?;
+                }
+            }
             // Someone unmapped a lock window: map it again, grab again.
             XEvent::UnmapNotify(u) if self.locks.iter().any(|w| w.id == u.window) => {
                 self.conn.map_window(u.window)?;
