@@ -301,6 +301,19 @@ async fn open(
     let conn_id = state
         .gateway
         .register(device.id, outbox.clone(), &device.secret_hash);
+    // The secret was checked at the upgrade; a re-enrolment (or a disable)
+    // may have come between that and this hello, before this connection
+    // could be found and closed: look again now that it can be.
+    match state.service.device_secret_hash(device.id).await {
+        Ok(current) if current.as_deref() == Some(&*device.secret_hash) => {}
+        Ok(_) => {
+            tracing::info!("the secret was revoked before the hello; closing");
+            state.gateway.unregister(device.id, conn_id);
+            let _ = sink.close().await;
+            return None;
+        }
+        Err(e) => tracing::error!(error = ?e, "re-reading the device's secret"),
+    }
     tracing::info!("agent connected");
     let ok = welcome(&state.service, device, last_applied_seq, hardware, sink).await;
     Some((outbox, conn_id, ok))
@@ -454,7 +467,7 @@ pub async fn close_revoked(service: Service, gateway: Gateway, shutdown: Cancell
             e = bus.recv() => e,
         };
         let device_ids: Vec<i64> = match e {
-            Ok(club_shared::Event::DeviceEnrolled { device_id }) => vec![device_id],
+            Ok(club_shared::Event::DeviceRevoked { device_id }) => vec![device_id],
             Ok(_) => continue,
             // Missed some: check every connected PC.
             Err(broadcast::error::RecvError::Lagged(_)) => gateway.connected(),

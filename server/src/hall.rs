@@ -203,7 +203,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
                 feed.sign_out(token_hash);
                 continue;
             }
-            Event::DeviceEnrolled { .. } => continue,
+            Event::DeviceRevoked { .. } => continue,
             _ => {}
         }
         if feed.skip_unwatched() {
@@ -213,7 +213,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             continue;
         }
         let (mut hall_event, device_ids) = match e {
-            Event::SignedOut { .. } | Event::DeviceEnrolled { .. } => continue,
+            Event::SignedOut { .. } | Event::DeviceRevoked { .. } => continue,
             Event::Session {
                 change,
                 devices,
@@ -436,7 +436,7 @@ async fn serve_screen(
             tx,
             resync: resync.clone(),
             wake: wake.clone(),
-            token_hash,
+            token_hash: token_hash.clone(),
             signed_out: signed_out.clone(),
         },
     );
@@ -462,7 +462,11 @@ async fn serve_screen(
                 break;
             }
             _ = wake.notified() => send_snapshot = resync.swap(false, Ordering::AcqRel),
-            _ = expiry.tick() => {}
+            // A sign-out the hub did not pass on (it fell behind, or it came
+            // while this screen was opening) is found here.
+            _ = expiry.tick() => if let Ok(false) = state.service.staff_token_alive(&token_hash).await {
+                signed_out.store(true, Ordering::Release);
+            },
             queued = queue.recv() => match queued {
                 Some(first) => {
                     ok = send_burst(&mut sink, &mut queue, first, &mut sent, limit).await;

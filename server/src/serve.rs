@@ -48,8 +48,24 @@ struct Slot {
     ip: IpAddr,
 }
 
+/// The unit an address is counted in: one IPv4 address, or an IPv6 /64
+/// (one host can use a whole /64 of addresses).
+fn counted_as(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+        v4 => v4,
+    }
+}
+
 impl PerAddress {
     fn take(&self, ip: IpAddr, max: usize) -> Option<Slot> {
+        let ip = counted_as(ip);
         let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
         let n = m.entry(ip).or_default();
         if *n >= max {
@@ -170,5 +186,15 @@ mod tests {
         drop(a);
         assert!(m.take(ip, 2).is_some());
         drop(b);
+    }
+
+    #[test]
+    fn one_ipv6_host_counts_as_its_slash_64() {
+        let m = PerAddress::default();
+        let _a = m.take("2001:db8:1:2::1".parse().unwrap(), 1).unwrap();
+        assert!(m.take("2001:db8:1:2:ffff::9".parse().unwrap(), 1).is_none());
+        assert!(m.take("2001:db8:1:3::1".parse().unwrap(), 1).is_some());
+        let _v4 = m.take("::ffff:10.0.0.7".parse().unwrap(), 1).unwrap();
+        assert!(m.take("10.0.0.7".parse().unwrap(), 1).is_none());
     }
 }

@@ -49,8 +49,9 @@ pub enum Event {
     SignedOut {
         token_hash: String,
     },
-    /// A PC was enrolled again: a connection with its old secret closes.
-    DeviceEnrolled {
+    /// A PC was enrolled again or disabled: a connection with a secret that
+    /// no longer opens one closes.
+    DeviceRevoked {
         device_id: i64,
     },
     /// A running session reached a warning moment before its end.

@@ -500,3 +500,22 @@ async fn a_sessions_audit_needs_report_view_and_a_preview_the_actions_permission
     }
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_a_pc_closes_its_agents_connection() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    agent.wait("connected", |s| s.connected).await;
+    api.ok(
+        Method::PATCH,
+        &format!("/devices/{}", agent.device_id),
+        json!({"enabled": false}),
+    )
+    .await;
+    let s = agent.wait("closed out", |s| !s.connected).await;
+    assert!(s.locked);
+    agent.stop().await;
+    srv.stop().await;
+}

@@ -114,18 +114,20 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
-    with_security_headers(router).layer(
-        tower_http::trace::TraceLayer::new_for_http().make_span_with(
-            |req: &axum::http::Request<axum::body::Body>| {
-                // The matched route, not the raw path: ids stay out of span names.
-                let route = req
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map_or("unmatched", |m| m.as_str());
-                tracing::info_span!("request", method = %req.method(), route)
-            },
-        ),
-    )
+    with_security_headers(router)
+        .layer(axum::middleware::from_fn(request_deadline))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &axum::http::Request<axum::body::Body>| {
+                    // The matched route, not the raw path: ids stay out of span names.
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("unmatched", |m| m.as_str());
+                    tracing::info_span!("request", method = %req.method(), route)
+                },
+            ),
+        )
 }
 
 /// Headers on every response: the page runs only its own script and
@@ -158,6 +160,28 @@ fn with_security_headers(router: Router) -> Router {
             REFERRER_POLICY,
             h("no-referrer"),
         ))
+}
+
+/// A request must be read and answered within this: a client that sends
+/// its body a byte a minute holds no connection slot for long.
+const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn request_deadline(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            let body = ErrorBody {
+                error: crate::error::ErrorDetail {
+                    code: "request_timeout".into(),
+                    message: "the request took longer than 30 s to arrive and be answered".into(),
+                },
+            };
+            (axum::http::StatusCode::REQUEST_TIMEOUT, Json(body)).into_response()
+        }
+    }
 }
 
 async fn not_found() -> impl IntoResponse {

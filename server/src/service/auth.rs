@@ -243,6 +243,13 @@ impl Service {
         })
     }
 
+    /// Whether a staff sign-in (by its digest) is still good.
+    pub async fn staff_token_alive(&self, token_hash: &str) -> Result<bool> {
+        let mut c = self.store.read().await?;
+        let owner = store::token_owner(&mut c, token_hash, store::ms(self.now())).await?;
+        Ok(matches!(owner, Some((Some(_), None, _))))
+    }
+
     /// Ends the caller's sign-in; its open hall feeds close.
     pub async fn logout(&self, staff: &StaffCtx) -> Result<()> {
         let mut tx = self.store.write().await?;

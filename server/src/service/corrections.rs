@@ -513,8 +513,12 @@ impl Service {
         a.before = json(&before);
         a.after = json(&view);
         store::insert_audit(&mut tx, &a).await?;
-        self.commit(tx, vec![Event::DeviceChanged { device_id: id }])
-            .await?;
+        let mut events = vec![Event::DeviceChanged { device_id: id }];
+        if d.enabled && !enabled {
+            // A disabled PC's agent is closed out at once.
+            events.push(Event::DeviceRevoked { device_id: id });
+        }
+        self.commit(tx, events).await?;
         Ok(view)
     }
 }

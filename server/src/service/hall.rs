@@ -173,7 +173,7 @@ impl Service {
             tx,
             vec![
                 Event::DeviceChanged { device_id },
-                Event::DeviceEnrolled { device_id },
+                Event::DeviceRevoked { device_id },
             ],
         )
         .await?;

@@ -47,7 +47,7 @@ impl Pool {
         match self.jobs.try_send(job) {
             Ok(()) => Ok(rx),
             Err(TrySendError::Full(_)) => Err(Error::Busy(
-                "too many sign-ins at once; try again in a moment".into(),
+                "too many password checks at once; try again in a moment".into(),
             )),
             Err(TrySendError::Disconnected(_)) => Err(Error::Internal(anyhow::anyhow!(
                 "the hashing threads are gone"
@@ -72,7 +72,9 @@ fn worker(rx: &Mutex<Receiver<Job>>) {
             Ok(job) => job,
             Err(_) => return,
         };
-        job();
+        // A job that panics loses its answer (its caller gets an error),
+        // not the thread.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
     }
 }
 
