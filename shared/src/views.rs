@@ -248,6 +248,9 @@ pub struct OperatorView {
     pub role: String,
     pub role_id: i64,
     pub permissions: Vec<Permission>,
+    /// A disabled operator cannot sign in.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -519,3 +519,120 @@ async fn disabling_a_pc_closes_its_agents_connection() {
     agent.stop().await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disabling_or_resetting_an_operator_ends_their_sign_ins_and_screens() {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let ada = srv.staff("ada", "Cashier").await;
+    let ops = owner.ok(Method::GET, "/operators", Value::Null).await;
+    let id = ops
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["login"] == "ada")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let mut screen = screen_for(&srv, &ada.token().unwrap()).await;
+
+    // Disabled: the screen closes, the token is refused, and so is a login.
+    let v = owner
+        .ok(
+            Method::PATCH,
+            &format!("/operators/{id}"),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(v["disabled"], true);
+    closed_with(&mut screen, 4001).await;
+    assert_eq!(ada.get("/hall").await.0, 401);
+    let (status, body) = srv
+        .anonymous()
+        .post(
+            "/auth/login",
+            json!({"login": "ada", "password": "password-123"}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("disabled"));
+
+    // Enabled with a new password: the old one no longer works.
+    owner
+        .ok(
+            Method::PATCH,
+            &format!("/operators/{id}"),
+            json!({"disabled": false, "password": "fresh-pass-1"}),
+        )
+        .await;
+    let (status, _) = srv
+        .anonymous()
+        .post(
+            "/auth/login",
+            json!({"login": "ada", "password": "password-123"}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let ada = srv.login("ada", "fresh-pass-1").await;
+    assert_eq!(ada.get("/hall").await.0, 200);
+
+    // A reset ends the sign-ins made before it.
+    owner
+        .ok(
+            Method::PATCH,
+            &format!("/operators/{id}"),
+            json!({"password": "fresh-pass-2"}),
+        )
+        .await;
+    assert_eq!(ada.get("/hall").await.0, 401);
+
+    // Nobody disables their own account.
+    let me = owner
+        .ok(Method::GET, "/operators", Value::Null)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["login"] == "owner")
+        .unwrap()["id"]
+        .clone();
+    let (status, _) = owner
+        .call(
+            Method::PATCH,
+            &format!("/operators/{me}"),
+            Some(json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changing_ones_own_password_ends_the_other_sign_ins() {
+    let srv = TestServer::start().await;
+    let here = srv.staff("ada", "Cashier").await;
+    let elsewhere = srv.login("ada", "password-123").await;
+    let mut screen = screen_for(&srv, &elsewhere.token().unwrap()).await;
+    let (status, _) = here
+        .post(
+            "/auth/password",
+            json!({"current_password": "wrong-one-1", "new_password": "brand-new-1"}),
+        )
+        .await;
+    assert_eq!(status, 400, "the current password must be known");
+    let (status, _) = here
+        .post(
+            "/auth/password",
+            json!({"current_password": "password-123", "new_password": "brand-new-1"}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(here.get("/hall").await.0, 200, "this sign-in goes on");
+    assert_eq!(elsewhere.get("/hall").await.0, 401, "the others end");
+    closed_with(&mut screen, 4001).await;
+    srv.login("ada", "brand-new-1").await;
+    srv.stop().await;
+}

@@ -93,6 +93,8 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(orders::extra_charge))
         .routes(routes!(sessions::audit))
         .routes(routes!(staff::logout))
+        .routes(routes!(staff::change_password))
+        .routes(routes!(staff::update_operator))
         .routes(routes!(clients::player_login))
         .routes(routes!(clients::unlock_pin))
         .routes(routes!(clients::player_me))

@@ -1,7 +1,9 @@
 use super::extract::{Body, Path, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::service::{LoginAnswer, NewOperator, NewRole, RolePermissions};
+use crate::service::{
+    LoginAnswer, NewOperator, NewRole, PasswordChange, RolePermissions, UpdateOperator,
+};
 use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -85,6 +87,37 @@ pub async fn list_operators(
     Staff(a): Staff,
 ) -> Result<Json<Vec<OperatorView>>> {
     Ok(Json(s.service.list_operators(&a).await?))
+}
+
+/// Changes an operator's role, disables or enables them, or resets their
+/// password (RoleManage). Disabling or a new password ends their sign-ins.
+#[utoipa::path(patch, path = "/api/v1/operators/{id}", tag = "staff", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = UpdateOperator,
+    responses((status = 200, body = OperatorView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update_operator(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<UpdateOperator>,
+) -> Result<Json<OperatorView>> {
+    Ok(Json(s.service.update_operator(&a, id, req).await?))
+}
+
+/// Changes the caller's own password; their other sign-ins end.
+#[utoipa::path(post, path = "/api/v1/auth/password", tag = "staff", security(("bearer" = [])),
+    request_body = PasswordChange,
+    responses((status = 204, description = "changed"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn change_password(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<PasswordChange>,
+) -> Result<StatusCode> {
+    let crate::service::Actor::Staff(ctx) = &a else {
+        return Err(crate::error::Error::Unauthorized("sign in as staff".into()));
+    };
+    s.service.change_own_password(ctx, req).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/v1/operators", tag = "staff", security(("bearer" = [])), request_body = NewOperator,

@@ -34,6 +34,7 @@ pub(crate) fn operator_view(o: &store::OperatorRow) -> OperatorView {
         role: o.role_name.clone(),
         role_id: o.role_id,
         permissions: parse_permissions(&o.permissions),
+        disabled: o.disabled,
     }
 }
 
@@ -193,6 +194,12 @@ impl Service {
             return Err(bad());
         };
         attempt.succeeded();
+        if op.disabled {
+            // Said only to someone who knows the password.
+            return Err(Error::Unauthorized(
+                "this account is disabled; ask the owner".into(),
+            ));
+        }
         let token = self.issue_token(Some(op.id), None).await?;
         Ok(LoginAnswer {
             token,
@@ -232,7 +239,8 @@ impl Service {
         };
         let op = store::get_operator(&mut c, operator_id)
             .await?
-            .ok_or_else(|| Error::Unauthorized("the operator no longer exists".into()))?;
+            .filter(|o| !o.disabled)
+            .ok_or_else(|| Error::Unauthorized("the operator is disabled or gone".into()))?;
         Ok(StaffCtx {
             operator_id,
             login: op.login,

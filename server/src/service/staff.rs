@@ -1,10 +1,10 @@
 use super::auth::{
     check_password, hash_secret, operator_view, parse_permissions, permissions_json,
 };
-use super::{json, required_text, Actor, Service};
+use super::{json, required_text, Actor, Service, StaffCtx};
 use crate::error::{Error, Result};
-use crate::store;
-use club_shared::{OperatorView, Permission, RoleView};
+use crate::store::{self, NewAudit};
+use club_shared::{Event, OperatorView, Permission, RoleView};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -27,6 +27,25 @@ pub struct NewOperator {
     pub login: String,
     pub password: String,
     pub role_id: i64,
+}
+
+/// What the Owner changes on an operator (RoleManage).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateOperator {
+    pub role_id: Option<i64>,
+    /// A disabled operator cannot sign in; their sign-ins end at once.
+    pub disabled: Option<bool>,
+    /// A new password; the operator's sign-ins end at once.
+    pub password: Option<String>,
+}
+
+/// An operator's own new password.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
 }
 
 fn role_view(r: &store::RoleRow) -> RoleView {
@@ -108,6 +127,119 @@ impl Service {
             .iter()
             .map(operator_view)
             .collect())
+    }
+
+    /// Changes an operator's role, disables or enables them, or resets
+    /// their password (RoleManage, audited). Disabling or a new password
+    /// ends their sign-ins, and the hall screens open with them close.
+    pub async fn update_operator(
+        &self,
+        actor: &Actor,
+        id: i64,
+        req: UpdateOperator,
+    ) -> Result<OperatorView> {
+        actor.require(Permission::RoleManage)?;
+        if req.disabled == Some(true) && actor.operator_id() == Some(id) {
+            return Err(Error::bad(
+                "disabled",
+                "an operator cannot disable their own account",
+            ));
+        }
+        let hash = match &req.password {
+            Some(p) => {
+                check_password("password", p)?;
+                Some(hash_secret(p).await?)
+            }
+            None => None,
+        };
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let before = store::get_operator(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("operator", id))?;
+        let role_id = req.role_id.unwrap_or(before.role_id);
+        if store::get_role(&mut tx, role_id).await?.is_none() {
+            return Err(Error::bad(
+                "role_id",
+                format!("role {role_id} does not exist"),
+            ));
+        }
+        let disabled = req.disabled.unwrap_or(before.disabled);
+        store::update_operator(&mut tx, id, role_id, disabled, hash.as_deref()).await?;
+        let ended = if disabled || hash.is_some() {
+            store::delete_operator_tokens(&mut tx, id, None).await?
+        } else {
+            Vec::new()
+        };
+        let after = store::get_operator(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("operator", id))?;
+        let view = operator_view(&after);
+        let mut a = actor.audit("operator.update", now);
+        a.before = json(&operator_view(&before));
+        a.after = Some(serde_json::json!({
+            "operator": view,
+            "password_reset": hash.is_some(),
+            "sign_ins_ended": ended.len(),
+        }));
+        store::insert_audit(&mut tx, &a).await?;
+        let events = ended
+            .into_iter()
+            .map(|token_hash| Event::SignedOut { token_hash })
+            .collect();
+        self.commit(tx, events).await?;
+        Ok(view)
+    }
+
+    /// An operator changes their own password; their other sign-ins end.
+    pub async fn change_own_password(&self, staff: &StaffCtx, req: PasswordChange) -> Result<()> {
+        check_password("new_password", &req.new_password)?;
+        let current = {
+            let mut c = self.store.read().await?;
+            store::get_operator(&mut c, staff.operator_id)
+                .await?
+                .ok_or_else(|| Error::Unauthorized("the operator is gone".into()))?
+        };
+        if req.current_password.len() > 1024
+            || !super::hashing::run({
+                let (p, h) = (req.current_password.clone(), current.password_hash.clone());
+                move || crate::secrets::verify_password(&p, &h)
+            })
+            .await?
+        {
+            return Err(Error::bad(
+                "current_password",
+                "is not the current password",
+            ));
+        }
+        let hash = hash_secret(&req.new_password).await?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        store::update_operator(
+            &mut tx,
+            staff.operator_id,
+            current.role_id,
+            current.disabled,
+            Some(&hash),
+        )
+        .await?;
+        let ended =
+            store::delete_operator_tokens(&mut tx, staff.operator_id, Some(&staff.token_hash))
+                .await?;
+        let mut a = NewAudit {
+            at: store::ms(now),
+            operator_id: Some(staff.operator_id),
+            actor: "staff",
+            kind: "operator.password_changed",
+            ..NewAudit::default()
+        };
+        a.after = Some(serde_json::json!({ "sign_ins_ended": ended.len() }));
+        store::insert_audit(&mut tx, &a).await?;
+        let events = ended
+            .into_iter()
+            .map(|token_hash| Event::SignedOut { token_hash })
+            .collect();
+        self.commit(tx, events).await
     }
 
     pub async fn create_operator(&self, actor: &Actor, req: NewOperator) -> Result<OperatorView> {

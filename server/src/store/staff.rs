@@ -17,10 +17,12 @@ pub struct OperatorRow {
     pub role_id: i64,
     pub role_name: String,
     pub permissions: String,
+    pub disabled: bool,
 }
 
 const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id, \
-     r.name AS role_name, r.permissions FROM operators o JOIN roles r ON r.id = o.role_id";
+     r.name AS role_name, r.permissions, o.disabled FROM operators o \
+     JOIN roles r ON r.id = o.role_id";
 
 pub async fn count_operators(c: &mut Conn) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM operators")
@@ -103,6 +105,42 @@ pub async fn get_operator_by_login(c: &mut Conn, login: &str) -> sqlx::Result<Op
         .bind(login)
         .fetch_optional(c)
         .await
+}
+
+pub async fn update_operator(
+    c: &mut Conn,
+    id: i64,
+    role_id: i64,
+    disabled: bool,
+    password_hash: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE operators SET role_id = ?, disabled = ?, \
+         password_hash = COALESCE(?, password_hash) WHERE id = ?",
+    )
+    .bind(role_id)
+    .bind(disabled)
+    .bind(password_hash)
+    .bind(id)
+    .execute(c)
+    .await
+    .map(drop)
+}
+
+/// Ends an operator's sign-ins (all but `keep`); answers their digests.
+pub async fn delete_operator_tokens(
+    c: &mut Conn,
+    operator_id: i64,
+    keep: Option<&str>,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
+         RETURNING token_hash",
+    )
+    .bind(operator_id)
+    .bind(keep)
+    .fetch_all(c)
+    .await
 }
 
 pub async fn list_operators(c: &mut Conn) -> sqlx::Result<Vec<OperatorRow>> {
