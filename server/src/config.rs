@@ -38,6 +38,10 @@ pub struct Config {
     #[arg(long, env = "CLUB_HALL_SCREEN_SEND_TIMEOUT_MS", default_value_t = crate::hall::SCREEN_SEND_TIMEOUT.as_millis() as u64)]
     pub hall_screen_send_timeout_ms: u64,
 
+    /// Hall screens one sign-in may hold open at once.
+    #[arg(long, env = "CLUB_HALL_SCREENS_PER_SIGN_IN", default_value_t = crate::hall::SCREENS_PER_SIGN_IN)]
+    pub hall_screens_per_sign_in: usize,
+
     /// Lifetime of staff and player sign-ins, in hours.
     #[arg(long, env = "CLUB_TOKEN_TTL_HOURS", default_value_t = 12)]
     pub token_ttl_hours: i64,
@@ -87,6 +91,7 @@ impl Config {
             agent_offline_after_seconds: club_shared::protocol::OFFLINE_AFTER_SECONDS,
             hall_screen_queue: crate::hall::SCREEN_QUEUE,
             hall_screen_send_timeout_ms: crate::hall::SCREEN_SEND_TIMEOUT.as_millis() as u64,
+            hall_screens_per_sign_in: crate::hall::SCREENS_PER_SIGN_IN,
             header_read_timeout_seconds: 10,
             max_connections_per_address: 64,
             max_connections: 1000,

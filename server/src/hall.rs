@@ -64,10 +64,36 @@ pub struct HallFeed {
     send_timeout: Duration,
     /// How many screens are open, for whoever waits on it.
     open: Arc<tokio::sync::watch::Sender<usize>>,
+    /// Screens open (or opening) per sign-in, and how many one may hold.
+    per_sign_in: Arc<Mutex<HashMap<String, usize>>>,
+    screens_per_sign_in: usize,
+}
+
+/// Hall screens one sign-in may hold open at once by default: a desk has a
+/// few monitors, not hundreds.
+pub const SCREENS_PER_SIGN_IN: usize = 8;
+
+/// A screen's place in its sign-in's count, given back on drop (also when
+/// an upgrade never completes).
+struct ScreenSlot {
+    map: Arc<Mutex<HashMap<String, usize>>>,
+    token_hash: String,
+}
+
+impl Drop for ScreenSlot {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.token_hash) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.token_hash);
+            }
+        }
+    }
 }
 
 impl HallFeed {
-    pub fn new(queue: usize, send_timeout: Duration) -> Self {
+    pub fn new(queue: usize, send_timeout: Duration, screens_per_sign_in: usize) -> Self {
         HallFeed {
             seq: Arc::default(),
             screens: Arc::default(),
@@ -76,7 +102,22 @@ impl HallFeed {
             snapshots: Arc::default(),
             send_timeout,
             open: Arc::new(tokio::sync::watch::Sender::new(0)),
+            per_sign_in: Arc::default(),
+            screens_per_sign_in: screens_per_sign_in.max(1),
         }
+    }
+
+    fn take_slot(&self, token_hash: &str) -> Option<ScreenSlot> {
+        let mut m = self.per_sign_in.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(token_hash.to_owned()).or_default();
+        if *n >= self.screens_per_sign_in {
+            return None;
+        }
+        *n += 1;
+        Some(ScreenSlot {
+            map: self.per_sign_in.clone(),
+            token_hash: token_hash.to_owned(),
+        })
     }
 
     /// The number of the last hall event, sent or (with no screen open)
@@ -311,6 +352,16 @@ pub async fn upgrade(
     let Actor::Staff(ctx) = staff else {
         return Error::Unauthorized("sign in as staff".into()).into_response();
     };
+    let Some(slot) = state.feed.take_slot(&ctx.token_hash) else {
+        return Error::TooMany {
+            message: format!(
+                "this sign-in already has {} hall screens open",
+                state.feed.screens_per_sign_in
+            ),
+            retry_after: 10,
+        }
+        .into_response();
+    };
     // Each send waits for its flush, so the write buffer holds one message
     // at most; its ceiling must fit a snapshot of the largest hall (under
     // 200 bytes a PC), or a big club's screens could never open.
@@ -324,7 +375,10 @@ pub async fn upgrade(
         .max_write_buffer_size(MAX_SNAPSHOT_BYTES)
         .on_upgrade(move |socket| {
             let tracker = state.tasks.clone();
-            tracker.track_future(serve_screen(state, socket, ctx.token_hash, ctx.expires_at))
+            tracker.track_future(async move {
+                serve_screen(state, socket, ctx.token_hash, ctx.expires_at).await;
+                drop(slot);
+            })
         })
 }
 

@@ -72,6 +72,7 @@ impl App {
             feed: hall::HallFeed::new(
                 config.hall_screen_queue,
                 std::time::Duration::from_millis(config.hall_screen_send_timeout_ms.max(1)),
+                config.hall_screens_per_sign_in,
             ),
         })
     }

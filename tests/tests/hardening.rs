@@ -636,3 +636,43 @@ async fn changing_ones_own_password_ends_the_other_sign_ins() {
     srv.login("ada", "brand-new-1").await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sign_in_holds_a_few_hall_screens_not_hundreds() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let token = api.token().unwrap();
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let mut ws = screen_for(&srv, &token).await;
+        // The snapshot: the screen is open.
+        tokio::time::timeout(WAIT, ws.next()).await.unwrap();
+        open.push(ws);
+    }
+    let url = format!(
+        "{}/api/v1/hall/ws?token={token}",
+        srv.base.replace("http://", "ws://")
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status(), 429);
+            assert!(res.headers().contains_key("retry-after"));
+        }
+        other => panic!("the ninth screen was not refused: {other:?}"),
+    }
+    // One closes: there is room again.
+    drop(open.pop());
+    let deadline = std::time::Instant::now() + WAIT;
+    let url = format!(
+        "{}/api/v1/hall/ws?token={token}",
+        srv.base.replace("http://", "ws://")
+    );
+    while tokio_tungstenite::connect_async(&url).await.is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no room after a close"
+        );
+        tokio::task::yield_now().await;
+    }
+    srv.stop().await;
+}
