@@ -676,3 +676,53 @@ async fn one_sign_in_holds_a_few_hall_screens_not_hundreds() {
     }
     srv.stop().await;
 }
+
+/// Every `$ref` in a JSON document, with where it stands.
+fn refs(v: &Value, at: &str, out: &mut Vec<(String, String)>) {
+    match v {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "$ref" {
+                    if let Some(r) = v.as_str() {
+                        out.push((at.to_owned(), r.to_owned()));
+                    }
+                } else {
+                    refs(v, &format!("{at}/{k}"), out);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for (i, v) in a.iter().enumerate() {
+                refs(v, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_schema_the_api_document_names_is_in_it() {
+    let srv = TestServer::start().await;
+    let (_, doc) = srv.anonymous().get("/openapi.json").await;
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let mut found = Vec::new();
+    refs(&doc, "", &mut found);
+    assert!(!found.is_empty());
+    let missing: Vec<_> = found
+        .iter()
+        .filter(|(_, r)| {
+            let name = r.trim_start_matches("#/components/schemas/");
+            !schemas.contains_key(name)
+        })
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "schemas named but not in the document: {missing:?}"
+    );
+    // The sign-in routes say they can answer 429 and 503.
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"]["responses"];
+    for status in ["200", "401", "429", "503"] {
+        assert!(login.get(status).is_some(), "login: {status}");
+    }
+    srv.stop().await;
+}

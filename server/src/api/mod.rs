@@ -36,7 +36,9 @@ pub struct AppState {
 #[openapi(
     info(title = "Clubhall", description = "Club server API. Money in integer minor units; times RFC 3339 UTC."),
     modifiers(&BearerAuth),
-    components(schemas(ErrorBody))
+    // Schemas only a query parameter names: the route macros collect the
+    // bodies' schemas, not these.
+    components(schemas(ErrorBody, crate::service::PreviewAction))
 )]
 struct ApiDoc;
 
