@@ -88,24 +88,36 @@ pub(crate) async fn serve(
     let slots = Arc::new(Semaphore::new(MAX_LOCK_CLIENTS));
     Ok(tokio::spawn(async move {
         loop {
-            tokio::select! {
+            let connected = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                c = server.connect() => if let Err(e) = c {
-                    tracing::warn!(error = %e, "lock screen pipe connect failed");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                },
-            }
-            let next = match ServerOptions::new()
-                .reject_remote_clients(true)
-                .create(&name)
-            {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::error!(error = %e, "opening the next lock screen pipe");
-                    return;
+                c = server.connect() => c,
+            };
+            // Whether or not a lock screen came, the next one needs an
+            // instance of its own: a failed connect (a client that came and
+            // went at once) leaves this instance unusable.
+            let next = loop {
+                match ServerOptions::new()
+                    .reject_remote_clients(true)
+                    .create(&name)
+                {
+                    Ok(n) => break n,
+                    Err(e) => {
+                        tracing::error!(error = %e, "opening the next lock screen pipe");
+                        handle.set_lock_screen_problem(Some(format!(
+                            "the lock screen's pipe cannot be opened: {e}"
+                        )));
+                        tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        }
+                    }
                 }
             };
+            if let Err(e) = connected {
+                tracing::warn!(error = %e, "lock screen pipe connect failed");
+                server = next;
+                continue;
+            }
             let connected = std::mem::replace(&mut server, next);
             let Ok(permit) = slots.clone().try_acquire_owned() else {
                 tracing::warn!("too many lock screens connected; closing one");

@@ -407,7 +407,11 @@ async fn hook_loop(
             &handle.opts.unlock_cmd
         };
         let outcome = match cmd {
-            Some(cmd) => Some(run_command(cmd, locked, handle.opts.hook_timeout).await),
+            // Stopping does not wait for a command (kill_on_drop ends it).
+            Some(cmd) => tokio::select! {
+                _ = shutdown.cancelled() => return,
+                o = run_command(cmd, locked, handle.opts.hook_timeout) => Some(o),
+            },
             None => None,
         };
         {
