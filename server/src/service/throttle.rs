@@ -77,6 +77,19 @@ struct Entry {
     rule: Rule,
 }
 
+impl Entry {
+    fn new(now: DateTime<Utc>, rule: Rule) -> Entry {
+        Entry {
+            failures: 0,
+            pending: 0,
+            since: now,
+            locked_until: None,
+            locks: 0,
+            rule,
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Throttle {
     entries: Mutex<HashMap<Key, Entry>>,
@@ -122,14 +135,7 @@ impl Throttle {
         }
         for (key, rule) in &keys {
             m.entry(key.clone())
-                .or_insert(Entry {
-                    failures: 0,
-                    pending: 0,
-                    since: now,
-                    locked_until: None,
-                    locks: 0,
-                    rule: *rule,
-                })
+                .or_insert_with(|| Entry::new(now, *rule))
                 .pending += 1;
         }
         Ok(Attempt {
@@ -177,14 +183,9 @@ impl Throttle {
         }
         let mut set = Vec::new();
         for (key, rule) in keys {
-            let e = m.entry(key.clone()).or_insert(Entry {
-                failures: 0,
-                pending: 0,
-                since: now,
-                locked_until: None,
-                locks: 0,
-                rule: *rule,
-            });
+            let e = m
+                .entry(key.clone())
+                .or_insert_with(|| Entry::new(now, *rule));
             if now - e.since >= rule.window {
                 e.failures = 0;
                 e.since = now;
