@@ -5,7 +5,7 @@
 //! dir (mode 0600, peer uid checked), a local-only named pipe on Windows.
 
 use crate::runtime::AgentHandle;
-use club_shared::lock::{DaemonMsg, LockMsg, LockView, MAX_LOCK_CLIENTS, MAX_LOCK_LINE_BYTES};
+use club_shared::lock::{DaemonMsg, LockMsg, MAX_LOCK_CLIENTS, MAX_LOCK_LINE_BYTES};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -133,10 +133,6 @@ pub(crate) async fn serve(
     }))
 }
 
-fn view(handle: &AgentHandle) -> LockView {
-    handle.lock_view()
-}
-
 async fn send<W: AsyncWrite + Unpin>(w: &mut W, msg: &DaemonMsg) -> bool {
     let mut line = serde_json::to_vec(msg).unwrap_or_default();
     line.push(b'\n');
@@ -157,7 +153,7 @@ where
     let mut line = Vec::new();
     let (answers, mut answered) = mpsc::channel::<DaemonMsg>(4);
     let pressing = Arc::new(AtomicBool::new(false));
-    let mut last = view(&handle);
+    let mut last = handle.lock_view();
     if !send(&mut w, &DaemonMsg::View { view: last.clone() }).await {
         return;
     }
@@ -173,7 +169,7 @@ where
                 if c.is_err() {
                     return;
                 }
-                let now = view(&handle);
+                let now = handle.lock_view();
                 if now != last {
                     last = now;
                     if !send(&mut w, &DaemonMsg::View { view: last.clone() }).await {

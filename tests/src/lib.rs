@@ -406,6 +406,27 @@ pub async fn hall(api: &Api) -> Hall {
     }
 }
 
+/// A hall screen's socket.
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The hall feed's address for a sign-in (the token in the query, as a
+/// browser sends it on the upgrade).
+pub fn feed_url(srv: &TestServer, token: &str) -> String {
+    format!(
+        "{}/api/v1/hall/ws?token={token}",
+        srv.base.replace("http://", "ws://")
+    )
+}
+
+/// An open hall screen for a sign-in.
+pub async fn screen(srv: &TestServer, token: &str) -> Ws {
+    tokio_tungstenite::connect_async(feed_url(srv, token))
+        .await
+        .expect("feed opens")
+        .0
+}
+
 /// A session for `client` on `device` from a tariff: its id.
 pub async fn new_session(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
     api.ok(

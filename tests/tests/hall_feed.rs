@@ -11,23 +11,6 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn feed_url(srv: &TestServer, token: &str) -> String {
-    format!(
-        "{}/api/v1/hall/ws?token={token}",
-        srv.base.replace("http://", "ws://")
-    )
-}
-
-async fn screen(srv: &TestServer, token: &str) -> Ws {
-    tokio_tungstenite::connect_async(feed_url(srv, token))
-        .await
-        .expect("feed opens")
-        .0
-}
-
 async fn next<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> HallMsg
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,

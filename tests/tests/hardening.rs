@@ -53,10 +53,7 @@ async fn a_token_in_the_query_is_read_only_on_websocket_upgrades() {
         .unwrap();
     assert_eq!(in_header.status(), 200);
     // The hall feed, a WebSocket, still takes it from the query.
-    let url = format!(
-        "{}/api/v1/hall/ws?token={token}",
-        srv.base.replace("http://", "ws://")
-    );
+    let url = feed_url(&srv, &token);
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     let first = tokio::time::timeout(WAIT, ws.next())
         .await
@@ -361,12 +358,7 @@ async fn staff_logins_lock_per_account_and_per_address() {
 }
 
 /// Waits for the hall screen to be closed with `code`.
-async fn closed_with(
-    ws: &mut tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
-    code: u16,
-) {
+async fn closed_with(ws: &mut Ws, code: u16) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let frame = tokio::time::timeout_at(deadline, ws.next())
@@ -383,17 +375,6 @@ async fn closed_with(
     }
 }
 
-async fn screen_for(
-    srv: &TestServer,
-    token: &str,
-) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
-    let url = format!(
-        "{}/api/v1/hall/ws?token={token}",
-        srv.base.replace("http://", "ws://")
-    );
-    tokio_tungstenite::connect_async(url).await.unwrap().0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signing_out_or_running_out_closes_the_hall_feed() {
     let srv = TestServer::start().await;
@@ -402,14 +383,14 @@ async fn signing_out_or_running_out_closes_the_hall_feed() {
 
     // Logout ends the token and closes the screens opened with it.
     let desk = srv.owner().await;
-    let mut screen = screen_for(&srv, &desk.token().unwrap()).await;
+    let mut feed = screen(&srv, &desk.token().unwrap()).await;
     assert_eq!(desk.post("/auth/logout", json!({})).await.0, 204);
-    closed_with(&mut screen, 4001).await;
+    closed_with(&mut feed, 4001).await;
     assert_eq!(desk.get("/hall").await.0, 401);
     assert_eq!(api.get("/hall").await.0, 200, "other sign-ins go on");
 
     // A sign-in that runs out (12 h): its screen closes at the next change.
-    let mut screen = screen_for(&srv, &api.token().unwrap()).await;
+    let mut feed = screen(&srv, &api.token().unwrap()).await;
     srv.clock.advance(chrono::Duration::hours(13));
     let fresh = srv.owner().await;
     fresh
@@ -419,7 +400,7 @@ async fn signing_out_or_running_out_closes_the_hall_feed() {
             json!({"name": "PC-late", "zone_id": h.zone, "x": 9, "y": 9}),
         )
         .await;
-    closed_with(&mut screen, 4001).await;
+    closed_with(&mut feed, 4001).await;
     srv.stop().await;
 }
 
@@ -534,7 +515,7 @@ async fn disabling_or_resetting_an_operator_ends_their_sign_ins_and_screens() {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
-    let mut screen = screen_for(&srv, &ada.token().unwrap()).await;
+    let mut feed = screen(&srv, &ada.token().unwrap()).await;
 
     // Disabled: the screen closes, the token is refused, and so is a login.
     let v = owner
@@ -545,7 +526,7 @@ async fn disabling_or_resetting_an_operator_ends_their_sign_ins_and_screens() {
         )
         .await;
     assert_eq!(v["disabled"], true);
-    closed_with(&mut screen, 4001).await;
+    closed_with(&mut feed, 4001).await;
     assert_eq!(ada.get("/hall").await.0, 401);
     let (status, body) = srv
         .anonymous()
@@ -615,7 +596,7 @@ async fn changing_ones_own_password_ends_the_other_sign_ins() {
     let srv = TestServer::start().await;
     let here = srv.staff("ada", "Cashier").await;
     let elsewhere = srv.login("ada", "password-123").await;
-    let mut screen = screen_for(&srv, &elsewhere.token().unwrap()).await;
+    let mut feed = screen(&srv, &elsewhere.token().unwrap()).await;
     let (status, _) = here
         .post(
             "/auth/password",
@@ -632,7 +613,7 @@ async fn changing_ones_own_password_ends_the_other_sign_ins() {
     assert_eq!(status, 204);
     assert_eq!(here.get("/hall").await.0, 200, "this sign-in goes on");
     assert_eq!(elsewhere.get("/hall").await.0, 401, "the others end");
-    closed_with(&mut screen, 4001).await;
+    closed_with(&mut feed, 4001).await;
     srv.login("ada", "brand-new-1").await;
     srv.stop().await;
 }
@@ -644,15 +625,12 @@ async fn one_sign_in_holds_a_few_hall_screens_not_hundreds() {
     let token = api.token().unwrap();
     let mut open = Vec::new();
     for _ in 0..8 {
-        let mut ws = screen_for(&srv, &token).await;
+        let mut ws = screen(&srv, &token).await;
         // The snapshot: the screen is open.
         tokio::time::timeout(WAIT, ws.next()).await.unwrap();
         open.push(ws);
     }
-    let url = format!(
-        "{}/api/v1/hall/ws?token={token}",
-        srv.base.replace("http://", "ws://")
-    );
+    let url = feed_url(&srv, &token);
     match tokio_tungstenite::connect_async(url).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
             assert_eq!(res.status(), 429);
@@ -663,10 +641,7 @@ async fn one_sign_in_holds_a_few_hall_screens_not_hundreds() {
     // One closes: there is room again.
     drop(open.pop());
     let deadline = std::time::Instant::now() + WAIT;
-    let url = format!(
-        "{}/api/v1/hall/ws?token={token}",
-        srv.base.replace("http://", "ws://")
-    );
+    let url = feed_url(&srv, &token);
     while tokio_tungstenite::connect_async(&url).await.is_err() {
         assert!(
             std::time::Instant::now() < deadline,

@@ -77,6 +77,13 @@ struct Entry {
     rule: Rule,
 }
 
+/// Whole seconds from `now` until `until`, at least 1 (for Retry-After).
+fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    ((until - now).num_milliseconds().max(0) as u64)
+        .div_ceil(1000)
+        .max(1)
+}
+
 impl Entry {
     fn new(now: DateTime<Utc>, rule: Rule) -> Entry {
         Entry {
@@ -120,9 +127,7 @@ impl Throttle {
         for (key, rule) in &keys {
             let Some(e) = m.get(key) else { continue };
             if let Some(until) = e.locked_until.filter(|u| *u > now) {
-                return Err(((until - now).num_milliseconds() as u64)
-                    .div_ceil(1000)
-                    .max(1));
+                return Err(seconds_until(until, now));
             }
             let counted = if now - e.since < rule.window {
                 e.failures
@@ -155,8 +160,10 @@ impl Throttle {
         }
     }
 
-    /// `Err(seconds to wait)` while any of `keys` is locked.
-    pub fn check(&self, keys: &[Key], now: DateTime<Utc>) -> Result<(), u64> {
+    /// `Err(seconds to wait)` while any of `keys` is locked (the state the
+    /// tests look at; sign-ins go through `begin`).
+    #[cfg(test)]
+    fn check(&self, keys: &[Key], now: DateTime<Utc>) -> Result<(), u64> {
         let m = self.map();
         let wait = keys
             .iter()
@@ -164,15 +171,13 @@ impl Throttle {
             .filter(|until| *until > now)
             .max();
         match wait {
-            Some(until) => Err(((until - now).num_milliseconds() as u64)
-                .div_ceil(1000)
-                .max(1)),
+            Some(until) => Err(seconds_until(until, now)),
             None => Ok(()),
         }
     }
 
     /// Counts a failure against each key; answers the locks it set.
-    pub fn failed(&self, keys: &[(Key, Rule)], now: DateTime<Utc>) -> Vec<Locked> {
+    fn failed(&self, keys: &[(Key, Rule)], now: DateTime<Utc>) -> Vec<Locked> {
         let mut m = self.map();
         if m.len() > TIDY_ABOVE {
             m.retain(|_, e| {
@@ -208,7 +213,7 @@ impl Throttle {
     }
 
     /// A sign-in that worked: the account starts afresh.
-    pub fn succeeded(&self, key: &Key) {
+    fn succeeded(&self, key: &Key) {
         self.map().remove(key);
     }
 
