@@ -29,6 +29,10 @@ pub enum Error {
     /// 503 with Retry-After.
     #[error("{0}")]
     Busy(String),
+    /// The database cannot take the change now (disk full, I/O error, a
+    /// file it may not write): 503 with Retry-After. Nothing was changed.
+    #[error("{0}")]
+    StorageUnavailable(String),
     /// Too many failed attempts: 429 with Retry-After (seconds).
     #[error("{message}")]
     TooMany { message: String, retry_after: u64 },
@@ -54,7 +58,7 @@ impl Error {
             Error::Forbidden(_) | Error::NotAllowed(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict(_) => StatusCode::CONFLICT,
-            Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Busy(_) | Error::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -68,6 +72,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
             Error::Busy(_) => "busy",
+            Error::StorageUnavailable(_) => "storage_unavailable",
             Error::TooMany { .. } => "too_many_attempts",
             Error::Internal(_) => "internal",
         }
@@ -80,9 +85,43 @@ impl From<sqlx::Error> for Error {
             if db.is_unique_violation() {
                 return Error::Conflict(unique_violation_message(db.message()));
             }
+            let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
+            if let Some(why) = storage_fault(code) {
+                tracing::error!(error = %e, "storage fault");
+                return Error::StorageUnavailable(unavailable(why));
+            }
         }
-        Error::Internal(e.into())
+        match e {
+            // The writer's own report of a batch the storage lost.
+            sqlx::Error::Io(io) => {
+                tracing::error!(error = %io, "storage fault");
+                Error::StorageUnavailable(unavailable("the disk failed to write"))
+            }
+            sqlx::Error::PoolTimedOut => {
+                Error::Busy("the database is busy; try again in a moment".into())
+            }
+            e => Error::Internal(e.into()),
+        }
     }
+}
+
+fn unavailable(why: &str) -> String {
+    format!("the club's database cannot take changes right now ({why}); nothing was changed, try again shortly")
+}
+
+/// SQLite's primary result codes that mean the storage, not the request,
+/// failed: https://sqlite.org/rescode.html
+fn storage_fault(extended_code: i32) -> Option<&'static str> {
+    Some(match extended_code & 0xff {
+        5 | 6 => "the database is locked by another program",
+        7 => "out of memory",
+        8 => "the database file is read-only",
+        10 => "the disk failed to read or write",
+        13 => "the disk is full",
+        14 => "the database file cannot be opened",
+        15 => "the database lock failed",
+        _ => return None,
+    })
 }
 
 /// Turns SQLite's "UNIQUE constraint failed: devices.name" into words.
@@ -145,6 +184,7 @@ impl IntoResponse for Error {
         let mut res = (self.status_code(), Json(body)).into_response();
         let retry_after = match &self {
             Error::Busy(_) => Some(1),
+            Error::StorageUnavailable(_) => Some(5),
             Error::TooMany { retry_after, .. } => Some(*retry_after),
             _ => None,
         };

@@ -15,6 +15,8 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
 
+    let shutdown = CancellationToken::new();
+    stop_on_signal(shutdown.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let app = App::open(&config, Arc::new(SystemClock)).await?;
     let addr = listener.local_addr()?;
@@ -36,35 +38,36 @@ async fn main() -> anyhow::Result<()> {
         "Clubhall is listening on http://{addr}  (API document: http://{addr}/api/v1/openapi.json)"
     );
 
-    let shutdown = CancellationToken::new();
-    tokio::spawn(stop_on_signal(shutdown.clone()));
     tracing::info!(%addr, database = %config.database, "club-server started");
     app.serve(listener, shutdown).await?;
     tracing::info!("club-server stopped");
     Ok(())
 }
 
-async fn stop_on_signal(shutdown: CancellationToken) {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot listen for SIGTERM");
-                    let _ = ctrl_c.await;
-                    shutdown.cancel();
-                    return;
-                }
-            };
+/// Listens for SIGTERM and SIGINT from the start (a service manager may
+/// stop the server the moment it is up), cancelling `shutdown` on either.
+#[cfg(unix)]
+fn stop_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::spawn(async move {
         tokio::select! {
-            _ = ctrl_c => {}
             _ = term.recv() => {}
+            _ = int.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
-    tracing::info!("shutting down");
-    shutdown.cancel();
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn stop_on_signal(shutdown: CancellationToken) -> anyhow::Result<()> {
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    Ok(())
 }

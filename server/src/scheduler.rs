@@ -1,8 +1,14 @@
 //! Moves sessions on time: PENDING -> ACTIVE at planned start, STARTED ->
 //! ENDED when the time runs out. It waits on the injected clock, so tests
 //! drive it by advancing a manual clock.
+//!
+//! A pass goes on past an item it cannot move (another operation got there
+//! first, its PC is busy, or the storage failed). Such an item is still due,
+//! and nothing may wake the scheduler for it: so after a pass that left work
+//! it comes back by itself, 1 s later, then 2 s, up to 30 s, until a pass
+//! leaves nothing behind.
 
-use crate::service::Service;
+use crate::service::{Pass, Service};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -10,12 +16,29 @@ use tokio_util::sync::CancellationToken;
 /// every operation wakes the scheduler, and a pass is a dozen reads: a
 /// burst is served by one pass, at most this much later.
 const SETTLE: Duration = Duration::from_millis(20);
+/// The first wait before a pass that left work comes back, on the clock.
+pub const RETRY_FIRST: Duration = Duration::from_secs(1);
+/// The longest wait between passes while work is left.
+pub const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// One step's result: a failure to even read what is due leaves work too.
+fn left(step: &str, result: crate::error::Result<Pass>) -> bool {
+    match result {
+        Ok(pass) => pass.left_work(),
+        Err(e) => {
+            tracing::error!(%step, error = ?e, "scheduler step failed");
+            true
+        }
+    }
+}
 
 pub async fn run(service: Service, shutdown: CancellationToken) {
     let changed = service.schedule_changed();
     let mut last_pass = service.now();
     let mut woken_by_change = false;
     let mut pass_started = tokio::time::Instant::now();
+    // The wait before coming back for work a pass left, while it is left.
+    let mut retry: Option<Duration> = None;
     loop {
         if woken_by_change {
             tokio::select! {
@@ -31,25 +54,28 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
         notified.as_mut().enable();
 
         let now = service.now();
-        if let Err(e) = service.run_due(now).await {
-            tracing::error!(error = ?e, "scheduler pass failed");
-        }
-        if let Err(e) = service.release_no_shows(now).await {
-            tracing::error!(error = ?e, "no-show release failed");
-        }
-        if let Err(e) = service.expire_holdings(now).await {
-            tracing::error!(error = ?e, "holding expiry failed");
-        }
+        let mut behind = left("sessions due", service.run_due(now).await);
+        behind |= left("no-shows", service.release_no_shows(now).await);
+        behind |= left("holding expiry", service.expire_holdings(now).await);
         if let Err(e) = service.announce_warnings(last_pass, now).await {
             tracing::error!(error = ?e, "announcing end warnings failed");
         }
         last_pass = now;
-        let next = match service.next_deadline(now).await {
+        let mut next = match service.next_deadline(now).await {
             Ok(next) => next,
             Err(e) => {
                 tracing::error!(error = ?e, "scheduler could not read its next deadline");
+                behind = true;
                 None
             }
+        };
+        retry = if behind {
+            let wait = retry.map_or(RETRY_FIRST, |r| (r * 2).min(RETRY_MAX));
+            let again = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            next = Some(next.map_or(again, |n| n.min(again)));
+            Some(wait)
+        } else {
+            None
         };
         let sleep = async {
             match next {

@@ -23,6 +23,8 @@ pub mod agents;
 pub mod browser;
 #[cfg(unix)]
 pub mod display;
+#[cfg(unix)]
+pub mod process;
 
 pub struct TestServer {
     pub base: String,
@@ -176,6 +178,11 @@ impl TestServer {
         Stopped { dir, clock, addr }
     }
 
+    /// The server's SQLite file.
+    pub fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("club.db")
+    }
+
     pub fn anonymous(&self) -> Api {
         Api {
             http: reqwest::Client::new(),
@@ -272,6 +279,15 @@ pub struct Api {
 }
 
 impl Api {
+    /// An anonymous client of the API at `base` (`http://host:port`).
+    pub fn new(base: &str) -> Api {
+        Api {
+            http: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: None,
+        }
+    }
+
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
         let mut req = self
             .http

@@ -275,8 +275,13 @@ impl World {
     async fn run_scheduler_passes(&self) -> Result<(), TestCaseError> {
         for _ in 0..=2 * self.sessions.len() {
             match allowed(self.service.run_due(self.clock.now()).await)? {
-                Some(0) | None => return Ok(()),
-                Some(_) => {}
+                Some(pass) if pass.failed > 0 => {
+                    return Err(TestCaseError::fail(format!(
+                        "a scheduler pass failed: {pass:?}"
+                    )))
+                }
+                Some(pass) if pass.moved > 0 => {}
+                _ => return Ok(()),
             }
         }
         Err(TestCaseError::fail("the scheduler never settles"))

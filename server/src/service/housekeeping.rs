@@ -5,7 +5,7 @@
 use super::clients::balance_event;
 use super::sessions::holding_state;
 use super::tariffs::{load_settings, Settings};
-use super::{required_text, Actor, Service};
+use super::{required_text, Actor, Pass, Service};
 use crate::domain::apply_refund;
 use crate::error::{Error, Result};
 use crate::store::{self, NewLedger, NewValueMovement};
@@ -75,11 +75,11 @@ impl Service {
 
     /// Cancels, as the system, sessions nobody started `no_show_minutes`
     /// after their planned start (when the club has the setting on).
-    pub async fn release_no_shows(&self, now: DateTime<Utc>) -> Result<usize> {
+    pub async fn release_no_shows(&self, now: DateTime<Utc>) -> Result<Pass> {
         let (minutes, due) = {
             let mut c = self.store.read().await?;
             let Some(minutes) = load_settings(&mut c).await?.no_show_minutes else {
-                return Ok(0);
+                return Ok(Pass::default());
             };
             let cutoff = now - chrono::Duration::minutes(minutes);
             (
@@ -87,35 +87,28 @@ impl Service {
                 store::due_no_shows(&mut c, store::ms(cutoff)).await?,
             )
         };
-        let mut released = 0;
+        let mut pass = Pass::default();
         for id in due {
             let reason = format!("no-show: not started {minutes} minutes after the planned start");
-            match self.cancel_session(&Actor::System, id, Some(reason)).await {
-                Ok(_) => released += 1,
-                Err(Error::Conflict(why)) => {
-                    tracing::info!(session.id = id, %why, "no-show skipped")
-                }
-                Err(e) => return Err(e),
-            }
+            let result = self.cancel_session(&Actor::System, id, Some(reason)).await;
+            pass.count("no-show", id, result.map(|_| true));
         }
-        Ok(released)
+        Ok(pass)
     }
 
     /// Expires holdings past their validity, by their tariff's expiration
     /// policy: burned, or converted to bonus pro rata. A holding a live
     /// session holds is left until the session lets go of it.
-    pub async fn expire_holdings(&self, now: DateTime<Utc>) -> Result<usize> {
+    pub async fn expire_holdings(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
             store::due_expiries(&mut c, store::ms(now)).await?
         };
-        let mut expired = 0;
+        let mut pass = Pass::default();
         for id in due {
-            if self.expire_holding(id, now).await? {
-                expired += 1;
-            }
+            pass.count("holding expiry", id, self.expire_holding(id, now).await);
         }
-        Ok(expired)
+        Ok(pass)
     }
 
     async fn expire_holding(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {

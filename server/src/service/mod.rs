@@ -110,6 +110,40 @@ impl StaffCtx {
     }
 }
 
+/// What one scheduler step did with the work that was due.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    /// Items it moved.
+    pub moved: usize,
+    /// Items another operation got to first, or that wait for their PC.
+    pub skipped: usize,
+    /// Items whose operation failed (logged); retried on the next pass.
+    pub failed: usize,
+}
+
+impl Pass {
+    /// Counts one item's result; a failure is logged, never stops the pass.
+    pub(crate) fn count(&mut self, what: &str, id: i64, result: Result<bool>) {
+        match result {
+            Ok(true) => self.moved += 1,
+            Ok(false) => {}
+            Err(Error::Conflict(why)) => {
+                tracing::info!(%what, id, %why, "scheduler skipped");
+                self.skipped += 1;
+            }
+            Err(e) => {
+                tracing::error!(%what, id, error = ?e, "scheduler step failed");
+                self.failed += 1;
+            }
+        }
+    }
+
+    /// Something due is still there: the scheduler comes back for it.
+    pub fn left_work(&self) -> bool {
+        self.skipped + self.failed > 0
+    }
+}
+
 /// What the server knows of a connected PC beyond the database.
 #[derive(Debug, Clone, Default)]
 pub struct DevicePresence {

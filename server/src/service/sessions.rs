@@ -1,6 +1,6 @@
 use super::clients::{balance_event, buy_tariff};
 use super::tariffs::{load_settings, tariff_window};
-use super::{Actor, Service};
+use super::{Actor, Pass, Service};
 use crate::domain::{
     close_segment, initial_status, occupancy, segment_seconds, transition, Action, Closing,
     HoldingState, OpenSegment, SegmentOutcome, Span,
@@ -998,30 +998,23 @@ impl Service {
         self.commit(tx, events).await
     }
 
-    /// Runs everything due at `now`: activations, then natural ends.
-    /// Answers how many sessions it moved.
-    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<usize> {
+    /// Runs everything due at `now`: activations, then natural ends. A
+    /// session that cannot move now (a conflict, or a failure, which is
+    /// logged) does not stop the others; the pass counts it as left.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
             store::due_sessions(&mut c, store::ms(now)).await?
         };
-        let mut moved = 0;
+        let mut pass = Pass::default();
         for (id, status) in due {
             let result = match status.as_str() {
                 "PENDING" => self.activate(id).await.map(drop),
                 _ => self.end_naturally(id).await.map(drop),
             };
-            match result {
-                Ok(()) => moved += 1,
-                // Another operation got there first, or the PC is still
-                // busy: it is retried on the next wake-up.
-                Err(Error::Conflict(why)) => {
-                    tracing::warn!(session.id = id, %why, "scheduler skipped")
-                }
-                Err(e) => return Err(e),
-            }
+            pass.count("session", id, result.map(|()| true));
         }
-        Ok(moved)
+        Ok(pass)
     }
 
     /// The next moment the scheduler has work, strictly after `after`

@@ -59,10 +59,19 @@ impl Store {
             .foreign_keys(true)
             // Only a checkpoint or a reader racing the WAL index can wait here.
             .busy_timeout(Duration::from_secs(10));
+        let unwritable = |e: sqlx::Error| {
+            anyhow::anyhow!(
+                "the database cannot be written ({e}): check that the account the server runs as \
+                 owns the file and its directory, that the disk is not full and not mounted read-only"
+            )
+        };
         let mut writer =
-            sqlx::SqliteConnection::connect_with(&base.clone().create_if_missing(true)).await?;
+            sqlx::SqliteConnection::connect_with(&base.clone().create_if_missing(true))
+                .await
+                .map_err(unwritable)?;
+        probe_writable(&mut writer).await.map_err(unwritable)?;
         MIGRATOR.run(&mut writer).await?;
-        let writer = writer::Writer::new(writer);
+        let writer = writer::Writer::new(writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(base.read_only(true))
@@ -89,6 +98,19 @@ impl Store {
         self.reader.close().await;
         self.writer.close().await;
     }
+}
+
+/// A real committed write, so a file the server cannot write (a read-only
+/// file, directory or mount, a full disk) stops it at start, not at the
+/// first operation: SQLite opens such a file read-only without a word.
+async fn probe_writable(c: &mut Conn) -> sqlx::Result<()> {
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&mut *c)
+        .await?;
+    sqlx::query(&format!("PRAGMA user_version = {version}"))
+        .execute(&mut *c)
+        .await
+        .map(drop)
 }
 
 /// Times are stored as unix milliseconds.

@@ -14,10 +14,16 @@
 //! that operation gives up (its request was dropped) the holder takes the
 //! writer back and commits itself, so no acknowledged operation waits on a
 //! batch nobody owns.
+//!
+//! SQLite may roll the whole transaction back by itself when a statement
+//! fails on a full disk or an I/O error. A rollback hook on the connection
+//! notices: every operation of the lost batch, also those already waiting
+//! for their COMMIT, is answered with an error, and the next operation
+//! begins a new transaction. Nobody is told a lost write was durable.
 
 use sqlx::SqliteConnection;
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
@@ -39,6 +45,41 @@ struct Batch {
     open: bool,
     opened_at: Instant,
     committed: Vec<(oneshot::Sender<Outcome>, AfterCommit)>,
+    /// Set by the connection's rollback hook: a transaction ended in a
+    /// rollback, ours or SQLite's own.
+    rolled_back: Arc<AtomicBool>,
+}
+
+/// What the operations of a batch SQLite rolled back are told.
+const LOST: &str = "the database could not write this change (disk full or I/O error)";
+
+impl Batch {
+    /// A ROLLBACK the writer itself asked for: the hook's flag is spent.
+    async fn rollback(&mut self) {
+        if let Err(e) = sqlx::query("ROLLBACK").execute(&mut self.conn).await {
+            tracing::debug!(error = %e, "rolling back");
+        }
+        self.open = false;
+        self.rolled_back.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether SQLite rolled the open transaction back by itself. If so,
+    /// every operation that was waiting for its COMMIT is answered with an
+    /// error, and the batch is closed.
+    fn lost(&mut self) -> bool {
+        if !self.rolled_back.swap(false, Ordering::SeqCst) || !self.open {
+            return false;
+        }
+        tracing::error!(
+            operations = self.committed.len(),
+            "the database rolled the batch back by itself"
+        );
+        self.open = false;
+        for (done, _) in self.committed.drain(..) {
+            let _ = done.send(Err(Arc::from(LOST)));
+        }
+        true
+    }
 }
 
 #[derive(Clone)]
@@ -60,22 +101,28 @@ impl Drop for Queued {
 }
 
 impl Writer {
-    pub fn new(conn: SqliteConnection) -> Self {
-        Self::with_max_age(conn, MAX_AGE)
+    pub async fn new(conn: SqliteConnection) -> sqlx::Result<Self> {
+        Self::with_max_age(conn, MAX_AGE).await
     }
 
-    fn with_max_age(conn: SqliteConnection, max_age: Duration) -> Self {
-        Writer {
+    async fn with_max_age(mut conn: SqliteConnection, max_age: Duration) -> sqlx::Result<Self> {
+        let rolled_back = Arc::new(AtomicBool::new(false));
+        let hook = rolled_back.clone();
+        conn.lock_handle()
+            .await?
+            .set_rollback_hook(move || hook.store(true, Ordering::SeqCst));
+        Ok(Writer {
             batch: Arc::new(Mutex::new(Batch {
                 conn,
                 open: false,
                 opened_at: Instant::now(),
                 committed: Vec::new(),
+                rolled_back,
             })),
             queued: Arc::default(),
             commits: Arc::default(),
             max_age,
-        }
+        })
     }
 
     /// COMMITs issued so far: operations / commits is the batching factor.
@@ -91,6 +138,7 @@ impl Writer {
             let _queued = Queued(self.queued.clone());
             self.batch.clone().lock_owned().await
         };
+        guard.lost();
         // The batch's first operation needs no savepoint: undoing it is
         // undoing the transaction. Later ones nest a savepoint each, never
         // released (a round trip saved): ROLLBACK TO finds the latest, and
@@ -121,6 +169,7 @@ impl Writer {
     /// Lets the writer go: to the next queued operation while the batch is
     /// young and small, otherwise after committing the batch.
     async fn release(&self, mut guard: OwnedMutexGuard<Batch>) {
+        guard.lost();
         let hand_over = self.queued.load(Ordering::SeqCst) > 0
             && guard.committed.len() < MAX_BATCH
             && guard.opened_at.elapsed() < self.max_age;
@@ -139,6 +188,9 @@ impl Writer {
     }
 
     async fn commit_batch(&self, b: &mut Batch) {
+        if b.lost() {
+            return;
+        }
         self.commits.fetch_add(1, Ordering::Relaxed);
         let outcome: Outcome = match sqlx::query("COMMIT").execute(&mut b.conn).await {
             Ok(_) => Ok(()),
@@ -146,7 +198,7 @@ impl Writer {
                 let message: Arc<str> = e.to_string().into();
                 tracing::error!(error = %message, operations = b.committed.len(), "group commit failed");
                 // The batch is lost as a whole; nobody was told it was durable.
-                let _ = sqlx::query("ROLLBACK").execute(&mut b.conn).await;
+                b.rollback().await;
                 Err(message)
             }
         };
@@ -192,6 +244,11 @@ impl Tx {
     /// operation's), and answers.
     pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> sqlx::Result<()> {
         let mut guard = self.guard.take().expect("live transaction");
+        if guard.lost() {
+            // This operation's writes went with the batch.
+            self.writer.release(guard).await;
+            return Err(lost());
+        }
         let (done, mut outcome) = oneshot::channel();
         guard.committed.push((done, Box::new(after)));
         self.writer.release(guard).await;
@@ -219,14 +276,23 @@ impl Tx {
     }
 }
 
+/// The error of an operation whose batch SQLite rolled back: an I/O error,
+/// as the storage failing is what it is.
+fn lost() -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::other(LOST))
+}
+
 async fn undo(b: &mut Batch, first: bool) {
-    if first {
-        if let Err(e) = sqlx::query("ROLLBACK").execute(&mut b.conn).await {
-            tracing::error!(error = %e, "rolling back");
-        }
-        b.open = false;
+    if b.lost() {
+        // Nothing left to undo: SQLite rolled back the whole batch.
+    } else if first {
+        b.rollback().await;
     } else if let Err(e) = sqlx::query("ROLLBACK TO op").execute(&mut b.conn).await {
+        // The savepoint is gone, so is the transaction: the batch is lost.
         tracing::error!(error = %e, "rolling back to the savepoint");
+        b.rolled_back.store(true, Ordering::SeqCst);
+        b.lost();
+        b.rollback().await;
     }
 }
 
@@ -270,7 +336,10 @@ mod tests {
             .await
             .unwrap();
         // Old enough never: the tests decide when a batch ends.
-        (Writer::with_max_age(c, Duration::from_secs(3600)), options)
+        let w = Writer::with_max_age(c, Duration::from_secs(3600))
+            .await
+            .unwrap();
+        (w, options)
     }
 
     /// What another connection sees: only what was committed.
@@ -422,6 +491,59 @@ mod tests {
         insert(&mut after, 3).await;
         after.commit().await.unwrap();
         assert_eq!(committed(&options).await, vec![2, 3]);
+    }
+
+    /// SQLite rolling the transaction back by itself, as it may on a full
+    /// disk or an I/O error, during the third operation of a batch.
+    async fn batch_lost_by(
+        ends: impl FnOnce(Tx) -> tokio::task::JoinHandle<sqlx::Result<()>> + Send + 'static,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, options) = writer(&dir).await;
+        let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut first = w.begin().await.unwrap();
+        insert(&mut first, 1).await;
+        let second = spawn_insert(&w, 2, order.clone());
+        until_queued(&w, 1).await;
+        let third = {
+            let w = w.clone();
+            tokio::spawn(async move {
+                let mut tx = w.begin().await.unwrap();
+                insert(&mut tx, 3).await;
+                sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+                ends(tx).await.unwrap()
+            })
+        };
+        until_queued(&w, 2).await;
+        // Queued behind the failure: it must not revive the lost batch.
+        let fourth = spawn_insert(&w, 4, order.clone());
+        until_queued(&w, 3).await;
+        let o = order.clone();
+        let first = first.commit_then(move || o.lock().unwrap().push(1)).await;
+        assert!(first.is_err(), "the first operation was lost: {first:?}");
+        assert!(second.await.unwrap().is_err(), "so was the second");
+        assert!(third.await.unwrap().is_err(), "and the third");
+        // The writer goes on with a new transaction.
+        fourth.await.unwrap().unwrap();
+        assert_eq!(*order.lock().unwrap(), vec![4], "only the fourth published");
+        assert_eq!(committed(&options).await, vec![4]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_sqlite_rolls_back_answers_every_operation_with_an_error() {
+        // The failing operation gives up (its error went up with `?`).
+        batch_lost_by(|tx| {
+            tokio::spawn(async move {
+                drop(tx);
+                Err(lost())
+            })
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn an_operation_that_commits_after_sqlite_rolled_back_is_told_it_failed() {
+        batch_lost_by(|tx| tokio::spawn(tx.commit())).await;
     }
 
     #[tokio::test]
