@@ -20,11 +20,15 @@ struct Cli {
 enum Command {
     /// Exchange a one-time enrollment code for this PC's device secret.
     Enroll {
-        /// The club server, e.g. http://10.0.0.2:8080
+        /// The club server, e.g. http://10.0.0.2:8080 or https://10.0.0.2:8443
         #[arg(long)]
         server: String,
         #[arg(long)]
         code: String,
+        /// For an https:// server: the SHA-256 of its certificate, shown with
+        /// the enrollment code. The PC trusts that certificate and no other.
+        #[arg(long)]
+        server_cert_sha256: Option<String>,
         #[arg(long)]
         state_dir: Option<PathBuf>,
     },
@@ -95,10 +99,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Enroll {
             server,
             code,
+            server_cert_sha256,
             state_dir,
         } => {
             let dir = StateDir::resolve(state_dir);
-            let device_id = club_agent::enroll(&dir, &server, &code).await?;
+            let device_id =
+                club_agent::enroll(&dir, &server, &code, server_cert_sha256.as_deref()).await?;
             println!(
                 "Enrolled as device {device_id}; the secret is in {}",
                 dir.dir.display()

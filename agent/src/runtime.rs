@@ -550,8 +550,11 @@ pub async fn run(
     }
     tasks.spawn(connection_loop(
         handle.clone(),
-        ws_url,
-        secret,
+        Link {
+            url: ws_url,
+            secret,
+            pin: enrollment.server_cert_sha256.clone(),
+        },
         press_rx,
         shutdown,
     ));
@@ -566,7 +569,7 @@ fn ws_url(server: &str) -> anyhow::Result<String> {
         .strip_prefix("http://")
         .map(|r| format!("ws://{r}"))
         .or_else(|| base.strip_prefix("https://").map(|r| format!("wss://{r}")))
-        .with_context(|| format!("the server URL must start with http://: {server}"))?;
+        .with_context(|| format!("the server URL must start with http:// or https://: {server}"))?;
     Ok(format!("{rest}/agent/v1/ws"))
 }
 
@@ -590,25 +593,24 @@ enum Ended {
     Shutdown,
 }
 
-async fn connection_loop(
-    handle: AgentHandle,
+/// Where and how the agent reaches the server.
+struct Link {
     url: String,
     secret: String,
+    /// The pinned certificate of a wss:// server.
+    pin: Option<String>,
+}
+
+async fn connection_loop(
+    handle: AgentHandle,
+    link: Link,
     mut presses: mpsc::Receiver<Press>,
     shutdown: CancellationToken,
 ) {
     let mut backoff = handle.opts.backoff.clone();
     let mut sampler = Sampler::new();
     loop {
-        let ended = connect_once(
-            &handle,
-            &url,
-            &secret,
-            &mut presses,
-            &mut sampler,
-            &shutdown,
-        )
-        .await;
+        let ended = connect_once(&handle, &link, &mut presses, &mut sampler, &shutdown).await;
         handle.set_connected(false);
         match ended {
             Ended::Shutdown => return,
@@ -649,12 +651,12 @@ fn send_json(msg: &AgentMsg) -> Message {
 
 async fn connect_once(
     handle: &AgentHandle,
-    url: &str,
-    secret: &str,
+    link: &Link,
     presses: &mut mpsc::Receiver<Press>,
     sampler: &mut Sampler,
     shutdown: &CancellationToken,
 ) -> Ended {
+    let (url, secret) = (link.url.as_str(), link.secret.as_str());
     let mut request = match url.into_client_request() {
         Ok(r) => r,
         Err(e) => {
@@ -674,15 +676,21 @@ async fn connect_once(
     handle
         .attempts
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let connect = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let connect = async {
+        let t = crate::http::target(url)?;
+        let stream = crate::http::connect(&t.host, t.port, t.tls, link.pin.as_deref()).await?;
+        let (ws, _) =
+            tokio_tungstenite::client_async_with_config(request, stream, Some(config)).await?;
+        anyhow::Ok(ws)
+    };
     let ws = tokio::select! {
         _ = shutdown.cancelled() => return Ended::Shutdown,
         r = tokio::time::timeout(Duration::from_secs(15), connect) => r,
     };
     let mut ws = match ws {
-        Ok(Ok((ws, _))) => ws,
+        Ok(Ok(ws)) => ws,
         Ok(Err(e)) => {
-            tracing::warn!(error = %e, "cannot reach the server");
+            tracing::warn!(error = format!("{e:#}"), "cannot reach the server");
             return Ended::Retry { healthy: false };
         }
         Err(_) => {

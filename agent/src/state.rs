@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 pub struct Enrollment {
     pub server: String,
     pub device_id: i64,
+    /// The pinned certificate of an https:// server (SHA-256, hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_cert_sha256: Option<String>,
 }
 
 /// The last desired state applied, so that a reboot with the server down
@@ -138,6 +141,7 @@ mod tests {
         let e = Enrollment {
             server: "http://127.0.0.1:1".into(),
             device_id: 4,
+            server_cert_sha256: None,
         };
         s.save_enrollment(&e, "s3cret").unwrap();
         let (back, secret) = s.load_enrollment().unwrap();
@@ -161,6 +165,7 @@ mod tests {
         let e = Enrollment {
             server: "http://127.0.0.1:1".into(),
             device_id: 4,
+            server_cert_sha256: None,
         };
         s.save_enrollment(&e, "old").unwrap();
         s.save_applied(&Applied {

@@ -59,6 +59,26 @@ pub struct Config {
     /// HTTP connections at once, from everyone.
     #[arg(long, env = "CLUB_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
+
+    /// Serve HTTPS and WSS with this certificate (PEM, the server's first,
+    /// then its chain).
+    #[arg(
+        long,
+        env = "CLUB_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "CLUB_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Serve HTTPS and WSS with a self-signed certificate made on the first
+    /// start and kept beside the database (DATABASE.tls-cert.pem and
+    /// DATABASE.tls-key.pem).
+    #[arg(long, env = "CLUB_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -79,6 +99,19 @@ impl Config {
         }
     }
 
+    /// The TLS the configuration asks for, if any (made or read now).
+    pub fn tls(&self) -> anyhow::Result<Option<crate::tls::Tls>> {
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            return crate::tls::load(cert, key).map(Some);
+        }
+        if self.tls_self_signed {
+            let (cert, key) = crate::tls::self_signed_paths(&self.database);
+            return crate::tls::self_signed(&cert, &key, crate::tls::names_for(self.listen))
+                .map(Some);
+        }
+        Ok(None)
+    }
+
     /// A configuration for tests and embedding: loopback, the given database.
     pub fn for_database(database: impl Into<String>) -> Self {
         Config {
@@ -95,6 +128,9 @@ impl Config {
             header_read_timeout_seconds: 10,
             max_connections_per_address: 64,
             max_connections: 1000,
+            tls_cert: None,
+            tls_key: None,
+            tls_self_signed: false,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod secrets;
 pub mod serve;
 pub mod service;
 pub mod store;
+pub mod tls;
 pub mod web;
 
 use anyhow::Context;
@@ -34,6 +35,8 @@ pub struct App {
     pub demo_agents: Option<std::path::PathBuf>,
     /// The hall feed the operator screens are served from.
     pub feed: hall::HallFeed,
+    /// Serving HTTPS/WSS, when configured.
+    pub tls: Option<tls::Tls>,
     agent_offline_after: std::time::Duration,
     limits: serve::Limits,
 }
@@ -45,7 +48,9 @@ impl App {
         let store = store::Store::open(&config.database, config.sqlite_synchronous)
             .await
             .with_context(|| format!("opening the database {}", config.database))?;
-        let service = Service::new(store, events::Bus::new(), clock, config.token_ttl_hours);
+        let tls = config.tls().context("setting up TLS")?;
+        let service = Service::new(store, events::Bus::new(), clock, config.token_ttl_hours)
+            .with_server_cert_sha256(tls.as_ref().map(|t| t.cert_sha256.clone()));
         let generated_owner_password = service
             .bootstrap(config.owner_password.as_deref())
             .await
@@ -66,6 +71,7 @@ impl App {
             demo,
             demo_agents,
             limits: config.limits(),
+            tls,
             agent_offline_after: std::time::Duration::from_secs(
                 config.agent_offline_after_seconds.max(1),
             ),
@@ -109,7 +115,8 @@ impl App {
         ));
         let sockets = state.tasks.clone();
         if let Some(dir) = &self.demo_agents {
-            let base = format!("http://{}", listener.local_addr()?);
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            let base = format!("{scheme}://{}", listener.local_addr()?);
             service::demo::run_agents(&self.service, dir, &base, shutdown.clone())
                 .await
                 .context("starting the demo agents")?;
@@ -119,7 +126,8 @@ impl App {
         // One router for every connection, cloned (an Arc): serving the
         // Router as a make-service would rebuild its route table per
         // connection (about 1.5 KiB held for as long as an agent stays).
-        serve::serve(listener, app, self.limits, stop)
+        let acceptor = self.tls.as_ref().map(|t| t.acceptor.clone());
+        serve::serve(listener, app, self.limits, acceptor, stop)
             .await
             .context("serving HTTP")?;
         shutdown.cancel();

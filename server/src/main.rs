@@ -34,9 +34,22 @@ async fn main() -> anyhow::Result<()> {
             println!("  {phone} / {pin}");
         }
     }
+    let scheme = if app.tls.is_some() { "https" } else { "http" };
     println!(
-        "Clubhall is listening on http://{addr}  (API document: http://{addr}/api/v1/openapi.json)"
+        "Clubhall is listening on {scheme}://{addr}  (API document: {scheme}://{addr}/api/v1/openapi.json)"
     );
+    match &app.tls {
+        Some(tls) => println!(
+            "TLS certificate SHA-256: {}  (agents enroll with --server-cert-sha256 and this)",
+            tls.cert_sha256
+        ),
+        None if !addr.ip().is_loopback() => tracing::warn!(
+            %addr,
+            "serving plain HTTP beyond this machine: staff passwords, tokens and device secrets \
+             cross the network readable; use --tls-cert/--tls-key or --tls-self-signed"
+        ),
+        None => {}
+    }
 
     tracing::info!(%addr, database = %config.database, "club-server started");
     app.serve(listener, shutdown).await?;

@@ -4,6 +4,9 @@
 //! requests, is closed; at most so many connections from one address and
 //! in all, and one over a limit is closed at once. WebSocket connections
 //! leave these counts once upgraded: by then they passed authentication.
+//!
+//! With TLS, the handshake must finish within the header timeout too; the
+//! limits count the connection from its accept, before any handshake.
 
 use axum::extract::ConnectInfo;
 use axum::Router;
@@ -91,12 +94,13 @@ impl Drop for Slot {
     }
 }
 
-/// Serves `app` until `shutdown`, then lets open requests finish (up to
-/// 10 s).
+/// Serves `app` (over TLS with `tls`) until `shutdown`, then lets open
+/// requests finish (up to 10 s).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     let total = Arc::new(Semaphore::new(limits.total));
@@ -140,17 +144,21 @@ pub async fn serve(
         http.timer(TokioTimer::new())
             .header_read_timeout(limits.header_read_timeout)
             .keep_alive(true);
-        let mut conn = http
-            .serve_connection(TokioIo::new(stream), service)
-            .with_upgrades();
         let stop = shutdown.clone();
+        let tls = tls.clone();
         open.spawn(async move {
-            tokio::select! {
-                _ = &mut conn => {}
-                _ = stop.cancelled() => {
-                    // Finish the request in flight, then close.
-                    std::pin::Pin::new(&mut conn).graceful_shutdown();
-                    let _ = conn.await;
+            match tls {
+                None => serve_one(&http, stream, service, &stop).await,
+                Some(acceptor) => {
+                    let handshake = tokio::select! {
+                        _ = stop.cancelled() => return,
+                        h = tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream)) => h,
+                    };
+                    match handshake {
+                        Ok(Ok(stream)) => serve_one(&http, stream, service, &stop).await,
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
                 }
             }
             drop(permit);
@@ -166,6 +174,35 @@ pub async fn serve(
         tracing::warn!("some HTTP connections did not finish in time");
     }
     Ok(())
+}
+
+/// One connection, HTTP/1.1 with upgrades, until it ends or the server
+/// stops (then the request in flight finishes first).
+async fn serve_one<S, Svc>(
+    http: &hyper::server::conn::http1::Builder,
+    stream: S,
+    service: Svc,
+    stop: &CancellationToken,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    Svc: hyper::service::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Send
+        + 'static,
+    Svc::Future: Send + 'static,
+{
+    let mut conn = http
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::select! {
+        _ = &mut conn => {}
+        _ = stop.cancelled() => {
+            std::pin::Pin::new(&mut conn).graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod events;
 pub mod hall;
 pub mod lock;
 pub mod protocol;
+pub mod tls;
 pub mod types;
 pub mod views;
 

@@ -37,7 +37,8 @@ pub async fn enrolled_pc(
     let dir = tempfile::tempdir().expect("agent dir");
     let state_dir = StateDir::new(dir.path().join("state"));
     let code = dev["enrollment_code"].as_str().unwrap();
-    let id = club_agent::enroll(&state_dir, &srv.base, code)
+    let pin = dev["server_cert_sha256"].as_str();
+    let id = club_agent::enroll(&state_dir, &srv.base, code, pin)
         .await
         .expect("enrolls");
     assert_eq!(Value::from(id), dev["id"]);

@@ -32,6 +32,16 @@ impl Browser {
     /// Starts chromedriver on a free loopback port and opens a headless
     /// Chromium session with a fresh profile.
     pub async fn start() -> anyhow::Result<Browser> {
+        Self::start_with(false).await
+    }
+
+    /// A browser that accepts a self-signed certificate, as an operator
+    /// does who confirmed the club server's certificate once.
+    pub async fn start_accepting_self_signed() -> anyhow::Result<Browser> {
+        Self::start_with(true).await
+    }
+
+    async fn start_with(accept_insecure_certs: bool) -> anyhow::Result<Browser> {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0")?;
             l.local_addr()?.port()
@@ -74,6 +84,7 @@ impl Browser {
         ];
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
+            "acceptInsecureCerts": accept_insecure_certs,
             "goog:chromeOptions": {"binary": chromium()?, "args": args}
         }}});
         let http = reqwest::Client::new();

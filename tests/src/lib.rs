@@ -28,6 +28,8 @@ pub mod process;
 
 pub struct TestServer {
     pub base: String,
+    /// The certificate's fingerprint when the server serves TLS.
+    pub cert_sha256: Option<String>,
     pub clock: ManualClock,
     pub service: Service,
     pub feed: club_server::hall::HallFeed,
@@ -137,16 +139,23 @@ impl TestServer {
             .expect("server opens");
         let service = app.service.clone();
         let feed = app.feed.clone();
+        let cert_sha256 = app.tls.as_ref().map(|t| t.cert_sha256.clone());
         before_serving(service.clone()).await;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
+        let scheme = if cert_sha256.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let base = format!("{scheme}://{addr}");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(app.serve(listener, shutdown.clone()));
         TestServer {
             base,
+            cert_sha256,
             clock,
             service,
             feed,
@@ -184,10 +193,9 @@ impl TestServer {
     }
 
     pub fn anonymous(&self) -> Api {
-        Api {
-            http: reqwest::Client::new(),
-            base: self.base.clone(),
-            token: None,
+        match &self.cert_sha256 {
+            Some(pin) => Api::pinned(&self.base, pin),
+            None => Api::new(&self.base),
         }
     }
 
@@ -283,6 +291,21 @@ impl Api {
     pub fn new(base: &str) -> Api {
         Api {
             http: reqwest::Client::new(),
+            base: base.to_owned(),
+            token: None,
+        }
+    }
+
+    /// An anonymous client of an https:// server that trusts only the
+    /// certificate with this fingerprint, as an agent does.
+    pub fn pinned(base: &str, sha256: &str) -> Api {
+        let tls = club_shared::tls::pinned_client_config(sha256).expect("a fingerprint");
+        let http = reqwest::Client::builder()
+            .use_preconfigured_tls((*tls).clone())
+            .build()
+            .expect("an https client");
+        Api {
+            http,
             base: base.to_owned(),
             token: None,
         }

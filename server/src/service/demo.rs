@@ -260,6 +260,7 @@ pub async fn run_agents(
             &Enrollment {
                 server: server_url.to_owned(),
                 device_id: device.id,
+                server_cert_sha256: service.server_cert_sha256(),
             },
             &secret,
         )?;

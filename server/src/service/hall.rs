@@ -30,6 +30,10 @@ pub struct CreatedDevice {
     /// One-time code for `club-agent enroll`; valid for 24 hours.
     pub enrollment_code: String,
     pub enrollment_expires_at: chrono::DateTime<chrono::Utc>,
+    /// When the server serves TLS: the SHA-256 of its certificate, for
+    /// `club-agent enroll --server-cert-sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cert_sha256: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -37,6 +41,10 @@ pub struct EnrollmentCode {
     pub device_id: i64,
     pub enrollment_code: String,
     pub enrollment_expires_at: chrono::DateTime<chrono::Utc>,
+    /// When the server serves TLS: the SHA-256 of its certificate, for
+    /// `club-agent enroll --server-cert-sha256`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cert_sha256: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -113,6 +121,7 @@ impl Service {
             device,
             enrollment_code: code,
             enrollment_expires_at: expires,
+            server_cert_sha256: self.server_cert_sha256(),
         })
     }
 
@@ -144,6 +153,7 @@ impl Service {
             device_id,
             enrollment_code: code,
             enrollment_expires_at: expires,
+            server_cert_sha256: self.server_cert_sha256(),
         })
     }
 

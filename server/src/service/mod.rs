@@ -163,6 +163,9 @@ pub struct Service {
     desired_pushes: broadcast::Sender<DesiredPush>,
     /// Failed sign-ins per address and account.
     pub(crate) throttle: Arc<throttle::Throttle>,
+    /// The fingerprint of the certificate the server serves with, when it
+    /// serves TLS: enrollment answers carry it for the agent to pin.
+    server_cert_sha256: Option<Arc<str>>,
 }
 
 impl Service {
@@ -176,7 +179,18 @@ impl Service {
             presence: Arc::default(),
             desired_pushes: broadcast::channel(DESIRED_PUSH_BACKLOG).0,
             throttle: Arc::default(),
+            server_cert_sha256: None,
         }
+    }
+
+    /// Serving TLS with the certificate of this fingerprint.
+    pub fn with_server_cert_sha256(mut self, sha256: Option<String>) -> Self {
+        self.server_cert_sha256 = sha256.map(Arc::from);
+        self
+    }
+
+    pub fn server_cert_sha256(&self) -> Option<String> {
+        self.server_cert_sha256.as_deref().map(str::to_owned)
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -103,7 +103,7 @@ fn main() -> anyhow::Result<()> {
     if raw.next().as_deref() == Some("agents-child") {
         let url = raw.next().context("agents-child URL CREDS")?;
         let creds = raw.next().context("agents-child URL CREDS")?;
-        return runtime.block_on(sim::child_main(url, creds));
+        return runtime.block_on(sim::child_main(url, creds, raw.next()));
     }
     let a = args()?;
     let (report, file) = match a.scenario.as_str() {

@@ -51,6 +51,7 @@ pub async fn run(a: &Args) -> anyhow::Result<String> {
     }
     if ["all", "hall", "idle"].contains(&a.scenario.as_str()) {
         hall(&mut r, &base, a).await?;
+        idle_tls(&mut r).await?;
     }
     r.line("Agent footprint (scenario 6) is measured by `scripts/agent-footprint.sh 60` on the real club-agent binary; see the README.");
     Ok(r.render(&header))
@@ -184,6 +185,39 @@ async fn idle<T>(
             cpu_percent,
         },
     ))
+}
+
+/// Scenario 1 again over TLS: the same 1,000 idle agents on a fresh server
+/// serving wss:// with a self-signed certificate, each pinning it.
+async fn idle_tls(r: &mut Report) -> anyhow::Result<()> {
+    eprintln!("idle over TLS: {IDLE_SMALL} agents");
+    let server = Server::start_with(&["--tls-self-signed"]).await?;
+    let pin = server.pin.clone().context("the server's fingerprint")?;
+    let api = Api::login_pinned(&server.base, Some(&pin)).await?;
+    let creds = api.enroll(IDLE_SMALL).await?;
+    let ws = server.ws_base();
+    let (fleet, i) = idle(&server, Fleet::start_pinned(&ws, &creds, Some(&pin))).await?;
+    let per = i.rss_after.saturating_sub(i.rss_before) as f64 / IDLE_SMALL as f64;
+    r.section("Idle agents over TLS (scenario 1, wss://)");
+    r.line("A fresh server with `--tls-self-signed`; each agent pins its certificate and holds one wss:// connection (rustls, TLS 1.3). Measured as above; compare with the 1,000 row of the plain table, a fresh server too.");
+    r.table(
+        &[
+            "agents connected",
+            "server RSS before",
+            "after",
+            "per connection",
+            "server CPU",
+        ],
+        &[vec![
+            format!("{IDLE_SMALL} over TLS"),
+            format!("{} KiB", i.rss_before),
+            format!("{} KiB", i.rss_after),
+            format!("{per:.1} KiB"),
+            format!("{:.2} % of a core", i.cpu_percent),
+        ]],
+    );
+    drop(fleet);
+    server.stop().await
 }
 
 async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {

@@ -12,6 +12,9 @@ pub const OWNER_PASSWORD: &str = "bench-pass-1";
 pub struct Server {
     child: tokio::process::Child,
     pub base: String,
+    /// The certificate fingerprint of a server started with TLS.
+    pub pin: Option<String>,
+    extra: Vec<String>,
     database: PathBuf,
     _dir: Option<tempfile::TempDir>,
 }
@@ -19,14 +22,20 @@ pub struct Server {
 impl Server {
     /// A release club-server on a fresh database, on a free loopback port.
     pub async fn start() -> anyhow::Result<Server> {
+        Self::start_with(&[]).await
+    }
+
+    /// The same with more arguments (e.g. `--tls-self-signed`).
+    pub async fn start_with(extra: &[&str]) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
         let database = dir.path().join("club.db");
-        let mut s = Self::spawn(&database, "127.0.0.1:0").await?;
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = Self::spawn(&database, "127.0.0.1:0", &extra).await?;
         s._dir = Some(dir);
         Ok(s)
     }
 
-    async fn spawn(database: &Path, listen: &str) -> anyhow::Result<Server> {
+    async fn spawn(database: &Path, listen: &str, extra: &[String]) -> anyhow::Result<Server> {
         let bin = std::env::current_exe()?.with_file_name("club-server");
         if !bin.exists() {
             bail!(
@@ -58,19 +67,29 @@ impl Server {
             .args(["--hall-screens-per-sign-in", "1000000"])
             .arg("--database")
             .arg(database)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
         let mut lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
-        let base = tokio::time::timeout(Duration::from_secs(120), async {
+        let tls = extra.iter().any(|a| a.starts_with("--tls"));
+        let (base, pin) = tokio::time::timeout(Duration::from_secs(120), async {
+            let mut base = None;
             while let Some(l) = lines.next_line().await? {
-                if let Some(rest) = l.split("listening on ").nth(1) {
-                    return Ok(rest
-                        .split_whitespace()
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned());
+                let word = |after: &str| {
+                    l.split(after)
+                        .nth(1)
+                        .and_then(|r| r.split_whitespace().next())
+                        .map(str::to_owned)
+                };
+                if let Some(b) = word("listening on ") {
+                    if !tls {
+                        return Ok((b, None));
+                    }
+                    base = Some(b);
+                } else if let (Some(b), Some(pin)) = (&base, word("SHA-256: ")) {
+                    return Ok((b.clone(), Some(pin)));
                 }
             }
             bail!("club-server exited")
@@ -80,6 +99,8 @@ impl Server {
         Ok(Server {
             child,
             base,
+            pin,
+            extra: extra.to_vec(),
             database: database.to_owned(),
             _dir: None,
         })
@@ -95,8 +116,12 @@ impl Server {
         tokio::time::timeout(Duration::from_secs(60), self.child.wait())
             .await
             .context("server stopping")??;
-        let listen = self.base.trim_start_matches("http://").to_owned();
-        let next = Self::spawn(&self.database, &listen).await?;
+        let listen = self
+            .base
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned();
+        let next = Self::spawn(&self.database, &listen, &self.extra).await?;
         self.child = next.child;
         Ok(())
     }
@@ -122,7 +147,9 @@ impl Server {
     }
 
     pub fn ws_base(&self) -> String {
-        self.base.replace("http://", "ws://")
+        self.base
+            .replace("https://", "wss://")
+            .replace("http://", "ws://")
     }
 }
 
@@ -154,7 +181,21 @@ pub struct Api {
 
 impl Api {
     pub async fn login(base: &str) -> anyhow::Result<Api> {
-        let http = reqwest::Client::new();
+        Self::login_pinned(base, None).await
+    }
+
+    /// Signs in to a server, over TLS trusting only `pin` when given.
+    pub async fn login_pinned(base: &str, pin: Option<&str>) -> anyhow::Result<Api> {
+        let http = match pin {
+            Some(pin) => {
+                let tls =
+                    club_shared::tls::pinned_client_config(pin).map_err(anyhow::Error::msg)?;
+                reqwest::Client::builder()
+                    .use_preconfigured_tls((*tls).clone())
+                    .build()?
+            }
+            None => reqwest::Client::new(),
+        };
         let v: Value = http
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"login": "owner", "password": OWNER_PASSWORD}))

@@ -34,8 +34,9 @@ pub fn now_ns() -> u64 {
         .unwrap_or_default()
 }
 
-/// The child's entry point: `club-bench agents-child URL CREDS_FILE`.
-pub async fn child_main(url: String, creds: String) -> anyhow::Result<()> {
+/// The child's entry point: `club-bench agents-child URL CREDS_FILE [PIN]`
+/// (PIN: the certificate fingerprint of a wss:// server).
+pub async fn child_main(url: String, creds: String, pin: Option<String>) -> anyhow::Result<()> {
     let creds: Vec<(i64, String)> = std::fs::read_to_string(&creds)?
         .lines()
         .filter_map(|l| l.split_once(' '))
@@ -64,8 +65,9 @@ pub async fn child_main(url: String, creds: String) -> anyhow::Result<()> {
     let first_states = Arc::new(AtomicUsize::new(0));
     for (id, secret) in creds {
         let (url, out, first_states) = (url.clone(), out.clone(), first_states.clone());
+        let pin = pin.clone();
         tokio::spawn(async move {
-            let reason = agent(&url, id, &secret, &out, || {
+            let reason = agent(&url, pin.as_deref(), id, &secret, &out, || {
                 if first_states.fetch_add(1, Ordering::SeqCst) + 1 == n {
                     let _ = out.send("ready".into());
                 }
@@ -82,6 +84,7 @@ pub async fn child_main(url: String, creds: String) -> anyhow::Result<()> {
 /// stopped.
 async fn agent(
     url: &str,
+    pin: Option<&str>,
     id: i64,
     secret: &str,
     out: &mpsc::UnboundedSender<String>,
@@ -99,6 +102,7 @@ async fn agent(
         };
         let outcome = session(
             url,
+            pin,
             id,
             secret,
             out,
@@ -130,6 +134,7 @@ async fn agent(
 /// for good.
 async fn session(
     url: &str,
+    pin: Option<&str>,
     id: i64,
     secret: &str,
     out: &mpsc::UnboundedSender<String>,
@@ -144,12 +149,15 @@ async fn session(
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
         .max_message_size(Some(MAX_FRAME_BYTES));
-    let (mut ws, _) = match tokio::time::timeout(
-        Duration::from_secs(15),
-        tokio_tungstenite::connect_async_with_config(req, Some(config), true),
-    )
-    .await
-    .context("connect timed out")?
+    // As the agent connects: its own TCP (and pinned TLS) connect.
+    let t = club_agent::http::target(url)?;
+    let connect = async {
+        let stream = club_agent::http::connect(&t.host, t.port, t.tls, pin).await?;
+        anyhow::Ok(tokio_tungstenite::client_async_with_config(req, stream, Some(config)).await)
+    };
+    let (mut ws, _) = match tokio::time::timeout(Duration::from_secs(15), connect)
+        .await
+        .context("connect timed out")??
     {
         Ok(c) => c,
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401 => {
@@ -225,6 +233,15 @@ impl Fleet {
     /// Starts a child process running one simulated agent per credential
     /// and answers once every agent has its first state.
     pub async fn start(ws_base: &str, creds: &[(i64, String)]) -> anyhow::Result<Fleet> {
+        Self::start_pinned(ws_base, creds, None).await
+    }
+
+    /// The same for a wss:// server whose certificate has fingerprint `pin`.
+    pub async fn start_pinned(
+        ws_base: &str,
+        creds: &[(i64, String)],
+        pin: Option<&str>,
+    ) -> anyhow::Result<Fleet> {
         let dir = std::env::temp_dir().join(format!("club-bench-{}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let file = dir.join(format!("creds-{}-{}", creds[0].0, creds.len()));
@@ -234,6 +251,7 @@ impl Fleet {
             .arg("agents-child")
             .arg(format!("{ws_base}/agent/v1/ws"))
             .arg(&file)
+            .args(pin)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .kill_on_drop(true)
