@@ -101,8 +101,7 @@ async fn agent(
             }
         };
         let outcome = session(
-            url,
-            pin,
+            Link { url, pin },
             id,
             secret,
             out,
@@ -132,9 +131,14 @@ async fn agent(
 
 /// One connection: answers `Some(reason)` if the server refused the agent
 /// for good.
+/// The server's agent socket, and its certificate's fingerprint for wss://.
+struct Link<'a> {
+    url: &'a str,
+    pin: Option<&'a str>,
+}
+
 async fn session(
-    url: &str,
-    pin: Option<&str>,
+    Link { url, pin }: Link<'_>,
     id: i64,
     secret: &str,
     out: &mpsc::UnboundedSender<String>,
