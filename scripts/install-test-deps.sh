@@ -3,7 +3,8 @@
 # Debian's Chromium with its chromedriver for the browser tests; Xvfb,
 # xdotool, x11-utils and ImageMagick for the lock screen on a real X
 # display; mingw-w64 and Rust's x86_64-pc-windows-gnu target to build the
-# agent and the lock screen for Windows.
+# agent and the lock screen for Windows; Python's venv and schemathesis
+# (from PyPI, into target/schemathesis-venv) for the API fuzzing run.
 set -euo pipefail
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -20,6 +21,8 @@ command -v xdotool >/dev/null 2>&1 || need+=(xdotool)
 command -v xwininfo >/dev/null 2>&1 || need+=(x11-utils)
 command -v import >/dev/null 2>&1 || need+=(imagemagick)
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   sudo=""
@@ -31,4 +34,13 @@ fi
 if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   echo "== adding the Rust target x86_64-pc-windows-gnu"
   rustup target add x86_64-pc-windows-gnu
+fi
+
+SCHEMATHESIS_VERSION=4.32.5
+venv="${CARGO_TARGET_DIR:-target}/schemathesis-venv"
+if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version $SCHEMATHESIS_VERSION" ]; then
+  echo "== installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $venv"
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi

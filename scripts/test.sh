@@ -20,3 +20,5 @@ echo "== binaries (the CLI tests run the real club-agent, the lock tests club-lo
 cargo build --workspace --bins
 echo "== tests"
 cargo nextest run --workspace --no-fail-fast "$@"
+echo "== schemathesis: the API against its OpenAPI document"
+./scripts/schemathesis.sh

@@ -377,6 +377,18 @@ impl Api {
         value
     }
 
+    /// The id of the operator who signs in as `login`.
+    pub async fn operator_id(&self, login: &str) -> i64 {
+        let ops = self.ok(Method::GET, "/operators", Value::Null).await;
+        ops.as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["login"] == login)
+            .unwrap_or_else(|| panic!("operator {login}"))["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     pub async fn role_id(&self, name: &str) -> i64 {
         let roles = self.ok(Method::GET, "/roles", Value::Null).await;
         roles

@@ -378,7 +378,7 @@ async fn bad_input_gets_a_clear_error_and_changes_no_balance() {
             format!("/clients/{c}/purchases"),
             None,
             json!({"tariff_id": 999}),
-            400,
+            404,
             "tariff_id",
         ),
         (

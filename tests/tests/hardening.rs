@@ -506,15 +506,7 @@ async fn disabling_or_resetting_an_operator_ends_their_sign_ins_and_screens() {
     let srv = TestServer::start().await;
     let owner = srv.owner().await;
     let ada = srv.staff("ada", "Cashier").await;
-    let ops = owner.ok(Method::GET, "/operators", Value::Null).await;
-    let id = ops
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|o| o["login"] == "ada")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = owner.operator_id("ada").await;
     let mut feed = screen(&srv, &ada.token().unwrap()).await;
 
     // Disabled: the screen closes, the token is refused, and so is a login.
@@ -699,5 +691,65 @@ async fn every_schema_the_api_document_names_is_in_it() {
     for status in ["200", "401", "429", "503"] {
         assert!(login.get(status).is_some(), "login: {status}");
     }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn ones_own_password_and_role_change_only_where_the_current_password_is_asked() {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let me = owner.operator_id("owner").await;
+    let cashier = owner.role_id("Cashier").await;
+    for body in [
+        json!({"password": "taken-over-1"}),
+        json!({"role_id": cashier}),
+        json!({"disabled": true}),
+    ] {
+        let (status, v) = owner
+            .call(Method::PATCH, &format!("/operators/{me}"), Some(body))
+            .await;
+        assert_eq!(status, 400, "{v}");
+    }
+    // Nothing changed: the sign-in still works, with the Owner's rights.
+    let (status, _) = owner.get("/roles").await;
+    assert_eq!(status, 200);
+    srv.login("owner", OWNER_PASSWORD).await;
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_is_one_json_object_and_a_whole_number_may_carry_a_point() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    // An array is not a zone, even if every field had a default.
+    let (status, v) = api.post_raw("/zones", "[]").await;
+    assert_eq!(status, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("object"));
+    // JSON Schema counts 250.0 as an integer; 250.5 is not one.
+    let top_up = format!("/clients/{}/top-ups", h.client);
+    let (status, v) = api
+        .post_raw(&top_up, r#"{"amount": 250.0, "method": "cash"}"#)
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (status, v) = api
+        .post_raw(&top_up, r#"{"amount": 250.5, "method": "cash"}"#)
+        .await;
+    assert_eq!(status, 400, "{v}");
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("amount"),
+        "{v}"
+    );
+    let client = api
+        .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+        .await;
+    assert_eq!(client["balance"], 1000 + 250);
+    // A cancel's reason may be left out, or be null.
+    let id = new_session(&api, h.client, h.pcs[0], h.keep).await;
+    let (status, v) = api
+        .post_raw(&format!("/sessions/{id}/cancel"), "null")
+        .await;
+    assert_eq!((status, &v["status"]), (200, &json!("CANCELLED")), "{v}");
+    books_balance(&srv).await;
     srv.stop().await;
 }

@@ -29,7 +29,8 @@ pub async fn list_clients(
 }
 
 #[utoipa::path(post, path = "/api/v1/clients", tag = "clients", security(("bearer" = [])), request_body = NewClient,
-    responses((status = 201, body = ClientView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = ClientView), (status = 400, body = ErrorBody),
+        (status = 409, description = "a client with this phone exists", body = ErrorBody)))]
 pub async fn create_client(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -54,7 +55,8 @@ pub async fn get_client(
 /// Name, phone, auto-renewal, or a new player-app PIN.
 #[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = ClientPatch,
-    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "another client has this phone", body = ErrorBody)))]
 pub async fn update_client(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -80,7 +82,9 @@ pub async fn top_up(
 /// Buys a tariff into a holding, paying money and up to the tariff's bonus cap in bonus.
 #[utoipa::path(post, path = "/api/v1/clients/{id}/purchases", tag = "clients", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = Purchase,
-    responses((status = 201, body = HoldingView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = HoldingView), (status = 400, body = ErrorBody),
+        (status = 404, description = "no such client, or `tariff_id` names no tariff", body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn purchase(
     State(s): State<AppState>,
     Staff(a): Staff,

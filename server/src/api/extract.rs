@@ -73,10 +73,47 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Body(v)),
+        match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => typed(v).map(Body),
             Err(e) => Err(Error::BadRequest(json_rejection_message(&e))),
         }
+    }
+}
+
+/// The body as `T`. JSON has one number type, and JSON Schema counts 12.0
+/// as an integer: a number with no fraction is read as an integer wherever
+/// the body has one. A field that fails is named by its path.
+fn typed<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<T, Error> {
+    // Every body is an object (serde would read a struct from an array).
+    if !v.is_object() {
+        return Err(Error::BadRequest("body: must be a JSON object".into()));
+    }
+    integral_floats_as_integers(&mut v);
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        match path.as_str() {
+            "." => Error::BadRequest(format!("body: {}", e.inner())),
+            _ => Error::BadRequest(format!("body: {path}: {}", e.inner())),
+        }
+    })
+}
+
+fn integral_floats_as_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) => {
+            // Only where every integer is exact in a float (|x| <= 2^53): a
+            // bigger float may be an out-of-range integer rounded.
+            const EXACT: f64 = 9_007_199_254_740_992.0;
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64()) {
+                if f.fract() == 0.0 && (-EXACT..=EXACT).contains(&f) {
+                    *v = Value::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
@@ -96,7 +133,8 @@ fn json_rejection_message(e: &JsonRejection) -> String {
     }
 }
 
-/// A JSON body that may be left out entirely (then `T::default()`).
+/// A JSON body that may be left out entirely, or be `null` (then
+/// `T::default()`).
 pub struct OptionalBody<T>(pub T);
 
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalBody<T> {
@@ -109,9 +147,12 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalB
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(T::default()));
         }
-        serde_json::from_slice(&bytes)
-            .map(OptionalBody)
-            .map_err(|e| Error::BadRequest(format!("body: {e}")))
+        let v: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| Error::BadRequest(format!("body: {e}")))?;
+        if v.is_null() {
+            return Ok(OptionalBody(T::default()));
+        }
+        typed(v).map(OptionalBody)
     }
 }
 

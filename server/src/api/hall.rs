@@ -14,7 +14,8 @@ pub async fn list_zones(State(s): State<AppState>, _staff: Staff) -> Result<Json
 }
 
 #[utoipa::path(post, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])), request_body = NewZone,
-    responses((status = 201, body = ZoneView), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = ZoneView), (status = 403, body = ErrorBody),
+        (status = 409, description = "a zone with this name exists", body = ErrorBody)))]
 pub async fn create_zone(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -37,7 +38,9 @@ pub async fn list_devices(
 
 /// A PC; the answer carries a one-time `enrollment_code` for its agent.
 #[utoipa::path(post, path = "/api/v1/devices", tag = "hall", security(("bearer" = [])), request_body = NewDevice,
-    responses((status = 201, body = CreatedDevice), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = CreatedDevice), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "`zone_id` names no zone", body = ErrorBody),
+        (status = 409, description = "a PC with this name exists", body = ErrorBody)))]
 pub async fn create_device(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -90,7 +93,9 @@ pub async fn hall(State(s): State<AppState>, _staff: Staff) -> Result<Json<HallS
 /// Rename, re-place or disable a PC (DeviceManage).
 #[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "hall", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = crate::service::DevicePatch,
-    responses((status = 200, body = DeviceView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = DeviceView), (status = 400, body = ErrorBody),
+        (status = 404, description = "no such PC, or `zone_id` names no zone", body = ErrorBody),
+        (status = 409, description = "another PC has this name", body = ErrorBody)))]
 pub async fn update_device(
     State(s): State<AppState>,
     Staff(a): Staff,

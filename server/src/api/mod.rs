@@ -2,6 +2,7 @@
 //! OpenAPI document generated from these same routes.
 
 mod clients;
+mod doc;
 mod extract;
 mod hall;
 mod orders;
@@ -17,8 +18,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use tokio_util::sync::CancellationToken;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi};
+use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -32,31 +32,9 @@ pub struct AppState {
     pub feed: crate::hall::HallFeed,
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Clubhall", description = "Club server API. Money in integer minor units; times RFC 3339 UTC."),
-    modifiers(&BearerAuth),
-    // Schemas only a query parameter names: the route macros collect the
-    // bodies' schemas, not these.
-    components(schemas(ErrorBody, crate::service::PreviewAction))
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 /// Every route of the API, in one place.
 pub fn router(state: AppState) -> Router {
-    let (api, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .routes(routes!(staff::login))
         .routes(routes!(staff::list_roles, staff::create_role))
         .routes(routes!(staff::update_role))
@@ -102,7 +80,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(clients::player_me))
         .routes(routes!(sessions::player_start))
         .split_for_parts();
-    let doc = std::sync::Arc::new(doc);
+    let doc = std::sync::Arc::new(doc::with_standard_responses(doc));
     let router = Router::new()
         .merge(api)
         .route(

@@ -87,7 +87,9 @@ pub async fn refund_order(
 /// An extra charge after a session ended (OrderRefund, reason required).
 #[utoipa::path(post, path = "/api/v1/orders/extra-charges", tag = "orders", security(("bearer" = [])),
     request_body = ExtraCharge,
-    responses((status = 201, body = OrderView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = OrderView), (status = 400, body = ErrorBody),
+        (status = 404, description = "`client_id` or `session_id` names nothing", body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn extra_charge(
     State(s): State<AppState>,
     Staff(a): Staff,

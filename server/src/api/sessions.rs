@@ -23,7 +23,8 @@ pub async fn list_sessions(
 /// A session on a PC: ACTIVE now, or PENDING when planned for later.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])), request_body = NewSession,
     responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+        (status = 404, description = "`client_id`, `device_id`, `holding_id` or `tariff_id` names nothing", body = ErrorBody),
+        (status = 409, body = ErrorBody)))]
 pub async fn create_session(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -68,38 +69,41 @@ pub async fn start_session(
     Ok(Json(s.service.start_session(&a, id, None).await?))
 }
 
-#[derive(Deserialize, ToSchema, Default)]
+/// The optional body of cancel and end: left out, `null` or `{}` all mean
+/// no reason.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reason {
     #[serde(default)]
+    #[schema(max_length = 500)]
     reason: Option<String>,
 }
 
 /// Cancel before Start (SessionDelete); the refund policy applies to every reserved holding.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/cancel", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = Reason,
+    params(("id" = i64, Path)), request_body(content = Option<Reason>, description = "May be left out, or `null`."),
     responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn cancel_session(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
-    OptionalBody(body): OptionalBody<Reason>,
+    OptionalBody(body): OptionalBody<Option<Reason>>,
 ) -> Result<Json<SessionView>> {
-    let reason = body.reason;
+    let reason = body.and_then(|b| b.reason);
     Ok(Json(s.service.cancel_session(&a, id, reason).await?))
 }
 
 /// Manual end (SessionEnd); answers the session with its receipt.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/end", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = Reason,
+    params(("id" = i64, Path)), request_body(content = Option<Reason>, description = "May be left out, or `null`."),
     responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn end_session(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
-    OptionalBody(body): OptionalBody<Reason>,
+    OptionalBody(body): OptionalBody<Option<Reason>>,
 ) -> Result<Json<SessionView>> {
-    let reason = body.reason;
+    let reason = body.and_then(|b| b.reason);
     Ok(Json(s.service.end_session(&a, id, reason).await?))
 }
 
@@ -151,6 +155,7 @@ pub async fn player_start(
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/tariffs", tag = "sessions", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = crate::service::AddTariff,
     responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "no such session, or `holding_id` or `tariff_id` names nothing", body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn add_tariff(
     State(s): State<AppState>,

@@ -55,7 +55,8 @@ pub async fn list_roles(State(s): State<AppState>, Staff(a): Staff) -> Result<Js
 }
 
 #[utoipa::path(post, path = "/api/v1/roles", tag = "staff", security(("bearer" = [])), request_body = NewRole,
-    responses((status = 201, body = RoleView), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = RoleView), (status = 403, body = ErrorBody),
+        (status = 409, description = "a role with this name exists", body = ErrorBody)))]
 pub async fn create_role(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -94,7 +95,8 @@ pub async fn list_operators(
 #[utoipa::path(patch, path = "/api/v1/operators/{id}", tag = "staff", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = UpdateOperator,
     responses((status = 200, body = OperatorView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "no such operator, or `role_id` names no role", body = ErrorBody)))]
 pub async fn update_operator(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -121,7 +123,9 @@ pub async fn change_password(
 }
 
 #[utoipa::path(post, path = "/api/v1/operators", tag = "staff", security(("bearer" = [])), request_body = NewOperator,
-    responses((status = 201, body = OperatorView), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, body = OperatorView), (status = 400, body = ErrorBody),
+        (status = 404, description = "`role_id` names no role", body = ErrorBody),
+        (status = 409, description = "an operator with this login exists", body = ErrorBody)))]
 pub async fn create_operator(
     State(s): State<AppState>,
     Staff(a): Staff,

@@ -17,7 +17,9 @@ pub async fn list_tariffs(
 }
 
 #[utoipa::path(post, path = "/api/v1/tariffs", tag = "tariffs", security(("bearer" = [])), request_body = TariffInput,
-    responses((status = 201, body = TariffView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = TariffView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "one of `zone_ids` names no zone", body = ErrorBody),
+        (status = 409, description = "a tariff with this name exists", body = ErrorBody)))]
 pub async fn create_tariff(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -42,7 +44,9 @@ pub async fn get_tariff(
 /// Changes a tariff; sessions already open keep the policy they snapshotted.
 #[utoipa::path(put, path = "/api/v1/tariffs/{id}", tag = "tariffs", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = TariffInput,
-    responses((status = 200, body = TariffView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = TariffView), (status = 400, body = ErrorBody),
+        (status = 404, description = "no such tariff, or one of `zone_ids` names no zone", body = ErrorBody),
+        (status = 409, description = "another tariff has this name", body = ErrorBody)))]
 pub async fn update_tariff(
     State(s): State<AppState>,
     Staff(a): Staff,

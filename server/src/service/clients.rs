@@ -13,27 +13,56 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
+    /// Surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
+    /// Unique: at least 5 digits, and only digits, `+ - ( )` and spaces.
+    #[schema(
+        min_length = 5,
+        max_length = 32,
+        pattern = r"^[ ()+-]*(?:[0-9][ ()+-]*){5,}$"
+    )]
     pub phone: String,
     #[serde(default)]
     pub auto_renewal: bool,
     /// 4 to 8 digits, for the player app.
     #[serde(default)]
+    #[schema(pattern = r"^[0-9]{4,8}$")]
     pub pin: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
+    /// Surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 120,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: Option<String>,
+    /// Unique: at least 5 digits, and only digits, `+ - ( )` and spaces.
+    #[schema(
+        min_length = 5,
+        max_length = 32,
+        pattern = r"^[ ()+-]*(?:[0-9][ ()+-]*){5,}$"
+    )]
     pub phone: Option<String>,
     pub auto_renewal: Option<bool>,
+    /// 4 to 8 digits, for the player app.
+    #[schema(pattern = r"^[0-9]{4,8}$")]
     pub pin: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUp {
+    /// Minor units, 1 to 1000000000 (a typo guard).
+    #[schema(value_type = i64, minimum = 1, maximum = 1000000000)]
     pub amount: Minor,
     pub method: PaymentMethod,
 }
@@ -41,8 +70,11 @@ pub struct TopUp {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Purchase {
+    /// An existing tariff (404 otherwise).
     pub tariff_id: i64,
+    /// Bonus to spend, within the tariff's bonus cap and price.
     #[serde(default)]
+    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
     pub bonus_amount: Minor,
 }
 
@@ -132,7 +164,7 @@ pub(crate) async fn buy_tariff(
         .ok_or_else(|| Error::not_found("client", client_id))?;
     let tariff = store::get_tariff(c, tariff_id)
         .await?
-        .ok_or_else(|| Error::bad("tariff_id", format!("tariff {tariff_id} does not exist")))?;
+        .ok_or_else(|| Error::NotFound(format!("tariff_id: tariff {tariff_id} not found")))?;
     if !tariff.active {
         return Err(Error::Conflict(format!(
             "tariff {} is no longer sold",

@@ -28,40 +28,87 @@ pub struct AddTariff {
     /// ...or a tariff bought now (money plus bonus within the cap).
     #[serde(default)]
     pub tariff_id: Option<i64>,
+    /// Bonus to spend when buying `tariff_id` (within the tariff's cap);
+    /// 0 with `holding_id`.
     #[serde(default)]
+    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
     pub bonus_amount: Minor,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoveSession {
+    /// Another PC than the session's (404 if there is no such PC).
     pub device_id: i64,
     #[serde(default)]
+    #[schema(max_length = 500)]
     pub reason: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PriceCorrection {
-    /// Signed minor units: positive charges the client, negative gives back.
+    /// Signed minor units: positive charges the client, negative gives back;
+    /// not zero, at most 100000000 either way.
+    #[schema(schema_with = correction_delta)]
     pub delta: Minor,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DevicePatch {
+    /// Unique; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: Option<String>,
+    /// An existing zone (404 otherwise).
     pub zone_id: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
     pub x: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
     pub y: Option<i64>,
     /// A disabled PC takes no new sessions and no moves.
     pub enabled: Option<bool>,
 }
 
 const MAX_CORRECTION: Minor = 1_000_000_00;
+
+/// A price correction's delta as the document states it: not zero, within
+/// ±MAX_CORRECTION.
+fn correction_delta() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+    };
+    let range = |min: Minor, max: Minor| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(range(-MAX_CORRECTION, -1))
+            .item(range(1, MAX_CORRECTION))
+            .description(Some(
+                "Signed minor units: positive charges the client, negative gives back; \
+                 not zero, at most 100000000 either way.",
+            ))
+            .build(),
+    )
+}
 
 /// Live sessions only; the message names the status otherwise.
 fn require_live(s: &store::SessionRow, what: &str) -> Result<SessionStatus> {
@@ -394,7 +441,7 @@ impl Service {
         if req.delta == 0 {
             return Err(Error::bad("delta", "must not be zero"));
         }
-        if req.delta.abs() > MAX_CORRECTION {
+        if !(-MAX_CORRECTION..=MAX_CORRECTION).contains(&req.delta) {
             return Err(Error::bad(
                 "delta",
                 format!("must be within ±{MAX_CORRECTION}"),
@@ -485,10 +532,9 @@ impl Service {
         };
         let zone_id = req.zone_id.unwrap_or(d.zone_id);
         if !store::zone_exists(&mut tx, zone_id).await? {
-            return Err(Error::bad(
-                "zone_id",
-                format!("zone {zone_id} does not exist"),
-            ));
+            return Err(Error::NotFound(format!(
+                "zone_id: zone {zone_id} not found"
+            )));
         }
         for (field, v) in [("x", req.x), ("y", req.y)] {
             if v.is_some_and(|v| !(0..=10_000).contains(&v)) {

@@ -11,15 +11,31 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewZone {
+    /// Unique; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDevice {
+    /// Unique; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
+    /// An existing zone (404 otherwise).
     pub zone_id: i64,
+    /// Position on the hall map.
+    #[schema(minimum = 0, maximum = 10000)]
     pub x: i64,
+    #[schema(minimum = 0, maximum = 10000)]
     pub y: i64,
 }
 
@@ -50,7 +66,17 @@ pub struct EnrollmentCode {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
+    /// The one-time code; case and surrounding whitespace do not matter.
+    #[schema(
+        min_length = 1,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub code: String,
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub hostname: String,
 }
 
@@ -99,10 +125,10 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.write().await?;
         if !store::zone_exists(&mut tx, req.zone_id).await? {
-            return Err(Error::bad(
-                "zone_id",
-                format!("zone {} does not exist", req.zone_id),
-            ));
+            return Err(Error::NotFound(format!(
+                "zone_id: zone {} not found",
+                req.zone_id
+            )));
         }
         let id =
             store::insert_device(&mut tx, &name, req.zone_id, req.x, req.y, store::ms(now)).await?;

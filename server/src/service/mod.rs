@@ -258,7 +258,6 @@ fn json<T: serde::Serialize>(v: &T) -> Option<serde_json::Value> {
     serde_json::to_value(v).ok()
 }
 
-/// Text fields: trimmed, non-empty, bounded.
 /// Refuses an amount of money that is not a positive number of minor units.
 pub(crate) fn positive_amount(field: &str, amount: i64) -> Result<()> {
     if amount <= 0 {
@@ -270,6 +269,13 @@ pub(crate) fn positive_amount(field: &str, amount: i64) -> Result<()> {
     Ok(())
 }
 
+/// Text fields: trimmed, non-empty, bounded.
+///
+/// The request structs state this in the OpenAPI document as
+/// `min_length = 1, max_length = max` and a pattern asking for one
+/// character that `str::trim` keeps: a class of everything but Unicode
+/// White_Space, spelled out because `\s` in the document's regex dialect
+/// (ECMA 262) differs from it (U+0085, U+FEFF).
 pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
@@ -282,4 +288,82 @@ pub(crate) fn required_text(field: &str, value: &str, max: usize) -> Result<Stri
         ));
     }
     Ok(v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    /// The pattern of every `required_text` field in the document: one
+    /// character that is not Unicode White_Space, which `str::trim` removes.
+    const NOT_ONLY_WHITESPACE: &str =
+        r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
+    /// The same class as code point ranges.
+    const WHITE_SPACE: [(u32, u32); 11] = [
+        (0x09, 0x0d),
+        (0x20, 0x20),
+        (0x85, 0x85),
+        (0xa0, 0xa0),
+        (0x1680, 0x1680),
+        (0x2000, 0x200a),
+        (0x2028, 0x2028),
+        (0x2029, 0x2029),
+        (0x202f, 0x202f),
+        (0x205f, 0x205f),
+        (0x3000, 0x3000),
+    ];
+
+    #[test]
+    fn the_documented_class_is_what_trim_removes() {
+        for c in (0..=0x10ffff).filter_map(char::from_u32) {
+            let listed = WHITE_SPACE
+                .iter()
+                .any(|&(a, b)| (a..=b).contains(&(c as u32)));
+            assert_eq!(listed, c.is_whitespace(), "U+{:04X}", c as u32);
+        }
+    }
+
+    /// Every pattern of that kind in the request schemas is spelled alike.
+    #[test]
+    fn request_schemas_spell_the_class_alike() {
+        fn patterns(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    if let Some(serde_json::Value::String(p)) = m.get("pattern") {
+                        out.push(p.clone());
+                    }
+                    m.values().for_each(|v| patterns(v, out));
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| patterns(v, out)),
+                _ => {}
+            }
+        }
+        let schemas = [
+            super::NewRole::schema(),
+            super::NewOperator::schema(),
+            super::UpdateOperator::schema(),
+            super::PasswordChange::schema(),
+            super::NewZone::schema(),
+            super::NewDevice::schema(),
+            super::DevicePatch::schema(),
+            super::EnrollRequest::schema(),
+            super::NewClient::schema(),
+            super::ClientPatch::schema(),
+            super::PriceCorrection::schema(),
+            super::BulkCancel::schema(),
+            super::OrderRefund::schema(),
+            super::ExtraCharge::schema(),
+            super::TariffInput::schema(),
+        ];
+        let mut found = Vec::new();
+        for s in &schemas {
+            patterns(&serde_json::to_value(s).unwrap(), &mut found);
+        }
+        let classes: Vec<_> = found.iter().filter(|p| p.starts_with("[^")).collect();
+        assert_eq!(classes.len(), 17, "{found:?}");
+        assert!(
+            classes.iter().all(|p| *p == NOT_ONLY_WHITESPACE),
+            "{classes:?}"
+        );
+    }
 }

@@ -36,8 +36,15 @@ impl RefundMethod {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderRefund {
+    /// Minor units, at most what is left to refund on the order.
+    #[schema(value_type = i64, minimum = 1)]
     pub amount: Minor,
     pub method: RefundMethod,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
 }
 
@@ -45,9 +52,16 @@ pub struct OrderRefund {
 #[serde(deny_unknown_fields)]
 pub struct ExtraCharge {
     pub client_id: i64,
+    /// A session of this client.
     #[serde(default)]
     pub session_id: Option<i64>,
+    #[schema(value_type = i64, minimum = 1)]
     pub amount: Minor,
+    #[schema(
+        min_length = 1,
+        max_length = 500,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub reason: String,
 }
 

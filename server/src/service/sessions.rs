@@ -27,8 +27,10 @@ pub struct NewSession {
     /// ...or a tariff bought for this session from the client's balance.
     #[serde(default)]
     pub tariff_id: Option<i64>,
-    /// Bonus to spend when buying `tariff_id` (within the tariff's cap).
+    /// Bonus to spend when buying `tariff_id` (within the tariff's cap);
+    /// 0 with `holding_id`.
     #[serde(default)]
+    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
     pub bonus_amount: Minor,
     /// Omitted or now: ACTIVE. In the future: a PENDING reservation.
     #[serde(default)]

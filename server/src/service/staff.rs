@@ -11,6 +11,12 @@ use utoipa::ToSchema;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRole {
+    /// Unique; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub name: String,
     pub permissions: Vec<Permission>,
 }
@@ -24,8 +30,21 @@ pub struct RolePermissions {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOperator {
+    /// Unique; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub login: String,
+    /// 8 to 200 characters.
+    #[schema(
+        min_length = 8,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub password: String,
+    /// An existing role (404 otherwise).
     pub role_id: i64,
 }
 
@@ -33,10 +52,16 @@ pub struct NewOperator {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateOperator {
+    /// An existing role (404 otherwise).
     pub role_id: Option<i64>,
     /// A disabled operator cannot sign in; their sign-ins end at once.
     pub disabled: Option<bool>,
-    /// A new password; the operator's sign-ins end at once.
+    /// A new password (8 to 200 characters); the operator's sign-ins end at once.
+    #[schema(
+        min_length = 8,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub password: Option<String>,
 }
 
@@ -45,6 +70,12 @@ pub struct UpdateOperator {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    /// 8 to 200 characters.
+    #[schema(
+        min_length = 8,
+        max_length = 200,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     pub new_password: String,
 }
 
@@ -139,11 +170,28 @@ impl Service {
         req: UpdateOperator,
     ) -> Result<OperatorView> {
         actor.require(Permission::RoleManage)?;
-        if req.disabled == Some(true) && actor.operator_id() == Some(id) {
-            return Err(Error::bad(
-                "disabled",
-                "an operator cannot disable their own account",
-            ));
+        if actor.operator_id() == Some(id) {
+            // One's own account changes only where the current password is
+            // asked for (POST /auth/password): a stolen sign-in cannot take
+            // the account over, lock its owner out, or demote it.
+            if req.disabled == Some(true) {
+                return Err(Error::bad(
+                    "disabled",
+                    "an operator cannot disable their own account",
+                ));
+            }
+            if req.password.is_some() {
+                return Err(Error::bad(
+                    "password",
+                    "change your own password with POST /api/v1/auth/password, which asks for the current one",
+                ));
+            }
+            if req.role_id.is_some() {
+                return Err(Error::bad(
+                    "role_id",
+                    "an operator cannot change their own role",
+                ));
+            }
         }
         let hash = match &req.password {
             Some(p) => {
@@ -159,10 +207,9 @@ impl Service {
             .ok_or_else(|| Error::not_found("operator", id))?;
         let role_id = req.role_id.unwrap_or(before.role_id);
         if store::get_role(&mut tx, role_id).await?.is_none() {
-            return Err(Error::bad(
-                "role_id",
-                format!("role {role_id} does not exist"),
-            ));
+            return Err(Error::NotFound(format!(
+                "role_id: role {role_id} not found"
+            )));
         }
         let disabled = req.disabled.unwrap_or(before.disabled);
         store::update_operator(&mut tx, id, role_id, disabled, hash.as_deref()).await?;
@@ -249,10 +296,10 @@ impl Service {
         let hash = hash_secret(&req.password).await?;
         let mut tx = self.store.write().await?;
         if store::get_role(&mut tx, req.role_id).await?.is_none() {
-            return Err(Error::bad(
-                "role_id",
-                format!("role {} does not exist", req.role_id),
-            ));
+            return Err(Error::NotFound(format!(
+                "role_id: role {} not found",
+                req.role_id
+            )));
         }
         if store::get_operator_by_login(&mut tx, &login)
             .await?

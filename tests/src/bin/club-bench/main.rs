@@ -112,6 +112,8 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(flood::run(&a.flood))?,
             "flood-benchmark.md",
         ),
+        // The idle scenario alone keeps the full run's report.
+        "idle" => (runtime.block_on(scenarios::run(&a))?, "idle-benchmark.md"),
         _ => (runtime.block_on(scenarios::run(&a))?, "benchmarks.md"),
     };
     print!("{report}");
