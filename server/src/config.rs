@@ -60,6 +60,11 @@ pub struct Config {
     #[arg(long, env = "CLUB_MAX_CONNECTIONS", default_value_t = 1000)]
     pub max_connections: usize,
 
+    /// A request must arrive whole and be answered within this, in seconds
+    /// (then 408): a body sent a byte a minute holds no slot.
+    #[arg(long, env = "CLUB_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+
     /// Serve HTTPS and WSS with this certificate (PEM, the server's first,
     /// then its chain).
     #[arg(
@@ -96,6 +101,7 @@ impl Config {
             ),
             per_address: self.max_connections_per_address.max(1),
             total: self.max_connections.max(1),
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds.max(1)),
         }
     }
 
@@ -128,6 +134,7 @@ impl Config {
             header_read_timeout_seconds: 10,
             max_connections_per_address: 64,
             max_connections: 1000,
+            request_timeout_seconds: 30,
             tls_cert: None,
             tls_key: None,
             tls_self_signed: false,

@@ -33,6 +33,9 @@ pub enum Error {
     /// file it may not write): 503 with Retry-After. Nothing was changed.
     #[error("{0}")]
     StorageUnavailable(String),
+    /// A request body over the limit: 413.
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many failed attempts: 429 with Retry-After (seconds).
     #[error("{message}")]
     TooMany { message: String, retry_after: u64 },
@@ -57,6 +60,7 @@ impl Error {
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) | Error::NotAllowed(_) => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::Busy(_) | Error::StorageUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -70,6 +74,7 @@ impl Error {
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) | Error::NotAllowed(_) => "forbidden",
             Error::NotFound(_) => "not_found",
+            Error::TooLarge(_) => "payload_too_large",
             Error::Conflict(_) => "conflict",
             Error::Busy(_) => "busy",
             Error::StorageUnavailable(_) => "storage_unavailable",

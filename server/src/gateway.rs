@@ -32,9 +32,34 @@ const WRITE_BUFFER: usize = 4 * 1024;
 #[derive(Clone)]
 pub struct Gateway {
     conns: Arc<Mutex<HashMap<i64, Conn>>>,
+    /// Upgraded connections per PC that have not said hello yet: they are
+    /// out of the HTTP connection counts and not yet one-per-PC.
+    greeting: Arc<Mutex<HashMap<i64, usize>>>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
     /// Silence after which a PC counts as offline and its socket is dropped.
     offline_after: Duration,
+}
+
+/// Connections one PC may have waiting for their hello at once: a
+/// reconnect racing the old socket needs two; a stolen secret gets no more.
+const GREETING_PER_PC: usize = 2;
+
+/// A connection's place among its PC's greeting ones, given back on drop.
+struct Greeting {
+    map: Arc<Mutex<HashMap<i64, usize>>>,
+    device_id: i64,
+}
+
+impl Drop for Greeting {
+    fn drop(&mut self) {
+        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.device_id) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.device_id);
+            }
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -100,9 +125,25 @@ impl Gateway {
     pub fn new(offline_after: Duration) -> Self {
         Gateway {
             conns: Arc::default(),
+            greeting: Arc::default(),
             next_id: Arc::default(),
             offline_after,
         }
+    }
+
+    /// A place for one more connection of this PC before its hello, if it
+    /// has fewer than [`GREETING_PER_PC`] waiting already.
+    fn greeting(&self, device_id: i64) -> Option<Greeting> {
+        let mut m = self.greeting.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(device_id).or_default();
+        if *n >= GREETING_PER_PC {
+            return None;
+        }
+        *n += 1;
+        Some(Greeting {
+            map: self.greeting.clone(),
+            device_id,
+        })
     }
 
     fn register(&self, device_id: i64, outbox: Outbox, secret_hash: &str) -> u64 {
@@ -184,6 +225,11 @@ pub async fn upgrade(
     Device(device): Device,
     ws: WebSocketUpgrade,
 ) -> Response {
+    let Some(greeting) = state.gateway.greeting(device.id) else {
+        return axum::response::IntoResponse::into_response(Error::Busy(
+            "this PC already has connections waiting to say hello; try again".into(),
+        ));
+    };
     ws.read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_FRAME_BYTES * 2)
@@ -191,7 +237,7 @@ pub async fn upgrade(
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
             let tracker = state.tasks.clone();
-            tracker.track_future(serve_agent(state, device, socket))
+            tracker.track_future(serve_agent(state, device, socket, greeting))
         })
 }
 
@@ -210,7 +256,7 @@ fn error(code: &str, message: impl Into<String>, press_id: Option<String>) -> Se
 }
 
 #[tracing::instrument(skip_all, fields(device.id = device.id))]
-async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
+async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket, greeting: Greeting) {
     let (mut sink, mut stream) = socket.split();
     let service = &state.service;
     let shutdown = state.shutdown.clone();
@@ -223,8 +269,12 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket) {
     let Some((outbox, conn_id, mut ok)) =
         Box::pin(open(&state, &device, &mut sink, &mut stream)).await
     else {
+        // Its place is free before the socket closes.
+        drop(greeting);
         return;
     };
+    // Said hello and registered: one per PC from here on.
+    drop(greeting);
 
     let mut last_heard = Instant::now();
     while ok {
@@ -279,7 +329,12 @@ async fn open(
     sink: &mut Sink,
     stream: &mut Stream,
 ) -> Option<(Outbox, u64, bool)> {
-    let hello = tokio::time::timeout(state.gateway.offline_after, hello(sink, stream)).await;
+    // Until its hello, a connection waits for nothing else: the server
+    // stopping ends the wait too.
+    let hello = tokio::select! {
+        h = tokio::time::timeout(state.gateway.offline_after, hello(sink, stream)) => h,
+        _ = state.shutdown.cancelled() => return None,
+    };
     let Ok(Some((version, last_applied_seq, hardware))) = hello else {
         return None;
     };

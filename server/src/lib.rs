@@ -97,6 +97,7 @@ impl App {
             gateway: gateway::Gateway::new(self.agent_offline_after),
             tasks: tokio_util::task::TaskTracker::new(),
             feed: self.feed.clone(),
+            request_timeout: self.limits.request_timeout,
         };
         let hub = tokio::spawn(hall::run_hub(
             self.service.clone(),

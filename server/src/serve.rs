@@ -30,6 +30,8 @@ pub struct Limits {
     pub header_read_timeout: Duration,
     pub per_address: usize,
     pub total: usize,
+    /// A request must arrive whole and be answered within this (408).
+    pub request_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -38,6 +40,7 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             per_address: 64,
             total: 1000,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -753,3 +753,71 @@ async fn a_body_is_one_json_object_and_a_whole_number_may_carry_a_point() {
     books_balance(&srv).await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pcs_secret_holds_at_most_two_sockets_that_have_not_said_hello() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (_, state, _dir) = enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (_, secret) = state.load_enrollment().unwrap();
+    let url = format!("{}/agent/v1/ws", srv.base.replace("http://", "ws://"));
+    let upgrade = || {
+        let mut req = url.as_str().into_client_request().unwrap();
+        req.headers_mut()
+            .insert("authorization", format!("Bearer {secret}").parse().unwrap());
+        tokio_tungstenite::connect_async(req)
+    };
+    // Upgraded sockets leave the HTTP connection counts; before their hello
+    // a PC may hold two (a reconnect racing the old one), not hundreds.
+    let (first, _) = upgrade().await.expect("first upgrades");
+    let (_second, _) = upgrade().await.expect("second upgrades");
+    match upgrade().await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status(), 503)
+        }
+        other => panic!("a third upgraded: {:?}", other.map(|(_, r)| r.status())),
+    }
+    // One goes (the server has let it go once its side is closed): its
+    // place comes back.
+    let mut first = first;
+    first.close(None).await.unwrap();
+    tokio::time::timeout(WAIT, async { while first.next().await.is_some() {} })
+        .await
+        .expect("the server closed its side");
+    let (_again, _) = upgrade().await.expect("a place came back");
+    // Sockets that never said hello do not hold the server's shutdown up.
+    let stopping = std::time::Instant::now();
+    srv.stop().await;
+    assert!(stopping.elapsed() < std::time::Duration::from_secs(4));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_64_kib_is_refused_and_one_sent_too_slowly_is_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let srv = TestServer::start_with(|c| c.request_timeout_seconds = 1).await;
+    let api = srv.owner().await;
+    let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(65 * 1024));
+    let (status, v) = api.post_raw("/zones", &big).await;
+    assert_eq!(status, 413, "{v}");
+    assert_eq!(v["error"]["code"], "payload_too_large");
+    // Nothing was made of it.
+    let zones = api.ok(Method::GET, "/zones", Value::Null).await;
+    assert_eq!(zones.as_array().unwrap().len(), 0);
+
+    // A body promised whole and sent a byte at a time, then not at all:
+    // answered 408 once the request deadline (1 s here) passes.
+    let mut s = raw_from(&srv, "127.0.0.3").await;
+    s.write_all(
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{",
+    )
+    .await
+    .unwrap();
+    let started = std::time::Instant::now();
+    let said = read_to_close(&mut s, WAIT).await;
+    assert!(said.starts_with("HTTP/1.1 408"), "{said:?}");
+    assert!(said.contains("request_timeout"), "{said:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    srv.stop().await;
+}

@@ -1,6 +1,7 @@
 //! The OpenAPI document's frame: the bearer scheme, and the answers every
 //! operation can give besides its own (a malformed request, a missing or
-//! refused sign-in, an unknown id, a request too slow to arrive, a server
+//! refused sign-in, an unknown id, a body over 64 KiB, a request too slow
+//! to arrive, a server
 //! too busy or a database that cannot take the change), so that the
 //! document lists every status an operation can answer.
 
@@ -52,8 +53,11 @@ pub fn with_standard_responses(mut doc: utoipa::openapi::OpenApi) -> utoipa::ope
             if takes_input {
                 add(
                     "400",
-                    "Bad input: the message names the field (also a malformed or oversized body)",
+                    "Bad input: the message names the field (also a malformed body)",
                 );
+            }
+            if op.request_body.is_some() {
+                add("413", "The body is larger than 64 KiB");
             }
             if signed_in {
                 add("401", "Not signed in, or the sign-in ended");
@@ -67,7 +71,7 @@ pub fn with_standard_responses(mut doc: utoipa::openapi::OpenApi) -> utoipa::ope
             }
             add(
                 "408",
-                "The request did not arrive and get answered within 30 s",
+                "The request did not arrive and get answered in time (30 s unless configured)",
             );
             add("503", "Busy, or the database cannot take changes now (`storage_unavailable`); see Retry-After");
         }

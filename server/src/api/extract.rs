@@ -75,9 +75,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         match axum::Json::<serde_json::Value>::from_request(req, state).await {
             Ok(axum::Json(v)) => typed(v).map(Body),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(too_large()),
             Err(e) => Err(Error::BadRequest(json_rejection_message(&e))),
         }
     }
+}
+
+fn too_large() -> Error {
+    Error::TooLarge(format!(
+        "body: larger than {} KiB",
+        super::MAX_BODY_BYTES / 1024
+    ))
 }
 
 /// The body as `T`. JSON has one number type, and JSON Schema counts 12.0
@@ -143,7 +151,10 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalB
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| Error::BadRequest(format!("body: {}", e.body_text())))?;
+            .map_err(|e| match e.status() {
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+                _ => Error::BadRequest(format!("body: {}", e.body_text())),
+            })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalBody(T::default()));
         }

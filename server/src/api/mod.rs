@@ -30,10 +30,13 @@ pub struct AppState {
     /// Upgraded WebSockets, which axum's graceful shutdown does not wait for.
     pub tasks: tokio_util::task::TaskTracker,
     pub feed: crate::hall::HallFeed,
+    /// A request must arrive whole and be answered within this.
+    pub request_timeout: std::time::Duration,
 }
 
 /// Every route of the API, in one place.
 pub fn router(state: AppState) -> Router {
+    let request_timeout = state.request_timeout;
     let (api, doc) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
         .routes(routes!(staff::login))
         .routes(routes!(staff::list_roles, staff::create_role))
@@ -97,7 +100,11 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
     with_security_headers(router)
-        .layer(axum::middleware::from_fn(request_deadline))
+        .layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            request_deadline,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 |req: &axum::http::Request<axum::body::Body>| {
@@ -144,21 +151,28 @@ fn with_security_headers(router: Router) -> Router {
         ))
 }
 
-/// A request must be read and answered within this: a client that sends
-/// its body a byte a minute holds no connection slot for long.
-const REQUEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+/// The largest request body: the biggest real one (500 sessions to cancel
+/// with a reason) is about 5 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// A request must be read and answered within `limit` (30 s unless
+/// configured): a client that sends its body a byte a minute holds no
+/// connection slot for long.
 async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_DEADLINE, next.run(req)).await {
+    match tokio::time::timeout(limit, next.run(req)).await {
         Ok(res) => res,
         Err(_) => {
             let body = ErrorBody {
                 error: crate::error::ErrorDetail {
                     code: "request_timeout".into(),
-                    message: "the request took longer than 30 s to arrive and be answered".into(),
+                    message: format!(
+                        "the request took longer than {} s to arrive and be answered",
+                        limit.as_secs()
+                    ),
                 },
             };
             (axum::http::StatusCode::REQUEST_TIMEOUT, Json(body)).into_response()
