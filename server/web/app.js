@@ -666,8 +666,12 @@
       const chips = [chip(st, st)];
       if (sessSt) chips.unshift(chip(sessSt, sessSt));
       if (!d.enabled) chips.push(chip('muted', 'disabled'));
+      // The agent went silent during a started session: an alarm, not "offline".
+      const alarm = (d.alerts || []).includes('offline_while_playing');
+      if (alarm) cls.push('alarm');
 
       const lines = [];
+      if (alarm) lines.push(h('span', { class: 'tile-alarm', title: 'The agent went silent during a started session' }, '⚠ offline while playing'));
       if (live) {
         lines.push(h('span', { class: 'tile-client' }, live.client_name));
         lines.push(h('span', { class: 'tile-tariff' }, live.tariff_name));
@@ -690,6 +694,8 @@
 
       el.className = cls.join(' ');
       el.dataset.state = st;
+      if (alarm) el.dataset.alert = 'offline_while_playing';
+      else delete el.dataset.alert;
       clear(el, h('span', { class: 'tile-top' }, h('span', { class: 'tile-name' }, d.name), h('span', { class: 'tile-chips' }, chips)), lines);
     },
 

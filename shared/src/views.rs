@@ -200,7 +200,15 @@ pub struct DeviceView {
     pub session: Option<DeviceSession>,
     /// Reservations (PENDING) on this PC, soonest first.
     pub reservations: Vec<DeviceSession>,
+    /// What the desk must look at now: `offline_while_playing` when the
+    /// PC's agent is silent while its session is STARTED (the agent killed
+    /// or cut off: time played that nobody sees).
+    #[serde(default)]
+    pub alerts: Vec<String>,
 }
+
+/// The alert of a PC whose agent went silent during a started session.
+pub const OFFLINE_WHILE_PLAYING: &str = "offline_while_playing";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ZoneView {

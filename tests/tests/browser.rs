@@ -100,9 +100,22 @@ async fn an_administrator_runs_a_session_from_the_hall_page() -> anyhow::Result<
     );
     b.screenshot(&docs("hall.png")).await?;
 
+    // PC-B's agent goes silent mid-session: the tile is an alarm, live.
+    let other_id = other.device_id;
+    other.stop().await;
+    b.wait_for(
+        &tile(other_id),
+        Some(("data-alert", "offline_while_playing")),
+    )
+    .await?;
+    assert!(b
+        .text(&tile(other_id))
+        .await?
+        .contains("offline while playing"));
+    b.screenshot(&docs("hall-alarm.png")).await?;
+
     b.quit().await;
     a.stop().await;
-    other.stop().await;
     srv.stop().await;
     Ok(())
 }

@@ -241,6 +241,31 @@ impl Service {
         let mut tx = self.store.write().await?;
         let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
         store::record_device_seen(&mut tx, device_id, store::ms(now), json.as_deref()).await?;
+        // Silent during a started session, or back from that: on record,
+        // with when (the classic fraud: the client switched off to pocket
+        // the cash while the PC is played).
+        let started = store::live_sessions(&mut tx, Some(device_id))
+            .await?
+            .into_iter()
+            .find(|s| s.status == "STARTED");
+        if let Some(s) = started {
+            let mut a = super::Actor::System.audit(
+                if online {
+                    "device.back_online"
+                } else {
+                    "device.offline_while_playing"
+                },
+                now,
+            );
+            a.session_id = Some(s.id);
+            a.device_id = Some(device_id);
+            a.client_id = Some(s.client_id);
+            a.after = Some(serde_json::json!({
+                "online": online,
+                "last_seen_at": previous.last_seen_at,
+            }));
+            store::insert_audit(&mut tx, &a).await?;
+        }
         self.commit(tx, vec![Event::DeviceChanged { device_id }])
             .await
     }

@@ -298,6 +298,7 @@ impl Service {
             metrics: d.metrics.and_then(|m| serde_json::from_str(&m).ok()),
             session: running,
             reservations,
+            alerts: Vec::new(),
         };
         self.apply_presence(&mut view);
         view
@@ -310,6 +311,15 @@ impl Service {
         view.online = presence.online;
         view.last_seen_at = presence.last_seen_at.or(view.last_seen_at);
         view.metrics = presence.metrics.or(view.metrics.take());
+        let playing = view
+            .session
+            .as_ref()
+            .is_some_and(|s| s.status == SessionStatus::Started);
+        view.alerts
+            .retain(|a| a != club_shared::OFFLINE_WHILE_PLAYING);
+        if playing && view.enrolled && !view.online {
+            view.alerts.push(club_shared::OFFLINE_WHILE_PLAYING.into());
+        }
     }
 }
 
