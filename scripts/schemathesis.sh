@@ -7,7 +7,7 @@
 # debug club-server with the demo hall on a throw-away database on
 # loopback, signed in as the Owner, with a fixed seed and a fixed number of
 # examples per operation, so a run is repeatable and bounded (a few
-# minutes on 2 cores).
+# minutes on 2 cores). Wake-on-LAN packets go to loopback, never the LAN.
 #
 # Three passes, so that what the fuzzer does to its own sign-in cannot hide
 # the rest: first every operation but two; then PUT /roles/{id} (it may
@@ -33,7 +33,7 @@ trap cleanup EXIT
 
 password="fuzz-owner-pass-1"
 RUST_LOG=warn NO_COLOR=1 "$server" --database "$work/club.db" --listen 127.0.0.1:0 \
-  --owner-password "$password" --demo >"$work/out" 2>"$work/err" &
+  --owner-password "$password" --demo --wol-target 127.0.0.1:9 >"$work/out" 2>"$work/err" &
 pid=$!
 base=""
 for _ in $(seq 1 300); do

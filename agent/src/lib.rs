@@ -12,7 +12,10 @@ pub mod state;
 pub mod supervise;
 mod ui;
 
-pub use runtime::{run, AgentHandle, AgentOptions, Clock, HookOutcome, LocalStatus, StatusSession};
+pub use runtime::{
+    run, AgentHandle, AgentOptions, Clock, HookOutcome, LocalStatus, StatusSession,
+    DEFAULT_REBOOT_CMD, DEFAULT_SHUTDOWN_CMD,
+};
 
 use anyhow::{bail, Context};
 use state::{Enrollment, StateDir};

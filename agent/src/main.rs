@@ -54,6 +54,12 @@ enum Command {
         /// WAYLAND_DISPLAY set, or on Windows); `none` starts none.
         #[arg(long)]
         lock_screen: Option<PathBuf>,
+        /// Runs when the desk reboots the PC.
+        #[arg(long, default_value = club_agent::DEFAULT_REBOOT_CMD)]
+        reboot_cmd: String,
+        /// Runs when the desk shuts the PC down.
+        #[arg(long, default_value = club_agent::DEFAULT_SHUTDOWN_CMD)]
+        shutdown_cmd: String,
     },
     /// Press Start, as the player would on the lock screen.
     Start {
@@ -118,6 +124,8 @@ async fn main() -> anyhow::Result<()> {
             unlock_cmd,
             hook_timeout_seconds,
             lock_screen,
+            reboot_cmd,
+            shutdown_cmd,
         } => {
             if !ui_listen.ip().is_loopback() {
                 bail!(
@@ -129,6 +137,8 @@ async fn main() -> anyhow::Result<()> {
             opts.unlock_cmd = unlock_cmd;
             opts.hook_timeout = std::time::Duration::from_secs(hook_timeout_seconds);
             opts.lock_screen = lock_screen_path(lock_screen)?;
+            opts.reboot_cmd = reboot_cmd;
+            opts.shutdown_cmd = shutdown_cmd;
             if let Some(exe) = &opts.lock_screen {
                 tracing::info!(lock_screen = %exe.display(), "supervising the lock screen");
             }

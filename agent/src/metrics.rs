@@ -6,13 +6,20 @@ use sysinfo::System;
 
 pub struct Sampler {
     sys: System,
+    /// The network cards' MAC addresses, read once: for waking the PC.
+    macs: Vec<String>,
 }
 
 impl Sampler {
     pub fn new() -> Self {
         let mut sys = System::new();
         sys.refresh_cpu_usage();
-        Sampler { sys }
+        let macs = sysinfo::Networks::new_with_refreshed_list()
+            .values()
+            .map(|n| n.mac_address().to_string())
+            .filter(|m| m != "00:00:00:00:00:00")
+            .collect();
+        Sampler { sys, macs }
     }
 
     /// The PC's metrics now, with the agent's `problems`.
@@ -27,7 +34,9 @@ impl Sampler {
             hostname: System::host_name().unwrap_or_default(),
             os: System::long_os_version().unwrap_or_else(|| std::env::consts::OS.to_owned()),
             problems,
+            macs: self.macs.clone(),
         }
+        .bounded()
     }
 }
 

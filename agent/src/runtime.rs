@@ -13,7 +13,7 @@ use club_shared::lock::LockView;
 use club_shared::protocol::{
     AgentMsg, DesiredState, ServerMsg, HEARTBEAT_SECONDS, MAX_FRAME_BYTES, PROTOCOL_VERSION,
 };
-use club_shared::SessionStatus;
+use club_shared::{CommandKind, SessionStatus};
 use futures_util::{SinkExt, StreamExt};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -54,7 +54,22 @@ pub struct AgentOptions {
     /// A lock or unlock command still running after this is killed and
     /// counts as failed.
     pub hook_timeout: Duration,
+    /// Run (through the shell) when the desk reboots or shuts down the PC.
+    pub reboot_cmd: String,
+    pub shutdown_cmd: String,
+    /// How long a message from the desk stays on the PC.
+    pub message_for: Duration,
 }
+
+/// The operating system's own reboot and shutdown commands.
+#[cfg(windows)]
+pub const DEFAULT_REBOOT_CMD: &str = "shutdown /r /t 0";
+#[cfg(windows)]
+pub const DEFAULT_SHUTDOWN_CMD: &str = "shutdown /s /t 0";
+#[cfg(not(windows))]
+pub const DEFAULT_REBOOT_CMD: &str = "shutdown -r now";
+#[cfg(not(windows))]
+pub const DEFAULT_SHUTDOWN_CMD: &str = "shutdown -h now";
 
 impl AgentOptions {
     pub fn new(state_dir: StateDir, ui_listen: SocketAddr) -> Self {
@@ -70,6 +85,9 @@ impl AgentOptions {
             lock_screen_display: None,
             lock_channel: Some(default_lock_channel(&state_dir)),
             hook_timeout: Duration::from_secs(30),
+            reboot_cmd: DEFAULT_REBOOT_CMD.into(),
+            shutdown_cmd: DEFAULT_SHUTDOWN_CMD.into(),
+            message_for: Duration::from_secs(60),
             state_dir,
         }
     }
@@ -108,6 +126,9 @@ pub struct LocalStatus {
     /// What is wrong with the lock screen, when it keeps failing to start.
     #[serde(default)]
     pub lock_screen_problem: Option<String>,
+    /// A message from the desk on show now.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 /// How a lock (`locked: true`) or unlock command ended.
@@ -140,6 +161,8 @@ struct Local {
     hook_done: u64,
     hook: Option<HookOutcome>,
     lock_screen_problem: Option<String>,
+    /// The desk's message on show, and which command sent it.
+    message: Option<(String, i64)>,
 }
 
 pub(crate) struct Press {
@@ -210,6 +233,7 @@ impl AgentHandle {
             lock_hook: l.hook.clone(),
             hook_pending: !settled,
             lock_screen_problem: l.lock_screen_problem.clone(),
+            message: l.message.as_ref().map(|(m, _)| m.clone()),
         }
     }
 
@@ -225,7 +249,49 @@ impl AgentHandle {
             session: l.applied.desired.session.clone(),
             warnings: l.applied.desired.warnings.clone(),
             refused: l.refused.clone(),
+            message: l.message.as_ref().map(|(m, _)| m.clone()),
         }
+    }
+
+    /// Shows the desk's message for `message_for`, then takes it down
+    /// (unless a newer one replaced it).
+    fn show_message(&self, text: String, id: i64) {
+        self.lock_local().message = Some((text, id));
+        self.changed();
+        let (handle, after) = (self.clone(), self.opts.message_for);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let mut l = handle.lock_local();
+            if l.message.as_ref().is_some_and(|(_, shown)| *shown == id) {
+                l.message = None;
+                drop(l);
+                handle.changed();
+            }
+        });
+    }
+
+    /// Carries out a command from the desk; answers with its outcome.
+    async fn carry_out(&self, id: i64, kind: CommandKind, text: Option<String>) -> AgentMsg {
+        let (ok, error) = match kind {
+            CommandKind::Message => {
+                let text = text.unwrap_or_default();
+                tracing::info!(%text, "message from the desk");
+                self.show_message(text, id);
+                (true, None)
+            }
+            CommandKind::Reboot | CommandKind::Shutdown => {
+                let cmd = if kind == CommandKind::Reboot {
+                    &self.opts.reboot_cmd
+                } else {
+                    &self.opts.shutdown_cmd
+                };
+                tracing::warn!(?kind, %cmd, "the desk asked to power this PC off or restart it");
+                let out = run_command(cmd, true, self.opts.hook_timeout).await;
+                (out.ok, (!out.ok).then_some(out.detail))
+            }
+            CommandKind::Wake => (false, Some("a running PC cannot be woken".to_owned())),
+        };
+        AgentMsg::CommandDone { id, ok, error }
     }
 
     /// Whether the PC is to be locked now (what the lock screen shows).
@@ -444,6 +510,26 @@ async fn kill_tree(pid: u32) {
         .await;
 }
 
+/// The last line a finished command wrote to stderr (at most 200
+/// characters, read for at most a second: a child it left behind may hold
+/// the pipe open).
+async fn last_words(stderr: Option<tokio::process::ChildStderr>) -> String {
+    use tokio::io::AsyncReadExt;
+    let Some(stderr) = stderr else {
+        return String::new();
+    };
+    let mut buf = Vec::new();
+    let mut limited = stderr.take(16 * 1024);
+    let _ = tokio::time::timeout(Duration::from_secs(1), limited.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    let line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    line.trim().chars().take(200).collect()
+}
+
 async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome {
     let mut c = if cfg!(windows) {
         let mut c = tokio::process::Command::new("cmd");
@@ -458,11 +544,20 @@ async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome 
     // Its own process group, so that a timeout ends whatever it started too.
     #[cfg(unix)]
     c.process_group(0);
+    // What it says on stderr, kept short, tells a failure's why.
+    c.stderr(std::process::Stdio::piped());
     let (ok, detail) = match c.spawn() {
         Err(e) => (false, format!("could not start: {e}")),
         Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
             Ok(Ok(s)) if s.success() => (true, "ran".to_owned()),
-            Ok(Ok(s)) => (false, format!("failed: {s}")),
+            Ok(Ok(s)) => {
+                let said = last_words(child.stderr.take()).await;
+                if said.is_empty() {
+                    (false, format!("failed: {s}"))
+                } else {
+                    (false, format!("failed: {s}: {said}"))
+                }
+            }
             Ok(Err(e)) => (false, format!("failed: {e}")),
             Err(_) => {
                 if let Some(pid) = child.id() {
@@ -511,6 +606,7 @@ pub async fn run(
             hook_done: 0,
             hook: None,
             lock_screen_problem: None,
+            message: None,
         })),
         opts: Arc::new(opts),
         presses,
@@ -722,8 +818,16 @@ async fn connect_once(
     // A server that says nothing for this long is gone: drop the link.
     let silence = Duration::from_secs(HEARTBEAT_SECONDS * 3);
     let mut last_heard = tokio::time::Instant::now();
+    // Commands from the desk run off the loop (a reboot command may take a
+    // while); their answers come back here.
+    let (answers, mut answered) = mpsc::channel::<AgentMsg>(8);
     loop {
         tokio::select! {
+            Some(answer) = answered.recv() => {
+                if ws.send(send_json(&answer)).await.is_err() {
+                    return Ended::Retry { healthy: welcomed };
+                }
+            }
             _ = shutdown.cancelled() => {
                 let _ = ws.close(None).await;
                 return Ended::Shutdown;
@@ -808,6 +912,13 @@ async fn connect_once(
                     }
                     ServerMsg::HeartbeatAck { server_time } => handle.set_offset(server_time),
                     ServerMsg::Notice { text } => tracing::info!(%text, "notice from the server"),
+                    ServerMsg::Command { id, kind, text } => {
+                        let (handle, answers) = (handle.clone(), answers.clone());
+                        tokio::spawn(async move {
+                            let answer = handle.carry_out(id, kind, text).await;
+                            let _ = answers.send(answer).await;
+                        });
+                    }
                     ServerMsg::Error { code, message, press_id } => {
                         tracing::warn!(%code, %message, "the server refused a message");
                         if let Some((_, reply)) = press_id.and_then(|p| pending.remove(&p)) {

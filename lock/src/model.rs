@@ -78,7 +78,11 @@ impl Model {
             self.pressing = None;
             self.refusal = None;
         }
-        let warning = view.warnings.first().cloned();
+        // The desk's message first, then a "time left" warning.
+        let warning = view
+            .message
+            .clone()
+            .or_else(|| view.warnings.first().cloned());
         let shown = self.notice.as_ref().map(|(w, _)| w.clone());
         match warning {
             Some(w) if Some(&w) != shown.as_ref() => self.notice = Some((w, now + NOTICE_FOR)),
@@ -170,7 +174,10 @@ impl Model {
             return Scene::Lock(LockScreen {
                 header,
                 title: "Locked".into(),
-                detail: "Please see the desk to start a session.".into(),
+                detail: view
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "Please see the desk to start a session.".into()),
                 button: None,
                 error: None,
                 link,
@@ -184,7 +191,9 @@ impl Model {
                 Some("Start needs the club server; please see the desk.".into()),
             ),
         };
-        let detail = if session.tariff_name.is_empty() {
+        let detail = if let Some(m) = &view.message {
+            m.clone()
+        } else if session.tariff_name.is_empty() {
             "Press Start or Enter when you are ready.".to_owned()
         } else {
             format!(
@@ -208,6 +217,20 @@ mod tests {
     use super::*;
     use club_shared::protocol::ShownSession;
 
+    #[test]
+    fn the_desks_message_is_on_the_lock_screen_and_over_the_game() {
+        let now = Instant::now();
+        let mut m = Model::new();
+        let mut v = view(true, None);
+        v.message = Some("PC closes at 23:00".into());
+        m.on_view(v.clone(), now);
+        assert_eq!(lock(m.scene(now)).detail, "PC closes at 23:00");
+        v.locked = false;
+        m.on_view(v, now);
+        assert_eq!(m.scene(now), Scene::Notice("PC closes at 23:00".into()));
+        assert_eq!(m.scene(now + NOTICE_FOR), Scene::Hidden);
+    }
+
     fn view(locked: bool, status: Option<SessionStatus>) -> LockView {
         LockView {
             locked,
@@ -223,6 +246,7 @@ mod tests {
             }),
             warnings: Vec::new(),
             refused: None,
+            message: None,
         }
     }
 

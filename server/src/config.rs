@@ -65,6 +65,11 @@ pub struct Config {
     #[arg(long, env = "CLUB_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
     pub request_timeout_seconds: u64,
 
+    /// Where the desk's Wake-on-LAN packets go: the LAN's broadcast address
+    /// (or a subnet's, e.g. 192.168.1.255:9).
+    #[arg(long, env = "CLUB_WOL_TARGET", default_value = crate::service::DEFAULT_WOL_TARGET)]
+    pub wol_target: SocketAddr,
+
     /// Serve HTTPS and WSS with this certificate (PEM, the server's first,
     /// then its chain).
     #[arg(
@@ -135,6 +140,9 @@ impl Config {
             max_connections_per_address: 64,
             max_connections: 1000,
             request_timeout_seconds: 30,
+            wol_target: crate::service::DEFAULT_WOL_TARGET
+                .parse()
+                .expect("valid address"),
             tls_cert: None,
             tls_key: None,
             tls_self_signed: false,

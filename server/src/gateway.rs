@@ -80,11 +80,28 @@ struct Outbox(Arc<OutboxInner>);
 #[derive(Default)]
 struct OutboxInner {
     latest: Mutex<Option<Message>>,
+    /// Commands from the desk, in order; never replaced by a newer state.
+    commands: Mutex<std::collections::VecDeque<Message>>,
     closed: std::sync::atomic::AtomicBool,
     ready: tokio::sync::Notify,
 }
 
+/// Commands one PC may have waiting to be sent.
+const COMMANDS_QUEUED: usize = 8;
+
 impl Outbox {
+    /// Queues a command; `false` when the PC has too many waiting.
+    fn put_command(&self, frame: Message) -> bool {
+        let mut q = self.0.commands.lock().unwrap_or_else(|p| p.into_inner());
+        if q.len() >= COMMANDS_QUEUED {
+            return false;
+        }
+        q.push_back(frame);
+        drop(q);
+        self.0.ready.notify_one();
+        true
+    }
+
     fn put(&self, frame: Message) {
         *self.0.latest.lock().unwrap_or_else(|p| p.into_inner()) = Some(frame);
         self.0.ready.notify_one();
@@ -104,6 +121,15 @@ impl Outbox {
         loop {
             if self.0.closed.load(std::sync::atomic::Ordering::Acquire) {
                 return None;
+            }
+            let command = self
+                .0
+                .commands
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop_front();
+            if let Some(frame) = command {
+                return Some(frame);
             }
             if let Some(frame) = self
                 .0
@@ -474,6 +500,20 @@ async fn handle(service: &Service, device: &AgentDevice, text: &str) -> Option<S
             tracing::debug!(seq, "agent applied state");
             None
         }
+        AgentMsg::CommandDone { id, ok, error } => {
+            match service.command_done(device.id, id, ok, error).await {
+                Ok(true) => None,
+                Ok(false) => Some(self::error(
+                    "unknown_command",
+                    format!("no command {id} is waiting for this PC's answer"),
+                    None,
+                )),
+                Err(e) => {
+                    tracing::error!(error = ?e, "recording a command's answer");
+                    None
+                }
+            }
+        }
         AgentMsg::Heartbeat { metrics } => {
             if let Err(e) = service
                 .device_presence(device.id, true, Some(metrics))
@@ -566,6 +606,38 @@ pub async fn push_states(service: Service, gateway: Gateway, shutdown: Cancellat
                     server_time: service.now(),
                     desired,
                 }));
+            }
+        }
+    }
+}
+
+/// Hands the desk's commands to the PCs' connections, in order; a command
+/// for a PC that is not connected is answered as undelivered.
+pub async fn push_commands(service: Service, gateway: Gateway, shutdown: CancellationToken) {
+    let mut pushes = service.command_pushes();
+    loop {
+        let push = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            p = pushes.recv() => match p {
+                Ok(p) => p,
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "commands missed");
+                    continue;
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            },
+        };
+        let frame = encode(&ServerMsg::Command {
+            id: push.id,
+            kind: push.kind,
+            text: push.text,
+        });
+        let sent = gateway
+            .outbox(push.device_id)
+            .is_some_and(|o| o.put_command(frame));
+        if !sent {
+            if let Err(e) = service.command_undelivered(push.device_id, push.id).await {
+                tracing::error!(error = ?e, "recording an undelivered command");
             }
         }
     }

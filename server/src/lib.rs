@@ -50,7 +50,8 @@ impl App {
             .with_context(|| format!("opening the database {}", config.database))?;
         let tls = config.tls().context("setting up TLS")?;
         let service = Service::new(store, events::Bus::new(), clock, config.token_ttl_hours)
-            .with_server_cert_sha256(tls.as_ref().map(|t| t.cert_sha256.clone()));
+            .with_server_cert_sha256(tls.as_ref().map(|t| t.cert_sha256.clone()))
+            .with_wol_target(config.wol_target);
         let generated_owner_password = service
             .bootstrap(config.owner_password.as_deref())
             .await
@@ -109,6 +110,11 @@ impl App {
             state.gateway.clone(),
             shutdown.clone(),
         ));
+        let commander = tokio::spawn(gateway::push_commands(
+            self.service.clone(),
+            state.gateway.clone(),
+            shutdown.clone(),
+        ));
         let revoker = tokio::spawn(gateway::close_revoked(
             self.service.clone(),
             state.gateway.clone(),
@@ -142,6 +148,7 @@ impl App {
         }
         let _ = scheduler.await;
         let _ = pusher.await;
+        let _ = commander.await;
         let _ = revoker.await;
         let _ = hub.await;
         self.service.store.close().await;

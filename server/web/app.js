@@ -672,6 +672,7 @@
 
       const lines = [];
       if (alarm) lines.push(h('span', { class: 'tile-alarm', title: 'The agent went silent during a started session' }, '⚠ offline while playing'));
+      if (d.command && d.command.state !== 'done') lines.push(h('span', { class: 'tile-command cmd-' + d.command.state, title: commandText(d.command) }, commandText(d.command)));
       if (live) {
         lines.push(h('span', { class: 'tile-client' }, live.client_name));
         lines.push(h('span', { class: 'tile-tariff' }, live.tariff_name));
@@ -984,7 +985,8 @@
         h('div', null, zoneName(d.zone_id), ' · ', d.online ? 'online' : 'offline',
           !d.online && d.last_seen_at ? [' · last seen ', timeEl(d.last_seen_at)] : null),
         m ? h('div', { class: 'muted' }, metricsText(m), ` · up ${fmtDuration(m.uptime_seconds)} · ${m.hostname}`) : null,
-        m ? (m.problems || []).map((p) => h('div', { class: 'problem' }, `⚠ ${p}`)) : null);
+        m ? (m.problems || []).map((p) => h('div', { class: 'problem' }, `⚠ ${p}`)) : null,
+        d.command ? h('div', { id: 'pc-command', class: 'cmd-' + d.command.state, 'data-state': d.command.state }, commandText(d.command)) : null);
     },
 
     renderBody(s, status) {
@@ -1036,6 +1038,16 @@
       } else if (can('SessionCreate')) {
         acts.push(['btn-create', 'New session…', 'primary', () => this.openPane('create')]);
       }
+      const d = state.devices.get(this.deviceId);
+      if (d && can('DeviceManage')) {
+        if (d.online) {
+          acts.push(['btn-pc-message', 'Message…', '', () => this.openPane('pc-message')]);
+          acts.push(['btn-pc-reboot', 'Reboot…', '', () => this.openPane('pc-reboot')]);
+          acts.push(['btn-pc-shutdown', 'Shut down…', '', () => this.openPane('pc-shutdown')]);
+        } else if (d.enrolled) {
+          acts.push(['btn-pc-wake', 'Wake…', '', () => this.openPane('pc-wake')]);
+        }
+      }
       const key = `${s ? s.id : '-'}:${acts.map((a) => a[0]).join(',')}`;
       if (key === this.actionsKey) return;
       this.actionsKey = key;
@@ -1071,6 +1083,10 @@
         move: () => movePane(this, sid),
         price: () => pricePane(this, sid),
         create: () => createPane(this),
+        'pc-message': () => commandPane(this, 'message'),
+        'pc-reboot': () => commandPane(this, 'reboot'),
+        'pc-shutdown': () => commandPane(this, 'shutdown'),
+        'pc-wake': () => commandPane(this, 'wake'),
       };
       const pane = builders[kind]();
       pane.kind = kind;
@@ -1380,6 +1396,48 @@
       c.afterAction(await api.post(`/sessions/${sid}/device`, r ? { device_id: deviceId, reason: r } : { device_id: deviceId }));
     });
     return { el: form, focus: select, onHall: fill };
+  }
+
+  const COMMAND_NAMES = { message: 'Message', reboot: 'Reboot', shutdown: 'Shut down', wake: 'Wake' };
+
+  /** "Reboot: done 12:03", "Message: sent…", "Shut down: failed — why". */
+  function commandText(cmd) {
+    const name = COMMAND_NAMES[cmd.kind] || cmd.kind;
+    if (cmd.state === 'sent') return `${name}: sent, waiting for the PC…`;
+    const at = cmd.answered_at ? ` ${fmtTime(cmd.answered_at)}` : '';
+    if (cmd.state === 'done') return `${name}: done${at}`;
+    return `${name}: failed${at}${cmd.error ? ' — ' + cmd.error : ''}`;
+  }
+
+  /** Remote control of the card's PC (DeviceManage): a message, a reboot, a shutdown, a wake. */
+  function commandPane(c, kind) {
+    const d = state.devices.get(c.deviceId) || {};
+    const playing = d.session && d.session.status === 'STARTED';
+    const text = kind === 'message' ? h('textarea', { id: 'pc-message-text', maxlength: '500', rows: '3' }) : null;
+    const force = (kind === 'reboot' || kind === 'shutdown') && playing ? h('input', { id: 'pc-force', type: 'checkbox' }) : null;
+    const explain = {
+      message: 'Shown on the PC: on the lock screen, or as a notice over the game.',
+      reboot: `Restarts ${d.name}.`,
+      shutdown: `Turns ${d.name} off.`,
+      wake: `Sends a Wake-on-LAN packet to ${d.name}.`,
+    }[kind];
+    const form = h('form', { id: 'pc-command-form', class: 'pane-form', novalidate: true },
+      h('h3', null, `${COMMAND_NAMES[kind]} · ${d.name || ''}`),
+      h('p', { class: 'muted' }, explain),
+      text ? field('Text', text) : null,
+      force ? h('label', { class: 'check' }, force, ` ${d.session.client_name} is playing: do it anyway`) : null,
+      h('div', { class: 'row' }, h('button', { id: 'pc-command-submit', type: 'submit', class: kind === 'message' || kind === 'wake' ? 'primary' : 'danger' }, COMMAND_NAMES[kind]), backButton(() => c.closePane())));
+    onSubmit(form, async () => {
+      const body = { kind };
+      if (text) body.text = text.value.trim();
+      if (force) body.force = force.checked;
+      const cmd = await api.post(`/devices/${c.deviceId}/commands`, body);
+      c.closePane();
+      // Its answer shows under the PC's details as it comes.
+      const said = cmd.state === 'sent' ? `${COMMAND_NAMES[kind]} sent to ${d.name}.` : commandText(cmd);
+      if (c.parts) setMsg(c.parts.msg, said, cmd.state === 'failed' ? 'error' : 'ok');
+    });
+    return { el: form, focus: text || undefined };
   }
 
   function pricePane(c, sid) {

@@ -61,6 +61,10 @@ pub struct LockView {
     /// Why the server will not serve this PC, if it said so.
     #[serde(default)]
     pub refused: Option<String>,
+    /// A message from the desk: on the lock screen, or a notice over the
+    /// game.
+    #[serde(default)]
+    pub message: Option<String>,
 }
 
 #[cfg(test)]

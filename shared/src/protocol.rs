@@ -6,7 +6,7 @@
 //! The agent is the authority only on the Start press.
 
 use crate::types::SessionStatus;
-use crate::views::Metrics;
+use crate::views::{CommandKind, Metrics};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -48,6 +48,13 @@ pub enum AgentMsg {
     Heartbeat {
         metrics: Metrics,
     },
+    /// The answer to a [`ServerMsg::Command`]: done, or why not.
+    CommandDone {
+        id: i64,
+        ok: bool,
+        #[serde(default)]
+        error: Option<String>,
+    },
 }
 
 /// Server -> agent.
@@ -81,6 +88,14 @@ pub enum ServerMsg {
     },
     /// The answer to a heartbeat: lets the agent keep its clock offset fresh.
     HeartbeatAck { server_time: DateTime<Utc> },
+    /// Something the desk asked this PC to do (not `wake`: a sleeping PC
+    /// has no agent to ask); answered with [`AgentMsg::CommandDone`].
+    Command {
+        id: i64,
+        kind: CommandKind,
+        #[serde(default)]
+        text: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]

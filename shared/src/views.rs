@@ -137,6 +137,27 @@ pub struct Metrics {
     /// failing: …"; the hall shows them on the PC's tile.
     #[serde(default)]
     pub problems: Vec<String>,
+    /// The PC's network cards' MAC addresses ("aa:bb:cc:dd:ee:ff"), for
+    /// waking it from the desk (Wake-on-LAN).
+    #[serde(default)]
+    pub macs: Vec<String>,
+}
+
+/// MAC addresses an agent may report; the server keeps only well-formed ones.
+pub const MAX_MACS: usize = 8;
+
+/// A MAC address as six bytes, from "aa:bb:cc:dd:ee:ff" (or with dashes).
+pub fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut out = [0u8; 6];
+    let mut parts = text.split([':', '-']);
+    for b in &mut out {
+        let p = parts.next()?;
+        if p.len() != 2 {
+            return None;
+        }
+        *b = u8::from_str_radix(p, 16).ok()?;
+    }
+    parts.next().is_none().then_some(out)
 }
 
 /// How many problems an agent may report, and how long each may be; the
@@ -167,6 +188,14 @@ impl Metrics {
             self.cpu_percent = 0.0;
         }
         self.cpu_percent = self.cpu_percent.clamp(0.0, 100.0);
+        // Only real unicast addresses: not the loopback's zeros.
+        self.macs
+            .retain(|m| parse_mac(m).is_some_and(|b| b != [0; 6]));
+        for m in &mut self.macs {
+            *m = m.to_ascii_lowercase().replace('-', ":");
+        }
+        self.macs.dedup();
+        self.macs.truncate(MAX_MACS);
         self
     }
 }
@@ -200,11 +229,49 @@ pub struct DeviceView {
     pub session: Option<DeviceSession>,
     /// Reservations (PENDING) on this PC, soonest first.
     pub reservations: Vec<DeviceSession>,
+    /// The last command sent to this PC from the desk, while in flight and
+    /// once answered (kept in the server's memory).
+    #[serde(default)]
+    pub command: Option<DeviceCommandView>,
     /// What the desk must look at now: `offline_while_playing` when the
     /// PC's agent is silent while its session is STARTED (the agent killed
     /// or cut off: time played that nobody sees).
     #[serde(default)]
     pub alerts: Vec<String>,
+}
+
+/// What the desk can tell a PC to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    /// Show a text on the PC: on the lock screen, or a notice over the game.
+    Message,
+    Reboot,
+    Shutdown,
+    /// Wake the PC with a Wake-on-LAN packet (sent by the server).
+    Wake,
+}
+
+/// Where a command is: sent to the PC, done, or failed (with why).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandState {
+    Sent,
+    Done,
+    Failed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct DeviceCommandView {
+    pub id: i64,
+    pub device_id: i64,
+    pub kind: CommandKind,
+    pub text: Option<String>,
+    pub state: CommandState,
+    pub requested_at: DateTime<Utc>,
+    pub requested_by: Option<i64>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub error: Option<String>,
 }
 
 /// The alert of a PC whose agent went silent during a started session.

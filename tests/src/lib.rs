@@ -133,6 +133,8 @@ impl TestServer {
         let db = dir.path().join("club.db");
         let mut config = Config::for_database(db.to_string_lossy().to_string());
         config.owner_password = Some(OWNER_PASSWORD.into());
+        // Wake-on-LAN packets stay on this machine.
+        config.wol_target = "127.0.0.1:9".parse().unwrap();
         configure(&mut config);
         let app = App::open(&config, Arc::new(clock.clone()))
             .await

@@ -30,6 +30,7 @@ pub fn server_command(database: &Path, prelude: &str, extra: &[&str]) -> Command
         .arg(database)
         .args(["--listen", "127.0.0.1:0"])
         .args(["--owner-password", PROCESS_OWNER_PASSWORD])
+        .args(["--wol-target", "127.0.0.1:9"])
         .args(extra)
         .env("NO_COLOR", "1")
         .env_remove("RUST_BACKTRACE")

@@ -933,3 +933,168 @@ async fn an_agent_silent_during_a_started_session_is_an_alarm_on_record() {
     agent.stop().await;
     srv.stop().await;
 }
+
+/// Waits until the PC's last command from the desk is answered; its state.
+async fn command_answered(
+    srv: &TestServer,
+    device_id: i64,
+    id: &Value,
+) -> club_shared::CommandState {
+    let mut events = srv.events();
+    let answered = || {
+        srv.service
+            .command(device_id)
+            .filter(|c| json!(c.id) == *id && c.state != club_shared::CommandState::Sent)
+            .map(|c| c.state)
+    };
+    if let Some(s) = answered() {
+        return s;
+    }
+    wait_for(&mut events, |e| match e {
+        Event::DeviceChanged { device_id: d } if *d == device_id => answered(),
+        _ => None,
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_sends_a_message_reboots_shuts_down_and_wakes_pcs() {
+    use club_shared::CommandState::{Done, Failed};
+    // Wake-on-LAN packets go to a loopback socket of this test.
+    let wol = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let target = wol.local_addr().unwrap();
+    let srv = TestServer::start_with(move |c| c.wol_target = target).await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, _disk) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let power = tempfile::tempdir().unwrap();
+    let power_log = power.path().join("power.log");
+    let log = power_log.clone();
+    let agent = TestAgent::run(
+        &srv.clock,
+        device_id,
+        state_dir,
+        tempfile::tempdir().unwrap(),
+        move |o| {
+            o.reboot_cmd = format!("echo reboot >> '{}'", log.display());
+            o.shutdown_cmd = "echo no power button here >&2; exit 3".into();
+        },
+    )
+    .await;
+    agent.wait("connected", |s| s.connected).await;
+    let path = format!("/devices/{device_id}/commands");
+    let command = |body: Value| {
+        let (api, path) = (api.clone(), path.clone());
+        async move { api.call(Method::POST, &path, Some(body)).await }
+    };
+
+    // A message: on the PC at once, and answered.
+    let (status, c) = command(json!({"kind": "message", "text": "Closing at 23:00"})).await;
+    assert_eq!((status, &c["state"]), (202, &json!("sent")), "{c}");
+    agent
+        .wait("the message is on the PC", |s| {
+            s.message.as_deref() == Some("Closing at 23:00")
+        })
+        .await;
+    assert_eq!(command_answered(&srv, device_id, &c["id"]).await, Done);
+    let d = api
+        .ok(Method::GET, &format!("/devices/{device_id}"), Value::Null)
+        .await;
+    assert_eq!(d["command"]["state"], "done", "the hall shows it: {d}");
+    let (status, _) = command(json!({"kind": "message", "text": "   "})).await;
+    assert_eq!(status, 400, "a message needs words");
+
+    // Reboot: refused while a session is STARTED, unless forced.
+    let id = new_session(&api, h.client, device_id, h.keep).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    let (status, v) = command(json!({"kind": "reboot"})).await;
+    assert_eq!(status, 409, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("force"));
+    let (status, c) = command(json!({"kind": "reboot", "force": true})).await;
+    assert_eq!(status, 202, "{c}");
+    assert_eq!(command_answered(&srv, device_id, &c["id"]).await, Done);
+    assert_eq!(
+        std::fs::read_to_string(&power_log).unwrap().trim(),
+        "reboot"
+    );
+    // A shutdown command that fails is answered as failed, with why.
+    let (_, c) = command(json!({"kind": "shutdown", "force": true})).await;
+    assert_eq!(command_answered(&srv, device_id, &c["id"]).await, Failed);
+    let error = srv.service.command(device_id).unwrap().error.unwrap();
+    assert!(error.contains("no power button here"), "{error}");
+
+    // Only with DeviceManage.
+    let cashier = srv.staff("cas", "Cashier").await;
+    let (status, _) = cashier
+        .call(
+            Method::POST,
+            &path,
+            Some(json!({"kind": "message", "text": "hi"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+    agent.stop().await;
+
+    // Offline: nobody to ask, except for a wake.
+    let (status, _) = command(json!({"kind": "message", "text": "hello?"})).await;
+    assert_eq!(status, 409);
+
+    // Wake: a PC whose agent reported its MAC gets the magic packet.
+    let (other, other_state, _other_disk) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-B").await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("/devices/{other}/commands"),
+            Some(json!({"kind": "wake"})),
+        )
+        .await;
+    assert_eq!(status, 409, "no MAC known yet");
+    let (_, secret) = other_state.load_enrollment().unwrap();
+    let mut ws = raw_agent(&srv, &secret).await.unwrap();
+    let mut hello = hello(1);
+    if let AgentMsg::Hello { hardware, .. } = &mut hello {
+        hardware.macs = vec!["02:00:5E:10:20:30".into(), "not a mac".into()];
+    }
+    send(&mut ws, &hello).await;
+    first_state(&mut ws).await;
+    ws.close(None).await.unwrap();
+    let (status, c) = api
+        .call(
+            Method::POST,
+            &format!("/devices/{other}/commands"),
+            Some(json!({"kind": "wake"})),
+        )
+        .await;
+    assert_eq!((status, &c["state"]), (202, &json!("done")), "{c}");
+    let mut packet = [0u8; 200];
+    let (n, _) = tokio::time::timeout(WAIT, wol.recv_from(&mut packet))
+        .await
+        .expect("a magic packet")
+        .unwrap();
+    assert_eq!(n, 102);
+    assert_eq!(&packet[..6], &[0xFF; 6]);
+    for mac in packet[6..n].chunks(6) {
+        assert_eq!(mac, &[0x02, 0x00, 0x5e, 0x10, 0x20, 0x30]);
+    }
+
+    // Every command and every answer is on record.
+    let audit = api.ok(Method::GET, "/audit", Value::Null).await;
+    let kinds: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["kind"].as_str())
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| **k == "device.command").count(), 4);
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == "device.command_done")
+            .count(),
+        3
+    );
+    srv.stop().await;
+}

@@ -100,6 +100,20 @@ async fn an_administrator_runs_a_session_from_the_hall_page() -> anyhow::Result<
     );
     b.screenshot(&docs("hall.png")).await?;
 
+    // A message to PC-A from its card: on the PC, and answered on the page.
+    b.click(&tile(a.device_id)).await?;
+    b.wait_for("#btn-pc-message", None).await?;
+    b.click("#btn-pc-message").await?;
+    b.wait_for("#pc-message-text", None).await?;
+    b.type_into("#pc-message-text", "Closing at 23:00").await?;
+    b.click("#pc-command-submit").await?;
+    a.wait("the message is on PC-A", |s| {
+        s.message.as_deref() == Some("Closing at 23:00")
+    })
+    .await;
+    b.wait_for("#pc-command", Some(("data-state", "done")))
+        .await?;
+
     // PC-B's agent goes silent mid-session: the tile is an alarm, live.
     let other_id = other.device_id;
     other.stop().await;

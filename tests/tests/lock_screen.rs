@@ -289,6 +289,7 @@ async fn the_lock_screen_shows_each_state_the_daemon_gives_it() {
     let (r, mut w) = stream.into_split();
     let mut lines = BufReader::new(r).lines();
     let mut view = LockView {
+        message: None,
         locked: true,
         connected: true,
         club_name: Some("Arena".into()),

@@ -1,10 +1,13 @@
 use super::extract::{Body, Path, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
-use crate::service::{CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewDevice, NewZone};
+use crate::service::{
+    CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewCommand, NewDevice, NewZone,
+};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use club_shared::DeviceCommandView;
 use club_shared::{DeviceView, HallSnapshot, ZoneView};
 
 #[utoipa::path(get, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])),
@@ -71,6 +74,26 @@ pub async fn new_enrollment_code(
     Path(id): Path<i64>,
 ) -> Result<Json<EnrollmentCode>> {
     Ok(Json(s.service.new_enrollment_code(&a, id).await?))
+}
+
+/// Sends a command to a PC (DeviceManage): `message` (shown on the lock
+/// screen or over the game), `reboot` and `shutdown` (refused while a
+/// session is STARTED unless `force`), both through its agent; `wake`
+/// sends a Wake-on-LAN packet for the MACs its agent reported. Answers the
+/// command as sent (or, for `wake`, done); its answer reaches the hall.
+#[utoipa::path(post, path = "/api/v1/devices/{id}/commands", tag = "hall", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = NewCommand,
+    responses((status = 202, body = DeviceCommandView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn send_command(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<NewCommand>,
+) -> Result<(StatusCode, Json<DeviceCommandView>)> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(s.service.send_command(&a, id, req).await?),
+    ))
 }
 
 /// The agent trades its one-time code for the device secret (no staff token).

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(hall::list_devices, hall::create_device))
         .routes(routes!(hall::get_device, hall::update_device))
         .routes(routes!(hall::new_enrollment_code))
+        .routes(routes!(hall::send_command))
         .routes(routes!(hall::enroll))
         .routes(routes!(hall::hall))
         .routes(routes!(tariffs::list_tariffs, tariffs::create_tariff))

@@ -298,6 +298,7 @@ impl Service {
             metrics: d.metrics.and_then(|m| serde_json::from_str(&m).ok()),
             session: running,
             reservations,
+            command: None,
             alerts: Vec::new(),
         };
         self.apply_presence(&mut view);
@@ -311,6 +312,7 @@ impl Service {
         view.online = presence.online;
         view.last_seen_at = presence.last_seen_at.or(view.last_seen_at);
         view.metrics = presence.metrics.or(view.metrics.take());
+        view.command = self.command(view.id);
         let playing = view
             .session
             .as_ref()

@@ -6,6 +6,7 @@
 mod agents;
 mod auth;
 mod clients;
+mod commands;
 mod corrections;
 pub mod demo;
 mod hall;
@@ -20,6 +21,7 @@ pub mod throttle;
 pub use agents::*;
 pub use auth::*;
 pub use clients::*;
+pub use commands::*;
 pub use corrections::*;
 pub use hall::*;
 pub use housekeeping::*;
@@ -152,6 +154,9 @@ pub struct DevicePresence {
     pub metrics: Option<Metrics>,
 }
 
+/// The LAN's broadcast address, Wake-on-LAN's usual port.
+pub const DEFAULT_WOL_TARGET: &str = "255.255.255.255:9";
+
 #[derive(Clone)]
 pub struct Service {
     pub store: Store,
@@ -166,6 +171,12 @@ pub struct Service {
     /// The fingerprint of the certificate the server serves with, when it
     /// serves TLS: enrollment answers carry it for the agent to pin.
     server_cert_sha256: Option<Arc<str>>,
+    /// Each PC's last command from the desk, and the next command id.
+    commands: Arc<RwLock<HashMap<i64, club_shared::DeviceCommandView>>>,
+    command_ids: Arc<std::sync::atomic::AtomicI64>,
+    command_pushes: broadcast::Sender<CommandPush>,
+    /// Where Wake-on-LAN packets go.
+    wol_target: std::net::SocketAddr,
 }
 
 impl Service {
@@ -180,7 +191,17 @@ impl Service {
             desired_pushes: broadcast::channel(DESIRED_PUSH_BACKLOG).0,
             throttle: Arc::default(),
             server_cert_sha256: None,
+            commands: Arc::default(),
+            command_ids: Arc::new(std::sync::atomic::AtomicI64::new(1)),
+            command_pushes: broadcast::channel(64).0,
+            wol_target: DEFAULT_WOL_TARGET.parse().expect("an address"),
         }
+    }
+
+    /// Sends Wake-on-LAN packets to this address.
+    pub fn with_wol_target(mut self, target: std::net::SocketAddr) -> Self {
+        self.wol_target = target;
+        self
     }
 
     /// Serving TLS with the certificate of this fingerprint.
@@ -354,13 +375,14 @@ mod tests {
             super::OrderRefund::schema(),
             super::ExtraCharge::schema(),
             super::TariffInput::schema(),
+            super::NewCommand::schema(),
         ];
         let mut found = Vec::new();
         for s in &schemas {
             patterns(&serde_json::to_value(s).unwrap(), &mut found);
         }
         let classes: Vec<_> = found.iter().filter(|p| p.starts_with("[^")).collect();
-        assert_eq!(classes.len(), 17, "{found:?}");
+        assert_eq!(classes.len(), 18, "{found:?}");
         assert!(
             classes.iter().all(|p| *p == NOT_ONLY_WHITESPACE),
             "{classes:?}"
