@@ -109,25 +109,37 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
+/// The secret: written to a private temporary file (mode 0600 on Unix),
+/// flushed to disk, then renamed over the old one and the directory flushed,
+/// so that a power cut leaves the old secret or the new one, never half of
+/// one and never a file another account could read.
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension("tmp");
+    // A leftover from a crash keeps its mode when reopened: start afresh.
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     {
-        use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        f.write_all(bytes)?;
-        Ok(())
+        options.mode(0o600);
     }
-    #[cfg(not(unix))]
-    {
-        std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))
+    let mut f = options
+        .open(&tmp)
+        .with_context(|| format!("writing {}", tmp.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()
+        .with_context(|| format!("flushing {}", tmp.display()))?;
+    drop(f);
+    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .with_context(|| format!("flushing {}", dir.display()))?;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -143,6 +155,11 @@ mod tests {
             device_id: 4,
             server_cert_sha256: None,
         };
+        // An old secret (and a crash's leftover) anyone could read.
+        std::fs::create_dir_all(dir.path().join("agent")).unwrap();
+        for name in ["secret", "secret.tmp"] {
+            std::fs::write(dir.path().join("agent").join(name), "old").unwrap();
+        }
         s.save_enrollment(&e, "s3cret").unwrap();
         let (back, secret) = s.load_enrollment().unwrap();
         assert_eq!(back.device_id, 4);
