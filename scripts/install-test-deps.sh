@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and a fresh machine lacks: cargo-nextest;
-# Debian's Chromium with its chromedriver for the browser tests; Xvfb,
-# xdotool, x11-utils and ImageMagick for the lock screen on a real X
-# display; mingw-w64 and Rust's x86_64-pc-windows-gnu target to build the
+# systemd-analyze to check the service units; Debian's Chromium with its
+# chromedriver for the browser tests; Xvfb, xdotool, x11-utils and
+# ImageMagick for the lock screen on a real X display; mingw-w64 and Rust's x86_64-pc-windows-gnu target to build the
 # agent and the lock screen for Windows; Python's venv and schemathesis
 # (from PyPI, into target/schemathesis-venv) for the API fuzzing run.
 set -euo pipefail
@@ -21,7 +21,8 @@ command -v xdotool >/dev/null 2>&1 || need+=(xdotool)
 command -v xwininfo >/dev/null 2>&1 || need+=(x11-utils)
 command -v import >/dev/null 2>&1 || need+=(imagemagick)
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64)
-command -v python3 >/dev/null 2>&1 || need+=(python3)
+[ -x /usr/bin/python3 ] || need+=(python3)
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"

@@ -1,8 +1,10 @@
 //! The daemon's end of the local channel to `club-lock`: line-delimited
 //! JSON (`club_shared::lock`). The daemon sends the whole view on connect
 //! and after every change; the lock screen can only press Start. The
-//! channel admits only the daemon's own account: a Unix socket in the state
-//! dir (mode 0600, peer uid checked), a local-only named pipe on Windows.
+//! channel admits only the daemon's own account (and, when the daemon runs
+//! as a system service, the one account whose session shows the lock
+//! screen): a Unix socket (mode 0600, owned by that account, peer uid
+//! checked), a local-only named pipe on Windows.
 
 use crate::runtime::AgentHandle;
 use club_shared::lock::{DaemonMsg, LockMsg, MAX_LOCK_CLIENTS, MAX_LOCK_LINE_BYTES};
@@ -20,6 +22,7 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
 #[cfg(unix)]
 pub(crate) async fn serve(
     path: std::path::PathBuf,
+    lock_screen_uid: Option<u32>,
     handle: AgentHandle,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -31,6 +34,12 @@ pub(crate) async fn serve(
         .with_context(|| format!("opening the lock screen's socket {}", path.display()))?;
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     let own_uid = std::fs::metadata(&path)?.uid();
+    if let Some(uid) = lock_screen_uid {
+        // The lock screen's account may open it; club-lock trusts a socket
+        // owned by its own account (or root) and no other.
+        std::os::unix::fs::chown(&path, Some(uid), None)
+            .with_context(|| format!("giving {} to uid {uid}", path.display()))?;
+    }
     let slots = Arc::new(Semaphore::new(MAX_LOCK_CLIENTS));
     Ok(tokio::spawn(async move {
         loop {
@@ -46,7 +55,8 @@ pub(crate) async fn serve(
                 },
             };
             let uid = stream.peer_cred().map(|c| c.uid()).ok();
-            if uid != Some(own_uid) && uid != Some(0) {
+            let allowed = |u: u32| u == own_uid || u == 0 || Some(u) == lock_screen_uid;
+            if !uid.is_some_and(allowed) {
                 tracing::warn!(
                     ?uid,
                     "a process of another account tried the lock screen's socket"
@@ -72,6 +82,7 @@ pub(crate) async fn serve(
 #[cfg(windows)]
 pub(crate) async fn serve(
     path: std::path::PathBuf,
+    _lock_screen_uid: Option<u32>,
     handle: AgentHandle,
     shutdown: CancellationToken,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {

@@ -54,6 +54,15 @@ enum Command {
         /// WAYLAND_DISPLAY set, or on Windows); `none` starts none.
         #[arg(long)]
         lock_screen: Option<PathBuf>,
+        /// The lock screen's local channel (default: lock.sock in the state
+        /// dir; on Windows the named pipe \\.\pipe\clubhall-lock).
+        #[arg(long)]
+        lock_channel: Option<PathBuf>,
+        /// Unix: the account (name or uid) whose club-lock may use the lock
+        /// channel, when the daemon runs as a system service and club-lock in
+        /// the player's graphical session. The socket is given to it.
+        #[arg(long)]
+        lock_screen_user: Option<String>,
         /// Runs when the desk reboots the PC.
         #[arg(long, default_value = club_agent::DEFAULT_REBOOT_CMD)]
         reboot_cmd: String,
@@ -126,6 +135,8 @@ async fn main() -> anyhow::Result<()> {
             lock_screen,
             reboot_cmd,
             shutdown_cmd,
+            lock_channel,
+            lock_screen_user,
         } => {
             if !ui_listen.ip().is_loopback() {
                 bail!(
@@ -139,6 +150,13 @@ async fn main() -> anyhow::Result<()> {
             opts.lock_screen = lock_screen_path(lock_screen)?;
             opts.reboot_cmd = reboot_cmd;
             opts.shutdown_cmd = shutdown_cmd;
+            if let Some(path) = lock_channel {
+                opts.lock_channel = Some(path);
+            }
+            opts.lock_screen_uid = match lock_screen_user {
+                Some(user) => Some(club_agent::state::uid_of(&user)?),
+                None => None,
+            };
             if let Some(exe) = &opts.lock_screen {
                 tracing::info!(lock_screen = %exe.display(), "supervising the lock screen");
             }

@@ -59,6 +59,10 @@ pub struct AgentOptions {
     pub shutdown_cmd: String,
     /// How long a message from the desk stays on the PC.
     pub message_for: Duration,
+    /// Unix: the account (besides the daemon's own and root) whose lock
+    /// screen may use the lock channel: the player's, when the daemon runs
+    /// as a system service and club-lock in the player's session.
+    pub lock_screen_uid: Option<u32>,
 }
 
 /// The operating system's own reboot and shutdown commands.
@@ -88,6 +92,7 @@ impl AgentOptions {
             reboot_cmd: DEFAULT_REBOOT_CMD.into(),
             shutdown_cmd: DEFAULT_SHUTDOWN_CMD.into(),
             message_for: Duration::from_secs(60),
+            lock_screen_uid: None,
             state_dir,
         }
     }
@@ -618,7 +623,15 @@ pub async fn run(
     handle.set_locked(true, "agent start");
     tracing::info!(%ui_addr, "lock screen page ready");
     let channel = match handle.opts.lock_channel.clone() {
-        Some(path) => Some(crate::lockchan::serve(path, handle.clone(), shutdown.clone()).await?),
+        Some(path) => Some(
+            crate::lockchan::serve(
+                path,
+                handle.opts.lock_screen_uid,
+                handle.clone(),
+                shutdown.clone(),
+            )
+            .await?,
+        ),
         None => None,
     };
 

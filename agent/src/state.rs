@@ -97,6 +97,23 @@ impl StateDir {
     }
 }
 
+/// A Unix account's uid, from a number or a name in /etc/passwd.
+pub fn uid_of(user: &str) -> anyhow::Result<u32> {
+    if let Ok(uid) = user.parse() {
+        return Ok(uid);
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").context("reading /etc/passwd")?;
+    passwd
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(':');
+            Some((f.next()?, f.nth(1)?))
+        })
+        .find(|(name, _)| *name == user)
+        .and_then(|(_, uid)| uid.parse().ok())
+        .with_context(|| format!("no account named {user}"))
+}
+
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<T> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     Ok(serde_json::from_slice(&bytes)?)

@@ -1098,3 +1098,75 @@ async fn the_desk_sends_a_message_reboots_shuts_down_and_wakes_pcs() {
     );
     srv.stop().await;
 }
+
+/// Whether this process runs as root.
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
+/// Connects to a Unix socket as `user` and answers the first line it says
+/// (empty: refused or closed).
+async fn first_line_as(user: &str, socket: &std::path::Path) -> (bool, String) {
+    let script = "import socket,sys\ns=socket.socket(socket.AF_UNIX)\ntry:\n s.connect(sys.argv[1])\nexcept OSError as e:\n print('refused', e.errno); sys.exit(3)\nf=s.makefile()\nprint(f.readline().strip())\n";
+    let out = tokio::time::timeout(
+        WAIT,
+        tokio::process::Command::new("setpriv")
+            // The group: nogroup (65534), which every Debian system has.
+            .args(["--reuid", user, "--regid", "65534", "--clear-groups", "--"])
+            // Debian's own Python: every account can run it.
+            .args(["/usr/bin/python3", "-c", script])
+            .arg(socket)
+            .output(),
+    )
+    .await
+    .expect("finished in time")
+    .expect("setpriv runs");
+    let said = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), format!("{said}{err}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_system_service_daemon_lets_only_the_players_lock_screen_on_its_channel() {
+    if !is_root() {
+        eprintln!("needs root to act as two accounts: skipped");
+        return;
+    }
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, _disk) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    // /run/club-agent in the packaged unit: root's, readable by all.
+    let run = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    std::fs::set_permissions(run.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let socket = run.path().join("lock.sock");
+    let nobody = club_agent::state::uid_of("nobody").unwrap();
+    let path = socket.clone();
+    let agent = TestAgent::run(
+        &srv.clock,
+        device_id,
+        state_dir,
+        tempfile::tempdir().unwrap(),
+        move |o| {
+            o.lock_channel = Some(path);
+            o.lock_screen_uid = Some(nobody);
+        },
+    )
+    .await;
+    agent.wait("connected", |s| s.connected).await;
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (nobody, 0o600));
+    // The player's account (here: nobody) gets the view...
+    let (ok, line) = first_line_as("nobody", &socket).await;
+    assert!(ok && line.contains("\"locked\":true"), "{line}");
+    // ...and another account cannot even open the socket.
+    let (ok, line) = first_line_as("daemon", &socket).await;
+    assert!(!ok && line.starts_with("refused"), "{line}");
+    agent.stop().await;
+    srv.stop().await;
+}
