@@ -188,6 +188,8 @@ pub struct AgentHandle {
     attempts: Arc<std::sync::atomic::AtomicU64>,
     /// (change number, locked) for the hook runner.
     hooks: Arc<watch::Sender<(u64, bool)>>,
+    /// When this agent started, told to the server in every hello.
+    started_at: DateTime<Utc>,
 }
 
 impl AgentHandle {
@@ -597,6 +599,8 @@ pub async fn run(
 
     let (presses, press_rx) = mpsc::channel(8);
     let (hooks, hooks_rx) = watch::channel((0, false));
+    // On the agent's clock (the test's manual one in tests).
+    let started_at = (opts.clock)();
     let handle = AgentHandle {
         local: Arc::new(Mutex::new(Local {
             connected: false,
@@ -619,6 +623,7 @@ pub async fn run(
         ui_addr,
         attempts: Arc::default(),
         hooks: Arc::new(hooks),
+        started_at,
     };
     handle.set_locked(true, "agent start");
     tracing::info!(%ui_addr, "lock screen page ready");
@@ -817,6 +822,7 @@ async fn connect_once(
         last_applied_seq,
         locked,
         hardware: sampler.sample(handle.problems()),
+        agent_started_at: Some(handle.started_at),
     };
     if ws.send(send_json(&hello)).await.is_err() {
         return Ended::Retry { healthy: false };

@@ -361,7 +361,13 @@ async fn open(
         h = tokio::time::timeout(state.gateway.offline_after, hello(sink, stream)) => h,
         _ = state.shutdown.cancelled() => return None,
     };
-    let Ok(Some((version, last_applied_seq, hardware))) = hello else {
+    let Ok(Some(Hello {
+        version,
+        last_applied_seq,
+        hardware,
+        agent_started_at,
+    })) = hello
+    else {
         return None;
     };
     if version < MIN_PROTOCOL_VERSION {
@@ -396,8 +402,26 @@ async fn open(
         Err(e) => tracing::error!(error = ?e, "re-reading the device's secret"),
     }
     tracing::info!("agent connected");
+    if let Some(started) = agent_started_at {
+        let uptime = hardware.uptime_seconds;
+        if let Err(e) = state
+            .service
+            .agent_started(device.id, started, uptime)
+            .await
+        {
+            tracing::error!(error = ?e, "recording the agent's start");
+        }
+    }
     let ok = welcome(&state.service, device, last_applied_seq, hardware, sink).await;
     Some((outbox, conn_id, ok))
+}
+
+/// What a hello says.
+struct Hello {
+    version: u32,
+    last_applied_seq: u64,
+    hardware: Metrics,
+    agent_started_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
@@ -405,7 +429,7 @@ type Stream = futures_util::stream::SplitStream<WebSocket>;
 
 /// Waits for the first frame, which must be a hello: the agent's protocol
 /// version, the last state it applied, and its hardware.
-async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<(u32, u64, Metrics)> {
+async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<Hello> {
     while let Some(Ok(frame)) = stream.next().await {
         match frame {
             Message::Text(t) => match serde_json::from_str::<AgentMsg>(&t) {
@@ -413,8 +437,16 @@ async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<(u32, u64, Metric
                     protocol_version,
                     last_applied_seq,
                     hardware,
+                    agent_started_at,
                     ..
-                }) => return Some((protocol_version, last_applied_seq, hardware)),
+                }) => {
+                    return Some(Hello {
+                        version: protocol_version,
+                        last_applied_seq,
+                        hardware,
+                        agent_started_at,
+                    })
+                }
                 Ok(_) => {
                     let _ = sink
                         .send(encode(&error("hello_first", "say hello first", None)))

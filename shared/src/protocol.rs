@@ -35,6 +35,10 @@ pub enum AgentMsg {
         /// Whether the PC is locked right now.
         locked: bool,
         hardware: Metrics,
+        /// When this agent process started (its clock): a new value is a
+        /// restart of the agent, or of the PC (see `hardware.uptime_seconds`).
+        #[serde(default)]
+        agent_started_at: Option<DateTime<Utc>>,
     },
     Ack {
         seq: u64,

@@ -67,6 +67,7 @@ fn hello(version: u32) -> AgentMsg {
             hostname: "raw".into(),
             ..Metrics::default()
         },
+        agent_started_at: None,
     }
 }
 
@@ -930,6 +931,13 @@ async fn an_agent_silent_during_a_started_session_is_an_alarm_on_record() {
     let silent: chrono::DateTime<chrono::Utc> = at("device.offline_while_playing").parse().unwrap();
     let back: chrono::DateTime<chrono::Utc> = at("device.back_online").parse().unwrap();
     assert_eq!(back - silent, Duration::minutes(3));
+    // The agent that came back is a new process: its restart is on record
+    // too, with the PC's uptime (this PC did not reboot).
+    let restarted = audit
+        .iter()
+        .find(|a| a["kind"] == "agent.restarted")
+        .unwrap_or_else(|| panic!("agent.restarted in {audit:?}"));
+    assert_eq!(restarted["after"]["pc_rebooted"], false, "{restarted}");
     agent.stop().await;
     srv.stop().await;
 }

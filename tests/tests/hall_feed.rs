@@ -131,6 +131,7 @@ async fn metrics_reach_the_hall_at_most_once_per_pc_per_five_seconds() {
         last_applied_seq: 0,
         locked: true,
         hardware: Metrics::default(),
+        agent_started_at: None,
     };
     agent
         .send(Message::text(serde_json::to_string(&hello).unwrap()))

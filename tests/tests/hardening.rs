@@ -119,6 +119,7 @@ async fn what_an_agent_says_about_its_pc_is_cut_to_size() {
             problems: vec!["p".repeat(300); 10],
             ..Metrics::default()
         },
+        agent_started_at: None,
     };
     ws.send(Message::text(serde_json::to_string(&hello).unwrap()))
         .await

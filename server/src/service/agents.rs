@@ -4,7 +4,8 @@
 use super::{DevicePresence, Service};
 use crate::error::{Error, Result};
 use crate::secrets;
-use crate::store::{self, at_opt, Conn};
+use crate::store::{self, at, at_opt, Conn};
+use chrono::{DateTime, Utc};
 use club_shared::protocol::{DesiredState, ShownSession};
 use club_shared::{Event, Metrics, SessionStatus};
 
@@ -212,6 +213,46 @@ impl Service {
     }
 
     /// An agent connected, sent a heartbeat, or went away.
+    /// A hello said when its agent started: a start other than the last
+    /// one known is a restart of the agent (or of the PC: then its uptime
+    /// is shorter than the time since the last start), audited with the
+    /// session on the PC, if any.
+    pub async fn agent_started(
+        &self,
+        device_id: i64,
+        started_at: DateTime<Utc>,
+        pc_uptime_seconds: u64,
+    ) -> Result<()> {
+        let started = store::ms(started_at);
+        let mut tx = self.store.write().await?;
+        let previous = store::agent_started_at(&mut tx, device_id).await?;
+        if previous == Some(started) {
+            return Ok(());
+        }
+        store::set_agent_started_at(&mut tx, device_id, started).await?;
+        if let Some(previous) = previous {
+            let now = self.now();
+            let session = store::live_sessions(&mut tx, Some(device_id))
+                .await?
+                .into_iter()
+                .find(|s| s.status != "PENDING");
+            let pc_rebooted = (pc_uptime_seconds as i64) * 1000 < store::ms(now) - previous;
+            let mut a = super::Actor::System.audit("agent.restarted", now);
+            a.device_id = Some(device_id);
+            a.session_id = session.as_ref().map(|s| s.id);
+            a.client_id = session.as_ref().map(|s| s.client_id);
+            a.before = Some(serde_json::json!({ "agent_started_at": at(previous) }));
+            a.after = Some(serde_json::json!({
+                "agent_started_at": started_at,
+                "pc_uptime_seconds": pc_uptime_seconds,
+                "pc_rebooted": pc_rebooted,
+            }));
+            store::insert_audit(&mut tx, &a).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn device_presence(
         &self,
         device_id: i64,

@@ -224,3 +224,21 @@ pub async fn update_device(
         .await
         .map(drop)
 }
+
+/// When the agent last connected to this PC said it started (unix ms).
+pub async fn agent_started_at(c: &mut Conn, device_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT agent_started_at FROM devices WHERE id = ?")
+        .bind(device_id)
+        .fetch_optional(c)
+        .await
+        .map(Option::flatten)
+}
+
+pub async fn set_agent_started_at(c: &mut Conn, device_id: i64, at: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE devices SET agent_started_at = ? WHERE id = ?")
+        .bind(at)
+        .bind(device_id)
+        .execute(c)
+        .await
+        .map(drop)
+}

@@ -175,6 +175,7 @@ async fn session(
         last_applied_seq: *last_applied,
         locked: true,
         hardware: Metrics::default(),
+        agent_started_at: None,
     };
     ws.send(Message::text(serde_json::to_string(&hello)?))
         .await?;
