@@ -75,3 +75,94 @@ fn a_unit_naming_a_missing_program_fails_the_check() {
     };
     assert!(!out.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_gives_the_install_command_and_the_installer_sets_up_and_enrolls_a_pc() {
+    use club_tests::*;
+    use reqwest::Method;
+    use serde_json::json;
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let zone = api
+        .ok(Method::POST, "/zones", json!({"name": "Main"}))
+        .await["id"]
+        .clone();
+    let pc = api
+        .ok(
+            Method::POST,
+            "/devices",
+            json!({"name": "PC-1", "zone_id": zone, "x": 0, "y": 0}),
+        )
+        .await;
+    let code = pc["enrollment_code"].as_str().unwrap();
+    // The answer says what to run on the PC, for the address the desk used.
+    assert_eq!(
+        pc["agent_command"],
+        json!(format!(
+            "club-agent enroll --server {} --code {code}",
+            srv.base
+        ))
+    );
+    let install = pc["install_command_linux"].as_str().unwrap();
+    assert_eq!(
+        install,
+        format!(
+            "sudo ./install-agent.sh --server {} --code {code}",
+            srv.base
+        )
+    );
+
+    // The installer, into a scratch root (it starts nothing there), with the
+    // arguments the desk gave.
+    let root = tempfile::tempdir().unwrap();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../packaging/linux/install-agent.sh");
+    let bin_dir = workspace_bin("club-agent").parent().unwrap().to_owned();
+    let args: Vec<&str> = install.split(' ').skip(2).collect();
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .args(&args)
+        .arg("--root")
+        .arg(root.path())
+        .arg("--bin-dir")
+        .arg(&bin_dir)
+        .args(["--player", "nobody"])
+        .output()
+        .await
+        .unwrap();
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    let at = |p: &str| root.path().join(p);
+    for f in [
+        "usr/local/bin/club-agent",
+        "usr/local/bin/club-lock",
+        "etc/systemd/system/club-agent.service",
+        "etc/systemd/user/club-lock.service",
+    ] {
+        assert!(at(f).exists(), "{f} installed");
+    }
+    let drop_in =
+        std::fs::read_to_string(at("etc/systemd/system/club-agent.service.d/player.conf")).unwrap();
+    assert!(
+        drop_in.contains("CLUB_LOCK_SCREEN_USER=nobody"),
+        "{drop_in}"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &str| std::fs::metadata(at(p)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode("var/lib/club-agent"), 0o700);
+    assert_eq!(mode("var/lib/club-agent/secret"), 0o600);
+    // Enrolled: the PC is this device, and the code is spent.
+    let state = club_agent::state::StateDir::new(at("var/lib/club-agent"));
+    let (enrollment, _) = state.load_enrollment().unwrap();
+    assert_eq!(json!(enrollment.device_id), pc["id"]);
+    let again = api
+        .call(
+            Method::POST,
+            "/agent/enroll",
+            Some(json!({"code": code, "hostname": "x"})),
+        )
+        .await;
+    assert_eq!(again.0, 401, "the code was used: {:?}", again.1);
+    srv.stop().await;
+}

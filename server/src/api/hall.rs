@@ -2,9 +2,11 @@ use super::extract::{Body, Path, Staff};
 use super::AppState;
 use crate::error::{ErrorBody, Result};
 use crate::service::{
-    CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewCommand, NewDevice, NewZone,
+    AgentCommands, CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewCommand, NewDevice,
+    NewZone,
 };
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::Json;
 use club_shared::DeviceCommandView;
@@ -47,11 +49,32 @@ pub async fn list_devices(
 pub async fn create_device(
     State(s): State<AppState>,
     Staff(a): Staff,
+    headers: HeaderMap,
     Body(req): Body<NewDevice>,
 ) -> Result<(StatusCode, Json<CreatedDevice>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(s.service.create_device(&a, req).await?),
+    let mut created = s.service.create_device(&a, req).await?;
+    created.commands = agent_commands(&s, &headers, &created.enrollment_code);
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The commands to run on the PC, for the address the desk reached the
+/// server at (its Host header, if it is a plain host[:port]).
+fn agent_commands(s: &AppState, headers: &HeaderMap, code: &str) -> Option<AgentCommands> {
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let plain = !host.is_empty()
+        && host.len() <= 260
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
+    if !plain {
+        return None;
+    }
+    let pin = s.service.server_cert_sha256();
+    let scheme = if pin.is_some() { "https" } else { "http" };
+    Some(AgentCommands::new(
+        &format!("{scheme}://{host}"),
+        code,
+        pin.as_deref(),
     ))
 }
 
@@ -71,9 +94,12 @@ pub async fn get_device(
 pub async fn new_enrollment_code(
     State(s): State<AppState>,
     Staff(a): Staff,
+    headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Json<EnrollmentCode>> {
-    Ok(Json(s.service.new_enrollment_code(&a, id).await?))
+    let mut code = s.service.new_enrollment_code(&a, id).await?;
+    code.commands = agent_commands(&s, &headers, &code.enrollment_code);
+    Ok(Json(code))
 }
 
 /// Sends a command to a PC (DeviceManage): `message` (shown on the lock

@@ -50,6 +50,11 @@ pub struct CreatedDevice {
     /// `club-agent enroll --server-cert-sha256`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cert_sha256: Option<String>,
+    /// What to run on the PC: the enroll command, and the Linux installer
+    /// (packaging/linux/install-agent.sh) that also sets up the services.
+    /// Made from the address the desk reached the server at.
+    #[serde(flatten)]
+    pub commands: Option<AgentCommands>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,6 +66,34 @@ pub struct EnrollmentCode {
     /// `club-agent enroll --server-cert-sha256`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cert_sha256: Option<String>,
+    /// What to run on the PC: the enroll command, and the Linux installer
+    /// (packaging/linux/install-agent.sh) that also sets up the services.
+    /// Made from the address the desk reached the server at.
+    #[serde(flatten)]
+    pub commands: Option<AgentCommands>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AgentCommands {
+    /// e.g. `club-agent enroll --server http://10.0.0.2:8080 --code K7Q2M9XW4P`
+    pub agent_command: String,
+    /// e.g. `sudo ./install-agent.sh --server http://10.0.0.2:8080 --code K7Q2M9XW4P`
+    pub install_command_linux: String,
+}
+
+impl AgentCommands {
+    /// The commands for `code`, for PCs that reach the server at `server`
+    /// (a URL made of checked parts only: no shell quoting is needed).
+    pub fn new(server: &str, code: &str, pin: Option<&str>) -> Self {
+        let pin = pin
+            .map(|p| format!(" --server-cert-sha256 {p}"))
+            .unwrap_or_default();
+        let args = format!("--server {server} --code {code}{pin}");
+        AgentCommands {
+            agent_command: format!("club-agent enroll {args}"),
+            install_command_linux: format!("sudo ./install-agent.sh {args}"),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -148,6 +181,7 @@ impl Service {
             enrollment_code: code,
             enrollment_expires_at: expires,
             server_cert_sha256: self.server_cert_sha256(),
+            commands: None,
         })
     }
 
@@ -180,6 +214,7 @@ impl Service {
             enrollment_code: code,
             enrollment_expires_at: expires,
             server_cert_sha256: self.server_cert_sha256(),
+            commands: None,
         })
     }
 
