@@ -54,6 +54,7 @@ impl StateDir {
     pub fn save_enrollment(&self, e: &Enrollment, secret: &str) -> anyhow::Result<()> {
         std::fs::create_dir_all(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
+        restrict_to_service(&self.dir)?;
         write_private(&self.path("secret"), secret.as_bytes())?;
         // A new enrollment starts the sequence of states afresh (the server
         // may be a new database); the PC still starts locked.
@@ -94,6 +95,44 @@ impl StateDir {
         let raw = std::fs::read_to_string(self.path("ui.addr"))
             .context("the agent is not running here (no ui.addr in the state dir)")?;
         raw.trim().parse().context("ui.addr is not an address")
+    }
+}
+
+/// The state directory is the service's alone. On Unix: mode 0700 (the
+/// secret inside is 0600 too). On Windows, where a player can read files
+/// under ProgramData by default: an ACL for SYSTEM and Administrators only,
+/// inherited by every file in it, set with icacls by their well-known SIDs
+/// (S-1-5-18, S-1-5-32-544), so that it holds in every language of Windows.
+pub fn restrict_to_service(dir: &Path) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private", dir.display()))
+    }
+    #[cfg(windows)]
+    {
+        let out = std::process::Command::new("icacls")
+            .arg(dir)
+            .args([
+                "/inheritance:r",
+                "/grant:r",
+                "*S-1-5-18:(OI)(CI)F",
+                "/grant:r",
+                "*S-1-5-32-544:(OI)(CI)F",
+                "/T",
+                "/C",
+                "/Q",
+            ])
+            .output()
+            .context("running icacls")?;
+        anyhow::ensure!(
+            out.status.success(),
+            "icacls could not make {} private: {}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(())
     }
 }
 
@@ -189,6 +228,15 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
+            let dir_mode = std::fs::metadata(dir.path().join("agent"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(
+                dir_mode & 0o777,
+                0o700,
+                "the state dir is the service's alone"
+            );
         }
     }
 
