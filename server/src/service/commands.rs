@@ -138,8 +138,7 @@ impl Service {
             "id": id, "kind": req.kind, "text": text, "force": req.force,
             "state": command.state, "error": command.error,
         }));
-        let tx = self.store.write().await?;
-        let mut tx = tx;
+        let mut tx = self.store.write().await?;
         store::insert_audit(&mut tx, &a).await?;
         tx.commit().await?;
 
