@@ -1178,3 +1178,64 @@ async fn a_system_service_daemon_lets_only_the_players_lock_screen_on_its_channe
     agent.stop().await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pc_that_rebooted_is_told_apart_from_an_agent_that_restarted() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state, _disk) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (_, secret) = state.load_enrollment().unwrap();
+    let id = new_session(&api, h.client, device_id, h.keep).await;
+    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    // Hellos as the agent sends them: when it started, and the PC's uptime.
+    let connect = |started: chrono::DateTime<chrono::Utc>, uptime: u64| {
+        let (srv, secret) = (&srv, secret.clone());
+        async move {
+            let mut ws = raw_agent(srv, &secret).await.unwrap();
+            let mut hi = hello(1);
+            if let AgentMsg::Hello {
+                hardware,
+                agent_started_at,
+                ..
+            } = &mut hi
+            {
+                hardware.uptime_seconds = uptime;
+                *agent_started_at = Some(started);
+            }
+            send(&mut ws, &hi).await;
+            first_state(&mut ws).await;
+            ws.close(None).await.unwrap();
+        }
+    };
+    let t = srv.service.now();
+    connect(t, 3600).await;
+    // The agent alone restarted 10 minutes later: the PC has been up 1 h 10.
+    srv.clock.advance(Duration::minutes(10));
+    connect(srv.service.now(), 4200).await;
+    // The PC rebooted 10 minutes after that: up for 30 s only.
+    srv.clock.advance(Duration::minutes(10));
+    connect(srv.service.now(), 30).await;
+    // Reconnecting without a restart is no restart.
+    connect(srv.service.now(), 40).await;
+
+    let audit = api
+        .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+        .await["audit"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let rebooted: Vec<Value> = audit
+        .iter()
+        .filter(|a| a["kind"] == "agent.restarted")
+        .map(|a| a["after"]["pc_rebooted"].clone())
+        .collect();
+    assert_eq!(
+        rebooted,
+        vec![json!(true), json!(false)],
+        "newest first: {audit:?}"
+    );
+    srv.stop().await;
+}
