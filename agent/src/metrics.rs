@@ -36,7 +36,6 @@ impl Sampler {
             problems,
             macs: self.macs.clone(),
         }
-        .bounded()
     }
 }
 

@@ -110,13 +110,18 @@ impl Config {
         }
     }
 
+    /// The database's file path, from a path or a `sqlite:` URL.
+    pub fn database_file(&self) -> &str {
+        database_file(&self.database)
+    }
+
     /// The TLS the configuration asks for, if any (made or read now).
     pub fn tls(&self) -> anyhow::Result<Option<crate::tls::Tls>> {
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
             return crate::tls::load(cert, key).map(Some);
         }
         if self.tls_self_signed {
-            let (cert, key) = crate::tls::self_signed_paths(&self.database);
+            let (cert, key) = crate::tls::self_signed_paths(self.database_file());
             return crate::tls::self_signed(&cert, &key, crate::tls::names_for(self.listen))
                 .map(Some);
         }
@@ -148,4 +153,13 @@ impl Config {
             tls_self_signed: false,
         }
     }
+}
+
+/// A database's file path, from a path or a `sqlite:`/`sqlite://` URL (its
+/// query left out).
+pub fn database_file(database: &str) -> &str {
+    let path = database
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    path.split('?').next().unwrap_or(path)
 }

@@ -34,7 +34,7 @@ pub struct Gateway {
     conns: Arc<Mutex<HashMap<i64, Conn>>>,
     /// Upgraded connections per PC that have not said hello yet: they are
     /// out of the HTTP connection counts and not yet one-per-PC.
-    greeting: Arc<Mutex<HashMap<i64, usize>>>,
+    greeting: crate::serve::Slots<i64>,
     next_id: Arc<std::sync::atomic::AtomicU64>,
     /// Silence after which a PC counts as offline and its socket is dropped.
     offline_after: Duration,
@@ -45,22 +45,7 @@ pub struct Gateway {
 const GREETING_PER_PC: usize = 2;
 
 /// A connection's place among its PC's greeting ones, given back on drop.
-struct Greeting {
-    map: Arc<Mutex<HashMap<i64, usize>>>,
-    device_id: i64,
-}
-
-impl Drop for Greeting {
-    fn drop(&mut self) {
-        let mut m = self.map.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = m.get_mut(&self.device_id) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.device_id);
-            }
-        }
-    }
-}
+type Greeting = crate::serve::Slot<i64>;
 
 #[derive(Clone)]
 struct Conn {
@@ -151,7 +136,7 @@ impl Gateway {
     pub fn new(offline_after: Duration) -> Self {
         Gateway {
             conns: Arc::default(),
-            greeting: Arc::default(),
+            greeting: Default::default(),
             next_id: Arc::default(),
             offline_after,
         }
@@ -160,16 +145,7 @@ impl Gateway {
     /// A place for one more connection of this PC before its hello, if it
     /// has fewer than [`GREETING_PER_PC`] waiting already.
     fn greeting(&self, device_id: i64) -> Option<Greeting> {
-        let mut m = self.greeting.lock().unwrap_or_else(|p| p.into_inner());
-        let n = m.entry(device_id).or_default();
-        if *n >= GREETING_PER_PC {
-            return None;
-        }
-        *n += 1;
-        Some(Greeting {
-            map: self.greeting.clone(),
-            device_id,
-        })
+        self.greeting.take(device_id, GREETING_PER_PC)
     }
 
     fn register(&self, device_id: i64, outbox: Outbox, secret_hash: &str) -> u64 {

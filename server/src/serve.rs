@@ -45,14 +45,58 @@ impl Default for Limits {
     }
 }
 
-/// Open connections per address; a slot is given back on drop.
-#[derive(Clone, Default)]
-struct PerAddress(Arc<Mutex<HashMap<IpAddr, usize>>>);
+/// At most so many of something per key at once (connections per address,
+/// greetings per PC); a slot is given back when dropped.
+pub struct Slots<K>(Arc<Mutex<HashMap<K, usize>>>);
 
-struct Slot {
-    map: PerAddress,
-    ip: IpAddr,
+impl<K> Clone for Slots<K> {
+    fn clone(&self) -> Self {
+        Slots(self.0.clone())
+    }
 }
+
+impl<K> Default for Slots<K> {
+    fn default() -> Self {
+        Slots(Arc::default())
+    }
+}
+
+pub struct Slot<K: std::hash::Hash + Eq + Copy> {
+    map: Slots<K>,
+    key: K,
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Slots<K> {
+    /// A slot for `key`, if it holds fewer than `max`.
+    pub fn take(&self, key: K, max: usize) -> Option<Slot<K>> {
+        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = m.entry(key).or_default();
+        if *n >= max {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            map: self.clone(),
+            key,
+        })
+    }
+}
+
+impl<K: std::hash::Hash + Eq + Copy> Drop for Slot<K> {
+    fn drop(&mut self) {
+        let mut m = self.map.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = m.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                m.remove(&self.key);
+            }
+        }
+    }
+}
+
+/// Open connections per address (as [`counted_as`] counts them).
+#[derive(Clone, Default)]
+struct PerAddress(Slots<IpAddr>);
 
 /// The unit an address is counted in: one IPv4 address, or an IPv6 /64
 /// (one host can use a whole /64 of addresses).
@@ -70,30 +114,8 @@ fn counted_as(ip: IpAddr) -> IpAddr {
 }
 
 impl PerAddress {
-    fn take(&self, ip: IpAddr, max: usize) -> Option<Slot> {
-        let ip = counted_as(ip);
-        let mut m = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = m.entry(ip).or_default();
-        if *n >= max {
-            return None;
-        }
-        *n += 1;
-        Some(Slot {
-            map: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut m = self.map.0.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = m.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                m.remove(&self.ip);
-            }
-        }
+    fn take(&self, ip: IpAddr, max: usize) -> Option<Slot<IpAddr>> {
+        self.0.take(counted_as(ip), max)
     }
 }
 

@@ -24,12 +24,9 @@ impl std::fmt::Debug for Tls {
     }
 }
 
-/// Where a self-signed certificate and its key are kept for a database.
-pub fn self_signed_paths(database: &str) -> (PathBuf, PathBuf) {
-    let path = database
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
+/// Where a self-signed certificate and its key are kept, beside the
+/// database file `path`.
+pub fn self_signed_paths(path: &str) -> (PathBuf, PathBuf) {
     (
         PathBuf::from(format!("{path}.tls-cert.pem")),
         PathBuf::from(format!("{path}.tls-key.pem")),

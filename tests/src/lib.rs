@@ -280,6 +280,14 @@ pub async fn wait_for<T>(
     .expect("the expected event arrived in time")
 }
 
+/// An HTTP client that trusts only the certificate whose SHA-256 is `pin`.
+pub fn pinned_http(pin: &str) -> anyhow::Result<reqwest::Client> {
+    let tls = club_shared::tls::pinned_client_config(pin).map_err(anyhow::Error::msg)?;
+    Ok(reqwest::Client::builder()
+        .use_preconfigured_tls((*tls).clone())
+        .build()?)
+}
+
 /// A thin JSON client for the REST API.
 #[derive(Clone)]
 pub struct Api {
@@ -301,13 +309,8 @@ impl Api {
     /// An anonymous client of an https:// server that trusts only the
     /// certificate with this fingerprint, as an agent does.
     pub fn pinned(base: &str, sha256: &str) -> Api {
-        let tls = club_shared::tls::pinned_client_config(sha256).expect("a fingerprint");
-        let http = reqwest::Client::builder()
-            .use_preconfigured_tls((*tls).clone())
-            .build()
-            .expect("an https client");
         Api {
-            http,
+            http: pinned_http(sha256).expect("an https client"),
             base: base.to_owned(),
             token: None,
         }

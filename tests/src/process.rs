@@ -101,6 +101,15 @@ pub async fn finished(mut cmd: Command) -> (std::process::ExitStatus, String) {
     )
 }
 
+/// Whether this process runs as root (who may write any file and act as
+/// any account).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+}
+
 /// The database file of a test directory.
 pub fn database_in(dir: &Path) -> PathBuf {
     dir.join("club.db")

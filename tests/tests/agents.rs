@@ -1107,14 +1107,6 @@ async fn the_desk_sends_a_message_reboots_shuts_down_and_wakes_pcs() {
     srv.stop().await;
 }
 
-/// Whether this process runs as root.
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-}
-
 /// Connects to a Unix socket as `user` and answers the first line it says
 /// (empty: refused or closed).
 async fn first_line_as(user: &str, socket: &std::path::Path) -> (bool, String) {
@@ -1139,7 +1131,7 @@ async fn first_line_as(user: &str, socket: &std::path::Path) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_system_service_daemon_lets_only_the_players_lock_screen_on_its_channel() {
-    if !is_root() {
+    if !club_tests::process::is_root() {
         eprintln!("needs root to act as two accounts: skipped");
         return;
     }

@@ -6,7 +6,7 @@ use chrono::Duration;
 use club_shared::events::SessionChange;
 use club_shared::Event;
 use club_tests::process::{
-    database_in, finished, server_command, ServerProcess, PROCESS_OWNER_PASSWORD,
+    database_in, finished, is_root, server_command, ServerProcess, PROCESS_OWNER_PASSWORD,
 };
 use club_tests::*;
 use reqwest::Method;
@@ -146,14 +146,6 @@ async fn a_full_disk_answers_storage_unavailable_changes_nothing_and_recovers() 
         .await
         .unwrap();
     assert_eq!(stored, expected);
-}
-
-/// Whether this process runs as root (who may write any file).
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
 
 #[tokio::test]

@@ -198,13 +198,16 @@ async fn the_hall_feed_runs_over_wss() {
         "{}/api/v1/hall/ws?token={token}",
         srv.base.replace("https://", "wss://")
     );
+    // As an agent connects: TCP, then TLS trusting only the pinned certificate.
     let to: std::net::SocketAddr = srv.base.trim_start_matches("https://").parse().unwrap();
-    let tls = club_shared::tls::pinned_client_config(srv.cert_sha256.as_deref().unwrap()).unwrap();
-    let tcp = tokio::net::TcpStream::connect(to).await.unwrap();
-    let stream = tokio_rustls::TlsConnector::from(tls)
-        .connect(club_shared::tls::server_name("127.0.0.1").unwrap(), tcp)
-        .await
-        .unwrap();
+    let stream = club_agent::http::connect(
+        &to.ip().to_string(),
+        to.port(),
+        true,
+        srv.cert_sha256.as_deref(),
+    )
+    .await
+    .unwrap();
     let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await.unwrap();
     let first = tokio::time::timeout(WAIT, ws.next())
         .await

@@ -224,6 +224,15 @@ impl Service {
         pc_uptime_seconds: u64,
     ) -> Result<()> {
         let started = store::ms(started_at);
+        // Most hellos are reconnects of the same agent: a read tells, and
+        // the writer is only taken for a start it has not seen.
+        let known = {
+            let mut c = self.store.read().await?;
+            store::agent_started_at(&mut c, device_id).await?
+        };
+        if known == Some(started) {
+            return Ok(());
+        }
         let mut tx = self.store.write().await?;
         let previous = store::agent_started_at(&mut tx, device_id).await?;
         if previous == Some(started) {

@@ -215,10 +215,7 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
 
 /// Where the demo agents keep their state: beside the database file.
 pub fn agents_dir(database: &str) -> std::path::PathBuf {
-    let path = database
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or(path);
+    let path = crate::config::database_file(database);
     std::path::PathBuf::from(format!("{path}.agents"))
 }
 

@@ -187,13 +187,7 @@ impl Api {
     /// Signs in to a server, over TLS trusting only `pin` when given.
     pub async fn login_pinned(base: &str, pin: Option<&str>) -> anyhow::Result<Api> {
         let http = match pin {
-            Some(pin) => {
-                let tls =
-                    club_shared::tls::pinned_client_config(pin).map_err(anyhow::Error::msg)?;
-                reqwest::Client::builder()
-                    .use_preconfigured_tls((*tls).clone())
-                    .build()?
-            }
+            Some(pin) => club_tests::pinned_http(pin)?,
             None => reqwest::Client::new(),
         };
         let v: Value = http
