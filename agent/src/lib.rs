@@ -4,10 +4,16 @@
 //! server's demo run the same code.
 
 pub mod backoff;
+pub mod cli;
+#[cfg(windows)]
+mod console;
 pub mod http;
 mod lockchan;
 pub mod metrics;
+#[cfg(windows)]
+mod pipesec;
 mod runtime;
+pub mod service;
 pub mod state;
 pub mod supervise;
 mod ui;

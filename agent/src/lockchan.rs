@@ -4,7 +4,8 @@
 //! channel admits only the daemon's own account (and, when the daemon runs
 //! as a system service, the one account whose session shows the lock
 //! screen): a Unix socket (mode 0600, owned by that account, peer uid
-//! checked), a local-only named pipe on Windows.
+//! checked), a local-only named pipe on Windows that only SYSTEM,
+//! Administrators and the signed-in player may open (`pipesec`).
 
 use crate::runtime::AgentHandle;
 use club_shared::lock::{DaemonMsg, LockMsg, MAX_LOCK_CLIENTS, MAX_LOCK_LINE_BYTES};
@@ -89,12 +90,17 @@ pub(crate) async fn serve(
     use anyhow::Context;
     use tokio::net::windows::named_pipe::ServerOptions;
     let name = path.as_os_str().to_owned();
+    let security = crate::pipesec::PipeSecurity::lock_screen()
+        .context("the lock screen pipe's security descriptor")?;
     // first_pipe_instance: a pipe of that name made by anyone else first
     // (a fake daemon) makes this fail rather than share it.
-    let mut server = ServerOptions::new()
-        .first_pipe_instance(true)
-        .reject_remote_clients(true)
-        .create(&name)
+    let mut server = security
+        .create(
+            ServerOptions::new()
+                .first_pipe_instance(true)
+                .reject_remote_clients(true),
+            &name,
+        )
         .with_context(|| format!("opening the lock screen's pipe {}", path.display()))?;
     let slots = Arc::new(Semaphore::new(MAX_LOCK_CLIENTS));
     Ok(tokio::spawn(async move {
@@ -107,10 +113,7 @@ pub(crate) async fn serve(
             // instance of its own: a failed connect (a client that came and
             // went at once) leaves this instance unusable.
             let next = loop {
-                match ServerOptions::new()
-                    .reject_remote_clients(true)
-                    .create(&name)
-                {
+                match security.create(ServerOptions::new().reject_remote_clients(true), &name) {
                     Ok(n) => break n,
                     Err(e) => {
                         tracing::error!(error = %e, "opening the next lock screen pipe");

@@ -1,10 +1,10 @@
 //! club-agent: the command line over the agent library.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use club_agent::cli::RunArgs;
 use club_agent::state::StateDir;
-use club_agent::{AgentOptions, LocalStatus};
-use std::net::SocketAddr;
+use club_agent::LocalStatus;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -34,41 +34,17 @@ enum Command {
     },
     /// Run the agent daemon (starts locked).
     Run {
-        #[arg(long)]
-        state_dir: Option<PathBuf>,
-        /// Where the lock screen listens (loopback).
-        #[arg(long, default_value = "127.0.0.1:7480")]
-        ui_listen: SocketAddr,
-        /// Runs through `sh -c` (`cmd /C` on Windows) when the PC must lock.
-        #[arg(long)]
-        lock_cmd: Option<String>,
-        /// Runs when the server unlocks the PC.
-        #[arg(long)]
-        unlock_cmd: Option<String>,
-        /// Lock and unlock commands still running after this are killed and
-        /// count as failed.
-        #[arg(long, default_value_t = 30)]
-        hook_timeout_seconds: u64,
-        /// The lock screen to start and keep running. Default: `club-lock`
-        /// beside this executable, in a graphical session (DISPLAY or
-        /// WAYLAND_DISPLAY set, or on Windows); `none` starts none.
-        #[arg(long)]
-        lock_screen: Option<PathBuf>,
-        /// The lock screen's local channel (default: lock.sock in the state
-        /// dir; on Windows the named pipe \\.\pipe\clubhall-lock).
-        #[arg(long)]
-        lock_channel: Option<PathBuf>,
-        /// Unix: the account (name or uid) whose club-lock may use the lock
-        /// channel, when the daemon runs as a system service and club-lock in
-        /// the player's graphical session. The socket is given to it.
-        #[arg(long)]
-        lock_screen_user: Option<String>,
-        /// Runs when the desk reboots the PC.
-        #[arg(long, default_value = club_agent::DEFAULT_REBOOT_CMD)]
-        reboot_cmd: String,
-        /// Runs when the desk shuts the PC down.
-        #[arg(long, default_value = club_agent::DEFAULT_SHUTDOWN_CMD)]
-        shutdown_cmd: String,
+        #[command(flatten)]
+        run: RunArgs,
+        /// Started by the Windows service manager (`service install`
+        /// registers it so).
+        #[arg(long, hide = true)]
+        service: bool,
+    },
+    /// The agent as a service: started at boot, restarted whenever it ends.
+    Service {
+        #[command(subcommand)]
+        action: ServiceAction,
     },
     /// Press Start, as the player would on the lock screen.
     Start {
@@ -82,41 +58,95 @@ enum Command {
     },
 }
 
-/// `--lock-screen`, or `club-lock` beside this executable when there is a
-/// display to show it on.
-fn lock_screen_path(arg: Option<PathBuf>) -> anyhow::Result<Option<PathBuf>> {
-    match arg {
-        Some(p) if p.as_os_str() == "none" => Ok(None),
-        Some(p) => Ok(Some(p)),
-        None => {
-            let graphical = cfg!(windows)
-                || std::env::var_os("DISPLAY").is_some()
-                || std::env::var_os("WAYLAND_DISPLAY").is_some();
-            if !graphical {
-                return Ok(None);
-            }
-            let exe = std::env::current_exe().context("finding club-agent's own path")?;
-            let name = format!("club-lock{}", std::env::consts::EXE_SUFFIX);
-            Ok(exe.parent().map(|d| d.join(name)))
-        }
-    }
+#[derive(Subcommand)]
+enum ServiceAction {
+    /// Windows: register a LocalSystem service (automatic start, restarted
+    /// on any failure) that runs with these options. Linux: install the
+    /// systemd units (the daemon, and club-lock in the player's session),
+    /// then enable and start them.
+    Install {
+        #[cfg(windows)]
+        #[command(flatten)]
+        run: Box<RunArgs>,
+        #[cfg(unix)]
+        #[command(flatten)]
+        install: club_agent::service::InstallArgs,
+    },
+    /// Stop and remove the service (the device secret is kept).
+    Uninstall,
+    Start,
+    Stop,
+    /// The service's state; a non-zero exit when it is not running.
+    Status,
 }
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> anyhow::Result<()> {
+fn init_logging(service: bool, state_dir: &StateDir) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if service {
+        // A service has no terminal: its log is a file in its state dir,
+        // started afresh when it has grown past 10 MB.
+        let path = state_dir.dir.join("club-agent.log");
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 10 << 20) {
+            let _ = std::fs::rename(&path, path.with_extension("log.old"));
+        }
+        let _ = std::fs::create_dir_all(&state_dir.dir);
+        if let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+            return;
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Run { run, service } => {
+            init_logging(*service, &StateDir::resolve(run.state_dir.clone()))
+        }
+        _ => init_logging(false, &StateDir::resolve(None)),
+    }
+    match cli.command {
+        Command::Run { run, service } => {
+            let opts = run.options()?;
+            if let Some(exe) = &opts.lock_screen {
+                tracing::info!(lock_screen = %exe.display(), "supervising the lock screen");
+            }
+            if service {
+                #[cfg(windows)]
+                return club_agent::service::dispatch(opts);
+                #[cfg(not(windows))]
+                anyhow::bail!("--service is for the Windows service manager");
+            }
+            runtime()?.block_on(run_daemon(opts))
+        }
+        Command::Service { action } => match action {
+            #[cfg(windows)]
+            ServiceAction::Install { run } => club_agent::service::install(&run),
+            #[cfg(unix)]
+            ServiceAction::Install { install } => club_agent::service::install(&install),
+            ServiceAction::Uninstall => club_agent::service::uninstall(),
+            ServiceAction::Start => club_agent::service::start(),
+            ServiceAction::Stop => club_agent::service::stop(),
+            ServiceAction::Status => club_agent::service::status(),
+        },
         Command::Enroll {
             server,
             code,
             server_cert_sha256,
             state_dir,
-        } => {
+        } => runtime()?.block_on(async {
             let dir = StateDir::resolve(state_dir);
             let device_id =
                 club_agent::enroll(&dir, &server, &code, server_cert_sha256.as_deref()).await?;
@@ -125,62 +155,8 @@ async fn main() -> anyhow::Result<()> {
                 dir.dir.display()
             );
             Ok(())
-        }
-        Command::Run {
-            state_dir,
-            ui_listen,
-            lock_cmd,
-            unlock_cmd,
-            hook_timeout_seconds,
-            lock_screen,
-            reboot_cmd,
-            shutdown_cmd,
-            lock_channel,
-            lock_screen_user,
-        } => {
-            if !ui_listen.ip().is_loopback() {
-                bail!(
-                    "--ui-listen must be a loopback address: the lock screen is for this PC only"
-                );
-            }
-            let mut opts = AgentOptions::new(StateDir::resolve(state_dir), ui_listen);
-            opts.lock_cmd = lock_cmd;
-            opts.unlock_cmd = unlock_cmd;
-            opts.hook_timeout = std::time::Duration::from_secs(hook_timeout_seconds);
-            opts.lock_screen = lock_screen_path(lock_screen)?;
-            opts.reboot_cmd = reboot_cmd;
-            opts.shutdown_cmd = shutdown_cmd;
-            if let Some(path) = lock_channel {
-                opts.lock_channel = Some(path);
-            }
-            opts.lock_screen_uid = match lock_screen_user {
-                Some(user) => Some(club_agent::state::uid_of(&user)?),
-                None => None,
-            };
-            if let Some(exe) = &opts.lock_screen {
-                tracing::info!(lock_screen = %exe.display(), "supervising the lock screen");
-            }
-            let shutdown = CancellationToken::new();
-            let (_handle, done) = club_agent::run(opts, shutdown.clone()).await?;
-            let stop = shutdown.clone();
-            tokio::spawn(async move {
-                let _ = tokio::signal::ctrl_c().await;
-                stop.cancel();
-            });
-            #[cfg(unix)]
-            {
-                let stop = shutdown.clone();
-                let mut term =
-                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-                tokio::spawn(async move {
-                    term.recv().await;
-                    stop.cancel();
-                });
-            }
-            done.await?;
-            Ok(())
-        }
-        Command::Start { state_dir } => {
+        }),
+        Command::Start { state_dir } => runtime()?.block_on(async {
             let addr = StateDir::resolve(state_dir).load_ui_addr()?;
             let (status, body) =
                 club_agent::http::request("POST", &format!("http://{addr}/api/start"), None)
@@ -190,8 +166,8 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
             Ok(())
-        }
-        Command::Status { state_dir } => {
+        }),
+        Command::Status { state_dir } => runtime()?.block_on(async {
             let addr = StateDir::resolve(state_dir).load_ui_addr()?;
             let (_, body) =
                 club_agent::http::request("GET", &format!("http://{addr}/api/status"), None)
@@ -210,6 +186,44 @@ async fn main() -> anyhow::Result<()> {
             });
             println!("{out}");
             Ok(())
-        }
+        }),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// The daemon in the foreground (a terminal, or systemd's service): until
+/// Ctrl+C or SIGTERM.
+async fn run_daemon(opts: club_agent::AgentOptions) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let (_handle, done) = club_agent::run(opts, shutdown.clone()).await?;
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        stop.cancel();
+    });
+    #[cfg(unix)]
+    {
+        let stop = shutdown.clone();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::spawn(async move {
+            term.recv().await;
+            stop.cancel();
+        });
+    }
+    done.await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -63,6 +63,13 @@ pub struct AgentOptions {
     /// screen may use the lock channel: the player's, when the daemon runs
     /// as a system service and club-lock in the player's session.
     pub lock_screen_uid: Option<u32>,
+    /// Windows service: the lock screen is started in the active console
+    /// session, as the signed-in player, not in the service's own session
+    /// (where no window can be seen).
+    pub lock_screen_in_console_session: bool,
+    /// Told when a player signs in or the console changes hands: the lock
+    /// screen is started again, in the session now on the screen.
+    pub session_changed: Arc<tokio::sync::Notify>,
 }
 
 /// The operating system's own reboot and shutdown commands.
@@ -93,6 +100,8 @@ impl AgentOptions {
             shutdown_cmd: DEFAULT_SHUTDOWN_CMD.into(),
             message_for: Duration::from_secs(60),
             lock_screen_uid: None,
+            lock_screen_in_console_session: false,
+            session_changed: Arc::default(),
             state_dir,
         }
     }
@@ -180,7 +189,7 @@ pub(crate) struct Press {
 #[derive(Clone)]
 pub struct AgentHandle {
     local: Arc<Mutex<Local>>,
-    opts: Arc<AgentOptions>,
+    pub(crate) opts: Arc<AgentOptions>,
     presses: mpsc::Sender<Press>,
     /// Bumped on every change, for whoever waits on one.
     changes: Arc<watch::Sender<u64>>,
@@ -200,6 +209,13 @@ impl AgentHandle {
     fn server_now(&self) -> DateTime<Utc> {
         let offset = self.lock_local().offset_ms;
         (self.opts.clock)() + chrono::Duration::milliseconds(offset)
+    }
+
+    /// A player signed in, or another session took the console: the lock
+    /// screen is started again in the session now on the screen. The
+    /// Windows service says so on every logon and console change.
+    pub fn session_changed(&self) {
+        self.opts.session_changed.notify_one();
     }
 
     pub fn ui_addr(&self) -> SocketAddr {
@@ -656,7 +672,6 @@ pub async fn run(
     ) {
         tasks.spawn(crate::supervise::lock_screen(
             exe,
-            handle.opts.lock_screen_display.clone(),
             path,
             handle.clone(),
             shutdown.clone(),

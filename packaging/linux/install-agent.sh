@@ -41,13 +41,6 @@ echo "== binaries"
 install -d "$root/usr/local/bin"
 install -m 0755 "$bin_dir/club-agent" "$bin_dir/club-lock" "$root/usr/local/bin/"
 
-echo "== services"
-install -d "$root/etc/systemd/system/club-agent.service.d" "$root/etc/systemd/user"
-install -m 0644 "$here/club-agent.service" "$root/etc/systemd/system/club-agent.service"
-printf '[Service]\nEnvironment=CLUB_LOCK_SCREEN_USER=%s\n' "$player" \
-  >"$root/etc/systemd/system/club-agent.service.d/player.conf"
-install -m 0644 "$here/club-lock.service" "$root/etc/systemd/user/club-lock.service"
-
 echo "== enrolling this PC with $server"
 state="$root/var/lib/club-agent"
 install -d -m 0700 "$state"
@@ -55,12 +48,12 @@ args=(enroll --server "$server" --code "$code" --state-dir "$state")
 [ -n "$pin" ] && args+=(--server-cert-sha256 "$pin")
 "$root/usr/local/bin/club-agent" "${args[@]}"
 
-if [ -z "$root" ]; then
-  echo "== starting"
-  systemctl daemon-reload
-  systemctl enable --now club-agent
-  systemctl --global enable club-lock
-fi
+echo "== services"
+# The units (built into club-agent from this directory), enabled and
+# started; under --root only written.
+args=(service install --player "$player")
+[ -n "$root" ] && args+=(--root "$root")
+"$root/usr/local/bin/club-agent" "${args[@]}"
 
 echo "== the player's account ($player)"
 if id -nG "$player" | tr ' ' '\n' | grep -qxE 'sudo|wheel|admin|adm'; then

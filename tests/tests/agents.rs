@@ -760,6 +760,84 @@ async fn a_lock_screen_that_keeps_failing_is_shown_in_the_hall() {
     srv.stop().await;
 }
 
+/// A lock screen stand-in that tells the test its pid through a FIFO the
+/// test reads (a blocking open and read: the test waits on the start
+/// itself), then stays.
+#[cfg(unix)]
+fn announcing_lock_screen(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let fifo = dir.join("starts.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let script = dir.join("fake-lock.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$$\" > '{}'\nexec sleep 600\n",
+            fifo.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (script, fifo)
+}
+
+/// A player signing in (the Windows service hears it from the service
+/// manager) starts the lock screen again at once, in the session now on the
+/// screen; the old one is ended and it does not count as a failure.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_change_moves_the_lock_screen_at_once_and_is_no_failure() {
+    use tokio::io::AsyncBufReadExt;
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, dir) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let (script, fifo) = announcing_lock_screen(dir.path());
+    // Opened before the agent starts: the stand-in's write waits for it.
+    let rx = tokio::net::unix::pipe::OpenOptions::new()
+        .read_write(true)
+        .open_receiver(&fifo)
+        .unwrap();
+    let mut starts = tokio::io::BufReader::new(rx).lines();
+    let mut next_start = async || -> u32 {
+        let line = tokio::time::timeout(WAIT, starts.next_line())
+            .await
+            .expect("the lock screen started in time")
+            .unwrap()
+            .unwrap();
+        line.trim().parse().unwrap()
+    };
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |o| {
+        o.lock_screen = Some(script.clone());
+    })
+    .await;
+    let first = next_start().await;
+    assert!(std::path::Path::new(&format!("/proc/{first}")).exists());
+    agent.handle.session_changed();
+    let second = next_start().await;
+    assert_ne!(first, second, "a new lock screen");
+    // The old one was ended and reaped before the new one started.
+    assert!(
+        !std::path::Path::new(&format!("/proc/{first}")).exists(),
+        "the first lock screen still runs"
+    );
+    // Again: a move is never a quick exit counted towards "keeps failing".
+    for _ in 0..3 {
+        agent.handle.session_changed();
+        next_start().await;
+    }
+    let s = agent.handle.status();
+    assert!(s.locked);
+    assert_eq!(s.lock_screen_problem, None);
+    agent.stop().await;
+    srv.stop().await;
+}
+
 #[cfg(unix)]
 async fn next(
     lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>>,

@@ -142,6 +142,21 @@ async fn the_desk_gives_the_install_command_and_the_installer_sets_up_and_enroll
     ] {
         assert!(at(f).exists(), "{f} installed");
     }
+    // The units are the repository's own, as `systemd-analyze verify` saw them.
+    let packaged = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../packaging/linux");
+    for (installed, source) in [
+        (
+            "etc/systemd/system/club-agent.service",
+            "club-agent.service",
+        ),
+        ("etc/systemd/user/club-lock.service", "club-lock.service"),
+    ] {
+        assert_eq!(
+            std::fs::read_to_string(at(installed)).unwrap(),
+            std::fs::read_to_string(packaged.join(source)).unwrap(),
+            "{installed}"
+        );
+    }
     let drop_in =
         std::fs::read_to_string(at("etc/systemd/system/club-agent.service.d/player.conf")).unwrap();
     assert!(
@@ -165,4 +180,65 @@ async fn the_desk_gives_the_install_command_and_the_installer_sets_up_and_enroll
         .await;
     assert_eq!(again.0, 401, "the code was used: {:?}", again.1);
     srv.stop().await;
+}
+
+/// `club-agent service start|stop|status` drive systemd's club-agent unit:
+/// checked with a stand-in systemctl first on the PATH that records what it
+/// was asked and answers as systemctl does for a stopped unit.
+#[test]
+fn the_service_commands_drive_the_systemd_unit() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("calls");
+    let fake = dir.path().join("systemctl");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\n[ \"$1\" = status ] && exit 3\nexit 0\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |action: &str| {
+        std::process::Command::new(club_tests::agents::workspace_bin("club-agent"))
+            .args(["service", action])
+            .env("PATH", &path)
+            .status()
+            .unwrap()
+    };
+    assert!(run("start").success());
+    assert!(run("stop").success());
+    // A stopped service: systemctl's exit code 3 comes through.
+    assert_eq!(run("status").code(), Some(3));
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "start club-agent\nstop club-agent\nstatus --no-pager club-agent\n"
+    );
+    // A player name that would break the unit file is refused before
+    // anything is written.
+    let root = dir.path().join("root");
+    let out = std::process::Command::new(club_tests::agents::workspace_bin("club-agent"))
+        .args([
+            "service",
+            "install",
+            "--player",
+            "x\nExecStartPre=/bin/sh",
+            "--root",
+        ])
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an account name"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!root.exists(), "nothing was written");
 }

@@ -84,3 +84,32 @@ fn the_agent_prints_its_help_under_wine_where_wine_can_run_it() {
     assert!(out.status.success(), "{err}");
     assert!(text.contains("Usage"), "{text}");
 }
+
+/// The agent's Windows build links what the service needs: the service
+/// manager's entry points, the player's session token and a process
+/// started with it, and the lock pipe's security descriptor. Their names
+/// are in the import table (a build without the service code has none of
+/// them).
+#[test]
+fn the_windows_agent_links_the_service_and_the_console_session_launch() {
+    let bytes = std::fs::read(windows_exe("club-agent")).unwrap();
+    // Import names are NUL-terminated strings, each after a two-byte hint.
+    let has = |name: &str| {
+        let needle = [name.as_bytes(), b"\0"].concat();
+        memchr::memmem::find(&bytes, &needle).is_some()
+    };
+    for import in [
+        "StartServiceCtrlDispatcherW",
+        "RegisterServiceCtrlHandlerExW",
+        "CreateServiceW",
+        "ChangeServiceConfig2W",
+        "WTSGetActiveConsoleSessionId",
+        "WTSQueryUserToken",
+        "DuplicateTokenEx",
+        "CreateEnvironmentBlock",
+        "CreateProcessAsUserW",
+        "ConvertStringSecurityDescriptorToSecurityDescriptorW",
+    ] {
+        assert!(has(import), "club-agent.exe does not import {import}");
+    }
+}
