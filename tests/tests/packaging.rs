@@ -112,6 +112,30 @@ async fn the_desk_gives_the_install_command_and_the_installer_sets_up_and_enroll
         )
     );
 
+    // And for Windows: the PowerShell installer, with parameters it declares.
+    let windows = pc["install_command_windows"].as_str().unwrap();
+    assert_eq!(
+        windows,
+        format!(
+            "powershell -ExecutionPolicy Bypass -File .\\install-agent.ps1 -Server {} -Code {code}",
+            srv.base
+        )
+    );
+    let ps1 = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../packaging/windows/install-agent.ps1"),
+    )
+    .unwrap();
+    let param_block = &ps1[ps1.find("param(").unwrap()..];
+    let param_block = &param_block[..param_block.find("\n)").unwrap()];
+    let script_args: Vec<&str> = windows.split(' ').skip(5).collect();
+    for name in script_args.iter().filter(|a| a.starts_with('-')) {
+        assert!(
+            param_block.contains(&format!("]${}", &name[1..])),
+            "install-agent.ps1 declares no {name}"
+        );
+    }
+
     // The installer, into a scratch root (it starts nothing there), with the
     // arguments the desk gave.
     let root = tempfile::tempdir().unwrap();

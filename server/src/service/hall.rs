@@ -50,8 +50,9 @@ pub struct CreatedDevice {
     /// `club-agent enroll --server-cert-sha256`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cert_sha256: Option<String>,
-    /// What to run on the PC: the enroll command, and the Linux installer
-    /// (packaging/linux/install-agent.sh) that also sets up the services.
+    /// What to run on the PC: the enroll command, and the Linux and Windows
+    /// installers (packaging/linux/install-agent.sh,
+    /// packaging/windows/install-agent.ps1) that also set up the service.
     /// Made from the address the desk reached the server at.
     #[serde(flatten)]
     pub commands: Option<AgentCommands>,
@@ -66,8 +67,9 @@ pub struct EnrollmentCode {
     /// `club-agent enroll --server-cert-sha256`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cert_sha256: Option<String>,
-    /// What to run on the PC: the enroll command, and the Linux installer
-    /// (packaging/linux/install-agent.sh) that also sets up the services.
+    /// What to run on the PC: the enroll command, and the Linux and Windows
+    /// installers (packaging/linux/install-agent.sh,
+    /// packaging/windows/install-agent.ps1) that also set up the service.
     /// Made from the address the desk reached the server at.
     #[serde(flatten)]
     pub commands: Option<AgentCommands>,
@@ -79,19 +81,30 @@ pub struct AgentCommands {
     pub agent_command: String,
     /// e.g. `sudo ./install-agent.sh --server http://10.0.0.2:8080 --code K7Q2M9XW4P`
     pub install_command_linux: String,
+    /// In an elevated PowerShell beside `packaging/windows/install-agent.ps1`,
+    /// e.g. `powershell -ExecutionPolicy Bypass -File .\install-agent.ps1
+    /// -Server http://10.0.0.2:8080 -Code K7Q2M9XW4P`
+    pub install_command_windows: String,
 }
 
 impl AgentCommands {
     /// The commands for `code`, for PCs that reach the server at `server`
     /// (a URL made of checked parts only: no shell quoting is needed).
     pub fn new(server: &str, code: &str, pin: Option<&str>) -> Self {
-        let pin = pin
+        let unix_pin = pin
             .map(|p| format!(" --server-cert-sha256 {p}"))
             .unwrap_or_default();
-        let args = format!("--server {server} --code {code}{pin}");
+        let args = format!("--server {server} --code {code}{unix_pin}");
+        let windows_pin = pin
+            .map(|p| format!(" -ServerCertSha256 {p}"))
+            .unwrap_or_default();
         AgentCommands {
             agent_command: format!("club-agent enroll {args}"),
             install_command_linux: format!("sudo ./install-agent.sh {args}"),
+            install_command_windows: format!(
+                "powershell -ExecutionPolicy Bypass -File .\\install-agent.ps1 \
+                 -Server {server} -Code {code}{windows_pin}"
+            ),
         }
     }
 }
@@ -375,4 +388,26 @@ async fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSes
             .map(|g| g.tariff_name.clone())
             .unwrap_or_default(),
     })
+}
+
+#[cfg(test)]
+mod agent_command_tests {
+    use super::AgentCommands;
+
+    #[test]
+    fn every_command_carries_the_pin_when_the_server_serves_tls() {
+        let c = AgentCommands::new("https://10.0.0.2:8443", "K7Q2M9XW4P", Some("ab12"));
+        assert_eq!(
+            c.agent_command,
+            "club-agent enroll --server https://10.0.0.2:8443 --code K7Q2M9XW4P --server-cert-sha256 ab12"
+        );
+        assert_eq!(
+            c.install_command_linux,
+            "sudo ./install-agent.sh --server https://10.0.0.2:8443 --code K7Q2M9XW4P --server-cert-sha256 ab12"
+        );
+        assert_eq!(
+            c.install_command_windows,
+            r"powershell -ExecutionPolicy Bypass -File .\install-agent.ps1 -Server https://10.0.0.2:8443 -Code K7Q2M9XW4P -ServerCertSha256 ab12"
+        );
+    }
 }
