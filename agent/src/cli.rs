@@ -43,6 +43,11 @@ pub struct RunArgs {
     /// the player's graphical session. The socket is given to it.
     #[arg(long)]
     pub lock_screen_user: Option<String>,
+    /// When the lock screen is another service's (`--lock-screen none`,
+    /// club-lock's user unit): runs whenever none is connected, to start
+    /// it again.
+    #[arg(long)]
+    pub lock_screen_restart_cmd: Option<String>,
     /// Runs when the desk reboots the PC.
     #[arg(long, default_value = crate::DEFAULT_REBOOT_CMD)]
     pub reboot_cmd: String,
@@ -86,6 +91,9 @@ impl RunArgs {
         if let Some(u) = &self.lock_screen_user {
             opt("lock-screen-user", u.into());
         }
+        if let Some(c) = &self.lock_screen_restart_cmd {
+            opt("lock-screen-restart-cmd", c.into());
+        }
         opt("reboot-cmd", self.reboot_cmd.clone().into());
         opt("shutdown-cmd", self.shutdown_cmd.clone().into());
         out
@@ -101,6 +109,7 @@ impl RunArgs {
         opts.unlock_cmd = self.unlock_cmd.clone();
         opts.hook_timeout = std::time::Duration::from_secs(self.hook_timeout_seconds);
         opts.lock_screen = lock_screen_path(self.lock_screen.clone())?;
+        opts.lock_screen_restart_cmd = self.lock_screen_restart_cmd.clone();
         opts.reboot_cmd = self.reboot_cmd.clone();
         opts.shutdown_cmd = self.shutdown_cmd.clone();
         if let Some(path) = &self.lock_channel {
@@ -163,6 +172,9 @@ mod tests {
             lock_screen: Some(r"C:\Program Files\Clubhall\club-lock.exe".into()),
             lock_channel: Some(r"\\.\pipe\clubhall-lock-2".into()),
             lock_screen_user: Some("player".into()),
+            lock_screen_restart_cmd: Some(
+                "systemctl --user --machine=player@ start club-lock".into(),
+            ),
             reboot_cmd: "shutdown /r /t 5".into(),
             shutdown_cmd: "--odd".into(),
         };

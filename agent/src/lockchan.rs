@@ -162,6 +162,7 @@ where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
+    let _counted = handle.lock_screen_connected();
     let mut changes = handle.subscribe();
     let mut reader = BufReader::with_capacity(1024, r);
     let mut line = Vec::new();

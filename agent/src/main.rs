@@ -226,4 +226,48 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    /// The systemd unit's command line (continuation lines joined, the
+    /// player's account filled in, double quotes grouping words as systemd
+    /// groups them) is one this club-agent accepts.
+    #[test]
+    fn the_system_units_command_line_parses() {
+        use clap::Parser;
+        let unit = include_str!("../../packaging/linux/club-agent.service");
+        let joined = unit.replace("\\\n", " ");
+        let exec = joined
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .expect("an ExecStart line")
+            .replace("${CLUB_LOCK_SCREEN_USER}", "player");
+        let mut words = Vec::new();
+        let mut word = String::new();
+        let mut quoted = false;
+        for c in exec.chars() {
+            match c {
+                '"' => quoted = !quoted,
+                ' ' if !quoted => {
+                    if !word.is_empty() {
+                        words.push(std::mem::take(&mut word));
+                    }
+                }
+                c => word.push(c),
+            }
+        }
+        words.push(word);
+        assert_eq!(words[0], "/usr/local/bin/club-agent");
+        let cli = super::Cli::try_parse_from(&words).expect("the unit's arguments parse");
+        let super::Command::Run { run, service } = cli.command else {
+            panic!("the unit runs `club-agent run`");
+        };
+        assert!(!service);
+        assert_eq!(
+            run.lock_screen.as_deref(),
+            Some(std::path::Path::new("none"))
+        );
+        assert_eq!(
+            run.lock_screen_restart_cmd.as_deref(),
+            Some("systemctl --user --machine=player@ start club-lock.service")
+        );
+    }
 }

@@ -67,6 +67,14 @@ pub struct AgentOptions {
     /// session, as the signed-in player, not in the service's own session
     /// (where no window can be seen).
     pub lock_screen_in_console_session: bool,
+    /// When the lock screen is another service's (club-lock's systemd user
+    /// unit, with `lock_screen` `None`) and none is connected for
+    /// `lock_screen_grace`: run (through the shell) to start it again, e.g.
+    /// `systemctl --user --machine=player@ start club-lock.service`. Tried
+    /// again every five graces until one connects; reported to the hall
+    /// from the second try on.
+    pub lock_screen_restart_cmd: Option<String>,
+    pub lock_screen_grace: Duration,
     /// Told when a player signs in or the console changes hands: the lock
     /// screen is started again, in the session now on the screen.
     pub session_changed: Arc<tokio::sync::Notify>,
@@ -100,6 +108,8 @@ impl AgentOptions {
             shutdown_cmd: DEFAULT_SHUTDOWN_CMD.into(),
             message_for: Duration::from_secs(60),
             lock_screen_uid: None,
+            lock_screen_restart_cmd: None,
+            lock_screen_grace: Duration::from_secs(3),
             lock_screen_in_console_session: false,
             session_changed: Arc::default(),
             state_dir,
@@ -199,6 +209,17 @@ pub struct AgentHandle {
     hooks: Arc<watch::Sender<(u64, bool)>>,
     /// When this agent started, told to the server in every hello.
     started_at: DateTime<Utc>,
+    /// How many lock screens are connected to the lock channel now.
+    lock_screens: Arc<watch::Sender<usize>>,
+}
+
+/// One connected lock screen, counted while it lives.
+pub(crate) struct LockScreenConnected(Arc<watch::Sender<usize>>);
+
+impl Drop for LockScreenConnected {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n -= 1);
+    }
 }
 
 impl AgentHandle {
@@ -341,6 +362,17 @@ impl AgentHandle {
             l.lock_screen_problem = problem;
         }
         self.changed();
+    }
+
+    /// Counts a lock screen as connected until the answer is dropped.
+    pub(crate) fn lock_screen_connected(&self) -> LockScreenConnected {
+        self.lock_screens.send_modify(|n| *n += 1);
+        LockScreenConnected(self.lock_screens.clone())
+    }
+
+    /// The number of lock screens connected, and its changes.
+    pub(crate) fn lock_screens(&self) -> watch::Receiver<usize> {
+        self.lock_screens.subscribe()
     }
 
     pub(crate) fn subscribe(&self) -> watch::Receiver<u64> {
@@ -553,7 +585,7 @@ async fn last_words(stderr: Option<tokio::process::ChildStderr>) -> String {
     line.trim().chars().take(200).collect()
 }
 
-async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome {
+pub(crate) async fn run_command(cmd: &str, locked: bool, timeout: Duration) -> HookOutcome {
     let mut c = if cfg!(windows) {
         let mut c = tokio::process::Command::new("cmd");
         c.args(["/C", cmd]);
@@ -640,6 +672,7 @@ pub async fn run(
         attempts: Arc::default(),
         hooks: Arc::new(hooks),
         started_at,
+        lock_screens: Arc::new(watch::Sender::new(0)),
     };
     handle.set_locked(true, "agent start");
     tracing::info!(%ui_addr, "lock screen page ready");
@@ -673,6 +706,17 @@ pub async fn run(
         tasks.spawn(crate::supervise::lock_screen(
             exe,
             path,
+            handle.clone(),
+            shutdown.clone(),
+        ));
+    }
+    if let (None, Some(_), Some(cmd)) = (
+        &handle.opts.lock_screen,
+        &handle.opts.lock_channel,
+        handle.opts.lock_screen_restart_cmd.clone(),
+    ) {
+        tasks.spawn(crate::supervise::external_lock_screen(
+            cmd,
             handle.clone(),
             shutdown.clone(),
         ));

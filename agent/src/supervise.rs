@@ -201,6 +201,57 @@ pub(crate) async fn lock_screen(
     }
 }
 
+/// Runs a lock screen restart this long at most.
+const RESTART_CMD_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The lock screen is another service's (club-lock's systemd user unit in
+/// the player's session, which the player could stop): whenever none has
+/// been connected for the grace, `cmd` starts it again, and again every
+/// five graces until one connects. From the second try on the hall is told.
+pub(crate) async fn external_lock_screen(
+    cmd: String,
+    handle: AgentHandle,
+    shutdown: CancellationToken,
+) {
+    let grace = handle.opts.lock_screen_grace;
+    let mut connected = handle.lock_screens();
+    loop {
+        // Until none is connected, then a grace for one on its way (its
+        // unit restarting it, a session starting).
+        let none_for_a_grace = async {
+            loop {
+                let _ = connected.wait_for(|n| *n == 0).await;
+                let stays = tokio::time::timeout(grace, connected.wait_for(|n| *n > 0)).await;
+                if stays.is_err() {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = none_for_a_grace => {}
+        }
+        let mut tries = 0u32;
+        loop {
+            let outcome = crate::runtime::run_command(&cmd, true, RESTART_CMD_TIMEOUT).await;
+            tries += 1;
+            tracing::warn!(tries, detail = %outcome.detail, "no lock screen connected; started it again");
+            if tries >= 2 {
+                handle.set_lock_screen_problem(Some(format!(
+                    "no lock screen is connected (starting it again: {})",
+                    outcome.detail
+                )));
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = connected.wait_for(|n| *n > 0) => break,
+                _ = tokio::time::sleep(grace * 5) => {}
+            }
+        }
+        handle.set_lock_screen_problem(None);
+    }
+}
+
 /// One argument of a Windows command line, quoted as programs built with
 /// the Microsoft C runtime (and Rust's std) read it back: in quotes when it
 /// has a space, a tab or a quote, with backslashes doubled before a quote.

@@ -838,6 +838,77 @@ async fn a_session_change_moves_the_lock_screen_at_once_and_is_no_failure() {
     srv.stop().await;
 }
 
+/// With the lock screen another service's (club-lock's user unit, which
+/// the player could stop), the daemon starts it again whenever none is
+/// connected: at once after a grace, again until one connects, and the
+/// hall hears of it from the second try on.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_starts_the_lock_screen_service_again_when_none_is_connected() {
+    use tokio::io::AsyncBufReadExt;
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, dir) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let fifo = dir.path().join("restarts.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let rx = tokio::net::unix::pipe::OpenOptions::new()
+        .read_write(true)
+        .open_receiver(&fifo)
+        .unwrap();
+    let mut restarts = tokio::io::BufReader::new(rx).lines();
+    let mut next_restart = async || {
+        tokio::time::timeout(WAIT, restarts.next_line())
+            .await
+            .expect("a restart in time")
+            .unwrap()
+            .unwrap()
+    };
+    let socket = state_dir.dir.join("lock.sock");
+    // The stand-in for `systemctl --user … start club-lock` fails, as it
+    // does while the player's session is not up.
+    let cmd = format!(
+        "echo restart > '{}'; echo 'no session' >&2; exit 1",
+        fifo.display()
+    );
+    let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |o| {
+        o.lock_screen = None;
+        o.lock_screen_restart_cmd = Some(cmd);
+        o.lock_screen_grace = std::time::Duration::from_millis(100);
+    })
+    .await;
+    assert_eq!(next_restart().await, "restart");
+    assert_eq!(next_restart().await, "restart");
+    let s = agent
+        .wait("the hall told", |s| s.lock_screen_problem.is_some())
+        .await;
+    let problem = s.lock_screen_problem.unwrap();
+    assert!(problem.contains("no lock screen is connected"), "{problem}");
+    assert!(problem.contains("no session"), "{problem}");
+
+    // A lock screen connects: the problem is gone, no more restarts.
+    let stream = tokio::net::UnixStream::connect(&socket).await.unwrap();
+    let mut lines = tokio::io::BufReader::new(stream).lines();
+    tokio::time::timeout(WAIT, lines.next_line())
+        .await
+        .expect("the view")
+        .unwrap()
+        .expect("a line");
+    agent
+        .wait("the problem cleared", |s| s.lock_screen_problem.is_none())
+        .await;
+    // It goes away (the player stopped its unit): started again.
+    drop(lines);
+    assert_eq!(next_restart().await, "restart");
+    agent.stop().await;
+    srv.stop().await;
+}
+
 #[cfg(unix)]
 async fn next(
     lines: &mut tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::OwnedReadHalf>>,
