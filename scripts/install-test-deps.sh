@@ -23,6 +23,7 @@ command -v import >/dev/null 2>&1 || need+=(imagemagick)
 command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64)
 [ -x /usr/bin/python3 ] || need+=(python3)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+command -v strip >/dev/null 2>&1 || need+=(binutils)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 pub const DEFAULT_UI_LISTEN: &str = "127.0.0.1:7480";
 pub const DEFAULT_HOOK_TIMEOUT_SECONDS: u64 = 30;
+pub const DEFAULT_UPDATE_PROBATION_SECONDS: u64 = 120;
 
 #[derive(clap::Args, Clone, Debug, PartialEq)]
 pub struct RunArgs {
@@ -48,6 +49,12 @@ pub struct RunArgs {
     /// it again.
     #[arg(long)]
     pub lock_screen_restart_cmd: Option<String>,
+    /// Never update this executable to the club's build.
+    #[arg(long)]
+    pub no_self_update: bool,
+    /// A new build the server has not welcomed within this is rolled back.
+    #[arg(long, default_value_t = DEFAULT_UPDATE_PROBATION_SECONDS)]
+    pub update_probation_seconds: u64,
     /// Runs when the desk reboots the PC.
     #[arg(long, default_value = crate::DEFAULT_REBOOT_CMD)]
     pub reboot_cmd: String,
@@ -94,8 +101,15 @@ impl RunArgs {
         if let Some(c) = &self.lock_screen_restart_cmd {
             opt("lock-screen-restart-cmd", c.into());
         }
+        opt(
+            "update-probation-seconds",
+            self.update_probation_seconds.to_string().into(),
+        );
         opt("reboot-cmd", self.reboot_cmd.clone().into());
         opt("shutdown-cmd", self.shutdown_cmd.clone().into());
+        if self.no_self_update {
+            out.push("--no-self-update".into());
+        }
         out
     }
 
@@ -111,6 +125,12 @@ impl RunArgs {
         opts.lock_screen = lock_screen_path(self.lock_screen.clone())?;
         opts.lock_screen_restart_cmd = self.lock_screen_restart_cmd.clone();
         opts.reboot_cmd = self.reboot_cmd.clone();
+        if !self.no_self_update {
+            opts.self_update = Some(crate::update::SelfUpdate {
+                exe: std::env::current_exe().context("finding club-agent's own path")?,
+                probation: std::time::Duration::from_secs(self.update_probation_seconds),
+            });
+        }
         opts.shutdown_cmd = self.shutdown_cmd.clone();
         if let Some(path) = &self.lock_channel {
             opts.lock_channel = Some(path.clone());
@@ -177,6 +197,8 @@ mod tests {
             ),
             reboot_cmd: "shutdown /r /t 5".into(),
             shutdown_cmd: "--odd".into(),
+            no_self_update: true,
+            update_probation_seconds: 9,
         };
         assert_eq!(parse(&every.to_args()), every);
     }

@@ -131,3 +131,52 @@ pub async fn request_pinned(
     let bytes = res.into_body().collect().await?.to_bytes().to_vec();
     Ok((status, bytes))
 }
+
+/// Downloads `url` with `bearer` as the token (over TLS trusting only `pin`
+/// for https://): the body, at most `max` bytes, within `timeout` in all.
+/// Anything but 200 is an error naming the status and the server's reason.
+pub async fn download(
+    url: &str,
+    bearer: &str,
+    pin: Option<&str>,
+    max: usize,
+    timeout: Duration,
+) -> anyhow::Result<Vec<u8>> {
+    let t = target(url)?;
+    tokio::time::timeout(timeout, async {
+        let stream = connect(&t.host, t.port, t.tls, pin).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        let host = if t.host.contains(':') {
+            format!("[{}]:{}", t.host, t.port)
+        } else {
+            format!("{}:{}", t.host, t.port)
+        };
+        let req = Request::builder()
+            .method("GET")
+            .uri(&t.path)
+            .header("host", host)
+            .header("authorization", format!("Bearer {bearer}"))
+            .body(Full::new(Bytes::new()))?;
+        let res = sender.send_request(req).await?;
+        let status = res.status().as_u16();
+        let limited = http_body_util::Limited::new(res.into_body(), max.max(64 * 1024));
+        let bytes = limited
+            .collect()
+            .await
+            .map_err(|e| anyhow!("reading {url}: {e}"))?
+            .to_bytes();
+        if status != 200 {
+            let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+            let why = v["error"]["message"].as_str().unwrap_or("no reason given");
+            bail!("{url} answered {status}: {why}");
+        }
+        if bytes.len() > max {
+            bail!("{url} sent more than the {max} bytes announced");
+        }
+        Ok(bytes.to_vec())
+    })
+    .await
+    .map_err(|_| anyhow!("{url} did not finish in {} s", timeout.as_secs()))?
+}

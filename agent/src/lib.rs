@@ -17,6 +17,7 @@ pub mod service;
 pub mod state;
 pub mod supervise;
 mod ui;
+pub mod update;
 
 pub use runtime::{
     run, AgentHandle, AgentOptions, Clock, HookOutcome, LocalStatus, StatusSession,

@@ -200,7 +200,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Ctrl+C or SIGTERM.
 async fn run_daemon(opts: club_agent::AgentOptions) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
-    let (_handle, done) = club_agent::run(opts, shutdown.clone()).await?;
+    let self_update = opts.self_update.clone();
+    let (handle, mut done) = club_agent::run(opts, shutdown.clone()).await?;
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
@@ -215,8 +216,18 @@ async fn run_daemon(opts: club_agent::AgentOptions) -> anyhow::Result<()> {
             stop.cancel();
         });
     }
+    tokio::select! {
+        r = &mut done => return Ok(r?),
+        _ = handle.restart_requested() => {}
+    }
+    // A new build is in place (or the previous one is back): stop, then
+    // start again as that build.
+    shutdown.cancel();
     done.await?;
-    Ok(())
+    match self_update {
+        Some(su) => Err(club_agent::update::restart(&su)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -78,6 +78,8 @@ pub struct AgentOptions {
     /// Told when a player signs in or the console changes hands: the lock
     /// screen is started again, in the session now on the screen.
     pub session_changed: Arc<tokio::sync::Notify>,
+    /// Updating itself to the club's build (`None`: never).
+    pub self_update: Option<crate::update::SelfUpdate>,
 }
 
 /// The operating system's own reboot and shutdown commands.
@@ -112,6 +114,7 @@ impl AgentOptions {
             lock_screen_grace: Duration::from_secs(3),
             lock_screen_in_console_session: false,
             session_changed: Arc::default(),
+            self_update: None,
             state_dir,
         }
     }
@@ -211,6 +214,10 @@ pub struct AgentHandle {
     started_at: DateTime<Utc>,
     /// How many lock screens are connected to the lock channel now.
     lock_screens: Arc<watch::Sender<usize>>,
+    /// This build, and updates to another.
+    pub(crate) update: Arc<crate::update::UpdateState>,
+    /// The agent's stop, for tasks it starts later.
+    pub(crate) shutdown: CancellationToken,
 }
 
 /// One connected lock screen, counted while it lives.
@@ -345,11 +352,20 @@ impl AgentHandle {
 
     /// What is wrong on this PC, for the hall.
     fn problems(&self) -> Vec<String> {
-        self.lock_local()
+        let mut problems: Vec<String> = self
+            .lock_local()
             .lock_screen_problem
             .iter()
             .cloned()
-            .collect()
+            .collect();
+        problems.extend(
+            self.update
+                .problem
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        );
+        problems
     }
 
     /// The supervisor's word on the lock screen (`None`: running fine).
@@ -645,6 +661,10 @@ pub async fn run(
     let ui_addr = listener.local_addr()?;
     opts.state_dir.save_ui_addr(ui_addr)?;
 
+    let (update, probation) = match &opts.self_update {
+        Some(su) => crate::update::prepare(su, &opts.state_dir.dir).await,
+        None => Default::default(),
+    };
     let (presses, press_rx) = mpsc::channel(8);
     let (hooks, hooks_rx) = watch::channel((0, false));
     // On the agent's clock (the test's manual one in tests).
@@ -673,6 +693,8 @@ pub async fn run(
         hooks: Arc::new(hooks),
         started_at,
         lock_screens: Arc::new(watch::Sender::new(0)),
+        update: Arc::new(update),
+        shutdown: shutdown.clone(),
     };
     handle.set_locked(true, "agent start");
     tracing::info!(%ui_addr, "lock screen page ready");
@@ -721,9 +743,18 @@ pub async fn run(
             shutdown.clone(),
         ));
     }
+    if let (Some(su), Some(marker)) = (handle.opts.self_update.clone(), probation) {
+        tasks.spawn(crate::update::probation(
+            handle.clone(),
+            su,
+            marker,
+            shutdown.clone(),
+        ));
+    }
     tasks.spawn(connection_loop(
         handle.clone(),
         Link {
+            server: enrollment.server.clone(),
             url: ws_url,
             secret,
             pin: enrollment.server_cert_sha256.clone(),
@@ -768,6 +799,8 @@ enum Ended {
 
 /// Where and how the agent reaches the server.
 struct Link {
+    /// The server's base URL (http:// or https://).
+    server: String,
     url: String,
     secret: String,
     /// The pinned certificate of a wss:// server.
@@ -882,6 +915,7 @@ async fn connect_once(
         locked,
         hardware: sampler.sample(handle.problems()),
         agent_started_at: Some(handle.started_at),
+        build: handle.build(),
     };
     if ws.send(send_json(&hello)).await.is_err() {
         return Ended::Retry { healthy: false };
@@ -956,17 +990,27 @@ async fn connect_once(
                     }
                 };
                 match msg {
-                    ServerMsg::Welcome { device_name, server_time, .. } => {
+                    ServerMsg::Welcome { device_name, server_time, update, .. } => {
                         welcomed = true;
                         handle.set_offset(server_time);
                         handle.lock_local().device_name = Some(device_name);
                         handle.set_connected(true);
                         tracing::info!("connected to the club server");
+                        if let Some(offer) = update {
+                            handle.offer_update(offer, &link.server, &link.secret, link.pin.as_deref());
+                        }
                     }
-                    ServerMsg::Refused { reason, retry } => {
+                    ServerMsg::Refused { reason, retry, update } => {
                         tracing::error!(%reason, "refused by the server");
                         handle.lock_local().refused = Some(reason);
                         handle.changed();
+                        if let Some(offer) = update {
+                            // Too old to be served, but a build that can be
+                            // is offered: fetch it, and wait for the restart.
+                            if handle.offer_update(offer, &link.server, &link.secret, link.pin.as_deref()) {
+                                return Ended::Refused;
+                            }
+                        }
                         if !retry {
                             return Ended::Refused;
                         }

@@ -342,9 +342,18 @@ async fn open(
         last_applied_seq,
         hardware,
         agent_started_at,
+        build,
     })) = hello
     else {
         return None;
+    };
+    // The club's build for the agent's platform, if it runs another.
+    let update = match &build {
+        Some(b) => state.service.update_offer(b).await.unwrap_or_else(|e| {
+            tracing::error!(error = ?e, "looking up the club's agent build");
+            None
+        }),
+        None => None,
     };
     if version < MIN_PROTOCOL_VERSION {
         let reason = format!(
@@ -355,6 +364,7 @@ async fn open(
             .send(encode(&ServerMsg::Refused {
                 reason,
                 retry: false,
+                update,
             }))
             .await;
         let _ = sink.close().await;
@@ -388,7 +398,20 @@ async fn open(
             tracing::error!(error = ?e, "recording the agent's start");
         }
     }
-    let ok = welcome(&state.service, device, last_applied_seq, hardware, sink).await;
+    if let Some(b) = &build {
+        if let Err(e) = state.service.agent_build_seen(device.id, b).await {
+            tracing::error!(error = ?e, "recording the agent's build");
+        }
+    }
+    let ok = welcome(
+        &state.service,
+        device,
+        last_applied_seq,
+        hardware,
+        update,
+        sink,
+    )
+    .await;
     Some((outbox, conn_id, ok))
 }
 
@@ -398,6 +421,7 @@ struct Hello {
     last_applied_seq: u64,
     hardware: Metrics,
     agent_started_at: Option<chrono::DateTime<chrono::Utc>>,
+    build: Option<club_shared::protocol::AgentBuild>,
 }
 
 type Sink = futures_util::stream::SplitSink<WebSocket, Message>;
@@ -414,6 +438,7 @@ async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<Hello> {
                     last_applied_seq,
                     hardware,
                     agent_started_at,
+                    build,
                     ..
                 }) => {
                     return Some(Hello {
@@ -421,6 +446,7 @@ async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<Hello> {
                         last_applied_seq,
                         hardware,
                         agent_started_at,
+                        build,
                     })
                 }
                 Ok(_) => {
@@ -458,6 +484,7 @@ async fn welcome(
     device: &AgentDevice,
     last_applied_seq: u64,
     hardware: Metrics,
+    update: Option<club_shared::protocol::UpdateOffer>,
     sink: &mut Sink,
 ) -> bool {
     if let Err(e) = service
@@ -471,6 +498,7 @@ async fn welcome(
         device_name: device.name.clone(),
         server_time: service.now(),
         heartbeat_seconds: HEARTBEAT_SECONDS,
+        update,
     };
     if sink.send(encode(&welcome)).await.is_err() {
         return false;

@@ -39,6 +39,10 @@ pub enum AgentMsg {
         /// restart of the agent, or of the PC (see `hardware.uptime_seconds`).
         #[serde(default)]
         agent_started_at: Option<DateTime<Utc>>,
+        /// Which build runs (absent from agents that cannot update
+        /// themselves).
+        #[serde(default)]
+        build: Option<AgentBuild>,
     },
     Ack {
         seq: u64,
@@ -71,9 +75,19 @@ pub enum ServerMsg {
         device_name: String,
         server_time: DateTime<Utc>,
         heartbeat_seconds: u64,
+        /// The club's build for this agent's platform, when the agent runs
+        /// another: it updates itself once the PC is idle.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<UpdateOffer>,
     },
-    /// The agent cannot be served; with `retry: false` it must stop trying.
-    Refused { reason: String, retry: bool },
+    /// The agent cannot be served; with `retry: false` it must stop trying,
+    /// unless `update` offers a build that can be served.
+    Refused {
+        reason: String,
+        retry: bool,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        update: Option<UpdateOffer>,
+    },
     /// What the PC should look like now.
     State {
         seq: u64,
@@ -101,6 +115,40 @@ pub enum ServerMsg {
         text: Option<String>,
     },
 }
+
+/// A build of club-agent: the platform it runs on (`linux-x86_64`,
+/// `windows-x86_64`: [`agent_platform`]) and the SHA-256 of its executable,
+/// in lowercase hex.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentBuild {
+    pub platform: String,
+    pub sha256: String,
+}
+
+/// A build to update to, fetched from `GET /api/v1/agent/builds/{sha256}`
+/// with the device secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpdateOffer {
+    pub version: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The platform name of this build: `{os}-{arch}`, e.g. `linux-x86_64`.
+pub fn agent_platform() -> String {
+    format!("{}-{}", std::env::consts::OS, std::env::consts::ARCH)
+}
+
+/// The platforms agent builds are kept for.
+pub const AGENT_PLATFORMS: [&str; 4] = [
+    "linux-x86_64",
+    "linux-aarch64",
+    "windows-x86_64",
+    "windows-aarch64",
+];
+
+/// The largest agent build the server keeps.
+pub const MAX_AGENT_BUILD_BYTES: usize = 64 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct DesiredState {

@@ -21,11 +21,15 @@ pub fn provider() -> Arc<CryptoProvider> {
 
 /// A certificate's fingerprint: SHA-256 of its DER bytes, lowercase hex.
 pub fn cert_sha256(der: &[u8]) -> String {
-    hex(&Sha256::digest(der))
+    sha256_hex(der)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// SHA-256 in lowercase hex: certificate fingerprints, agent builds.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Reads a fingerprint as people copy it: 64 hex digits, any case, with or

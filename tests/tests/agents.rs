@@ -68,6 +68,7 @@ fn hello(version: u32) -> AgentMsg {
             ..Metrics::default()
         },
         agent_started_at: None,
+        build: None,
     }
 }
 
@@ -431,9 +432,14 @@ async fn the_gateway_refuses_strangers_and_old_agents_and_survives_bad_frames() 
     let mut ws = raw_agent(&srv, &secret).await.unwrap();
     send(&mut ws, &hello(0)).await;
     match recv(&mut ws).await {
-        ServerMsg::Refused { reason, retry } => {
+        ServerMsg::Refused {
+            reason,
+            retry,
+            update,
+        } => {
             assert!(!retry);
             assert!(reason.contains("too old"), "{reason}");
+            assert_eq!(update, None, "no build is kept");
         }
         other => panic!("expected a refusal, got {other:?}"),
     }

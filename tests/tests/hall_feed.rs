@@ -132,6 +132,7 @@ async fn metrics_reach_the_hall_at_most_once_per_pc_per_five_seconds() {
         locked: true,
         hardware: Metrics::default(),
         agent_started_at: None,
+        build: None,
     };
     agent
         .send(Message::text(serde_json::to_string(&hello).unwrap()))

@@ -120,6 +120,7 @@ async fn what_an_agent_says_about_its_pc_is_cut_to_size() {
             ..Metrics::default()
         },
         agent_started_at: None,
+        build: None,
     };
     ws.send(Message::text(serde_json::to_string(&hello).unwrap()))
         .await

@@ -231,18 +231,25 @@ fn run_service() -> anyhow::Result<()> {
         .enable_all()
         .build()?;
     let result = runtime.block_on(async {
-        let (_handle, done) = crate::run(opts, shutdown.clone()).await?;
+        let (handle, mut done) = crate::run(opts, shutdown.clone()).await?;
+        tokio::select! {
+            r = &mut done => { r?; return anyhow::Ok(false) }
+            _ = handle.restart_requested() => {}
+        }
+        // A new build is in place: end, to be started as it.
+        shutdown.cancel();
         done.await?;
-        anyhow::Ok(())
+        anyhow::Ok(true)
     });
     drop(runtime);
     // A stop asked for is a clean end; anything else is a failure, which
-    // the service manager answers with a restart.
-    let exit = if shutdown.is_cancelled() && result.is_ok() {
-        ServiceExitCode::Win32(0)
-    } else {
-        ServiceExitCode::ServiceSpecific(1)
+    // the service manager answers with a restart: an update's restart too.
+    let exit = match result {
+        Ok(true) => ServiceExitCode::ServiceSpecific(crate::update::RESTART_EXIT_CODE as u32),
+        Ok(false) if shutdown.is_cancelled() => ServiceExitCode::Win32(0),
+        _ => ServiceExitCode::ServiceSpecific(1),
     };
+    let result = result.map(drop);
     report(ServiceState::Stopped, ServiceControlAccept::empty(), exit)?;
     result
 }

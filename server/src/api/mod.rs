@@ -1,6 +1,7 @@
 //! The REST API under /api/v1: one route list, handlers per resource, the
 //! OpenAPI document generated from these same routes.
 
+mod builds;
 mod clients;
 mod doc;
 mod extract;
@@ -48,6 +49,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(hall::new_enrollment_code))
         .routes(routes!(hall::send_command))
         .routes(routes!(hall::enroll))
+        .routes(routes!(
+            builds::upload_agent_build,
+            builds::list_agent_builds
+        ))
+        .routes(routes!(builds::download_agent_build))
         .routes(routes!(hall::hall))
         .routes(routes!(tariffs::list_tariffs, tariffs::create_tariff))
         .routes(routes!(tariffs::get_tariff, tariffs::update_tariff))

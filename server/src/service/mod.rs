@@ -5,6 +5,7 @@
 
 mod agents;
 mod auth;
+mod builds;
 mod clients;
 mod commands;
 mod corrections;
@@ -20,6 +21,7 @@ pub mod throttle;
 
 pub use agents::*;
 pub use auth::*;
+pub use builds::AgentBuildView;
 pub use clients::*;
 pub use commands::*;
 pub use corrections::*;
@@ -177,6 +179,9 @@ pub struct Service {
     command_pushes: broadcast::Sender<CommandPush>,
     /// Where Wake-on-LAN packets go.
     wol_target: std::net::SocketAddr,
+    /// Agent build downloads under way: each holds a whole build in
+    /// memory, so only a few at once.
+    build_downloads: Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
@@ -195,6 +200,7 @@ impl Service {
             command_ids: Arc::new(std::sync::atomic::AtomicI64::new(1)),
             command_pushes: broadcast::channel(64).0,
             wol_target: DEFAULT_WOL_TARGET.parse().expect("an address"),
+            build_downloads: Arc::new(tokio::sync::Semaphore::new(builds::MAX_DOWNLOADS)),
         }
     }
 

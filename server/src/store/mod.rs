@@ -4,6 +4,7 @@
 //! behind the writer.
 
 mod audit;
+mod builds;
 mod clients;
 mod hall;
 mod orders;
@@ -14,6 +15,7 @@ mod tariffs;
 mod writer;
 
 pub use audit::*;
+pub use builds::*;
 pub use clients::*;
 pub use hall::*;
 pub use orders::*;

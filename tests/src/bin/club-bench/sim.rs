@@ -176,6 +176,7 @@ async fn session(
         locked: true,
         hardware: Metrics::default(),
         agent_started_at: None,
+        build: None,
     };
     ws.send(Message::text(serde_json::to_string(&hello)?))
         .await?;
@@ -206,7 +207,7 @@ async fn session(
                         *last_applied = (*last_applied).max(seq);
                         ws.send(Message::text(serde_json::to_string(&AgentMsg::Ack { seq })?)).await?;
                     }
-                    Ok(ServerMsg::Refused { reason, retry: false }) => return Ok(Some(reason)),
+                    Ok(ServerMsg::Refused { reason, retry: false, .. }) => return Ok(Some(reason)),
                     _ => {}
                 }
             }
