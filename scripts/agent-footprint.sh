@@ -3,7 +3,9 @@
 # resident memory (VmRSS) and CPU over a window of each state.
 #  1. club-agent alone, idle and connected (no display);
 #  2. on an Xvfb display at 1920x1080 (when Xvfb is installed): club-lock
-#     and the daemon while locked, then both while the player plays.
+#     and the daemon while locked, then both while the player plays;
+#  3. the same under the service set-up (packaging/linux): the daemon with
+#     no lock screen of its own, club-lock started apart, as its user unit.
 # Linux only. Usage: scripts/agent-footprint.sh [seconds]   (default 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,7 +51,13 @@ enrolled() {
   $bin/club-agent enroll --server "http://127.0.0.1:$port" --code "$code" --state-dir "$1" >/dev/null
   grep -o '"device_id": *[0-9]*' "$1/enrollment.json" | grep -o '[0-9]*$'
 }
-connected() { until $bin/club-agent status --state-dir "$1" 2>/dev/null | grep -q "\"connected\":true${2:-}"; do sleep 0.2; done; }
+# connected DIR [PATTERN]: until the agent in DIR is connected (and its
+# status also matches PATTERN, e.g. '"locked":false').
+connected() {
+  local st
+  until st=$($bin/club-agent status --state-dir "$1" 2>/dev/null) &&
+    grep -q '"connected":true' <<<"$st" && grep -q "${2:-.}" <<<"$st"; do sleep 0.2; done
+}
 
 # 1. The daemon alone.
 enrolled "$work/agent" PC-1 >/dev/null
@@ -80,5 +88,23 @@ post "/clients/$client/top-ups" '{"amount":100000,"method":"cash"}' >/dev/null
 tariff=$(post /tariffs '{"name":"1 h","duration_seconds":3600,"price":100,"refund_policy":"keep_balance"}' | id)
 session=$(post /sessions "{\"client_id\":$client,\"device_id\":$device,\"tariff_id\":$tariff}" | id)
 post "/sessions/$session/start" '{}' >/dev/null
-connected "$work/agent2" ',"locked":false'
+connected "$work/agent2" '"locked":false'
 measure "playing (unlocked): no lock window, no grab" "$agent" "$lock"
+post "/sessions/$session/end" '{}' >/dev/null
+kill "$agent"
+
+# 3. The service set-up (packaging/linux): the daemon as the system unit
+#    runs it (no lock screen of its own, a channel for the player's, and
+#    the restart command for it), club-lock as the user unit runs it.
+device=$(enrolled "$work/agent3" PC-3)
+RUST_LOG=warn $bin/club-agent run --state-dir "$work/agent3" --ui-listen 127.0.0.1:0 \
+  --lock-channel "$work/agent3/lock.sock" --lock-screen none --lock-screen-restart-cmd true &
+agent=$!
+connected "$work/agent3"
+DISPLAY=":$display" $bin/club-lock --socket "$work/agent3/lock.sock" &
+lock=$!
+measure "service set-up, locked: the daemon and the user unit's lock screen" "$lock" "$agent"
+session=$(post /sessions "{\"client_id\":$client,\"device_id\":$device,\"tariff_id\":$tariff}" | id)
+post "/sessions/$session/start" '{}' >/dev/null
+connected "$work/agent3" '"locked":false'
+measure "service set-up, playing" "$agent" "$lock"
