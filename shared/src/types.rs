@@ -153,6 +153,71 @@ impl Account {
     }
 }
 
+/// Where a bought holding of tariff time stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldingStatus {
+    /// Time left to use (queued for a session or not).
+    Available,
+    /// A session's segment is using it now.
+    InUse,
+    UsedUp,
+    Expired,
+}
+
+impl HoldingStatus {
+    pub const ALL: [HoldingStatus; 4] = [Self::Available, Self::InUse, Self::UsedUp, Self::Expired];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::InUse => "in_use",
+            Self::UsedUp => "used_up",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.as_str() == s)
+    }
+}
+
+/// A stored name that is none of an enum's values: the row cannot be read
+/// (never taken for some default).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+impl fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}", self.what, self.value)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
+
+/// `TryFrom<String>` through `parse`: how rows are decoded into enums.
+macro_rules! decoded_from_text {
+    ($($t:ident: $what:literal),* $(,)?) => {$(
+        impl TryFrom<String> for $t {
+            type Error = UnknownValue;
+            fn try_from(value: String) -> Result<Self, UnknownValue> {
+                $t::parse(&value).ok_or(UnknownValue { what: $what, value })
+            }
+        }
+    )*};
+}
+
+decoded_from_text!(
+    SessionStatus: "session status",
+    RefundPolicy: "refund policy",
+    ExpirationPolicy: "expiration policy",
+    Account: "ledger account",
+    HoldingStatus: "holding status",
+);
+
 /// Staff permissions, as named in API.md.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,

@@ -18,7 +18,7 @@ pub struct HoldingView {
     pub purchased_at: DateTime<Utc>,
     pub valid_until: Option<DateTime<Utc>>,
     /// `available`, `in_use` (reserved by a live session), `used_up` or `expired`.
-    pub status: String,
+    pub status: crate::types::HoldingStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -26,9 +26,7 @@ async fn compute_desired(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<DesiredState> {
     let live = store::live_sessions(c, Some(device_id)).await?;
-    let running = live
-        .iter()
-        .find(|s| s.status != SessionStatus::Pending.as_str());
+    let running = live.iter().find(|s| s.status != SessionStatus::Pending);
     let Some(s) = running else {
         return Ok(DesiredState {
             locked: true,
@@ -36,7 +34,7 @@ async fn compute_desired(
             warnings: Vec::new(),
         });
     };
-    let status = SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Active);
+    let status = s.status;
     let tariff_name = store::session_segments(c, s.id)
         .await?
         .last()
@@ -49,7 +47,7 @@ async fn compute_desired(
             // are read only here: this runs inside every operation's
             // transaction, for each PC it touches.
             let settings = super::tariffs::load_settings(c).await?;
-            super::sessions::warning_offsets_ms(&settings)
+            super::housekeeping::warning_offsets_ms(&settings)
                 .into_iter()
                 .filter(|w| left <= *w)
                 .min()
@@ -244,7 +242,7 @@ impl Service {
             let session = store::live_sessions(&mut tx, Some(device_id))
                 .await?
                 .into_iter()
-                .find(|s| s.status != "PENDING");
+                .find(|s| s.status != SessionStatus::Pending);
             let pc_rebooted = (pc_uptime_seconds as i64) * 1000 < store::ms(now) - previous;
             let mut a = super::Actor::System.audit("agent.restarted", now);
             a.device_id = Some(device_id);
@@ -297,7 +295,7 @@ impl Service {
         let started = store::live_sessions(&mut tx, Some(device_id))
             .await?
             .into_iter()
-            .find(|s| s.status == "STARTED");
+            .find(|s| s.status == SessionStatus::Started);
         if let Some(s) = started {
             let mut a = super::Actor::System.audit(
                 if online {

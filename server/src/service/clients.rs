@@ -110,7 +110,7 @@ pub(crate) fn holding_view(h: &store::HoldingRow) -> HoldingView {
         value_remaining: h.value_remaining,
         purchased_at: at(h.purchased_at),
         valid_until: at_opt(h.valid_until),
-        status: h.status.clone(),
+        status: h.status,
     }
 }
 
@@ -197,8 +197,8 @@ pub(crate) async fn buy_tariff(
     )
     .await?;
     for (account, amount, kind) in [
-        ("money", money, "purchase"),
-        ("bonus", bonus, "purchase_bonus"),
+        (Account::Money, money, "purchase"),
+        (Account::Bonus, bonus, "purchase_bonus"),
     ] {
         if amount > 0 {
             store::insert_ledger(
@@ -374,7 +374,7 @@ impl Service {
             &NewLedger {
                 at: t,
                 client_id,
-                account: "money",
+                account: Account::Money,
                 amount: req.amount,
                 kind: "top_up",
                 order_id: Some(order_id),
@@ -446,7 +446,7 @@ impl Service {
             .map(|e| LedgerEntryView {
                 id: e.id,
                 at: at(e.at),
-                account: Account::parse(&e.account).unwrap_or(Account::Money),
+                account: e.account,
                 amount: e.amount,
                 kind: e.kind,
                 order_id: e.order_id,

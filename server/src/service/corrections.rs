@@ -5,8 +5,7 @@
 use super::clients::buy_tariff;
 use super::sessions::{
     apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
-    holdings_state, load_session, plan, session_span, session_view, status_of, summary,
-    usable_holding,
+    holdings_state, load_session, plan, session_span, session_view, summary, usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{json, required_text, Actor, Service};
@@ -15,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::store::{self, at_opt, Conn, NewLedger};
 use chrono::{DateTime, Duration, Utc};
 use club_shared::events::SessionChange;
-use club_shared::{Event, Minor, Permission, SessionStatus, SessionView};
+use club_shared::{Account, Event, HoldingStatus, Minor, Permission, SessionStatus, SessionView};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -112,7 +111,7 @@ fn correction_delta() -> utoipa::openapi::schema::Schema {
 
 /// Live sessions only; the message names the status otherwise.
 fn require_live(s: &store::SessionRow, what: &str) -> Result<SessionStatus> {
-    let status = status_of(s);
+    let status = s.status;
     if !status.is_live() {
         return Err(Error::Conflict(format!(
             "session is {status}; {what} is not possible on a finished session"
@@ -157,7 +156,7 @@ async fn open_new_segment(
             Some(ends)
         }
         None => {
-            let status = status_of(s);
+            let status = s.status;
             let span = occupancy(
                 status,
                 store::at(s.planned_start_at),
@@ -177,7 +176,7 @@ async fn open_new_segment(
         holding.id,
         tariff.id,
         holding.remaining_seconds,
-        &tariff.refund_policy,
+        tariff.refund_policy,
         tariff.max_bonus_percent,
     )
     .await?;
@@ -190,7 +189,7 @@ async fn open_new_segment(
         holding.id,
         holding.remaining_seconds,
         holding.value_remaining,
-        "in_use",
+        HoldingStatus::InUse,
     )
     .await?;
     Ok(ends_at)
@@ -292,7 +291,7 @@ impl Service {
         let Some(ends_at) = at_opt(s.ends_at).filter(|e| *e <= now) else {
             return Ok(None);
         };
-        if status_of(&s) != SessionStatus::Started {
+        if s.status != SessionStatus::Started {
             return Ok(None);
         }
         let client = store::get_client(&mut tx, s.client_id)
@@ -450,7 +449,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.write().await?;
         let s = load_session(&mut tx, id).await?;
-        match status_of(&s) {
+        match s.status {
             SessionStatus::Ended => {
                 return Err(Error::Conflict(
                     "session is ENDED; a price change after the end is an order (a refund or an extra charge)".into(),
@@ -493,7 +492,7 @@ impl Service {
             &NewLedger {
                 at: store::ms(now),
                 client_id: s.client_id,
-                account: "money",
+                account: Account::Money,
                 amount: -req.delta,
                 kind: "price_correction",
                 order_id: None,

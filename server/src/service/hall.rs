@@ -379,7 +379,7 @@ async fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSes
         id: s.id,
         client_id: s.client_id,
         client_name: s.client_name.clone(),
-        status: SessionStatus::parse(&s.status).unwrap_or(SessionStatus::Pending),
+        status: s.status,
         planned_start_at: store::at(s.planned_start_at),
         actual_start_at: at_opt(s.actual_start_at),
         ends_at: at_opt(s.ends_at),

@@ -8,9 +8,11 @@ use super::tariffs::{load_settings, Settings};
 use super::{required_text, Actor, Pass, Service};
 use crate::domain::apply_refund;
 use crate::error::{Error, Result};
-use crate::store::{self, NewLedger, NewValueMovement};
+use crate::store::{self, at, NewLedger, NewValueMovement};
 use chrono::{DateTime, Utc};
-use club_shared::{ExpirationPolicy, Permission, RefundPolicy, SessionStatus};
+use club_shared::{
+    Account, Event, ExpirationPolicy, HoldingStatus, Permission, RefundPolicy, SessionStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -124,13 +126,13 @@ impl Service {
         let Some(h) = store::get_holding(&mut tx, id).await? else {
             return Ok(false);
         };
-        if h.status != "available" || h.valid_until.is_none_or(|v| v > t) {
+        if h.status != HoldingStatus::Available || h.valid_until.is_none_or(|v| v > t) {
             return Ok(false);
         }
         let tariff = store::get_tariff(&mut tx, h.tariff_id)
             .await?
             .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
-        let policy = ExpirationPolicy::parse(&tariff.expiration_policy).unwrap_or_default();
+        let policy = tariff.expiration_policy;
         // Expiry applies the same rule as a refund policy to all the time
         // left: convert pays it pro rata into bonus, burn voids it; what a
         // conversion leaves by rounding is voided with the time.
@@ -146,7 +148,7 @@ impl Service {
             id,
             state.remaining_seconds,
             state.value_remaining,
-            "expired",
+            HoldingStatus::Expired,
         )
         .await?;
         // The expiry is always on record: as a conversion, a void, or both
@@ -175,7 +177,7 @@ impl Service {
             let e = NewLedger {
                 at: t,
                 client_id: h.client_id,
-                account: "bonus",
+                account: Account::Bonus,
                 amount: bonus,
                 kind: "expiry_to_bonus",
                 order_id: None,
@@ -216,4 +218,81 @@ pub(crate) async fn next_housekeeping(
         None => None,
     };
     Ok([expiry, no_show].into_iter().flatten().min())
+}
+
+// The scheduler's work on sessions: warnings before the end, and what is
+// due (activations, natural ends, no-shows).
+impl Service {
+    /// Announces the warning moments before session ends that fall in
+    /// `(after, now]`, so the agents can show them.
+    pub async fn announce_warnings(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
+        let mut c = self.store.read().await?;
+        let warn = warning_offsets_ms(&load_settings(&mut c).await?);
+        let due = store::sessions_to_warn(&mut c, store::ms(after), store::ms(now), &warn).await?;
+        drop(c);
+        if due.is_empty() {
+            return Ok(());
+        }
+        // A transaction of its own: the warning becomes part of each PC's
+        // stored desired state.
+        let tx = self.store.write().await?;
+        let events = due
+            .into_iter()
+            .map(|(session_id, device_id, ends_at)| Event::EndingSoon {
+                session_id,
+                device_id,
+                seconds_left: (ends_at - store::ms(now)).max(0) / 1000,
+            })
+            .collect();
+        self.commit(tx, events).await
+    }
+}
+
+impl Service {
+    /// Runs everything due at `now`: activations, then natural ends. A
+    /// session that cannot move now (a conflict, or a failure, which is
+    /// logged) does not stop the others; the pass counts it as left.
+    pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Pass> {
+        let due = {
+            let mut c = self.store.read().await?;
+            store::due_sessions(&mut c, store::ms(now)).await?
+        };
+        let mut pass = Pass::default();
+        for (id, status) in due {
+            let result = match status.as_str() {
+                "PENDING" => self.activate(id).await.map(drop),
+                _ => self.end_naturally(id).await.map(drop),
+            };
+            pass.count("session", id, result.map(|()| true));
+        }
+        Ok(pass)
+    }
+}
+
+impl Service {
+    /// The next moment the scheduler has work, strictly after `after`
+    /// (the instant its last pass ran at: anything due by then was handled
+    /// or is waiting for its PC, and the clock may have moved since).
+    pub async fn next_deadline(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+        let mut c = self.store.read().await?;
+        let settings = load_settings(&mut c).await?;
+        let warn = warning_offsets_ms(&settings);
+        let warning = store::next_warning(&mut c, store::ms(after), &warn).await?;
+        let work = store::next_deadline(&mut c, store::ms(after)).await?;
+        let housekeeping = next_housekeeping(&mut c, &settings, after).await?;
+        Ok([work, warning, housekeeping]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(at))
+    }
+}
+
+/// How long before a session's end the player is warned, in milliseconds:
+/// the club's setting (5 minutes by default) and the last minute.
+pub(crate) fn warning_offsets_ms(settings: &super::Settings) -> Vec<i64> {
+    let mut v = vec![settings.warn_before_end_seconds * 1000, 60_000];
+    v.retain(|w| *w > 0);
+    v.dedup();
+    v
 }

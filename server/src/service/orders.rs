@@ -9,7 +9,7 @@ use super::{positive_amount, required_text, Actor, Service};
 use crate::error::{Error, Result};
 use crate::store::{self, at, at_opt, NewLedger, NewOrder, NewValueMovement};
 use chrono::{DateTime, Utc};
-use club_shared::{Minor, Permission};
+use club_shared::{Account, HoldingStatus, Minor, Permission};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -375,7 +375,7 @@ impl Service {
                 let h = store::get_holding(&mut tx, hid)
                     .await?
                     .ok_or_else(|| Error::not_found("holding", hid))?;
-                if h.status == "in_use" {
+                if h.status == HoldingStatus::InUse {
                     return Err(Error::Conflict(format!(
                         "holding {hid} is in use by a live session; end or cancel it first"
                     )));
@@ -395,10 +395,10 @@ impl Service {
                     (i128::from(h.remaining_seconds) * i128::from(value)
                         / i128::from(h.value_remaining)) as i64
                 };
-                let status = if remaining == 0 && h.status == "available" {
-                    "used_up"
+                let status = if remaining == 0 && h.status == HoldingStatus::Available {
+                    HoldingStatus::UsedUp
                 } else {
-                    h.status.as_str()
+                    h.status
                 };
                 store::update_holding(&mut tx, hid, remaining, value, status).await?;
                 for (kind, seconds, amount) in [
@@ -454,7 +454,7 @@ impl Service {
             let e = NewLedger {
                 at: t,
                 client_id: order.client_id,
-                account: "money",
+                account: Account::Money,
                 amount,
                 kind,
                 order_id: Some(refund_id),
@@ -529,7 +529,7 @@ impl Service {
         let e = NewLedger {
             at: t,
             client_id: client.id,
-            account: "money",
+            account: Account::Money,
             amount: -req.amount,
             kind: "extra_charge",
             order_id: Some(order_id),

@@ -1,4 +1,5 @@
 use super::Conn;
+use club_shared::{Account, HoldingStatus};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -23,14 +24,16 @@ pub struct HoldingRow {
     pub value_remaining: i64,
     pub purchased_at: i64,
     pub valid_until: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: HoldingStatus,
 }
 
 #[derive(Debug, Clone, FromRow)]
 pub struct LedgerRow {
     pub id: i64,
     pub at: i64,
-    pub account: String,
+    #[sqlx(try_from = "String")]
+    pub account: Account,
     pub amount: i64,
     pub kind: String,
     pub order_id: Option<i64>,
@@ -44,7 +47,7 @@ pub struct LedgerRow {
 pub struct NewLedger<'a> {
     pub at: i64,
     pub client_id: i64,
-    pub account: &'a str,
+    pub account: Account,
     pub amount: i64,
     pub kind: &'a str,
     pub order_id: Option<i64>,
@@ -139,8 +142,8 @@ pub async fn list_client_ids(c: &mut Conn) -> sqlx::Result<Vec<i64>> {
 
 pub async fn insert_ledger(c: &mut Conn, e: &NewLedger<'_>) -> sqlx::Result<()> {
     let column = match e.account {
-        "money" => "balance",
-        _ => "bonus_balance",
+        Account::Money => "balance",
+        Account::Bonus => "bonus_balance",
     };
     sqlx::query(&format!(
         "UPDATE clients SET {column} = {column} + ? WHERE id = ?"
@@ -156,7 +159,7 @@ pub async fn insert_ledger(c: &mut Conn, e: &NewLedger<'_>) -> sqlx::Result<()> 
     )
     .bind(e.at)
     .bind(e.client_id)
-    .bind(e.account)
+    .bind(e.account.as_str())
     .bind(e.amount)
     .bind(e.kind)
     .bind(e.order_id)
@@ -288,14 +291,14 @@ pub async fn update_holding(
     id: i64,
     remaining_seconds: i64,
     value_remaining: i64,
-    status: &str,
+    status: HoldingStatus,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE holdings SET remaining_seconds = ?, value_remaining = ?, status = ? WHERE id = ?",
     )
     .bind(remaining_seconds)
     .bind(value_remaining)
-    .bind(status)
+    .bind(status.as_str())
     .bind(id)
     .execute(c)
     .await

@@ -127,3 +127,45 @@ pub fn at(ms: i64) -> DateTime<Utc> {
 pub fn at_opt(ms: Option<i64>) -> Option<DateTime<Utc>> {
     ms.map(at)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stored value that is none of its enum's is an error when read,
+    /// never taken for some default (a refund policy read as "keep the
+    /// balance" would pay money out).
+    #[tokio::test]
+    async fn an_unknown_stored_value_is_an_error_not_a_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("club.db");
+        let store = Store::open(path.to_str().unwrap(), Synchronous::Normal)
+            .await
+            .unwrap();
+        let mut tx = store.write().await.unwrap();
+        for (name, policy) in [("good", "burn"), ("bad", "refund_everything")] {
+            sqlx::query(
+                "INSERT INTO tariffs (name, duration_seconds, price, refund_policy, created_at, \
+                 updated_at) VALUES (?, 3600, 100, ?, 0, 0)",
+            )
+            .bind(name)
+            .bind(policy)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let mut c = store.read().await.unwrap();
+        let good = get_tariff(&mut c, 1).await.unwrap().unwrap();
+        assert_eq!(good.refund_policy, club_shared::RefundPolicy::Burn);
+        let e = get_tariff(&mut c, 2).await.expect_err("refused");
+        assert!(
+            e.to_string().contains("decoding column refund_policy"),
+            "{e}"
+        );
+        assert!(
+            list_tariffs(&mut c).await.is_err(),
+            "a list with it fails too"
+        );
+    }
+}

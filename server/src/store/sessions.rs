@@ -1,4 +1,5 @@
 use super::Conn;
+use club_shared::{RefundPolicy, SessionStatus};
 use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 #[derive(Debug, Clone, FromRow)]
@@ -7,7 +8,8 @@ pub struct SessionRow {
     pub client_id: i64,
     pub client_name: String,
     pub device_id: i64,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: SessionStatus,
     pub planned_start_at: i64,
     pub actual_start_at: Option<i64>,
     pub actual_end_at: Option<i64>,
@@ -33,7 +35,8 @@ pub struct SegmentRow {
     pub closed_at: Option<i64>,
     pub seconds_used: Option<i64>,
     pub amount: Option<i64>,
-    pub refund_policy: String,
+    #[sqlx(try_from = "String")]
+    pub refund_policy: RefundPolicy,
     pub max_bonus_percent: Option<i64>,
 }
 
@@ -67,7 +70,7 @@ pub async fn insert_session(
     c: &mut Conn,
     client_id: i64,
     device_id: i64,
-    status: &str,
+    status: SessionStatus,
     planned_start_at: i64,
     now: i64,
     created_by: Option<i64>,
@@ -78,7 +81,7 @@ pub async fn insert_session(
     )
     .bind(client_id)
     .bind(device_id)
-    .bind(status)
+    .bind(status.as_str())
     .bind(planned_start_at)
     .bind(now)
     .bind(created_by)
@@ -107,7 +110,7 @@ pub async fn live_sessions(c: &mut Conn, device_id: Option<i64>) -> sqlx::Result
 
 #[derive(Debug, Clone, Default)]
 pub struct SessionFilter {
-    pub status: Option<String>,
+    pub status: Option<SessionStatus>,
     pub client_id: Option<i64>,
     pub device_id: Option<i64>,
     pub operator_id: Option<i64>,
@@ -120,7 +123,7 @@ pub async fn list_sessions(c: &mut Conn, f: &SessionFilter) -> sqlx::Result<Vec<
     let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(SESSION_COLUMNS);
     q.push(" WHERE 1 = 1");
     if let Some(v) = &f.status {
-        q.push(" AND s.status = ").push_bind(v.clone());
+        q.push(" AND s.status = ").push_bind(v.as_str());
     }
     if let Some(v) = f.client_id {
         q.push(" AND s.client_id = ").push_bind(v);
@@ -142,9 +145,9 @@ pub async fn list_sessions(c: &mut Conn, f: &SessionFilter) -> sqlx::Result<Vec<
     q.build_query_as().fetch_all(c).await
 }
 
-pub async fn set_session_status(c: &mut Conn, id: i64, status: &str) -> sqlx::Result<()> {
+pub async fn set_session_status(c: &mut Conn, id: i64, status: SessionStatus) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET status = ? WHERE id = ?")
-        .bind(status)
+        .bind(status.as_str())
         .bind(id)
         .execute(c)
         .await
@@ -219,7 +222,7 @@ pub async fn insert_segment(
     holding_id: i64,
     tariff_id: i64,
     reserved_seconds: i64,
-    refund_policy: &str,
+    refund_policy: RefundPolicy,
     max_bonus_percent: Option<i64>,
 ) -> sqlx::Result<i64> {
     sqlx::query(
@@ -231,7 +234,7 @@ pub async fn insert_segment(
     .bind(holding_id)
     .bind(tariff_id)
     .bind(reserved_seconds)
-    .bind(refund_policy)
+    .bind(refund_policy.as_str())
     .bind(max_bonus_percent)
     .execute(c)
     .await

@@ -1,4 +1,5 @@
 use super::Conn;
+use club_shared::{ExpirationPolicy, RefundPolicy};
 use sqlx::FromRow;
 
 #[derive(Debug, Clone, FromRow)]
@@ -7,10 +8,12 @@ pub struct TariffRow {
     pub name: String,
     pub duration_seconds: i64,
     pub price: i64,
-    pub refund_policy: String,
+    #[sqlx(try_from = "String")]
+    pub refund_policy: RefundPolicy,
     pub max_bonus_percent: Option<i64>,
     pub validity_days: Option<i64>,
-    pub expiration_policy: String,
+    #[sqlx(try_from = "String")]
+    pub expiration_policy: ExpirationPolicy,
     pub window_start_minute: Option<i64>,
     pub window_end_minute: Option<i64>,
     pub active: bool,
@@ -22,10 +25,10 @@ pub struct TariffFields<'a> {
     pub name: &'a str,
     pub duration_seconds: i64,
     pub price: i64,
-    pub refund_policy: &'a str,
+    pub refund_policy: RefundPolicy,
     pub max_bonus_percent: Option<i64>,
     pub validity_days: Option<i64>,
-    pub expiration_policy: &'a str,
+    pub expiration_policy: ExpirationPolicy,
     pub window_start_minute: Option<i64>,
     pub window_end_minute: Option<i64>,
     pub active: bool,
@@ -44,10 +47,10 @@ pub async fn insert_tariff(c: &mut Conn, t: &TariffFields<'_>, now: i64) -> sqlx
     .bind(t.name)
     .bind(t.duration_seconds)
     .bind(t.price)
-    .bind(t.refund_policy)
+    .bind(t.refund_policy.as_str())
     .bind(t.max_bonus_percent)
     .bind(t.validity_days)
-    .bind(t.expiration_policy)
+    .bind(t.expiration_policy.as_str())
     .bind(t.window_start_minute)
     .bind(t.window_end_minute)
     .bind(t.active)
@@ -72,10 +75,10 @@ pub async fn update_tariff(
     .bind(t.name)
     .bind(t.duration_seconds)
     .bind(t.price)
-    .bind(t.refund_policy)
+    .bind(t.refund_policy.as_str())
     .bind(t.max_bonus_percent)
     .bind(t.validity_days)
-    .bind(t.expiration_policy)
+    .bind(t.expiration_policy.as_str())
     .bind(t.window_start_minute)
     .bind(t.window_end_minute)
     .bind(t.active)

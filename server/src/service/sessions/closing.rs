@@ -1,0 +1,388 @@
+//! Closing a session: the plan for a cancel or an end (each segment's
+//! refund policy applied to its holding), the preview of that plan, and
+//! writing it with the receipt.
+
+use super::*;
+use crate::domain::{
+    close_segment, transition, Action, Closing, HoldingState, OpenSegment, SegmentOutcome,
+};
+use crate::error::{Error, Result};
+use crate::service::{Actor, Service};
+use crate::store::{self, at, at_opt, Conn, NewLedger, NewValueMovement};
+use chrono::{DateTime, Utc};
+use club_shared::events::SessionChange;
+use club_shared::{
+    Account, HoldingStatus, Minor, Permission, Receipt, ReceiptLine, RefundPolicy, SessionView,
+};
+
+pub(crate) fn holding_state(h: &store::HoldingRow) -> HoldingState {
+    HoldingState {
+        total_seconds: h.total_seconds,
+        remaining_seconds: h.remaining_seconds,
+        price_paid: h.price_paid,
+        value_remaining: h.value_remaining,
+    }
+}
+
+pub(crate) fn open_segment(g: &store::SegmentRow) -> OpenSegment {
+    OpenSegment {
+        id: g.id,
+        holding_id: g.holding_id,
+        tariff_id: g.tariff_id,
+        tariff_name: g.tariff_name.clone(),
+        refund_policy: g.refund_policy,
+        reserved_seconds: g.reserved_seconds,
+        span: g.starts_at.zip(g.ends_at).map(|(a, b)| (at(a), at(b))),
+    }
+}
+
+/// What closing the given segments would do, from the current holdings.
+pub(crate) async fn plan(
+    c: &mut Conn,
+    segments: &[store::SegmentRow],
+    closing: Closing,
+) -> Result<Vec<SegmentOutcome>> {
+    let mut out = Vec::with_capacity(segments.len());
+    for g in segments {
+        let h = store::get_holding(c, g.holding_id)
+            .await?
+            .ok_or_else(|| Error::not_found("holding", g.holding_id))?;
+        out.push(close_segment(&open_segment(g), holding_state(&h), closing));
+    }
+    Ok(out)
+}
+
+/// The segments a closing touches: every open one on a cancel, the current
+/// one on an end.
+pub(crate) async fn closing_segments(
+    c: &mut Conn,
+    session_id: i64,
+    closing: Closing,
+) -> Result<Vec<store::SegmentRow>> {
+    let open: Vec<_> = store::session_segments(c, session_id)
+        .await?
+        .into_iter()
+        .filter(|g| g.closed_at.is_none())
+        .collect();
+    Ok(match closing {
+        Closing::Cancel => open,
+        Closing::ManualEnd(_) | Closing::NaturalEnd | Closing::Switch(_) => {
+            open.into_iter().last().into_iter().collect()
+        }
+    })
+}
+
+/// Writes a plan: holdings, closed segments, value movements, bonus ledger.
+/// Answers whether a balance changed.
+pub(crate) async fn apply_plan(
+    c: &mut Conn,
+    actor: &Actor,
+    session: &store::SessionRow,
+    outcomes: &[SegmentOutcome],
+    closed_at: DateTime<Utc>,
+) -> Result<bool> {
+    let t = store::ms(closed_at);
+    let mut balance_changed = false;
+    for o in outcomes {
+        let h = o
+            .holding_after
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("plan without holding")))?;
+        let status = if h.remaining_seconds == 0 {
+            HoldingStatus::UsedUp
+        } else {
+            HoldingStatus::Available
+        };
+        store::update_holding(
+            c,
+            o.holding_id,
+            h.remaining_seconds,
+            h.value_remaining,
+            status,
+        )
+        .await?;
+        store::close_segment(c, o.segment_id, t, o.seconds_used, o.amount).await?;
+        let mut movements = Vec::new();
+        if o.seconds_used > 0 || o.amount > 0 {
+            movements.push(("usage", o.seconds_used, o.amount));
+        }
+        match o.refund {
+            Some(r) if r.unused_seconds > 0 && r.policy == RefundPolicy::Burn => {
+                movements.push(("burn", r.unused_seconds, r.burned));
+            }
+            Some(r) if r.unused_seconds > 0 && r.policy == RefundPolicy::ConvertToBonus => {
+                movements.push(("convert", r.unused_seconds, r.bonus));
+            }
+            _ => {}
+        }
+        for (kind, seconds, amount) in movements {
+            store::insert_value_movement(
+                c,
+                &NewValueMovement {
+                    at: t,
+                    holding_id: o.holding_id,
+                    session_id: Some(session.id),
+                    segment_id: Some(o.segment_id),
+                    kind,
+                    seconds,
+                    amount,
+                },
+            )
+            .await?;
+        }
+        if o.bonus > 0 {
+            store::insert_ledger(
+                c,
+                &NewLedger {
+                    at: t,
+                    client_id: session.client_id,
+                    account: Account::Bonus,
+                    amount: o.bonus,
+                    kind: "refund_to_bonus",
+                    order_id: None,
+                    session_id: Some(session.id),
+                    operator_id: actor.operator_id(),
+                },
+            )
+            .await?;
+            balance_changed = true;
+        }
+    }
+    Ok(balance_changed)
+}
+
+/// The receipt from actual usage: every segment's time and amount, with
+/// the current segment taken from `current` (not yet written).
+pub(crate) async fn build_receipt(
+    c: &mut Conn,
+    session_id: i64,
+    current: &[SegmentOutcome],
+    end_kind: &str,
+    ended_at: DateTime<Utc>,
+) -> Result<Receipt> {
+    let mut lines = Vec::new();
+    for g in store::session_segments(c, session_id).await? {
+        let line = match current.iter().find(|o| o.segment_id == g.id) {
+            Some(o) => ReceiptLine {
+                segment_id: g.id,
+                tariff_id: g.tariff_id,
+                tariff_name: g.tariff_name.clone(),
+                seconds_used: o.seconds_used,
+                amount: o.amount,
+            },
+            None => ReceiptLine {
+                segment_id: g.id,
+                tariff_id: g.tariff_id,
+                tariff_name: g.tariff_name.clone(),
+                seconds_used: g.seconds_used.unwrap_or(0),
+                amount: g.amount.unwrap_or(0),
+            },
+        };
+        lines.push(line);
+    }
+    let corrections: Minor = store::session_price_corrections(c, session_id)
+        .await?
+        .iter()
+        .map(|p| p.delta)
+        .sum();
+    let total = lines.iter().map(|l| l.amount).sum::<Minor>() + corrections;
+    Ok(Receipt {
+        session_id,
+        end_kind: end_kind.to_owned(),
+        ended_at,
+        lines,
+        corrections,
+        total,
+    })
+}
+
+impl Service {
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
+    pub async fn cancel_session(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: Option<String>,
+    ) -> Result<SessionView> {
+        actor.require(Permission::SessionDelete)?;
+        let reason = clean_reason(reason)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        transition(s.status, Action::Cancel)?;
+        if s.actual_start_at.is_some() {
+            return Err(Error::Conflict(
+                "session has started; only ending is available".into(),
+            ));
+        }
+        let before = session_view(&mut tx, id).await?;
+        let holdings_before = holdings_state(&mut tx, &before).await?;
+        let segments = closing_segments(&mut tx, id, Closing::Cancel).await?;
+        let outcomes = plan(&mut tx, &segments, Closing::Cancel).await?;
+        let balance_changed = apply_plan(&mut tx, actor, &s, &outcomes, now).await?;
+        store::mark_session_cancelled(
+            &mut tx,
+            id,
+            store::ms(now),
+            actor.operator_id(),
+            reason.as_deref(),
+        )
+        .await?;
+        store::end_binding(&mut tx, id, store::ms(now)).await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = audit_on_session(actor, "session.cancel", now, &s);
+        a.before =
+            Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
+        a.after = Some(serde_json::json!({
+            "session": summary(&view),
+            "holdings": holdings_state(&mut tx, &view).await?,
+            "outcomes": outcomes,
+        }));
+        a.reason = reason;
+        store::insert_audit(&mut tx, &a).await?;
+        self.finish(
+            tx,
+            SessionChange::Cancelled,
+            &view,
+            balance_changed.then_some(s.client_id),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Staff end a STARTED session now; the refund policy applies to the
+    /// current segment's unused time.
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
+    pub async fn end_session(
+        &self,
+        actor: &Actor,
+        id: i64,
+        reason: Option<String>,
+    ) -> Result<SessionView> {
+        actor.require(Permission::SessionEnd)?;
+        let reason = clean_reason(reason)?;
+        let now = self.now();
+        self.end(actor, id, Closing::ManualEnd(now), reason).await
+    }
+
+    /// The clock ran out on a STARTED session (the scheduler).
+    #[tracing::instrument(skip(self), fields(session.id = id))]
+    pub async fn end_naturally(&self, id: i64) -> Result<SessionView> {
+        if let Some(renewed) = self.try_renew(id).await? {
+            return Ok(renewed);
+        }
+        self.end(&Actor::System, id, Closing::NaturalEnd, None)
+            .await
+    }
+
+    pub(crate) async fn end(
+        &self,
+        actor: &Actor,
+        id: i64,
+        closing: Closing,
+        reason: Option<String>,
+    ) -> Result<SessionView> {
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        transition(s.status, Action::End)?;
+        // A natural end happens when the time ran out, read in this same
+        // transaction (a tariff added a moment ago has moved it).
+        let ended_at = match closing {
+            Closing::ManualEnd(now) | Closing::Switch(now) => now,
+            Closing::NaturalEnd | Closing::Cancel => {
+                at_opt(s.ends_at).unwrap_or_else(|| self.now())
+            }
+        };
+        if closing == Closing::NaturalEnd && s.ends_at.is_some_and(|e| e > store::ms(self.now())) {
+            return Err(Error::Conflict(format!("session {id} has time left")));
+        }
+        let before = session_view(&mut tx, id).await?;
+        let holdings_before = holdings_state(&mut tx, &before).await?;
+        let segments = closing_segments(&mut tx, id, closing).await?;
+        let outcomes = plan(&mut tx, &segments, closing).await?;
+        let end_kind = if closing == Closing::NaturalEnd {
+            "natural"
+        } else {
+            "manual"
+        };
+        let receipt = build_receipt(&mut tx, id, &outcomes, end_kind, ended_at).await?;
+        let balance_changed = apply_plan(&mut tx, actor, &s, &outcomes, ended_at).await?;
+        let receipt_json =
+            serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
+        store::mark_session_ended(&mut tx, id, store::ms(ended_at), end_kind, &receipt_json)
+            .await?;
+        store::end_binding(&mut tx, id, store::ms(ended_at)).await?;
+        let view = session_view(&mut tx, id).await?;
+        let kind = if closing == Closing::NaturalEnd {
+            "session.end_natural"
+        } else {
+            "session.end"
+        };
+        let mut a = audit_on_session(actor, kind, self.now(), &s);
+        a.before =
+            Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
+        a.after = Some(serde_json::json!({
+            "session": summary(&view),
+            "holdings": holdings_state(&mut tx, &view).await?,
+            "outcomes": outcomes,
+            "receipt": receipt,
+        }));
+        a.reason = reason;
+        store::insert_audit(&mut tx, &a).await?;
+        self.finish(
+            tx,
+            SessionChange::Ended,
+            &view,
+            balance_changed.then_some(s.client_id),
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// What cancel or end would do now, changing nothing.
+    /// Needs the permission of the action it previews: SessionDelete for a
+    /// cancel, SessionEnd for an end.
+    pub async fn preview(&self, actor: &Actor, id: i64, action: PreviewAction) -> Result<Preview> {
+        actor.require(match action {
+            PreviewAction::Cancel => Permission::SessionDelete,
+            PreviewAction::End => Permission::SessionEnd,
+        })?;
+        let now = self.now();
+        let mut tx = self.store.snapshot().await?;
+        let s = load_session(&mut tx, id).await?;
+        let status = s.status;
+        let (closing, act) = match action {
+            PreviewAction::Cancel => (Closing::Cancel, Action::Cancel),
+            PreviewAction::End => (Closing::ManualEnd(now), Action::End),
+        };
+        let refusal = transition(status, act).err().map(|r| r.to_string());
+        let (outcomes, receipt) = if refusal.is_none() {
+            let segments = closing_segments(&mut tx, id, closing).await?;
+            let outcomes = plan(&mut tx, &segments, closing).await?;
+            let receipt = match action {
+                PreviewAction::End => {
+                    Some(build_receipt(&mut tx, id, &outcomes, "manual", now).await?)
+                }
+                PreviewAction::Cancel => None,
+            };
+            (outcomes, receipt)
+        } else {
+            (Vec::new(), None)
+        };
+        Ok(Preview {
+            session_id: id,
+            action: match action {
+                PreviewAction::Cancel => "cancel".into(),
+                PreviewAction::End => "end".into(),
+            },
+            status,
+            at: now,
+            allowed: refusal.is_none(),
+            refusal,
+            bonus_total: outcomes.iter().map(|o| o.bonus).sum(),
+            burned_total: outcomes.iter().map(|o| o.burned).sum(),
+            kept_seconds_total: outcomes.iter().map(|o| o.kept_seconds).sum(),
+            outcomes,
+            receipt,
+        })
+    }
+}

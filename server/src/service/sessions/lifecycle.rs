@@ -1,0 +1,333 @@
+//! A session from its creation to its start: the checks a new session
+//! passes (a free PC, a usable holding), creation, activation, the Start
+//! press.
+
+use super::*;
+use crate::domain::{initial_status, occupancy, segment_seconds, transition, Action, Span};
+use crate::error::{Error, Result};
+use crate::service::clients::buy_tariff;
+use crate::service::tariffs::{load_settings, tariff_window};
+use crate::service::{Actor, Service};
+use crate::store::{self, at, at_opt, Conn};
+use chrono::{DateTime, Duration, Utc};
+use club_shared::events::SessionChange;
+use club_shared::{HoldingStatus, Permission, SessionStatus, SessionView};
+
+/// How far in the past a planned start may be and still mean "now": the
+/// operator's screen clock and the server's may differ a little.
+pub(crate) const PLANNED_START_TOLERANCE_SECONDS: i64 = 60;
+
+/// The span a live session holds its device for.
+pub(crate) async fn session_span(
+    c: &mut Conn,
+    s: &store::SessionRow,
+    now: DateTime<Utc>,
+) -> Result<Option<Span>> {
+    let reserved: i64 = store::session_segments(c, s.id)
+        .await?
+        .iter()
+        .filter(|g| g.closed_at.is_none())
+        .map(|g| g.reserved_seconds)
+        .sum();
+    Ok(occupancy(
+        s.status,
+        at(s.planned_start_at),
+        at_opt(s.ends_at),
+        reserved,
+        now,
+    ))
+}
+
+/// Checks that the client may play from `holding` at `at` in a zone:
+/// theirs, with time left, not reserved, valid, and allowed there.
+pub(crate) async fn usable_holding(
+    c: &mut Conn,
+    holding: store::HoldingRow,
+    client_id: i64,
+    zone_id: i64,
+    at: i64,
+) -> Result<(store::HoldingRow, store::TariffRow)> {
+    if holding.client_id != client_id {
+        return Err(Error::bad(
+            "holding_id",
+            format!("holding {} belongs to another client", holding.id),
+        ));
+    }
+    if holding.status != HoldingStatus::Available || holding.remaining_seconds <= 0 {
+        return Err(Error::Conflict(format!(
+            "holding {} is {}",
+            holding.id,
+            holding.status.as_str()
+        )));
+    }
+    if holding.valid_until.is_some_and(|v| v <= at) {
+        return Err(Error::Conflict(format!(
+            "holding {} has expired",
+            holding.id
+        )));
+    }
+    let tariff = store::get_tariff(c, holding.tariff_id)
+        .await?
+        .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
+    let zones = store::tariff_zones(c, tariff.id).await?;
+    if !zones.is_empty() && !zones.contains(&zone_id) {
+        return Err(Error::Conflict(format!(
+            "tariff {} is not allowed in this PC's zone",
+            tariff.name
+        )));
+    }
+    Ok((holding, tariff))
+}
+
+/// Refuses when `span` overlaps a live session on the device, other than
+/// `except` (the session being changed).
+pub(crate) async fn check_device_free(
+    c: &mut Conn,
+    device_id: i64,
+    device_name: &str,
+    span: Span,
+    now: DateTime<Utc>,
+    except: Option<i64>,
+) -> Result<()> {
+    for other in store::live_sessions(c, Some(device_id)).await? {
+        if Some(other.id) == except {
+            continue;
+        }
+        if let Some(theirs) = session_span(c, &other, now).await? {
+            if theirs.overlaps(&span) {
+                return Err(Error::Conflict(format!(
+                    "PC {device_name} is occupied: session {} is {} until {}",
+                    other.id,
+                    other.status,
+                    theirs.to.to_rfc3339()
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Service {
+    pub async fn create_session(&self, actor: &Actor, req: NewSession) -> Result<SessionView> {
+        actor.require(Permission::SessionCreate)?;
+        let now = self.now();
+        let planned = req.planned_start_at.unwrap_or(now);
+        if planned < now - Duration::seconds(PLANNED_START_TOLERANCE_SECONDS) {
+            return Err(Error::bad("planned_start_at", "is in the past"));
+        }
+        if planned > now + Duration::days(366) {
+            return Err(Error::bad("planned_start_at", "is more than a year ahead"));
+        }
+        let planned = planned.max(now);
+        if req.bonus_amount != 0 && req.tariff_id.is_none() {
+            return Err(Error::bad(
+                "bonus_amount",
+                "applies only when buying a tariff_id",
+            ));
+        }
+        let mut tx = self.store.write().await?;
+        let client = store::get_client(&mut tx, req.client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", req.client_id))?;
+        let device = store::get_device(&mut tx, req.device_id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", req.device_id))?;
+        if !device.enabled {
+            return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
+        }
+        let holding = match (req.holding_id, req.tariff_id) {
+            (Some(id), None) => store::get_holding(&mut tx, id)
+                .await?
+                .ok_or_else(|| Error::not_found("holding", id))?,
+            (None, Some(tariff_id)) => {
+                buy_tariff(&mut tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
+            }
+            _ => {
+                return Err(Error::bad(
+                    "holding_id",
+                    "give exactly one of holding_id and tariff_id",
+                ))
+            }
+        };
+        let (holding, tariff) = usable_holding(
+            &mut tx,
+            holding,
+            client.id,
+            device.zone_id,
+            store::ms(planned),
+        )
+        .await?;
+        let settings = load_settings(&mut tx).await?;
+        if let Some(w) = tariff_window(&tariff) {
+            if !w.contains(planned, settings.utc_offset_minutes) {
+                return Err(Error::bad(
+                    "planned_start_at",
+                    format!("tariff {} is usable only {}", tariff.name, w.describe()),
+                ));
+            }
+        }
+        let status = initial_status(planned, now);
+        let span = occupancy(status, planned, None, holding.remaining_seconds, now)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a new session has a span")))?;
+        check_device_free(&mut tx, device.id, &device.name, span, now, None).await?;
+
+        let id = store::insert_session(
+            &mut tx,
+            client.id,
+            device.id,
+            status,
+            store::ms(planned),
+            store::ms(now),
+            actor.operator_id(),
+        )
+        .await?;
+        store::insert_segment(
+            &mut tx,
+            id,
+            0,
+            holding.id,
+            tariff.id,
+            holding.remaining_seconds,
+            tariff.refund_policy,
+            tariff.max_bonus_percent,
+        )
+        .await?;
+        store::insert_binding(&mut tx, id, device.id, store::ms(planned)).await?;
+        store::update_holding(
+            &mut tx,
+            holding.id,
+            holding.remaining_seconds,
+            holding.value_remaining,
+            HoldingStatus::InUse,
+        )
+        .await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = actor.audit("session.create", now);
+        a.session_id = Some(id);
+        a.device_id = Some(device.id);
+        a.client_id = Some(client.id);
+        a.after = Some(summary(&view));
+        store::insert_audit(&mut tx, &a).await?;
+        let bought = req.tariff_id.is_some().then_some(client.id);
+        self.finish(tx, SessionChange::Created, &view, bought)
+            .await?;
+        Ok(view)
+    }
+
+    /// Start pressed: by an operator (SessionStart), by the player in the
+    /// app (own sessions only) or on the PC (its own device only). A press
+    /// repeated with the same `press_id` is a no-op.
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
+    pub async fn start_session(
+        &self,
+        actor: &Actor,
+        id: i64,
+        press_id: Option<&str>,
+    ) -> Result<SessionView> {
+        actor.require(Permission::SessionStart)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        let refusal = match actor {
+            Actor::Player { client_id } if *client_id != s.client_id => {
+                Some(format!("session {id} belongs to another client"))
+            }
+            Actor::Agent { device_id } if *device_id != s.device_id => {
+                Some(format!("session {id} is not on this PC"))
+            }
+            _ => None,
+        };
+        if let Some(why) = refusal {
+            drop(tx);
+            self.audit_refusal(actor, "session.start_refused", &s, &why)
+                .await?;
+            return Err(Error::NotAllowed(why));
+        }
+        let status = s.status;
+        if status == SessionStatus::Started
+            && press_id.is_some()
+            && s.start_press_id.as_deref() == press_id
+        {
+            return session_view(&mut tx, id).await;
+        }
+        transition(status, Action::Start)?;
+        let segment = store::session_segments(&mut tx, id)
+            .await?
+            .into_iter()
+            .find(|g| g.closed_at.is_none())
+            .ok_or_else(|| Error::Conflict(format!("session {id} has no tariff left")))?;
+        let holding = store::get_holding(&mut tx, segment.holding_id)
+            .await?
+            .ok_or_else(|| Error::not_found("holding", segment.holding_id))?;
+        let tariff = store::get_tariff(&mut tx, segment.tariff_id)
+            .await?
+            .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
+        let offset = load_settings(&mut tx).await?.utc_offset_minutes;
+        let window = tariff_window(&tariff);
+        let seconds = segment_seconds(holding.remaining_seconds, window, now, offset)
+            .filter(|s| *s > 0)
+            .ok_or_else(|| {
+                let w = window.map(|w| w.describe()).unwrap_or_default();
+                Error::Conflict(format!(
+                    "tariff {} is usable only {w}; it cannot start now",
+                    tariff.name
+                ))
+            })?;
+        let before = session_view(&mut tx, id).await?;
+        let ends_at = now + Duration::seconds(seconds);
+        store::mark_session_started(&mut tx, id, store::ms(now), store::ms(ends_at), press_id)
+            .await?;
+        store::open_segment(&mut tx, segment.id, store::ms(now), store::ms(ends_at)).await?;
+        store::start_binding(&mut tx, id, store::ms(now)).await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = audit_on_session(actor, "session.start", now, &s);
+        a.before = Some(summary(&before));
+        a.after = Some(summary(&view));
+        store::insert_audit(&mut tx, &a).await?;
+        self.finish(tx, SessionChange::Started, &view, None).await?;
+        Ok(view)
+    }
+
+    pub(crate) async fn audit_refusal(
+        &self,
+        actor: &Actor,
+        kind: &'static str,
+        s: &store::SessionRow,
+        why: &str,
+    ) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        let mut a = actor.audit(kind, self.now());
+        a.session_id = Some(s.id);
+        a.device_id = match actor {
+            Actor::Agent { device_id } => Some(*device_id),
+            _ => Some(s.device_id),
+        };
+        a.client_id = Some(s.client_id);
+        a.reason = Some(why.to_owned());
+        store::insert_audit(&mut tx, &a).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The scheduler: planned start reached, PENDING becomes ACTIVE.
+    pub async fn activate(&self, id: i64) -> Result<SessionView> {
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        transition(s.status, Action::Activate)?;
+        if s.planned_start_at > store::ms(now) {
+            return Err(Error::Conflict(format!(
+                "session {id} is planned for later"
+            )));
+        }
+        store::set_session_status(&mut tx, id, SessionStatus::Active).await?;
+        let view = session_view(&mut tx, id).await?;
+        let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
+        a.before = Some(serde_json::json!({"status": s.status}));
+        a.after = Some(serde_json::json!({"status": view.status}));
+        store::insert_audit(&mut tx, &a).await?;
+        self.commit(tx, vec![session_event(SessionChange::Activated, &view)])
+            .await?;
+        Ok(view)
+    }
+}

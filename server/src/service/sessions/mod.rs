@@ -1,0 +1,163 @@
+//! Sessions: the requests the API takes, and what every session operation
+//! shares (committing with its events, the audit entry, the summary).
+//! The work is by job: `lifecycle` (create, activate, start), `closing`
+//! (cancel, end, preview), `views` (reading), `reports` (CSV).
+
+use super::clients::balance_event;
+use super::{Actor, Service};
+use crate::domain::SegmentOutcome;
+use crate::error::{Error, Result};
+use crate::store::{self, NewAudit, Tx};
+use chrono::{DateTime, Utc};
+use club_shared::events::SessionChange;
+use club_shared::{Event, Minor, Receipt, SessionStatus, SessionView};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+mod closing;
+mod lifecycle;
+mod reports;
+mod views;
+
+pub(crate) use closing::*;
+pub(crate) use lifecycle::*;
+pub use reports::*;
+pub(crate) use views::*;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    pub client_id: i64,
+    pub device_id: i64,
+    /// A holding on the client's balance to play from...
+    #[serde(default)]
+    pub holding_id: Option<i64>,
+    /// ...or a tariff bought for this session from the client's balance.
+    #[serde(default)]
+    pub tariff_id: Option<i64>,
+    /// Bonus to spend when buying `tariff_id` (within the tariff's cap);
+    /// 0 with `holding_id`.
+    #[serde(default)]
+    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
+    pub bonus_amount: Minor,
+    /// Omitted or now: ACTIVE. In the future: a PENDING reservation.
+    #[serde(default)]
+    pub planned_start_at: Option<DateTime<Utc>>,
+}
+
+/// What cancel or end would do, changing nothing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Preview {
+    pub session_id: i64,
+    pub action: String,
+    pub status: SessionStatus,
+    pub at: DateTime<Utc>,
+    /// False when the action is not available now; `refusal` says why.
+    pub allowed: bool,
+    pub refusal: Option<String>,
+    pub outcomes: Vec<SegmentOutcome>,
+    pub bonus_total: Minor,
+    pub burned_total: Minor,
+    pub kept_seconds_total: i64,
+    /// For an end: the receipt it would produce.
+    pub receipt: Option<Receipt>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviewAction {
+    Cancel,
+    End,
+}
+
+/// The session report's filters (all optional).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SessionQuery {
+    /// PENDING, ACTIVE, STARTED, ENDED or CANCELLED.
+    pub status: Option<SessionStatus>,
+    pub client_id: Option<i64>,
+    pub device_id: Option<i64>,
+    /// Sessions this operator created or cancelled.
+    pub operator_id: Option<i64>,
+    /// Planned start at or after (RFC 3339).
+    pub from: Option<DateTime<Utc>>,
+    /// Planned start before (RFC 3339).
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The audit trail's filters (all optional).
+#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub session_id: Option<i64>,
+    pub operator_id: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// An audit entry about session `s`, naming its device and client.
+pub(crate) fn audit_on_session(
+    actor: &Actor,
+    kind: &'static str,
+    at: DateTime<Utc>,
+    s: &store::SessionRow,
+) -> NewAudit {
+    let mut a = actor.audit(kind, at);
+    a.session_id = Some(s.id);
+    a.device_id = Some(s.device_id);
+    a.client_id = Some(s.client_id);
+    a
+}
+
+pub(crate) fn session_event(change: SessionChange, view: &SessionView) -> Event {
+    Event::Session {
+        change,
+        devices: vec![view.device_id],
+        session: Box::new(view.clone()),
+    }
+}
+
+pub(crate) fn summary(v: &SessionView) -> serde_json::Value {
+    serde_json::json!({
+        "status": v.status,
+        "device_id": v.device_id,
+        "actual_start_at": v.actual_start_at,
+        "ends_at": v.ends_at,
+        "segments": v.segments.iter().map(|g| serde_json::json!({
+            "id": g.id, "holding_id": g.holding_id, "tariff_id": g.tariff_id,
+            "tariff_name": g.tariff_name, "refund_policy": g.refund_policy,
+            "closed_at": g.closed_at, "seconds_used": g.seconds_used,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+impl Service {
+    /// Commits a session operation and publishes what it changed: the
+    /// session, and the client's balances when they moved.
+    pub(super) async fn finish(
+        &self,
+        mut tx: Tx,
+        change: SessionChange,
+        view: &SessionView,
+        balance_of: Option<i64>,
+    ) -> Result<()> {
+        let mut events = vec![session_event(change, view)];
+        if let Some(client_id) = balance_of {
+            events.push(balance_event(&mut tx, client_id).await?);
+        }
+        self.commit(tx, events).await?;
+        self.schedule_changed().notify_one();
+        Ok(())
+    }
+}
+
+pub(crate) fn clean_reason(reason: Option<String>) -> Result<Option<String>> {
+    match reason.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(r) if r.chars().count() > 500 => {
+            Err(Error::bad("reason", "must be at most 500 characters"))
+        }
+        Some(r) => Ok(Some(r.to_owned())),
+    }
+}

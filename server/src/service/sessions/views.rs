@@ -1,0 +1,179 @@
+//! Reading sessions: one session as the page and the API show it, lists,
+//! the audit trail.
+
+use super::*;
+use crate::error::{Error, Result};
+use crate::service::{Actor, Service};
+use crate::store::{self, at, at_opt, Conn};
+use club_shared::{
+    AuditEntryView, BindingView, Permission, PriceCorrectionView, SegmentView, SessionView,
+};
+
+pub(crate) async fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
+    store::get_session(c, id)
+        .await?
+        .ok_or_else(|| Error::not_found("session", id))
+}
+
+pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
+    let s = load_session(c, id).await?;
+    let segments = store::session_segments(c, id)
+        .await?
+        .into_iter()
+        .map(|g| SegmentView {
+            id: g.id,
+            holding_id: g.holding_id,
+            tariff_id: g.tariff_id,
+            refund_policy: g.refund_policy,
+            tariff_name: g.tariff_name,
+            starts_at: at_opt(g.starts_at),
+            ends_at: at_opt(g.ends_at),
+            closed_at: at_opt(g.closed_at),
+            seconds_used: g.seconds_used,
+            max_bonus_percent: g.max_bonus_percent,
+        })
+        .collect();
+    let bindings = store::session_bindings(c, id)
+        .await?
+        .into_iter()
+        .map(|b| BindingView {
+            device_id: b.device_id,
+            planned_start_at: at(b.planned_start_at),
+            actual_start_at: at_opt(b.actual_start_at),
+            actual_end_at: at_opt(b.actual_end_at),
+        })
+        .collect();
+    let price_corrections = store::session_price_corrections(c, id)
+        .await?
+        .into_iter()
+        .map(|p| PriceCorrectionView {
+            delta: p.delta,
+            reason: p.reason,
+            operator_id: p.operator_id,
+            at: at(p.at),
+        })
+        .collect();
+    Ok(SessionView {
+        id: s.id,
+        client_id: s.client_id,
+        client_name: s.client_name.clone(),
+        device_id: s.device_id,
+        status: s.status,
+        planned_start_at: at(s.planned_start_at),
+        actual_start_at: at_opt(s.actual_start_at),
+        actual_end_at: at_opt(s.actual_end_at),
+        ends_at: at_opt(s.ends_at),
+        cancelled_at: at_opt(s.cancelled_at),
+        cancelled_by: s.cancelled_by,
+        end_kind: s.end_kind.clone(),
+        segments,
+        bindings,
+        price_corrections,
+        receipt: s
+            .receipt
+            .as_deref()
+            .and_then(|r| serde_json::from_str(r).ok()),
+    })
+}
+
+/// The reserved holdings' state, for the audit's before and after.
+pub(crate) async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
+    let mut out = Vec::new();
+    for g in &v.segments {
+        if let Some(h) = store::get_holding(c, g.holding_id).await? {
+            out.push(serde_json::json!({
+                "holding_id": h.id, "tariff_id": h.tariff_id, "status": h.status,
+                "remaining_seconds": h.remaining_seconds, "value_remaining": h.value_remaining,
+            }));
+        }
+    }
+    Ok(serde_json::Value::Array(out))
+}
+
+impl Service {
+    pub async fn session(&self, id: i64) -> Result<SessionView> {
+        let mut tx = self.store.snapshot().await?;
+        session_view(&mut tx, id).await
+    }
+
+    pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
+        actor.require(Permission::ReportView)?;
+        let mut tx = self.store.snapshot().await?;
+        let filter = store::SessionFilter {
+            status: q.status,
+            client_id: q.client_id,
+            device_id: q.device_id,
+            operator_id: q.operator_id,
+            from: q.from.map(store::ms),
+            to: q.to.map(store::ms),
+            limit: 500,
+        };
+        let mut out = Vec::new();
+        for s in store::list_sessions(&mut tx, &filter).await? {
+            out.push(session_view(&mut tx, s.id).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn audit(&self, actor: &Actor, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
+        actor.require(Permission::ReportView)?;
+        self.audit_entries(q).await
+    }
+
+    pub(crate) async fn audit_entries(&self, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
+        let mut c = self.store.read().await?;
+        let filter = store::AuditFilter {
+            session_id: q.session_id,
+            operator_id: q.operator_id,
+            from: q.from.map(store::ms),
+            to: q.to.map(store::ms),
+            limit: 1000,
+        };
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(store::list_audit(&mut c, &filter)
+            .await?
+            .into_iter()
+            .map(|a| AuditEntryView {
+                id: a.id,
+                at: at(a.at),
+                operator_id: a.operator_id,
+                actor: a.actor,
+                kind: a.kind,
+                session_id: a.session_id,
+                device_id: a.device_id,
+                client_id: a.client_id,
+                before: parse(a.before),
+                after: parse(a.after),
+                reason: a.reason,
+            })
+            .collect())
+    }
+
+    /// A session's audit trail, for those who may read reports
+    /// (ReportView); empty for anyone else.
+    pub async fn session_audit(
+        &self,
+        actor: &Actor,
+        session_id: i64,
+    ) -> Result<Vec<AuditEntryView>> {
+        if actor.require(Permission::ReportView).is_err() {
+            return Ok(Vec::new());
+        }
+        self.audit_entries(AuditQuery {
+            session_id: Some(session_id),
+            ..AuditQuery::default()
+        })
+        .await
+    }
+
+    pub async fn live_sessions_of_client(&self, client_id: i64) -> Result<Vec<SessionView>> {
+        let mut tx = self.store.snapshot().await?;
+        let mut out = Vec::new();
+        for s in store::live_sessions(&mut tx, None).await? {
+            if s.client_id == client_id {
+                out.push(session_view(&mut tx, s.id).await?);
+            }
+        }
+        Ok(out)
+    }
+}
