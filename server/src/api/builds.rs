@@ -16,8 +16,10 @@ use utoipa::IntoParams;
 #[serde(deny_unknown_fields)]
 pub struct BuildParams {
     /// `linux-x86_64`, `linux-aarch64`, `windows-x86_64` or `windows-aarch64`.
+    #[param(value_type = String, pattern = "^(linux-x86_64|linux-aarch64|windows-x86_64|windows-aarch64)$")]
     pub platform: String,
     /// The build's version, e.g. `0.2.0` (1 to 40 letters, digits, `.-+_`).
+    #[param(pattern = "^[0-9A-Za-z.+_-]{1,40}$")]
     pub version: String,
 }
 

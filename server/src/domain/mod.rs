@@ -3,10 +3,12 @@
 
 pub mod close;
 pub mod money;
+pub mod postings;
 pub mod session;
 pub mod tariff;
 
 pub use close::*;
 pub use money::*;
+pub use postings::*;
 pub use session::*;
 pub use tariff::*;

@@ -52,9 +52,22 @@ pub fn transition(status: SessionStatus, action: Action) -> Result<SessionStatus
     Ok(next)
 }
 
-/// Cancel is possible only while the player has not pressed Start.
-pub fn can_cancel(status: SessionStatus, actual_start_at: Option<DateTime<Utc>>) -> bool {
-    actual_start_at.is_none() && transition(status, Action::Cancel).is_ok()
+/// Cancel is possible only while the player has not pressed Start: the
+/// one cancel rule, for the operation, its preview, a bulk cancel and the
+/// no-show release alike.
+pub fn check_cancel(
+    status: SessionStatus,
+    actual_start_at: Option<DateTime<Utc>>,
+) -> Result<(), Refusal> {
+    transition(status, Action::Cancel)?;
+    if actual_start_at.is_some() {
+        // Started by a press, whatever the status says: only ending is left.
+        return Err(Refusal {
+            status: Started,
+            action: Action::Cancel,
+        });
+    }
+    Ok(())
 }
 
 /// PENDING when the planned start is in the future, ACTIVE otherwise.
@@ -174,16 +187,16 @@ mod tests {
             refusal.to_string(),
             "session is STARTED; only ending is available"
         );
-        assert!(!can_cancel(Started, Some(t(10, 0))));
+        assert!(check_cancel(Started, Some(t(10, 0))).is_err());
     }
 
     // Seed: "The technical boundary is the actualStartAt field."
     #[test]
     fn cancel_only_while_actual_start_is_null() {
-        assert!(can_cancel(Pending, None));
-        assert!(can_cancel(Active, None));
-        assert!(!can_cancel(Active, Some(t(10, 0))));
-        assert!(!can_cancel(Ended, None));
+        assert!(check_cancel(Pending, None).is_ok());
+        assert!(check_cancel(Active, None).is_ok());
+        assert!(check_cancel(Active, Some(t(10, 0))).is_err());
+        assert!(check_cancel(Ended, None).is_err());
     }
 
     // Seed table: ending is not available for PENDING or ACTIVE.

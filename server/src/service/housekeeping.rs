@@ -3,16 +3,15 @@
 //! tariff's expiration policy, and bulk cancel for a hall that failed.
 
 use super::clients::balance_event;
+use super::postings::{write_postings, PostingContext};
 use super::sessions::holding_state;
 use super::tariffs::{load_settings, Settings};
 use super::{required_text, Actor, Pass, Service};
-use crate::domain::apply_refund;
+use crate::domain::expiry_postings;
 use crate::error::{Error, Result};
-use crate::store::{self, at, NewLedger, NewValueMovement};
+use crate::store::{self, at};
 use chrono::{DateTime, Utc};
-use club_shared::{
-    Account, Event, ExpirationPolicy, HoldingStatus, Permission, RefundPolicy, SessionStatus,
-};
+use club_shared::{Event, HoldingStatus, Permission, SessionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -133,59 +132,16 @@ impl Service {
             .await?
             .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
         let policy = tariff.expiration_policy;
-        // Expiry applies the same rule as a refund policy to all the time
-        // left: convert pays it pro rata into bonus, burn voids it; what a
-        // conversion leaves by rounding is voided with the time.
-        let refund_policy = match policy {
-            ExpirationPolicy::ConvertToBonus => RefundPolicy::ConvertToBonus,
-            ExpirationPolicy::Burn => RefundPolicy::Burn,
+        let expiry = expiry_postings(id, holding_state(&h), policy);
+        let ctx = PostingContext {
+            at: t,
+            client_id: h.client_id,
+            session_id: None,
+            operator_id: None,
         };
-        let mut state = holding_state(&h);
-        let out = apply_refund(refund_policy, &mut state, h.remaining_seconds);
-        let (bonus, voided) = (out.bonus, out.burned + out.dust);
-        store::update_holding(
-            &mut tx,
-            id,
-            state.remaining_seconds,
-            state.value_remaining,
-            HoldingStatus::Expired,
-        )
-        .await?;
-        // The expiry is always on record: as a conversion, a void, or both
-        // (a free tariff's expiry is a void of 0).
-        let mut movements = Vec::new();
-        if bonus > 0 {
-            movements.push(("convert", bonus));
-        }
-        if voided > 0 || bonus == 0 {
-            movements.push(("expire", voided));
-        }
-        for (kind, amount) in movements {
-            let m = NewValueMovement {
-                at: t,
-                holding_id: id,
-                session_id: None,
-                segment_id: None,
-                kind,
-                seconds: h.remaining_seconds,
-                amount,
-            };
-            store::insert_value_movement(&mut tx, &m).await?;
-        }
+        write_postings(&mut tx, &ctx, &expiry.postings).await?;
+        let (bonus, voided) = (expiry.bonus, expiry.voided);
         let mut events = Vec::new();
-        if bonus > 0 {
-            let e = NewLedger {
-                at: t,
-                client_id: h.client_id,
-                account: Account::Bonus,
-                amount: bonus,
-                kind: "expiry_to_bonus",
-                order_id: None,
-                session_id: None,
-                operator_id: None,
-            };
-            store::insert_ledger(&mut tx, &e).await?;
-        }
         // The client's holdings changed, whatever the policy: screens showing
         // the client refresh on this.
         events.push(balance_event(&mut tx, h.client_id).await?);

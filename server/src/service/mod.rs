@@ -14,6 +14,7 @@ mod hall;
 pub mod hashing;
 mod housekeeping;
 mod orders;
+mod postings;
 mod sessions;
 mod staff;
 mod tariffs;

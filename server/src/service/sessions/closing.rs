@@ -4,16 +4,16 @@
 
 use super::*;
 use crate::domain::{
-    close_segment, transition, Action, Closing, HoldingState, OpenSegment, SegmentOutcome,
+    check_cancel, close_segment, closing_postings, transition, Action, Closing, HoldingState,
+    OpenSegment, SegmentOutcome,
 };
 use crate::error::{Error, Result};
+use crate::service::postings::{write_postings, PostingContext};
 use crate::service::{Actor, Service};
-use crate::store::{self, at, at_opt, Conn, NewLedger, NewValueMovement};
+use crate::store::{self, at, at_opt, Conn};
 use chrono::{DateTime, Utc};
 use club_shared::events::SessionChange;
-use club_shared::{
-    Account, HoldingStatus, Minor, Permission, Receipt, ReceiptLine, RefundPolicy, SessionView,
-};
+use club_shared::{Minor, Permission, Receipt, ReceiptLine, SessionView};
 
 pub(crate) fn holding_state(h: &store::HoldingRow) -> HoldingState {
     HoldingState {
@@ -72,8 +72,8 @@ pub(crate) async fn closing_segments(
     })
 }
 
-/// Writes a plan: holdings, closed segments, value movements, bonus ledger.
-/// Answers whether a balance changed.
+/// Writes a plan: the postings the domain makes of it (holdings, closed
+/// segments, value movements, bonus). Answers whether a balance changed.
 pub(crate) async fn apply_plan(
     c: &mut Conn,
     actor: &Actor,
@@ -81,73 +81,13 @@ pub(crate) async fn apply_plan(
     outcomes: &[SegmentOutcome],
     closed_at: DateTime<Utc>,
 ) -> Result<bool> {
-    let t = store::ms(closed_at);
-    let mut balance_changed = false;
-    for o in outcomes {
-        let h = o
-            .holding_after
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("plan without holding")))?;
-        let status = if h.remaining_seconds == 0 {
-            HoldingStatus::UsedUp
-        } else {
-            HoldingStatus::Available
-        };
-        store::update_holding(
-            c,
-            o.holding_id,
-            h.remaining_seconds,
-            h.value_remaining,
-            status,
-        )
-        .await?;
-        store::close_segment(c, o.segment_id, t, o.seconds_used, o.amount).await?;
-        let mut movements = Vec::new();
-        if o.seconds_used > 0 || o.amount > 0 {
-            movements.push(("usage", o.seconds_used, o.amount));
-        }
-        match o.refund {
-            Some(r) if r.unused_seconds > 0 && r.policy == RefundPolicy::Burn => {
-                movements.push(("burn", r.unused_seconds, r.burned));
-            }
-            Some(r) if r.unused_seconds > 0 && r.policy == RefundPolicy::ConvertToBonus => {
-                movements.push(("convert", r.unused_seconds, r.bonus));
-            }
-            _ => {}
-        }
-        for (kind, seconds, amount) in movements {
-            store::insert_value_movement(
-                c,
-                &NewValueMovement {
-                    at: t,
-                    holding_id: o.holding_id,
-                    session_id: Some(session.id),
-                    segment_id: Some(o.segment_id),
-                    kind,
-                    seconds,
-                    amount,
-                },
-            )
-            .await?;
-        }
-        if o.bonus > 0 {
-            store::insert_ledger(
-                c,
-                &NewLedger {
-                    at: t,
-                    client_id: session.client_id,
-                    account: Account::Bonus,
-                    amount: o.bonus,
-                    kind: "refund_to_bonus",
-                    order_id: None,
-                    session_id: Some(session.id),
-                    operator_id: actor.operator_id(),
-                },
-            )
-            .await?;
-            balance_changed = true;
-        }
-    }
-    Ok(balance_changed)
+    let ctx = PostingContext {
+        at: store::ms(closed_at),
+        client_id: session.client_id,
+        session_id: Some(session.id),
+        operator_id: actor.operator_id(),
+    };
+    write_postings(c, &ctx, &closing_postings(outcomes)).await
 }
 
 /// The receipt from actual usage: every segment's time and amount, with
@@ -208,12 +148,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.write().await?;
         let s = load_session(&mut tx, id).await?;
-        transition(s.status, Action::Cancel)?;
-        if s.actual_start_at.is_some() {
-            return Err(Error::Conflict(
-                "session has started; only ending is available".into(),
-            ));
-        }
+        check_cancel(s.status, at_opt(s.actual_start_at))?;
         let before = session_view(&mut tx, id).await?;
         let holdings_before = holdings_state(&mut tx, &before).await?;
         let segments = closing_segments(&mut tx, id, Closing::Cancel).await?;
@@ -350,11 +285,17 @@ impl Service {
         let mut tx = self.store.snapshot().await?;
         let s = load_session(&mut tx, id).await?;
         let status = s.status;
-        let (closing, act) = match action {
-            PreviewAction::Cancel => (Closing::Cancel, Action::Cancel),
-            PreviewAction::End => (Closing::ManualEnd(now), Action::End),
+        let (closing, allowed) = match action {
+            PreviewAction::Cancel => (
+                Closing::Cancel,
+                check_cancel(status, at_opt(s.actual_start_at)),
+            ),
+            PreviewAction::End => (
+                Closing::ManualEnd(now),
+                transition(status, Action::End).map(drop),
+            ),
         };
-        let refusal = transition(status, act).err().map(|r| r.to_string());
+        let refusal = allowed.err().map(|r| r.to_string());
         let (outcomes, receipt) = if refusal.is_none() {
             let segments = closing_segments(&mut tx, id, closing).await?;
             let outcomes = plan(&mut tx, &segments, closing).await?;
