@@ -2,9 +2,9 @@
 //! the upgrade; then the PC gets its desired state, and a new one after
 //! every committed operation that touches it.
 
-use crate::api::AppState;
 use crate::error::Error;
 use crate::service::{Actor, AgentDevice, DesiredPush, Service};
+use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;

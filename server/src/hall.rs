@@ -3,9 +3,9 @@
 //! keep up never slows the hub or the other screens: when its queue is
 //! full its backlog is dropped and it gets a fresh snapshot instead.
 
-use crate::api::{AppState, Staff};
 use crate::error::Error;
 use crate::service::{Actor, Service};
+use crate::state::{AppState, Staff};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};

@@ -13,6 +13,7 @@ pub mod scheduler;
 pub mod secrets;
 pub mod serve;
 pub mod service;
+pub mod state;
 pub mod store;
 pub mod tls;
 pub mod web;
@@ -92,7 +93,7 @@ impl App {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let scheduler = tokio::spawn(scheduler::run(self.service.clone(), shutdown.clone()));
-        let state = api::AppState {
+        let state = state::AppState {
             service: self.service.clone(),
             shutdown: shutdown.clone(),
             gateway: gateway::Gateway::new(self.agent_offline_after),

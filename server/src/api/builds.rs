@@ -1,9 +1,10 @@
 //! Agent builds: uploaded by an administrator, downloaded by agents.
 
-use super::extract::{Path, Query, Staff};
-use super::AppState;
+use super::extract::{Path, Query};
 use crate::error::{Error, ErrorBody, Result};
 use crate::service::AgentBuildView;
+use crate::state::AppState;
+use crate::state::Staff;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;

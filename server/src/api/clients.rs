@@ -1,7 +1,8 @@
-use super::extract::{Body, Path, Player, Query, Staff};
-use super::AppState;
+use super::extract::{Body, Path, Query};
 use crate::error::{ErrorBody, Result};
 use crate::service::{Actor, ClientPatch, NewClient, Purchase, TopUp};
+use crate::state::AppState;
+use crate::state::{Player, Staff};
 use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -1,70 +1,11 @@
-//! Who is calling, and request bodies/queries/paths whose rejections speak
-//! the API's error shape.
+//! Request bodies, queries and paths whose rejections speak the API's
+//! error shape. (Who is calling: `crate::state`.)
 
-use super::AppState;
 use crate::error::Error;
-use crate::service::Actor;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
-
-/// A bearer token from the Authorization header, or `?token=` on a
-/// WebSocket upgrade only (browsers cannot give those headers). A token in
-/// the query of a REST call is not read: URLs end up in logs and histories.
-pub fn bearer(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        return v.strip_prefix("Bearer ").map(|t| t.trim().to_owned());
-    }
-    if !is_websocket_upgrade(parts) {
-        return None;
-    }
-    parts.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix("token="))
-            .map(str::to_owned)
-    })
-}
-
-fn is_websocket_upgrade(parts: &Parts) -> bool {
-    parts
-        .headers
-        .get(axum::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
-/// A signed-in staff member.
-pub struct Staff(pub Actor);
-
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = bearer(parts)
-            .ok_or_else(|| Error::Unauthorized("sign in first: no bearer token".into()))?;
-        let ctx = state.service.authenticate_staff(&token).await?;
-        Ok(Staff(Actor::Staff(ctx)))
-    }
-}
-
-/// A signed-in player (the player app).
-pub struct Player(pub Actor);
-
-impl FromRequestParts<AppState> for Player {
-    type Rejection = Error;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = bearer(parts)
-            .ok_or_else(|| Error::Unauthorized("sign in first: no bearer token".into()))?;
-        Ok(Player(state.service.authenticate_player(&token).await?))
-    }
-}
 
 /// JSON body; a malformed one is a 400 naming what is wrong.
 pub struct Body<T>(pub T);

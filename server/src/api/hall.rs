@@ -1,10 +1,11 @@
-use super::extract::{Body, Path, Staff};
-use super::AppState;
+use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
 use crate::service::{
     AgentCommands, CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewCommand, NewDevice,
     NewZone,
 };
+use crate::state::AppState;
+use crate::state::Staff;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;

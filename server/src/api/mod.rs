@@ -11,29 +11,15 @@ mod sessions;
 mod staff;
 mod tariffs;
 
-pub use extract::{bearer, Staff};
+pub use crate::state::{bearer, AppState, Player, Staff};
 
 use crate::error::{Error, ErrorBody};
-use crate::service::Service;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
-use tokio_util::sync::CancellationToken;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub service: Service,
-    pub shutdown: CancellationToken,
-    pub gateway: crate::gateway::Gateway,
-    /// Upgraded WebSockets, which axum's graceful shutdown does not wait for.
-    pub tasks: tokio_util::task::TaskTracker,
-    pub feed: crate::hall::HallFeed,
-    /// A request must arrive whole and be answered within this.
-    pub request_timeout: std::time::Duration,
-}
 
 /// Every route of the API, in one place.
 pub fn router(state: AppState) -> Router {

@@ -1,7 +1,8 @@
-use super::extract::{Body, Path, Query, Staff};
-use super::AppState;
+use super::extract::{Body, Path, Query};
 use crate::error::{ErrorBody, Result};
 use crate::service::{ExtraCharge, OrderRefund, OrderView, ShiftReport};
+use crate::state::AppState;
+use crate::state::Staff;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -1,7 +1,8 @@
-use super::extract::{Body, OptionalBody, Path, Player, Query, Staff};
-use super::AppState;
+use super::extract::{Body, OptionalBody, Path, Query};
 use crate::error::{ErrorBody, Result};
 use crate::service::{AuditQuery, NewSession, Preview, PreviewAction, SessionQuery};
+use crate::state::AppState;
+use crate::state::{Player, Staff};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;

@@ -1,9 +1,10 @@
-use super::extract::{Body, Path, Staff};
-use super::AppState;
+use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
 use crate::service::{
     LoginAnswer, NewOperator, NewRole, PasswordChange, RolePermissions, UpdateOperator,
 };
+use crate::state::AppState;
+use crate::state::Staff;
 use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::http::StatusCode;

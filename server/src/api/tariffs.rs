@@ -1,7 +1,8 @@
-use super::extract::{Body, Path, Staff};
-use super::AppState;
+use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
 use crate::service::{Settings, TariffInput};
+use crate::state::AppState;
+use crate::state::Staff;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
