@@ -27,6 +27,13 @@
 //!
 //!   cargo run --release -p club-tests --bin club-bench -- flood [--attackers 64] [--seconds 30]
 //!
+//! `--runs N` repeats the scenarios N times and quotes each figure's
+//! median and spread (min to max) over the runs; `--json FILE` writes the
+//! figures with stable names (e.g. `durable.ops_per_s`), for comparing
+//! runs and commits:
+//!
+//!   cargo run --release -p club-tests --bin club-bench -- durable --runs 3 --json docs/benchmarks-durable.json
+//!
 //! CLUB_BENCH_SERVER_PREFIX runs the server under a profiler, for example
 //! `heaptrack` or `perf record -g --`; its RSS and CPU figures are then the
 //! profiler's.
@@ -46,6 +53,11 @@ pub struct Args {
     pub scenario: String,
     pub agents: usize,
     pub seconds: u64,
+    /// Runs of the scenario; the markdown quotes each figure's median and
+    /// spread over them.
+    pub runs: usize,
+    /// Where the figures go as JSON (stable names), when given.
+    pub json: Option<std::path::PathBuf>,
     pub lock: lock::LockArgs,
     pub flood: flood::FloodArgs,
 }
@@ -55,6 +67,8 @@ fn args() -> anyhow::Result<Args> {
         scenario: "all".into(),
         agents: 10_000,
         seconds: 10,
+        runs: 1,
+        json: None,
         lock: lock::LockArgs {
             rounds: 5,
             presses: 40,
@@ -74,6 +88,8 @@ fn args() -> anyhow::Result<Args> {
                 a.seconds = it.next().context("--seconds S")?.parse()?;
                 seconds_given = true;
             }
+            "--runs" => a.runs = it.next().context("--runs N")?.parse()?,
+            "--json" => a.json = Some(it.next().context("--json FILE")?.into()),
             "--attackers" => a.flood.attackers = it.next().context("--attackers N")?.parse()?,
             "--rounds" => a.lock.rounds = it.next().context("--rounds N")?.parse()?,
             "--presses" => a.lock.presses = it.next().context("--presses N")?.parse()?,
@@ -87,6 +103,12 @@ fn args() -> anyhow::Result<Args> {
     }
     if !["all", "durable", "hall", "idle", "lock", "flood"].contains(&a.scenario.as_str()) {
         bail!("scenarios: all, durable, hall, idle, lock, flood");
+    }
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    if (a.runs > 1 || a.json.is_some()) && ["lock", "flood"].contains(&a.scenario.as_str()) {
+        bail!("--runs and --json are for all, durable, hall and idle");
     }
     if a.lock.rounds == 0 || a.lock.presses == 0 {
         bail!("--rounds and --presses must be at least 1");
@@ -113,8 +135,8 @@ fn main() -> anyhow::Result<()> {
             "flood-benchmark.md",
         ),
         // The idle scenario alone keeps the full run's report.
-        "idle" => (runtime.block_on(scenarios::run(&a))?, "idle-benchmark.md"),
-        _ => (runtime.block_on(scenarios::run(&a))?, "benchmarks.md"),
+        "idle" => (runtime.block_on(runs(&a))?, "idle-benchmark.md"),
+        _ => (runtime.block_on(runs(&a))?, "benchmarks.md"),
     };
     print!("{report}");
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -125,4 +147,38 @@ fn main() -> anyhow::Result<()> {
     // The agent children and the server are killed when their handles drop.
     drop(runtime);
     Ok(())
+}
+
+/// `--runs` runs of the scenarios: the last run's markdown with every
+/// figure's median and spread over all runs after its targets, and the
+/// figures as JSON when `--json` asks.
+async fn runs(a: &Args) -> anyhow::Result<String> {
+    let mut figures = Vec::new();
+    let mut last = String::new();
+    for n in 1..=a.runs {
+        eprintln!("run {n} of {}", a.runs);
+        let (markdown, f) = scenarios::run(a).await?;
+        figures.push(f);
+        last = markdown;
+    }
+    let spreads = report::spreads(&figures);
+    if let Some(path) = &a.json {
+        let json = serde_json::json!({
+            "command": std::env::args().skip(1).collect::<Vec<_>>().join(" "),
+            "runs": a.runs,
+            "figures": spreads,
+        });
+        std::fs::write(path, serde_json::to_string_pretty(&json)? + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("figures written to {}", path.display());
+    }
+    if a.runs == 1 {
+        return Ok(last);
+    }
+    // After the targets (the last run's), before the sections.
+    let table = report::spreads_table(&spreads, a.runs);
+    Ok(match last.find("\n## Baselines") {
+        Some(at) => format!("{}\n{table}{}", &last[..at], &last[at + 1..]),
+        None => format!("{last}\n{table}"),
+    })
 }

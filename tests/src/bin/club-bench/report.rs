@@ -1,5 +1,6 @@
 //! Figures and the markdown they go into.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -30,6 +31,8 @@ pub struct Target {
 pub struct Report {
     pub body: String,
     pub targets: Vec<Target>,
+    /// Every figure by a stable name (`--json`), e.g. `durable.ops_per_s`.
+    pub figures: BTreeMap<String, f64>,
 }
 
 impl Report {
@@ -48,6 +51,10 @@ impl Report {
 
     pub fn line(&mut self, text: &str) {
         let _ = writeln!(self.body, "{text}\n");
+    }
+
+    pub fn figure(&mut self, name: &str, value: f64) {
+        self.figures.insert(name.to_owned(), value);
     }
 
     pub fn target(&mut self, scenario: &str, measured: String, target: &str, met: bool) {
@@ -76,5 +83,86 @@ impl Report {
         let _ = writeln!(out);
         out.push_str(&self.body);
         out
+    }
+}
+
+/// One figure over several runs.
+#[derive(Debug, serde::Serialize)]
+pub struct Spread {
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub values: Vec<f64>,
+}
+
+/// Each figure's median and spread over `runs` (a figure missing from a
+/// run is left out of that run).
+pub fn spreads(runs: &[BTreeMap<String, f64>]) -> BTreeMap<String, Spread> {
+    let mut by_name: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for run in runs {
+        for (k, v) in run {
+            by_name.entry(k.clone()).or_default().push(*v);
+        }
+    }
+    by_name
+        .into_iter()
+        .map(|(k, values)| {
+            let mut sorted = values.clone();
+            sorted.sort_by(f64::total_cmp);
+            let n = sorted.len();
+            let median = if n % 2 == 1 {
+                sorted[n / 2]
+            } else {
+                (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+            };
+            let spread = Spread {
+                median,
+                min: sorted[0],
+                max: sorted[n - 1],
+                values,
+            };
+            (k, spread)
+        })
+        .collect()
+}
+
+/// The runs section of the markdown: every figure's median and spread.
+pub fn spreads_table(spreads: &BTreeMap<String, Spread>, runs: usize) -> String {
+    let mut out = format!(
+        "## Over {runs} runs\n\nEach figure's median and spread (min to max) over {runs} runs of the command above; the sections below are the last run's.\n\n| figure | median | min | max | runs |\n|---|---|---|---|---|\n"
+    );
+    for (k, s) in spreads {
+        let vals: Vec<String> = s.values.iter().map(|v| format!("{v:.2}")).collect();
+        let _ = writeln!(
+            out,
+            "| `{k}` | {:.2} | {:.2} | {:.2} | {} |",
+            s.median,
+            s.min,
+            s.max,
+            vals.join(", ")
+        );
+    }
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_median_and_spread_of_each_figure_over_runs() {
+        let run = |a: f64, b: Option<f64>| {
+            let mut m = BTreeMap::new();
+            m.insert("a".to_owned(), a);
+            if let Some(b) = b {
+                m.insert("b".to_owned(), b);
+            }
+            m
+        };
+        let s = spreads(&[run(3.0, Some(1.0)), run(1.0, None), run(2.0, Some(4.0))]);
+        assert_eq!((s["a"].median, s["a"].min, s["a"].max), (2.0, 1.0, 3.0));
+        assert_eq!(s["a"].values, vec![3.0, 1.0, 2.0]);
+        assert_eq!((s["b"].median, s["b"].min, s["b"].max), (2.5, 1.0, 4.0));
     }
 }

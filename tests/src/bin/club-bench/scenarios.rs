@@ -7,6 +7,7 @@ use crate::sim::{now_ns, Fleet};
 use crate::{baselines, Args};
 use anyhow::Context;
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -33,15 +34,17 @@ impl Baseline {
     }
 }
 
-pub async fn run(a: &Args) -> anyhow::Result<String> {
+/// One run of the scenarios: the markdown, and every figure by name.
+pub async fn run(a: &Args) -> anyhow::Result<(String, BTreeMap<String, f64>)> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let header = format!(
         "# Clubhall benchmarks\n\n\
-         Command: `cargo run --release -p club-tests --bin club-bench -- {} --agents {} --seconds {}`  \n\
+         Command: `cargo run --release -p club-tests --bin club-bench -- {} --agents {} --seconds {}{}`  \n\
          Machine: {cores} cores, {}; the server, the agent processes and this one share them; loopback only.\n\n",
         a.scenario,
         a.agents,
         a.seconds,
+        if a.runs > 1 { format!(" --runs {}", a.runs) } else { String::new() },
         std::env::consts::OS
     );
     let mut r = Report::default();
@@ -54,7 +57,7 @@ pub async fn run(a: &Args) -> anyhow::Result<String> {
         idle_tls(&mut r).await?;
     }
     r.line("Agent footprint (scenario 6) is measured by `scripts/agent-footprint.sh 60` on the real club-agent binary; see the README.");
-    Ok(r.render(&header))
+    Ok((r.render(&header), r.figures))
 }
 
 async fn baseline(r: &mut Report) -> anyhow::Result<Baseline> {
@@ -66,6 +69,9 @@ async fn baseline(r: &mut Report) -> anyhow::Result<Baseline> {
         commit: median(&mut commit),
         commit_rate: commit.len() as f64 / 3.0,
     };
+    r.figure("baseline.echo_median_ms", b.echo.as_secs_f64() * 1000.0);
+    r.figure("baseline.commit_median_ms", b.commit.as_secs_f64() * 1000.0);
+    r.figure("baseline.commits_per_s", b.commit_rate);
     r.section("Baselines (same run)");
     r.table(
         &["baseline", "median", "p99"],
@@ -132,6 +138,10 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
         lat.extend(w.await??);
     }
     let rate = lat.len() as f64 / start.elapsed().as_secs_f64();
+    r.figure("durable.ops_per_s", rate);
+    r.figure("durable.median_ms", median(&mut lat).as_secs_f64() * 1000.0);
+    r.figure("durable.p99_ms", pct(&mut lat, 0.99).as_secs_f64() * 1000.0);
+    r.figure("durable.ratio_to_commits", rate / b.commit_rate);
     r.section("Durable throughput (scenario 4)");
     r.line(&format!("{CLIENTS} operators, each creating and cancelling sessions on a PC of its own for {seconds} s; every operation is answered only after its commit (synchronous=FULL). Operations that queue for the writer share one commit (group commit)."));
     r.table(
@@ -198,6 +208,7 @@ async fn idle_tls(r: &mut Report) -> anyhow::Result<()> {
     let ws = server.ws_base();
     let (fleet, i) = idle(&server, Fleet::start_pinned(&ws, &creds, Some(&pin))).await?;
     let per = i.rss_after.saturating_sub(i.rss_before) as f64 / IDLE_SMALL as f64;
+    r.figure("idle_tls.rss_per_connection_kib_1000", per);
     r.section("Idle agents over TLS (scenario 1, wss://)");
     r.line("A fresh server with `--tls-self-signed`; each agent pins its certificate and holds one wss:// connection (rustls, TLS 1.3). Measured as above; compare with the 1,000 row of the plain table, a fresh server too.");
     r.table(
@@ -272,6 +283,9 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             ],
         ],
     );
+    r.figure("idle.rss_per_connection_kib_1000", small_per);
+    r.figure("idle.rss_per_connection_kib_n", big_per);
+    r.figure("idle.server_cpu_percent_n", big.cpu_percent);
     r.target(
         "1 idle, RSS per connection",
         format!("{small_per:.1} KiB at 1,000; {big_per:.1} KiB at {n}"),
@@ -412,6 +426,15 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
             stalled_p99 = Some(screen_p99);
         } else if !repeat {
             let ratio = p99.as_secs_f64() / b.latency().as_secs_f64();
+            r.figure(
+                &format!("latency.p99_ms_{rate}"),
+                p99.as_secs_f64() * 1000.0,
+            );
+            r.figure(&format!("latency.ratio_{rate}"), ratio);
+            r.figure(
+                &format!("fanout.p99_ms_{rate}"),
+                screen_p99.as_secs_f64() * 1000.0,
+            );
             r.target(
                 &format!("2 command latency, {rate}/s"),
                 format!("p99 {} = {ratio:.1}x echo + commit", ms(p99)),
@@ -430,6 +453,8 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
         let change = |without: Duration| with.as_secs_f64() / without.as_secs_f64().max(1e-9) - 1.0;
         let mean = (*before + *after) / 2;
         let noise = after.as_secs_f64() / before.as_secs_f64().max(1e-9) - 1.0;
+        r.figure("fanout.stalled_change_percent", change(mean) * 100.0);
+        r.figure("fanout.stalled_noise_percent", noise * 100.0);
         r.target(
             &format!("3 fan-out with {STALLED} stalled, 100/s"),
             format!(
@@ -521,6 +546,8 @@ async fn hall(r: &mut Report, b: &Baseline, a: &Args) -> anyhow::Result<()> {
         .map(|f| f.seen.lock().unwrap().connfails)
         .sum::<usize>()
         - fails_before;
+    r.figure("storm.all_synced_s", all_synced.as_secs_f64());
+    r.figure("storm.gave_up", failed as f64);
     r.section("Reconnect storm (scenario 5)");
     r.line("The server is stopped (SIGTERM: agents get a close frame) and started again on the same address and database; each agent reconnects with the club agent's backoff (1 s doubling to 60 s, full jitter). Time from the new server listening until the last agent has its state.");
     r.table(
