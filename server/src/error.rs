@@ -1,6 +1,7 @@
 //! One error type for every operation, mapped to HTTP once.
 
 use crate::domain::{PurchaseError, Refusal};
+use crate::store::Constraint;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -88,7 +89,17 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         if let Some(db) = e.as_database_error() {
             if db.is_unique_violation() {
-                return Error::Conflict(unique_violation_message(db.message()));
+                let rule = db
+                    .constraint()
+                    .and_then(Constraint::from_name)
+                    .or_else(|| Constraint::from_sqlite(db.message()));
+                return Error::Conflict(match rule {
+                    Some(rule) => rule.message().to_owned(),
+                    None => {
+                        tracing::warn!(error = %db, "a uniqueness rule this server does not know");
+                        "this already exists".to_owned()
+                    }
+                });
             }
             let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
             if let Some(why) = storage_fault(code) {
@@ -127,23 +138,6 @@ fn storage_fault(extended_code: i32) -> Option<&'static str> {
         15 => "the database lock failed",
         _ => return None,
     })
-}
-
-/// Turns SQLite's "UNIQUE constraint failed: devices.name" into words.
-fn unique_violation_message(raw: &str) -> String {
-    match raw.rsplit_once(": ") {
-        Some((_, cols)) if cols.contains("sessions.device_id") => {
-            "the PC already has a running session".to_owned()
-        }
-        Some((_, cols)) => {
-            let (table, column) = cols.split_once('.').unwrap_or(("record", cols));
-            format!(
-                "a {} with this {column} already exists",
-                table.trim_end_matches('s')
-            )
-        }
-        None => "it already exists".to_owned(),
-    }
 }
 
 impl From<Refusal> for Error {
@@ -204,18 +198,6 @@ impl IntoResponse for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn unique_violations_read_as_words() {
-        assert_eq!(
-            unique_violation_message("UNIQUE constraint failed: devices.name"),
-            "a device with this name already exists"
-        );
-        assert_eq!(
-            unique_violation_message("UNIQUE constraint failed: sessions.device_id"),
-            "the PC already has a running session"
-        );
-    }
 
     #[test]
     fn forbidden_names_the_permission() {

@@ -6,6 +6,7 @@
 mod audit;
 mod builds;
 mod clients;
+mod constraint;
 mod hall;
 mod orders;
 mod sessions;
@@ -17,6 +18,7 @@ mod writer;
 pub use audit::*;
 pub use builds::*;
 pub use clients::*;
+pub use constraint::Constraint;
 pub use hall::*;
 pub use orders::*;
 pub use sessions::*;
