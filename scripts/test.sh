@@ -13,6 +13,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== the server without the demo agents (it does not need club-agent)"
+cargo clippy -p club-server --no-default-features -- -D warnings
 echo "== Windows: club-agent and club-lock for x86_64-pc-windows-gnu (built, not run)"
 cargo clippy --target x86_64-pc-windows-gnu -p club-agent -p club-lock -- -D warnings
 cargo build --target x86_64-pc-windows-gnu -p club-agent -p club-lock --bins

@@ -2,8 +2,7 @@
 //! operations staff use.
 
 use super::{
-    Actor, EnrollRequest, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service,
-    TariffInput, TopUp,
+    Actor, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service, TariffInput, TopUp,
 };
 use crate::error::Result;
 use crate::store;
@@ -219,15 +218,30 @@ pub fn agents_dir(database: &str) -> std::path::PathBuf {
     std::path::PathBuf::from(format!("{path}.agents"))
 }
 
+/// Built without the `demo-agents` feature: the demo hall's PCs stay
+/// offline (real agents can still be enrolled to them).
+#[cfg(not(feature = "demo-agents"))]
+pub async fn run_agents(
+    _service: &Service,
+    _dir: &std::path::Path,
+    _server_url: &str,
+    _shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<()> {
+    println!("Built without the demo-agents feature: the demo PCs stay offline.");
+    Ok(())
+}
+
 /// Runs the agent's own code for every PC of the hall, in this process, so
 /// the demo hall is online, sends metrics, and has lock screens with a Start
 /// button. Each PC is enrolled through the same operation a real agent uses.
+#[cfg(feature = "demo-agents")]
 pub async fn run_agents(
     service: &Service,
     dir: &std::path::Path,
     server_url: &str,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
+    use super::EnrollRequest;
     use club_agent::state::{Enrollment, StateDir};
     let mut screens = Vec::new();
     for device in service.list_devices().await? {
