@@ -16,6 +16,7 @@ mod housekeeping;
 mod orders;
 mod postings;
 mod sessions;
+mod shifts;
 mod staff;
 mod tariffs;
 pub mod throttle;
@@ -30,6 +31,7 @@ pub use hall::*;
 pub use housekeeping::*;
 pub use orders::*;
 pub use sessions::*;
+pub use shifts::*;
 pub use staff::*;
 pub use tariffs::*;
 
