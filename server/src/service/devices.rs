@@ -1,0 +1,85 @@
+//! Editing a PC at the desk (DeviceManage): its name, zone and place in
+//! the hall, and whether it takes sessions. A disabled PC's agent is
+//! closed out at once.
+
+use super::{json, required_text, Actor, Service};
+use crate::error::{Error, Result};
+use crate::store;
+use club_shared::{Event, Permission};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DevicePatch {
+    /// Unique; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
+    pub name: Option<String>,
+    /// An existing zone (404 otherwise).
+    pub zone_id: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
+    pub x: Option<i64>,
+    #[schema(minimum = 0, maximum = 10000)]
+    pub y: Option<i64>,
+    /// A disabled PC takes no new sessions and no moves.
+    pub enabled: Option<bool>,
+}
+
+impl Service {
+    pub async fn update_device(
+        &self,
+        actor: &Actor,
+        id: i64,
+        req: DevicePatch,
+    ) -> Result<club_shared::DeviceView> {
+        actor.require(Permission::DeviceManage)?;
+        let mut tx = self.store.write().await?;
+        let d = store::get_device(&mut tx, id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", id))?;
+        let name = match &req.name {
+            Some(n) => required_text("name", n, 60)?,
+            None => d.name.clone(),
+        };
+        let zone_id = req.zone_id.unwrap_or(d.zone_id);
+        if !store::zone_exists(&mut tx, zone_id).await? {
+            return Err(Error::NotFound(format!(
+                "zone_id: zone {zone_id} not found"
+            )));
+        }
+        for (field, v) in [("x", req.x), ("y", req.y)] {
+            if v.is_some_and(|v| !(0..=10_000).contains(&v)) {
+                return Err(Error::bad(field, "must be between 0 and 10000"));
+            }
+        }
+        let before = self.device_view_in(&mut tx, id).await?;
+        let enabled = req.enabled.unwrap_or(d.enabled);
+        store::update_device(
+            &mut tx,
+            id,
+            &name,
+            zone_id,
+            req.x.unwrap_or(d.x),
+            req.y.unwrap_or(d.y),
+            enabled,
+        )
+        .await?;
+        let view = self.device_view_in(&mut tx, id).await?;
+        let mut a = actor.audit("device.update", self.now());
+        a.device_id = Some(id);
+        a.before = json(&before);
+        a.after = json(&view);
+        store::insert_audit(&mut tx, &a).await?;
+        let mut events = vec![Event::DeviceChanged { device_id: id }];
+        if d.enabled && !enabled {
+            // A disabled PC's agent is closed out at once.
+            events.push(Event::DeviceRevoked { device_id: id });
+        }
+        self.commit(tx, events).await?;
+        Ok(view)
+    }
+}

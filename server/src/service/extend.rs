@@ -1,0 +1,270 @@
+//! Adding time to a running session: a tariff added at the desk, and
+//! auto-renewal at the natural end (a holding of the same tariff, or a new
+//! one bought from the balance). Neither locks the PC.
+
+use super::clients::buy_tariff;
+use super::corrections::require_live;
+use super::sessions::{
+    apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
+    holdings_state, load_session, plan, session_view, summary, usable_holding,
+};
+use super::tariffs::{load_settings, tariff_window};
+use super::{Actor, Service};
+use crate::domain::{occupancy, segment_seconds, Closing, Span};
+use crate::error::{Error, Result};
+use crate::store::{self, at_opt, Conn};
+use chrono::{DateTime, Duration, Utc};
+use club_shared::events::SessionChange;
+use club_shared::{HoldingStatus, Minor, Permission, SessionStatus, SessionView};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddTariff {
+    /// A holding on the client's balance...
+    #[serde(default)]
+    pub holding_id: Option<i64>,
+    /// ...or a tariff bought now (money plus bonus within the cap).
+    #[serde(default)]
+    pub tariff_id: Option<i64>,
+    /// Bonus to spend when buying `tariff_id` (within the tariff's cap);
+    /// 0 with `holding_id`.
+    #[serde(default)]
+    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
+    pub bonus_amount: Minor,
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub reason: Option<String>,
+}
+
+/// Opens a new segment on `holding` for a session, starting at `from` if it
+/// is running (else when it starts). Answers its end, if running.
+#[allow(clippy::too_many_arguments)] // the pieces of one new segment
+async fn open_new_segment(
+    c: &mut Conn,
+    s: &store::SessionRow,
+    device_name: &str,
+    holding: &store::HoldingRow,
+    tariff: &store::TariffRow,
+    running_from: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>> {
+    let position = store::session_segments(c, s.id).await?.len() as i64;
+    let ends_at = match running_from {
+        Some(from) => {
+            let offset = load_settings(c).await?.utc_offset_minutes;
+            let window = tariff_window(tariff);
+            let seconds = segment_seconds(holding.remaining_seconds, window, from, offset)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| {
+                    let w = window.map(|w| w.describe()).unwrap_or_default();
+                    Error::Conflict(format!("tariff {} is usable only {w}", tariff.name))
+                })?;
+            let ends = from + Duration::seconds(seconds);
+            check_device_free(
+                c,
+                s.device_id,
+                device_name,
+                Span { from, to: ends },
+                now,
+                Some(s.id),
+            )
+            .await?;
+            Some(ends)
+        }
+        None => {
+            let status = s.status;
+            let span = occupancy(
+                status,
+                store::at(s.planned_start_at),
+                None,
+                holding.remaining_seconds,
+                now,
+            )
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
+            check_device_free(c, s.device_id, device_name, span, now, Some(s.id)).await?;
+            None
+        }
+    };
+    let segment_id = store::insert_segment(
+        c,
+        s.id,
+        position,
+        holding.id,
+        tariff.id,
+        holding.remaining_seconds,
+        tariff.refund_policy,
+        tariff.max_bonus_percent,
+    )
+    .await?;
+    if let (Some(from), Some(ends)) = (running_from, ends_at) {
+        store::open_segment(c, segment_id, store::ms(from), store::ms(ends)).await?;
+        store::set_session_ends_at(c, s.id, Some(store::ms(ends))).await?;
+    }
+    store::update_holding(
+        c,
+        holding.id,
+        holding.remaining_seconds,
+        holding.value_remaining,
+        HoldingStatus::InUse,
+    )
+    .await?;
+    Ok(ends_at)
+}
+
+impl Service {
+    /// Extension or switch: a new segment from now; the previous one closes
+    /// now and its holding keeps what it did not use. The PC stays as it is.
+    #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
+    pub async fn add_tariff(&self, actor: &Actor, id: i64, req: AddTariff) -> Result<SessionView> {
+        actor.require(Permission::SessionEdit)?;
+        let reason = clean_reason(req.reason)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        let status = require_live(&s, "adding a tariff")?;
+        let device = store::get_device(&mut tx, s.device_id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", s.device_id))?;
+        let before = session_view(&mut tx, id).await?;
+        let holdings_before = holdings_state(&mut tx, &before).await?;
+
+        // The previous segment locks its time first, so that its holding,
+        // if it is the one added again, is back on the balance.
+        let segments = closing_segments(&mut tx, id, Closing::Switch(now)).await?;
+        let outcomes = plan(&mut tx, &segments, Closing::Switch(now)).await?;
+        apply_plan(&mut tx, actor, &s, &outcomes, now).await?;
+
+        let bought = match (req.holding_id, req.tariff_id) {
+            (Some(h), None) => {
+                if req.bonus_amount != 0 {
+                    return Err(Error::bad(
+                        "bonus_amount",
+                        "applies only when buying a tariff_id",
+                    ));
+                }
+                store::get_holding(&mut tx, h)
+                    .await?
+                    .ok_or_else(|| Error::not_found("holding", h))?
+            }
+            (None, Some(t)) => {
+                buy_tariff(&mut tx, actor, s.client_id, t, req.bonus_amount, now).await?
+            }
+            _ => {
+                return Err(Error::bad(
+                    "holding_id",
+                    "give exactly one of holding_id and tariff_id",
+                ))
+            }
+        };
+        let (holding, tariff) =
+            usable_holding(&mut tx, bought, s.client_id, device.zone_id, store::ms(now)).await?;
+        let running_from = (status == SessionStatus::Started).then_some(now);
+        open_new_segment(
+            &mut tx,
+            &s,
+            &device.name,
+            &holding,
+            &tariff,
+            running_from,
+            now,
+        )
+        .await?;
+
+        let view = session_view(&mut tx, id).await?;
+        let mut a = audit_on_session(actor, "session.add_tariff", now, &s);
+        a.before =
+            Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
+        a.after = Some(serde_json::json!({
+            "session": summary(&view),
+            "holdings": holdings_state(&mut tx, &view).await?,
+            "closed": outcomes,
+            "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
+        }));
+        a.reason = reason;
+        store::insert_audit(&mut tx, &a).await?;
+        let paid = req.tariff_id.is_some().then_some(s.client_id);
+        self.finish(tx, SessionChange::TariffAdded, &view, paid)
+            .await?;
+        Ok(view)
+    }
+
+    /// Auto-renewal at a natural end: with auto-renewal on and a holding of
+    /// the same tariff on the balance, a new segment starts at the end of
+    /// the old one, with no gap and no lock. Answers None when it does not
+    /// apply (the session then ends naturally).
+    pub(super) async fn try_renew(&self, id: i64) -> Result<Option<SessionView>> {
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let s = load_session(&mut tx, id).await?;
+        let Some(ends_at) = at_opt(s.ends_at).filter(|e| *e <= now) else {
+            return Ok(None);
+        };
+        if s.status != SessionStatus::Started {
+            return Ok(None);
+        }
+        let client = store::get_client(&mut tx, s.client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", s.client_id))?;
+        let segments = closing_segments(&mut tx, id, Closing::NaturalEnd).await?;
+        let Some(current) = segments.last() else {
+            return Ok(None);
+        };
+        if !client.auto_renewal {
+            return Ok(None);
+        }
+        let next = store::available_holding_of_tariff(
+            &mut tx,
+            s.client_id,
+            current.tariff_id,
+            store::ms(ends_at),
+        )
+        .await?;
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        let device = store::get_device(&mut tx, s.device_id)
+            .await?
+            .ok_or_else(|| Error::not_found("device", s.device_id))?;
+        let before = session_view(&mut tx, id).await?;
+        let outcomes = plan(&mut tx, &segments, Closing::NaturalEnd).await?;
+        apply_plan(&mut tx, &Actor::System, &s, &outcomes, ends_at).await?;
+        let usable = usable_holding(
+            &mut tx,
+            next,
+            s.client_id,
+            device.zone_id,
+            store::ms(ends_at),
+        )
+        .await;
+        let renewed = match usable {
+            Ok((holding, tariff)) => {
+                open_new_segment(
+                    &mut tx,
+                    &s,
+                    &device.name,
+                    &holding,
+                    &tariff,
+                    Some(ends_at),
+                    now,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = renewed {
+            // Not renewable after all (window, a booking on the PC): the
+            // natural end goes ahead; nothing of this attempt is kept.
+            tracing::info!(session.id = id, why = %e, "auto-renewal not possible");
+            return Ok(None);
+        }
+        let view = session_view(&mut tx, id).await?;
+        let mut a = audit_on_session(&Actor::System, "session.renew", now, &s);
+        a.before = Some(summary(&before));
+        a.after = Some(serde_json::json!({"session": summary(&view), "closed": outcomes}));
+        store::insert_audit(&mut tx, &a).await?;
+        self.finish(tx, SessionChange::Renewed, &view, None).await?;
+        Ok(Some(view))
+    }
+}
