@@ -1027,9 +1027,12 @@
     renderActions(s, status) {
       const acts = [];
       if (s) {
-        if (status === 'ACTIVE' && can('SessionStart')) acts.push(['btn-start', 'Start', 'primary', () => this.start()]);
-        if ((status === 'PENDING' || status === 'ACTIVE') && can('SessionDelete')) acts.push(['btn-cancel', 'Cancel session…', 'danger', () => this.openPane('cancel')]);
-        if (status === 'STARTED' && can('SessionEnd')) acts.push(['btn-end', 'End session…', 'danger', () => this.openPane('end')]);
+        // What the session allows is the server's word (its state machine
+        // and cancel rule); what this operator may do is their permissions.
+        const allows = s.actions || {};
+        if (allows.start && can('SessionStart')) acts.push(['btn-start', 'Start', 'primary', () => this.start()]);
+        if (allows.cancel && can('SessionDelete')) acts.push(['btn-cancel', 'Cancel session…', 'danger', () => this.openPane('cancel')]);
+        if (allows.end && can('SessionEnd')) acts.push(['btn-end', 'End session…', 'danger', () => this.openPane('end')]);
         if (LIVE_STATUSES.includes(status) && can('SessionEdit')) {
           acts.push(['btn-add-tariff', 'Add tariff…', '', () => this.openPane('add-tariff')]);
           acts.push(['btn-move', 'Move…', '', () => this.openPane('move')]);
@@ -1112,9 +1115,9 @@
       let ok;
       switch (p.kind) {
         case 'create': ok = !s; break;
-        case 'cancel-res': ok = (d.reservations || []).some((r) => r.id === p.sid) || (onIt && (status === 'PENDING' || status === 'ACTIVE')); break;
-        case 'cancel': ok = onIt && (status === 'PENDING' || status === 'ACTIVE'); break;
-        case 'end': ok = onIt && status === 'STARTED'; break;
+        case 'cancel-res': ok = (d.reservations || []).some((r) => r.id === p.sid) || (onIt && !!(s.actions || {}).cancel); break;
+        case 'cancel': ok = onIt && !!(s.actions || {}).cancel; break;
+        case 'end': ok = onIt && !!(s.actions || {}).end; break;
         default: ok = onIt && LIVE_STATUSES.includes(status);
       }
       if (!ok) this.closePane();

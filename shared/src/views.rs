@@ -117,6 +117,18 @@ pub struct SessionView {
     pub bindings: Vec<BindingView>,
     pub price_corrections: Vec<PriceCorrectionView>,
     pub receipt: Option<Receipt>,
+    /// What the session allows now, by the server's state machine and its
+    /// cancel rule (the operator page shows its buttons by this).
+    #[serde(default)]
+    pub actions: SessionActions,
+}
+
+/// The operations a session allows now (permissions aside).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SessionActions {
+    pub start: bool,
+    pub cancel: bool,
+    pub end: bool,
 }
 
 impl SessionView {
@@ -211,6 +223,9 @@ pub struct DeviceSession {
     pub actual_start_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
     pub tariff_name: String,
+    /// What it allows now (see [`SessionView::actions`]).
+    #[serde(default)]
+    pub actions: SessionActions,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

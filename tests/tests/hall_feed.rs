@@ -213,6 +213,7 @@ fn big_session_event(n: i64) -> Event {
         bindings: vec![],
         price_corrections: vec![],
         receipt: None,
+        actions: Default::default(),
     };
     Event::Session {
         change: club_shared::events::SessionChange::PriceCorrected,

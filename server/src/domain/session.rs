@@ -70,6 +70,19 @@ pub fn check_cancel(
     Ok(())
 }
 
+/// What a session allows now: the one answer for the operations, their
+/// previews and the operator page.
+pub fn available_actions(
+    status: SessionStatus,
+    actual_start_at: Option<DateTime<Utc>>,
+) -> club_shared::SessionActions {
+    club_shared::SessionActions {
+        start: transition(status, Action::Start).is_ok(),
+        cancel: check_cancel(status, actual_start_at).is_ok(),
+        end: transition(status, Action::End).is_ok(),
+    }
+}
+
 /// PENDING when the planned start is in the future, ACTIVE otherwise.
 pub fn initial_status(planned_start_at: DateTime<Utc>, now: DateTime<Utc>) -> SessionStatus {
     if planned_start_at > now {
@@ -197,6 +210,15 @@ mod tests {
         assert!(check_cancel(Active, None).is_ok());
         assert!(check_cancel(Active, Some(t(10, 0))).is_err());
         assert!(check_cancel(Ended, None).is_err());
+        let a = available_actions(Active, None);
+        assert!(a.start && a.cancel && !a.end);
+        let a = available_actions(Started, Some(t(10, 0)));
+        assert!(!a.start && !a.cancel && a.end);
+        let a = available_actions(Pending, None);
+        assert!(!a.start && a.cancel && !a.end);
+        for s in [Ended, Cancelled] {
+            assert_eq!(available_actions(s, None), Default::default());
+        }
     }
 
     // Seed table: ending is not available for PENDING or ACTIVE.

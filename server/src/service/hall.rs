@@ -387,6 +387,7 @@ async fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSes
             .last()
             .map(|g| g.tariff_name.clone())
             .unwrap_or_default(),
+        actions: crate::domain::available_actions(s.status, at_opt(s.actual_start_at)),
     })
 }
 

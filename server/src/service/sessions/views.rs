@@ -73,6 +73,7 @@ pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
             .receipt
             .as_deref()
             .and_then(|r| serde_json::from_str(r).ok()),
+        actions: crate::domain::available_actions(s.status, at_opt(s.actual_start_at)),
     })
 }
 
