@@ -1,0 +1,243 @@
+//! The writer's group commit, savepoints and lost batches, on real
+//! SQLite files.
+
+use super::*;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::Connection;
+
+const PATIENCE: Duration = Duration::from_secs(10);
+
+async fn writer(dir: &tempfile::TempDir) -> (Writer, SqliteConnectOptions) {
+    let options = SqliteConnectOptions::new()
+        .filename(dir.path().join("w.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full);
+    let mut c = SqliteConnection::connect_with(&options).await.unwrap();
+    sqlx::query("CREATE TABLE t (v INTEGER NOT NULL)")
+        .execute(&mut c)
+        .await
+        .unwrap();
+    // Old enough never: the tests decide when a batch ends.
+    let w = Writer::with_max_age(c, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    (w, options)
+}
+
+/// What another connection sees: only what was committed.
+async fn committed(options: &SqliteConnectOptions) -> Vec<i64> {
+    let mut c = SqliteConnection::connect_with(options).await.unwrap();
+    sqlx::query_scalar("SELECT v FROM t ORDER BY v")
+        .fetch_all(&mut c)
+        .await
+        .unwrap()
+}
+
+async fn insert(tx: &mut Tx, v: i64) {
+    sqlx::query("INSERT INTO t (v) VALUES (?)")
+        .bind(v)
+        .execute(&mut **tx)
+        .await
+        .unwrap();
+}
+
+async fn until_queued(w: &Writer, n: usize) {
+    tokio::time::timeout(PATIENCE, async {
+        while w.queued.load(Ordering::SeqCst) != n {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("operations queued for the writer");
+}
+
+fn spawn_insert(
+    w: &Writer,
+    v: i64,
+    order: Arc<std::sync::Mutex<Vec<i64>>>,
+) -> tokio::task::JoinHandle<sqlx::Result<()>> {
+    let w = w.clone();
+    tokio::spawn(async move {
+        let mut tx = w.begin().await?;
+        insert(&mut tx, v).await;
+        tx.commit_then(move || order.lock().unwrap().push(v)).await
+    })
+}
+
+#[tokio::test]
+async fn queued_operations_share_one_commit_and_run_their_callbacks_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 0).await;
+    let mut queued = Vec::new();
+    for v in 1..=5 {
+        queued.push(spawn_insert(&w, v, order.clone()));
+        until_queued(&w, v as usize).await;
+    }
+    let o = order.clone();
+    first
+        .commit_then(move || o.lock().unwrap().push(0))
+        .await
+        .unwrap();
+    for q in queued {
+        q.await.unwrap().unwrap();
+    }
+    assert_eq!(w.commits(), 1);
+    assert_eq!(committed(&options).await, vec![0, 1, 2, 3, 4, 5]);
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4, 5]);
+}
+
+#[tokio::test]
+async fn a_dropped_operation_rolls_back_alone_and_the_batch_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 1).await;
+    let failing = {
+        let w = w.clone();
+        tokio::spawn(async move {
+            let mut tx = w.begin().await.unwrap();
+            insert(&mut tx, 2).await;
+            // Fails half-way: dropped without commit.
+        })
+    };
+    until_queued(&w, 1).await;
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let last = spawn_insert(&w, 3, order.clone());
+    until_queued(&w, 2).await;
+    first.commit().await.unwrap();
+    failing.await.unwrap();
+    last.await.unwrap().unwrap();
+    assert_eq!(committed(&options).await, vec![1, 3]);
+    assert_eq!(*order.lock().unwrap(), vec![3]);
+}
+
+#[tokio::test]
+async fn an_operation_dropped_while_it_holds_the_batch_lets_it_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 1).await;
+    let holder = {
+        let w = w.clone();
+        tokio::spawn(async move {
+            let mut tx = w.begin().await.unwrap();
+            insert(&mut tx, 2).await;
+            std::future::pending::<()>().await;
+        })
+    };
+    until_queued(&w, 1).await;
+    let commit = tokio::spawn(first.commit());
+    // The batch goes to the queued operation, which never finishes.
+    until_queued(&w, 0).await;
+    holder.abort();
+    tokio::time::timeout(PATIENCE, commit)
+        .await
+        .expect("commit answered")
+        .unwrap()
+        .unwrap();
+    assert_eq!(committed(&options).await, vec![1]);
+}
+
+#[tokio::test]
+async fn a_batch_handed_to_an_operation_that_never_comes_still_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    let mut tx = w.begin().await.unwrap();
+    insert(&mut tx, 1).await;
+    // An operation counted as queued whose request went away before it
+    // got the writer: the batch is handed to nobody.
+    w.queued.fetch_add(1, Ordering::SeqCst);
+    tokio::time::timeout(PATIENCE, tx.commit())
+        .await
+        .expect("commit answered")
+        .unwrap();
+    assert_eq!(committed(&options).await, vec![1]);
+    assert_eq!(w.commits(), 1);
+}
+
+#[tokio::test]
+async fn a_batch_whose_first_operation_fails_goes_on_with_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 1).await;
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let next = spawn_insert(&w, 2, order.clone());
+    until_queued(&w, 1).await;
+    drop(first);
+    next.await.unwrap().unwrap();
+    let mut after = w.begin().await.unwrap();
+    insert(&mut after, 3).await;
+    after.commit().await.unwrap();
+    assert_eq!(committed(&options).await, vec![2, 3]);
+}
+
+/// SQLite rolling the transaction back by itself, as it may on a full
+/// disk or an I/O error, during the third operation of a batch.
+async fn batch_lost_by(
+    ends: impl FnOnce(Tx) -> tokio::task::JoinHandle<sqlx::Result<()>> + Send + 'static,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 1).await;
+    let second = spawn_insert(&w, 2, order.clone());
+    until_queued(&w, 1).await;
+    let third = {
+        let w = w.clone();
+        tokio::spawn(async move {
+            let mut tx = w.begin().await.unwrap();
+            insert(&mut tx, 3).await;
+            sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+            ends(tx).await.unwrap()
+        })
+    };
+    until_queued(&w, 2).await;
+    // Queued behind the failure: it must not revive the lost batch.
+    let fourth = spawn_insert(&w, 4, order.clone());
+    until_queued(&w, 3).await;
+    let o = order.clone();
+    let first = first.commit_then(move || o.lock().unwrap().push(1)).await;
+    assert!(first.is_err(), "the first operation was lost: {first:?}");
+    assert!(second.await.unwrap().is_err(), "so was the second");
+    assert!(third.await.unwrap().is_err(), "and the third");
+    // The writer goes on with a new transaction.
+    fourth.await.unwrap().unwrap();
+    assert_eq!(*order.lock().unwrap(), vec![4], "only the fourth published");
+    assert_eq!(committed(&options).await, vec![4]);
+}
+
+#[tokio::test]
+async fn a_batch_sqlite_rolls_back_answers_every_operation_with_an_error() {
+    // The failing operation gives up (its error went up with `?`).
+    batch_lost_by(|tx| {
+        tokio::spawn(async move {
+            drop(tx);
+            Err(lost())
+        })
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_operation_that_commits_after_sqlite_rolled_back_is_told_it_failed() {
+    batch_lost_by(|tx| tokio::spawn(tx.commit())).await;
+}
+
+#[tokio::test]
+async fn an_operation_alone_commits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir).await;
+    for v in 1..=3 {
+        let mut tx = w.begin().await.unwrap();
+        insert(&mut tx, v).await;
+        tx.commit().await.unwrap();
+        assert_eq!(committed(&options).await.len(), v as usize);
+    }
+    assert_eq!(w.commits(), 3);
+}
