@@ -2,8 +2,8 @@
 //! auto-renewal at the natural end (a holding of the same tariff, or a new
 //! one bought from the balance). Neither locks the PC.
 
-use super::clients::buy_tariff;
 use super::corrections::require_live;
+use super::money::buy_tariff;
 use super::sessions::{
     apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
     holdings_state, load_session, plan, session_view, summary, usable_holding,

@@ -5,7 +5,7 @@
 use super::*;
 use crate::domain::{initial_status, occupancy, segment_seconds, transition, Action, Span};
 use crate::error::{Error, Result};
-use crate::service::clients::buy_tariff;
+use crate::service::money::buy_tariff;
 use crate::service::tariffs::{load_settings, tariff_window};
 use crate::service::{Actor, Service};
 use crate::store::{self, at, at_opt, Conn};

@@ -1,0 +1,265 @@
+//! A client's money: top-ups, tariff purchases (money and bonus), the
+//! ledger and the books' totals. Every balance change is a ledger entry in
+//! the same transaction.
+
+use super::clients::{balance_event, client_view, holding_view, MAX_TOP_UP};
+use super::{positive_amount, Actor, Service};
+use crate::domain::split_payment;
+use crate::error::{Error, Result};
+use crate::store::{self, at, Conn, NewLedger, NewOrder};
+use chrono::{DateTime, Utc};
+use club_shared::{
+    Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, PaymentMethod, Permission,
+};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUp {
+    /// Minor units, 1 to 1000000000 (a typo guard).
+    #[schema(value_type = i64, minimum = 1, maximum = 1000000000)]
+    pub amount: Minor,
+    pub method: PaymentMethod,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purchase {
+    /// An existing tariff (404 otherwise).
+    pub tariff_id: i64,
+    /// Bonus to spend, within the tariff's bonus cap and price.
+    #[serde(default)]
+    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
+    pub bonus_amount: Minor,
+}
+
+/// Buys a tariff into a new holding inside `c`'s transaction: an order, the
+/// ledger entries for money and bonus, and the holding. Answers the holding.
+pub(crate) async fn buy_tariff(
+    c: &mut Conn,
+    actor: &Actor,
+    client_id: i64,
+    tariff_id: i64,
+    bonus_amount: Minor,
+    now: DateTime<Utc>,
+) -> Result<store::HoldingRow> {
+    if bonus_amount < 0 {
+        return Err(Error::bad("bonus_amount", "must not be negative"));
+    }
+    let client = store::get_client(c, client_id)
+        .await?
+        .ok_or_else(|| Error::not_found("client", client_id))?;
+    let tariff = store::get_tariff(c, tariff_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("tariff_id: tariff {tariff_id} not found")))?;
+    if !tariff.active {
+        return Err(Error::Conflict(format!(
+            "tariff {} is no longer sold",
+            tariff.name
+        )));
+    }
+    let (money, bonus) = split_payment(
+        tariff.price,
+        tariff.max_bonus_percent,
+        bonus_amount,
+        client.balance,
+        client.bonus_balance,
+    )?;
+    let t = store::ms(now);
+    let order_id = store::insert_order(
+        c,
+        &NewOrder {
+            at: t,
+            client_id,
+            operator_id: actor.operator_id(),
+            kind: "purchase",
+            method: Some("balance"),
+            money,
+            bonus,
+            tariff_id: Some(tariff_id),
+            refund_of: None,
+            session_id: None,
+            reason: None,
+        },
+    )
+    .await?;
+    for (account, amount, kind) in [
+        (Account::Money, money, "purchase"),
+        (Account::Bonus, bonus, "purchase_bonus"),
+    ] {
+        if amount > 0 {
+            store::insert_ledger(
+                c,
+                &NewLedger {
+                    at: t,
+                    client_id,
+                    account,
+                    amount: -amount,
+                    kind,
+                    order_id: Some(order_id),
+                    session_id: None,
+                    operator_id: actor.operator_id(),
+                },
+            )
+            .await?;
+        }
+    }
+    let valid_until = tariff
+        .validity_days
+        .map(|d| store::ms(now + chrono::Duration::days(d)));
+    let holding = store::insert_holding(
+        c,
+        client_id,
+        tariff_id,
+        tariff.duration_seconds,
+        tariff.price,
+        t,
+        valid_until,
+    )
+    .await?;
+    store::set_order_holding(c, order_id, holding.id).await?;
+    Ok(holding)
+}
+
+impl Service {
+    pub async fn top_up(&self, actor: &Actor, client_id: i64, req: TopUp) -> Result<ClientView> {
+        actor.require(Permission::BalanceTopUp)?;
+        positive_amount("amount", req.amount)?;
+        if req.amount > MAX_TOP_UP {
+            return Err(Error::bad(
+                "amount",
+                format!("must be at most {MAX_TOP_UP}"),
+            ));
+        }
+        let now = self.now();
+        let t = store::ms(now);
+        let mut tx = self.store.write().await?;
+        let before = store::get_client(&mut tx, client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", client_id))?;
+        let order_id = store::insert_order(
+            &mut tx,
+            &NewOrder {
+                at: t,
+                client_id,
+                operator_id: actor.operator_id(),
+                kind: "top_up",
+                method: Some(req.method.as_str()),
+                money: req.amount,
+                bonus: 0,
+                tariff_id: None,
+                refund_of: None,
+                session_id: None,
+                reason: None,
+            },
+        )
+        .await?;
+        store::insert_ledger(
+            &mut tx,
+            &NewLedger {
+                at: t,
+                client_id,
+                account: Account::Money,
+                amount: req.amount,
+                kind: "top_up",
+                order_id: Some(order_id),
+                session_id: None,
+                operator_id: actor.operator_id(),
+            },
+        )
+        .await?;
+        let view = client_view(&mut tx, client_id).await?;
+        let mut a = actor.audit("client.top_up", now);
+        a.client_id = Some(client_id);
+        a.before = Some(serde_json::json!({"balance": before.balance}));
+        a.after = Some(serde_json::json!({
+            "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
+        }));
+        store::insert_audit(&mut tx, &a).await?;
+        let event = Event::BalanceChanged {
+            client_id,
+            balance: view.balance,
+            bonus_balance: view.bonus_balance,
+        };
+        self.commit(tx, vec![event]).await?;
+        Ok(view)
+    }
+
+    pub async fn purchase(
+        &self,
+        actor: &Actor,
+        client_id: i64,
+        req: Purchase,
+    ) -> Result<HoldingView> {
+        actor.require(Permission::BalanceTopUp)?;
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let before = client_view(&mut tx, client_id).await?;
+        let holding = buy_tariff(
+            &mut tx,
+            actor,
+            client_id,
+            req.tariff_id,
+            req.bonus_amount,
+            now,
+        )
+        .await?;
+        let after = client_view(&mut tx, client_id).await?;
+        let mut a = actor.audit("client.purchase", now);
+        a.client_id = Some(client_id);
+        a.before = Some(
+            serde_json::json!({"balance": before.balance, "bonus_balance": before.bonus_balance}),
+        );
+        a.after = Some(serde_json::json!({
+            "balance": after.balance, "bonus_balance": after.bonus_balance,
+            "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
+        }));
+        store::insert_audit(&mut tx, &a).await?;
+        let event = balance_event(&mut tx, client_id).await?;
+        self.commit(tx, vec![event]).await?;
+        Ok(holding_view(&holding))
+    }
+
+    pub async fn ledger(&self, client_id: i64) -> Result<Vec<LedgerEntryView>> {
+        let mut tx = self.store.snapshot().await?;
+        store::get_client(&mut tx, client_id)
+            .await?
+            .ok_or_else(|| Error::not_found("client", client_id))?;
+        Ok(store::client_ledger(&mut tx, client_id)
+            .await?
+            .into_iter()
+            .map(|e| LedgerEntryView {
+                id: e.id,
+                at: at(e.at),
+                account: e.account,
+                amount: e.amount,
+                kind: e.kind,
+                order_id: e.order_id,
+                session_id: e.session_id,
+                operator_id: e.operator_id,
+            })
+            .collect())
+    }
+
+    /// Club-wide money totals, for the conservation check.
+    pub async fn money_totals(&self) -> Result<store::MoneyTotals> {
+        let mut c = self.store.read().await?;
+        Ok(store::money_totals(&mut c).await?)
+    }
+
+    /// Every client whose balance differs from the sum of its ledger.
+    pub async fn ledger_mismatches(&self) -> Result<Vec<i64>> {
+        let mut tx = self.store.snapshot().await?;
+        let mut bad = Vec::new();
+        for id in store::list_client_ids(&mut tx).await? {
+            let row = store::get_client(&mut tx, id)
+                .await?
+                .ok_or_else(|| Error::not_found("client", id))?;
+            if store::ledger_sums(&mut tx, id).await? != (row.balance, row.bonus_balance) {
+                bad.push(id);
+            }
+        }
+        Ok(bad)
+    }
+}
