@@ -20,7 +20,7 @@
 # mismatch" (CPython gh-106905: an error path in building an AST leaves
 # the module's depth counter off; seen in threaded programs). The run is
 # CPU-bound under the GIL anyway: one worker took 1 min 45 s for all three
-# passes, as two did.
+# passes (one run; two workers were not timed alone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -101,13 +101,16 @@ pub async fn request(
     request_pinned(method, url, json, None).await
 }
 
-/// Sends one request, over TLS trusting only `pin` for an https:// URL.
-pub async fn request_pinned(
+/// Sends one request, over TLS trusting only `pin` for an https:// URL,
+/// with `bearer` as the token when given; answers the response once its
+/// head has come.
+async fn send(
     method: &str,
     url: &str,
+    bearer: Option<&str>,
     json: Option<&serde_json::Value>,
     pin: Option<&str>,
-) -> anyhow::Result<(u16, Vec<u8>)> {
+) -> anyhow::Result<hyper::Response<hyper::body::Incoming>> {
     let t = target(url)?;
     let stream = connect(&t.host, t.port, t.tls, pin).await?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
@@ -118,13 +121,26 @@ pub async fn request_pinned(
     } else {
         format!("{}:{}", t.host, t.port)
     };
-    let req = Request::builder()
+    let mut req = Request::builder()
         .method(method)
         .uri(t.path)
         .header("host", host)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))?;
-    let res = tokio::time::timeout(Duration::from_secs(30), sender.send_request(req))
+        .header("content-type", "application/json");
+    if let Some(token) = bearer {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let req = req.body(Full::new(Bytes::from(body)))?;
+    Ok(sender.send_request(req).await?)
+}
+
+/// Sends one request, over TLS trusting only `pin` for an https:// URL.
+pub async fn request_pinned(
+    method: &str,
+    url: &str,
+    json: Option<&serde_json::Value>,
+    pin: Option<&str>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    let res = tokio::time::timeout(Duration::from_secs(30), send(method, url, None, json, pin))
         .await
         .map_err(|_| anyhow!("{url} did not answer in time"))??;
     let status = res.status().as_u16();
@@ -142,24 +158,8 @@ pub async fn download(
     max: usize,
     timeout: Duration,
 ) -> anyhow::Result<Vec<u8>> {
-    let t = target(url)?;
     tokio::time::timeout(timeout, async {
-        let stream = connect(&t.host, t.port, t.tls, pin).await?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        let host = if t.host.contains(':') {
-            format!("[{}]:{}", t.host, t.port)
-        } else {
-            format!("{}:{}", t.host, t.port)
-        };
-        let req = Request::builder()
-            .method("GET")
-            .uri(&t.path)
-            .header("host", host)
-            .header("authorization", format!("Bearer {bearer}"))
-            .body(Full::new(Bytes::new()))?;
-        let res = sender.send_request(req).await?;
+        let res = send("GET", url, Some(bearer), None, pin).await?;
         let status = res.status().as_u16();
         let limited = http_body_util::Limited::new(res.into_body(), max.max(64 * 1024));
         let bytes = limited

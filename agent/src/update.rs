@@ -109,34 +109,17 @@ fn read_marker(path: &Path) -> Option<Marker> {
 }
 
 fn write_marker(path: &Path, m: &Marker) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(m)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
+    crate::state::write_atomic(path, &serde_json::to_vec_pretty(m)?)
 }
 
 /// The SHA-256 of a file, read in small pieces on a blocking thread (the
 /// agent's own executable: never all of it in memory at once).
 async fn file_sha256(path: PathBuf) -> anyhow::Result<String> {
-    use sha2::Digest;
-    use std::io::Read;
     tokio::task::spawn_blocking(move || {
-        let mut f =
+        let f =
             std::fs::File::open(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut hasher = sha2::Sha256::new();
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        club_shared::tls::sha256_hex_reader(f)
+            .with_context(|| format!("reading {}", path.display()))
     })
     .await?
 }

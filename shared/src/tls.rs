@@ -26,10 +26,24 @@ pub fn cert_sha256(der: &[u8]) -> String {
 
 /// SHA-256 in lowercase hex: certificate fingerprints, agent builds.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// SHA-256 of everything `r` gives, in lowercase hex, read in 64 KiB
+/// pieces (an executable is never all in memory at once).
+pub fn sha256_hex_reader(mut r: impl std::io::Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        match r.read(&mut buf)? {
+            0 => return Ok(hex(&hasher.finalize())),
+            n => hasher.update(&buf[..n]),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads a fingerprint as people copy it: 64 hex digits, any case, with or

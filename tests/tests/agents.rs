@@ -766,24 +766,56 @@ async fn a_lock_screen_that_keeps_failing_is_shown_in_the_hall() {
     srv.stop().await;
 }
 
-/// A lock screen stand-in that tells the test its pid through a FIFO the
-/// test reads (a blocking open and read: the test waits on the start
-/// itself), then stays.
+/// A FIFO the test reads lines from, opened before anything writes to it
+/// (a writer's open waits for it): each line is an event the test waits
+/// on, not a poll.
 #[cfg(unix)]
-fn announcing_lock_screen(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+struct Fifo {
+    path: std::path::PathBuf,
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio::net::unix::pipe::Receiver>>,
+}
+
+#[cfg(unix)]
+impl Fifo {
+    fn new(path: std::path::PathBuf) -> Fifo {
+        use tokio::io::AsyncBufReadExt;
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let rx = tokio::net::unix::pipe::OpenOptions::new()
+            .read_write(true)
+            .open_receiver(&path)
+            .unwrap();
+        Fifo {
+            path,
+            lines: tokio::io::BufReader::new(rx).lines(),
+        }
+    }
+
+    /// The next line, within [`WAIT`].
+    async fn next(&mut self, what: &str) -> String {
+        tokio::time::timeout(WAIT, self.lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("{what} in time"))
+            .unwrap()
+            .unwrap()
+    }
+}
+
+/// A lock screen stand-in that tells the test its pid through a FIFO, then
+/// stays.
+#[cfg(unix)]
+fn announcing_lock_screen(dir: &std::path::Path) -> (std::path::PathBuf, Fifo) {
     use std::os::unix::fs::PermissionsExt;
-    let fifo = dir.join("starts.fifo");
-    let made = std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap();
-    assert!(made.success());
+    let fifo = Fifo::new(dir.join("starts.fifo"));
     let script = dir.join("fake-lock.sh");
     std::fs::write(
         &script,
         format!(
             "#!/bin/sh\necho \"$$\" > '{}'\nexec sleep 600\n",
-            fifo.display()
+            fifo.path.display()
         ),
     )
     .unwrap();
@@ -797,25 +829,14 @@ fn announcing_lock_screen(dir: &std::path::Path) -> (std::path::PathBuf, std::pa
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_change_moves_the_lock_screen_at_once_and_is_no_failure() {
-    use tokio::io::AsyncBufReadExt;
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
     let (device_id, state_dir, dir) =
         club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
-    let (script, fifo) = announcing_lock_screen(dir.path());
-    // Opened before the agent starts: the stand-in's write waits for it.
-    let rx = tokio::net::unix::pipe::OpenOptions::new()
-        .read_write(true)
-        .open_receiver(&fifo)
-        .unwrap();
-    let mut starts = tokio::io::BufReader::new(rx).lines();
+    let (script, mut starts) = announcing_lock_screen(dir.path());
     let mut next_start = async || -> u32 {
-        let line = tokio::time::timeout(WAIT, starts.next_line())
-            .await
-            .expect("the lock screen started in time")
-            .unwrap()
-            .unwrap();
+        let line = starts.next("the lock screen started").await;
         line.trim().parse().unwrap()
     };
     let agent = TestAgent::run(&srv.clock, device_id, state_dir, dir, |o| {
@@ -857,24 +878,9 @@ async fn a_daemon_starts_the_lock_screen_service_again_when_none_is_connected() 
     let h = hall(&api).await;
     let (device_id, state_dir, dir) =
         club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
-    let fifo = dir.path().join("restarts.fifo");
-    assert!(std::process::Command::new("mkfifo")
-        .arg(&fifo)
-        .status()
-        .unwrap()
-        .success());
-    let rx = tokio::net::unix::pipe::OpenOptions::new()
-        .read_write(true)
-        .open_receiver(&fifo)
-        .unwrap();
-    let mut restarts = tokio::io::BufReader::new(rx).lines();
-    let mut next_restart = async || {
-        tokio::time::timeout(WAIT, restarts.next_line())
-            .await
-            .expect("a restart in time")
-            .unwrap()
-            .unwrap()
-    };
+    let mut restarts = Fifo::new(dir.path().join("restarts.fifo"));
+    let fifo = restarts.path.clone();
+    let mut next_restart = async || restarts.next("a restart").await;
     let socket = state_dir.dir.join("lock.sock");
     // The stand-in for `systemctl --user … start club-lock` fails, as it
     // does while the player's session is not up.

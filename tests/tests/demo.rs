@@ -3,7 +3,6 @@
 //! comes online with the agent's own code running in the server.
 
 use club_shared::hall::HallMsg;
-use club_tests::agents::workspace_bin;
 use club_tests::*;
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -14,13 +13,8 @@ use tokio::io::AsyncBufReadExt;
 async fn the_demo_hall_comes_up_online_with_its_logins_and_lock_screens() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("club.db");
-    let mut child = tokio::process::Command::new(workspace_bin("club-server"))
-        .arg("--database")
-        .arg(&db)
-        .args(["--listen", "127.0.0.1:0", "--demo"])
-        .stdout(std::process::Stdio::piped())
+    let mut child = club_tests::process::server_command(&db, "", &["--demo"])
         .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();

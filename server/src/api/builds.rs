@@ -35,15 +35,17 @@ pub struct BuildParams {
     responses((status = 201, body = AgentBuildView), (status = 200, body = AgentBuildView),
         (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, description = "the same build is kept for another platform", body = ErrorBody),
-        (status = 413, body = ErrorBody)))]
+        (status = 413, body = ErrorBody),
+        (status = 503, description = "another upload is under way", body = ErrorBody)))]
 pub async fn upload_agent_build(
     State(s): State<AppState>,
     Staff(a): Staff,
     Query(p): Query<BuildParams>,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<AgentBuildView>)> {
-    // Read only once the token has been checked (the extractors above), and
-    // never past the limit.
+    // The body is read only for someone who may upload, one upload at a
+    // time, and never past the limit: up to 64 MiB in memory, once.
+    let _slot = s.service.agent_build_upload_slot(&a)?;
     let bytes = axum::body::to_bytes(body, MAX_AGENT_BUILD_BYTES)
         .await
         .map_err(|_| {

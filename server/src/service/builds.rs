@@ -70,6 +70,18 @@ pub fn is_sha256_hex(s: &str) -> bool {
 }
 
 impl Service {
+    /// The one place for an upload's bytes (DeviceManage): taken before its
+    /// body is read, so that nobody else holds 64 MiB of memory with it.
+    pub fn agent_build_upload_slot(
+        &self,
+        actor: &Actor,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        actor.require(Permission::DeviceManage)?;
+        self.build_uploads.clone().try_acquire_owned().map_err(|_| {
+            Error::Busy("another agent build is being uploaded; try again shortly".into())
+        })
+    }
+
     /// Keeps a club-agent build and makes it the club's build for its
     /// platform (DeviceManage). The same build uploaded again is made the
     /// club's build again (a rollback). Answers the build, and whether it
@@ -200,6 +212,9 @@ impl Service {
     /// The club's build for the agent's platform, when the agent runs
     /// another.
     pub async fn update_offer(&self, build: &AgentBuild) -> Result<Option<UpdateOffer>> {
+        if !AGENT_PLATFORMS.contains(&build.platform.as_str()) {
+            return Ok(None);
+        }
         let mut c = self.store.read().await?;
         let current = store::current_agent_build(&mut c, &build.platform).await?;
         Ok(current
@@ -216,6 +231,12 @@ impl Service {
     pub async fn agent_build_seen(&self, device_id: i64, build: &AgentBuild) -> Result<()> {
         if !is_sha256_hex(&build.sha256) {
             return Err(Error::bad("build.sha256", "64 lowercase hex digits"));
+        }
+        if !AGENT_PLATFORMS.contains(&build.platform.as_str()) {
+            return Err(Error::bad(
+                "build.platform",
+                "not a platform builds are kept for",
+            ));
         }
         let known = {
             let mut c = self.store.read().await?;

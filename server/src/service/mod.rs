@@ -193,6 +193,8 @@ pub struct Service {
     /// Agent build downloads under way: each holds a whole build in
     /// memory, so only a few at once.
     build_downloads: Arc<tokio::sync::Semaphore>,
+    /// One agent build upload at a time.
+    build_uploads: Arc<tokio::sync::Semaphore>,
 }
 
 impl Service {
@@ -212,6 +214,7 @@ impl Service {
             command_pushes: broadcast::channel(64).0,
             wol_target: DEFAULT_WOL_TARGET.parse().expect("an address"),
             build_downloads: Arc::new(tokio::sync::Semaphore::new(builds::MAX_DOWNLOADS)),
+            build_uploads: Arc::new(tokio::sync::Semaphore::new(1)),
         }
     }
 
