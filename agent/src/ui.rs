@@ -64,6 +64,9 @@ fn same_origin(req: &Request<Incoming>, own: std::net::SocketAddr) -> bool {
     host_ok && origin_ok
 }
 
+/// The longest a status request waits for a change.
+const LONG_POLL: std::time::Duration = std::time::Duration::from_secs(20);
+
 async fn route(
     handle: AgentHandle,
     req: Request<Incoming>,
@@ -77,7 +80,26 @@ async fn route(
     let res = match (req.method(), req.uri().path()) {
         (&Method::GET, "/") => reply(StatusCode::OK, "text/html; charset=utf-8", PAGE.to_owned()),
         (&Method::GET, "/api/status") => {
-            let v = serde_json::to_value(handle.status()).unwrap_or_default();
+            // `?after=V`: a long poll that answers once the status is no
+            // longer version V (or after LONG_POLL), so a page or a test
+            // waits on the change instead of asking again and again.
+            let after = req
+                .uri()
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("after=")))
+                .map(str::parse::<u64>);
+            let version = match after {
+                None => handle.version(),
+                Some(Ok(seen)) => handle.changed_since(seen, LONG_POLL).await,
+                Some(Err(_)) => {
+                    return Ok(json(
+                        StatusCode::BAD_REQUEST,
+                        &serde_json::json!({"error": {"code": "bad_request", "message": "after must be a whole number"}}),
+                    ))
+                }
+            };
+            let mut v = serde_json::to_value(handle.status()).unwrap_or_default();
+            v["version"] = version.into();
             json(StatusCode::OK, &v)
         }
         (&Method::POST, "/api/start") => match handle.press_start().await {

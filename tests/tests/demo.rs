@@ -83,14 +83,24 @@ async fn the_demo_hall_comes_up_online_with_its_logins_and_lock_screens() {
     .await
     .expect("all 12 demo PCs online in time");
 
-    // A lock screen answers with the agent's own status.
-    let addr = screens[0].split_whitespace().nth(1).unwrap();
-    let status: Value = reqwest::get(format!("{addr}api/status"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(status["connected"], json!(true), "{status}");
+    // A lock screen answers with the agent's own status, which turns to
+    // connected once the agent has the server's welcome (just after the
+    // server counts it online): each answer after the first waits for the
+    // next change.
+    let mut words = screens[0].split_whitespace();
+    let (name, addr) = (words.next().unwrap(), words.next().unwrap());
+    let status = tokio::time::timeout(WAIT * 2, async {
+        let mut url = format!("{addr}api/status");
+        loop {
+            let status: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+            if status["connected"] == json!(true) {
+                return status;
+            }
+            url = format!("{addr}api/status?after={}", status["version"]);
+        }
+    })
+    .await
+    .expect("the lock screen says connected in time");
+    assert_eq!(status["device_name"], json!(name), "{status}");
     child.kill().await.unwrap();
 }

@@ -185,6 +185,55 @@ async fn the_agents_loopback_page_answers_only_itself() {
     srv.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agents_status_page_waits_for_a_change_when_asked() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    agent.wait("connected", |s| s.connected).await;
+    let status = |q: &str| {
+        let url = format!("http://{}/api/status{q}", agent.handle.ui_addr());
+        async move {
+            let r = reqwest::get(url).await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (code, now) = status("").await;
+    assert_eq!(code, 200);
+    let seen = now["version"].as_u64().expect("a version");
+    let (code, bad) = status("?after=soon").await;
+    assert_eq!(
+        (code, bad["error"]["code"].as_str()),
+        (400, Some("bad_request"))
+    );
+    // An old version answers at once; the current one waits for the
+    // session the desk sells, and answers with it.
+    let (_, at_once) = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        status(&format!("?after={}", seen.wrapping_sub(1))),
+    )
+    .await
+    .expect("no wait for a version already passed");
+    assert!(at_once["version"].as_u64().unwrap() >= seen, "{at_once}");
+    let seen = at_once["version"].as_u64().unwrap();
+    let waiting = tokio::spawn(status(&format!("?after={seen}")));
+    let sid = new_session(&api, h.client, agent.device_id, h.keep).await;
+    let (code, mut changed) = tokio::time::timeout(WAIT, waiting).await.unwrap().unwrap();
+    assert_eq!(code, 200);
+    assert!(changed["version"].as_u64().unwrap() > seen, "{changed}");
+    // The session may come with a later change than the first.
+    tokio::time::timeout(WAIT, async {
+        while changed["session"]["id"] != json!(sid) {
+            changed = status(&format!("?after={}", changed["version"])).await.1;
+        }
+    })
+    .await
+    .expect("the session reaches the status page");
+    agent.stop().await;
+    srv.stop().await;
+}
+
 /// A raw TCP connection to the server from `from` (a loopback address).
 async fn raw_from(srv: &TestServer, from: &str) -> tokio::net::TcpStream {
     let sock = tokio::net::TcpSocket::new_v4().unwrap();

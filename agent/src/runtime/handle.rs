@@ -204,6 +204,19 @@ impl AgentHandle {
         .ok()
     }
 
+    /// How many times the status has changed since the agent started.
+    pub fn version(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
+    /// Waits until the status version differs from `seen`, or the timeout
+    /// passes; answers the version then.
+    pub async fn changed_since(&self, seen: u64, timeout: Duration) -> u64 {
+        let mut rx = self.changes.subscribe();
+        let _ = tokio::time::timeout(timeout, rx.wait_for(|v| *v != seen)).await;
+        self.version()
+    }
+
     pub(crate) fn changed(&self) {
         self.changes.send_modify(|v| *v += 1);
     }
