@@ -1,5 +1,5 @@
-// Migrations are embedded at compile time by sqlx::migrate!; rebuild when
-// one is added, or a new migration would silently not ship.
+// Migrations are embedded at compile time (store::migrate); rebuild when
+// one changes.
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
 }

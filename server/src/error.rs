@@ -1,7 +1,7 @@
 //! One error type for every operation, mapped to HTTP once.
 
 use crate::domain::{PurchaseError, Refusal};
-use crate::store::Constraint;
+use crate::store::{Constraint, READERS_BUSY};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -85,39 +85,33 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        if let Some(db) = e.as_database_error() {
-            if db.is_unique_violation() {
-                let rule = db
-                    .constraint()
-                    .and_then(Constraint::from_name)
-                    .or_else(|| Constraint::from_sqlite(db.message()));
-                return Error::Conflict(match rule {
-                    Some(rule) => rule.message().to_owned(),
-                    None => {
-                        tracing::warn!(error = %db, "a uniqueness rule this server does not know");
-                        "this already exists".to_owned()
-                    }
-                });
-            }
-            let code = db.code().and_then(|c| c.parse::<i32>().ok()).unwrap_or(0);
-            if let Some(why) = storage_fault(code) {
-                tracing::error!(error = %e, "storage fault");
-                return Error::StorageUnavailable(unavailable(why));
-            }
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        let rusqlite::Error::SqliteFailure(failure, message) = &e else {
+            // A row that does not decode, a wrong column: the server's own fault.
+            return Error::Internal(e.into());
+        };
+        let code = failure.extended_code;
+        if code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            let rule = message.as_deref().and_then(Constraint::from_sqlite);
+            return Error::Conflict(match rule {
+                Some(rule) => rule.message().to_owned(),
+                None => {
+                    tracing::warn!(error = %e, "a uniqueness rule this server does not know");
+                    "this already exists".to_owned()
+                }
+            });
         }
-        match e {
-            // The writer's own report of a batch the storage lost.
-            sqlx::Error::Io(io) => {
-                tracing::error!(error = %io, "storage fault");
-                Error::StorageUnavailable(unavailable("the disk failed to write"))
-            }
-            sqlx::Error::PoolTimedOut => {
-                Error::Busy("the database is busy; try again in a moment".into())
-            }
-            e => Error::Internal(e.into()),
+        if code & 0xff == rusqlite::ffi::SQLITE_BUSY && message.as_deref() == Some(READERS_BUSY) {
+            return Error::Busy("the database is busy; try again in a moment".into());
         }
+        if let Some(why) = storage_fault(code) {
+            tracing::error!(error = %e, "storage fault");
+            return Error::StorageUnavailable(unavailable(why));
+        }
+        Error::Internal(e.into())
     }
 }
 

@@ -7,7 +7,6 @@ use club_server::config::Config;
 use club_server::service::{Actor, NewClient, NewDevice, NewSession, NewZone, TariffInput, TopUp};
 use club_server::App;
 use club_shared::{ExpirationPolicy, PaymentMethod, RefundPolicy};
-use sqlx::Connection;
 use std::sync::Arc;
 
 #[tokio::test]
@@ -91,9 +90,7 @@ async fn history_cannot_be_rewritten_even_with_raw_sql() {
     s.end_session(&sys, session.id, None).await.unwrap();
     app.service.store.close().await;
 
-    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
     for sql in [
         "UPDATE segments SET seconds_used = 0",
         "UPDATE segments SET ends_at = ends_at + 1",
@@ -103,7 +100,7 @@ async fn history_cannot_be_rewritten_even_with_raw_sql() {
         "UPDATE audit SET reason = 'edited'",
         "DELETE FROM audit",
     ] {
-        let err = sqlx::query(sql).execute(&mut c).await.expect_err(sql);
+        let err = c.execute(sql, []).expect_err(sql);
         assert!(err.to_string().contains("never"), "{sql}: {err}");
     }
 }

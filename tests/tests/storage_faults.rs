@@ -11,7 +11,6 @@ use club_tests::process::{
 use club_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use sqlx::Connection;
 
 async fn sign_in(base: &str) -> Api {
     let (status, body) = Api::new(base)
@@ -132,18 +131,15 @@ async fn a_full_disk_answers_storage_unavailable_changes_nothing_and_recovers() 
     srv.stop().await;
 
     // What was acknowledged is on disk, and the file is sound.
-    let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut c)
-        .await
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let check: String = c
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    let stored: i64 = sqlx::query_scalar("SELECT balance FROM clients WHERE id = ?")
-        .bind(client)
-        .fetch_one(&mut c)
-        .await
+    let stored: i64 = c
+        .query_row("SELECT balance FROM clients WHERE id = ?", [client], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(stored, expected);
 }
@@ -193,17 +189,14 @@ async fn the_scheduler_goes_on_past_a_failing_session_and_comes_back_for_it() {
         ids.push(id);
     }
     // The first session to end cannot be written: the storage refuses it.
-    let mut db = sqlx::SqliteConnection::connect(&format!("sqlite://{}", srv.database().display()))
-        .await
-        .unwrap();
-    sqlx::query(&format!(
+    let db = rusqlite::Connection::open(srv.database()).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
+    db.execute_batch(&format!(
         "CREATE TRIGGER fault BEFORE UPDATE OF status ON sessions \
          WHEN OLD.id = {} AND NEW.status = 'ENDED' \
          BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
         ids[0]
     ))
-    .execute(&mut db)
-    .await
     .unwrap();
 
     let ended = |e: &Event| match e {
@@ -229,10 +222,7 @@ async fn the_scheduler_goes_on_past_a_failing_session_and_comes_back_for_it() {
 
     // The fault clears; nothing else happens in the club. The scheduler
     // comes back by itself for the session past its end.
-    sqlx::query("DROP TRIGGER fault")
-        .execute(&mut db)
-        .await
-        .unwrap();
+    db.execute_batch("DROP TRIGGER fault").unwrap();
     // However many passes met the fault meanwhile (each doubles the wait),
     // it is back within the longest wait.
     srv.clock

@@ -95,11 +95,8 @@ pub(crate) fn holding_view(h: &store::HoldingRow) -> HoldingView {
 }
 
 pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
-    let row = store::get_client(c, id)
-        .await?
-        .ok_or_else(|| Error::not_found("client", id))?;
-    let holdings = store::client_holdings(c, id)
-        .await?
+    let row = store::get_client(c, id)?.ok_or_else(|| Error::not_found("client", id))?;
+    let holdings = store::client_holdings(c, id)?
         .iter()
         .map(holding_view)
         .collect();
@@ -116,9 +113,8 @@ pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
 }
 
 pub(crate) async fn balance_event(c: &mut Conn, client_id: i64) -> Result<Event> {
-    let row = store::get_client(c, client_id)
-        .await?
-        .ok_or_else(|| Error::not_found("client", client_id))?;
+    let row =
+        store::get_client(c, client_id)?.ok_or_else(|| Error::not_found("client", client_id))?;
     Ok(Event::BalanceChanged {
         client_id,
         balance: row.balance,
@@ -130,7 +126,7 @@ impl Service {
     pub async fn search_clients(&self, search: &str) -> Result<Vec<ClientView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for row in store::search_clients(&mut tx, search.trim(), 200).await? {
+        for row in store::search_clients(&mut tx, search.trim(), 200)? {
             out.push(client_view(&mut tx, row.id).await?);
         }
         Ok(out)
@@ -154,7 +150,7 @@ impl Service {
         };
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if store::get_client_by_phone(&mut tx, &phone).await?.is_some() {
+        if store::get_client_by_phone(&mut tx, &phone)?.is_some() {
             return Err(Error::Conflict(format!(
                 "a client with phone {phone} already exists"
             )));
@@ -166,13 +162,12 @@ impl Service {
             req.auto_renewal,
             pin_hash.as_deref(),
             store::ms(now),
-        )
-        .await?;
+        )?;
         let view = client_view(&mut tx, id).await?;
         let mut a = actor.audit("client.create", now);
         a.client_id = Some(id);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }
@@ -198,12 +193,10 @@ impl Service {
             None => None,
         };
         let mut tx = self.store.write().await?;
-        let row = store::get_client(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("client", id))?;
+        let row = store::get_client(&mut tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
         let before = client_view(&mut tx, id).await?;
         let phone = phone.unwrap_or(row.phone);
-        if let Some(other) = store::get_client_by_phone(&mut tx, &phone).await? {
+        if let Some(other) = store::get_client_by_phone(&mut tx, &phone)? {
             if other.id != id {
                 return Err(Error::Conflict(format!(
                     "a client with phone {phone} already exists"
@@ -217,14 +210,13 @@ impl Service {
             &phone,
             req.auto_renewal.unwrap_or(row.auto_renewal),
             new_pin_hash.as_deref().or(row.pin_hash.as_deref()),
-        )
-        .await?;
+        )?;
         let view = client_view(&mut tx, id).await?;
         let mut a = actor.audit("client.update", self.now());
         a.client_id = Some(id);
         a.before = json(&before);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }

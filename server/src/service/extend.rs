@@ -50,7 +50,7 @@ async fn open_new_segment(
     running_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
-    let position = store::session_segments(c, s.id).await?.len() as i64;
+    let position = store::session_segments(c, s.id)?.len() as i64;
     let ends_at = match running_from {
         Some(from) => {
             let offset = load_settings(c).await?.utc_offset_minutes;
@@ -96,11 +96,10 @@ async fn open_new_segment(
         holding.remaining_seconds,
         tariff.refund_policy,
         tariff.max_bonus_percent,
-    )
-    .await?;
+    )?;
     if let (Some(from), Some(ends)) = (running_from, ends_at) {
-        store::open_segment(c, segment_id, store::ms(from), store::ms(ends)).await?;
-        store::set_session_ends_at(c, s.id, Some(store::ms(ends))).await?;
+        store::open_segment(c, segment_id, store::ms(from), store::ms(ends))?;
+        store::set_session_ends_at(c, s.id, Some(store::ms(ends)))?;
     }
     store::update_holding(
         c,
@@ -108,8 +107,7 @@ async fn open_new_segment(
         holding.remaining_seconds,
         holding.value_remaining,
         HoldingStatus::InUse,
-    )
-    .await?;
+    )?;
     Ok(ends_at)
 }
 
@@ -124,8 +122,7 @@ impl Service {
         let mut tx = self.store.write().await?;
         let s = load_session(&mut tx, id).await?;
         let status = require_live(&s, "adding a tariff")?;
-        let device = store::get_device(&mut tx, s.device_id)
-            .await?
+        let device = store::get_device(&mut tx, s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
         let before = session_view(&mut tx, id).await?;
         let holdings_before = holdings_state(&mut tx, &before).await?;
@@ -144,9 +141,7 @@ impl Service {
                         "applies only when buying a tariff_id",
                     ));
                 }
-                store::get_holding(&mut tx, h)
-                    .await?
-                    .ok_or_else(|| Error::not_found("holding", h))?
+                store::get_holding(&mut tx, h)?.ok_or_else(|| Error::not_found("holding", h))?
             }
             (None, Some(t)) => {
                 buy_tariff(&mut tx, actor, s.client_id, t, req.bonus_amount, now).await?
@@ -183,7 +178,7 @@ impl Service {
             "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
         }));
         a.reason = reason;
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         let paid = req.tariff_id.is_some().then_some(s.client_id);
         self.finish(tx, SessionChange::TariffAdded, &view, paid)
             .await?;
@@ -204,8 +199,7 @@ impl Service {
         if s.status != SessionStatus::Started {
             return Ok(None);
         }
-        let client = store::get_client(&mut tx, s.client_id)
-            .await?
+        let client = store::get_client(&mut tx, s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
         let segments = closing_segments(&mut tx, id, Closing::NaturalEnd).await?;
         let Some(current) = segments.last() else {
@@ -219,13 +213,11 @@ impl Service {
             s.client_id,
             current.tariff_id,
             store::ms(ends_at),
-        )
-        .await?;
+        )?;
         let Some(next) = next else {
             return Ok(None);
         };
-        let device = store::get_device(&mut tx, s.device_id)
-            .await?
+        let device = store::get_device(&mut tx, s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
         let before = session_view(&mut tx, id).await?;
         let outcomes = plan(&mut tx, &segments, Closing::NaturalEnd).await?;
@@ -263,7 +255,7 @@ impl Service {
         let mut a = audit_on_session(&Actor::System, "session.renew", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(serde_json::json!({"session": summary(&view), "closed": outcomes}));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.finish(tx, SessionChange::Renewed, &view, None).await?;
         Ok(Some(view))
     }

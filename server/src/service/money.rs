@@ -47,11 +47,9 @@ pub(crate) async fn buy_tariff(
     if bonus_amount < 0 {
         return Err(Error::bad("bonus_amount", "must not be negative"));
     }
-    let client = store::get_client(c, client_id)
-        .await?
-        .ok_or_else(|| Error::not_found("client", client_id))?;
-    let tariff = store::get_tariff(c, tariff_id)
-        .await?
+    let client =
+        store::get_client(c, client_id)?.ok_or_else(|| Error::not_found("client", client_id))?;
+    let tariff = store::get_tariff(c, tariff_id)?
         .ok_or_else(|| Error::NotFound(format!("tariff_id: tariff {tariff_id} not found")))?;
     if !tariff.active {
         return Err(Error::Conflict(format!(
@@ -82,8 +80,7 @@ pub(crate) async fn buy_tariff(
             session_id: None,
             reason: None,
         },
-    )
-    .await?;
+    )?;
     for (account, amount, kind) in [
         (Account::Money, money, "purchase"),
         (Account::Bonus, bonus, "purchase_bonus"),
@@ -101,8 +98,7 @@ pub(crate) async fn buy_tariff(
                     session_id: None,
                     operator_id: actor.operator_id(),
                 },
-            )
-            .await?;
+            )?;
         }
     }
     let valid_until = tariff
@@ -116,9 +112,8 @@ pub(crate) async fn buy_tariff(
         tariff.price,
         t,
         valid_until,
-    )
-    .await?;
-    store::set_order_holding(c, order_id, holding.id).await?;
+    )?;
+    store::set_order_holding(c, order_id, holding.id)?;
     Ok(holding)
 }
 
@@ -135,8 +130,7 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let before = store::get_client(&mut tx, client_id)
-            .await?
+        let before = store::get_client(&mut tx, client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
         let order_id = store::insert_order(
             &mut tx,
@@ -153,8 +147,7 @@ impl Service {
                 session_id: None,
                 reason: None,
             },
-        )
-        .await?;
+        )?;
         store::insert_ledger(
             &mut tx,
             &NewLedger {
@@ -167,8 +160,7 @@ impl Service {
                 session_id: None,
                 operator_id: actor.operator_id(),
             },
-        )
-        .await?;
+        )?;
         let view = client_view(&mut tx, client_id).await?;
         let mut a = actor.audit("client.top_up", now);
         a.client_id = Some(client_id);
@@ -176,7 +168,7 @@ impl Service {
         a.after = Some(serde_json::json!({
             "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
         }));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         let event = Event::BalanceChanged {
             client_id,
             balance: view.balance,
@@ -215,7 +207,7 @@ impl Service {
             "balance": after.balance, "bonus_balance": after.bonus_balance,
             "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
         }));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         let event = balance_event(&mut tx, client_id).await?;
         self.commit(tx, vec![event]).await?;
         Ok(holding_view(&holding))
@@ -223,11 +215,9 @@ impl Service {
 
     pub async fn ledger(&self, client_id: i64) -> Result<Vec<LedgerEntryView>> {
         let mut tx = self.store.snapshot().await?;
-        store::get_client(&mut tx, client_id)
-            .await?
+        store::get_client(&mut tx, client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
-        Ok(store::client_ledger(&mut tx, client_id)
-            .await?
+        Ok(store::client_ledger(&mut tx, client_id)?
             .into_iter()
             .map(|e| LedgerEntryView {
                 id: e.id,
@@ -245,18 +235,17 @@ impl Service {
     /// Club-wide money totals, for the conservation check.
     pub async fn money_totals(&self) -> Result<store::MoneyTotals> {
         let mut c = self.store.read().await?;
-        Ok(store::money_totals(&mut c).await?)
+        Ok(store::money_totals(&mut c)?)
     }
 
     /// Every client whose balance differs from the sum of its ledger.
     pub async fn ledger_mismatches(&self) -> Result<Vec<i64>> {
         let mut tx = self.store.snapshot().await?;
         let mut bad = Vec::new();
-        for id in store::list_client_ids(&mut tx).await? {
-            let row = store::get_client(&mut tx, id)
-                .await?
-                .ok_or_else(|| Error::not_found("client", id))?;
-            if store::ledger_sums(&mut tx, id).await? != (row.balance, row.bonus_balance) {
+        for id in store::list_client_ids(&mut tx)? {
+            let row =
+                store::get_client(&mut tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
+            if store::ledger_sums(&mut tx, id)? != (row.balance, row.bonus_balance) {
                 bad.push(id);
             }
         }

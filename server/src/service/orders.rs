@@ -138,8 +138,7 @@ impl Service {
     ) -> Result<Vec<OrderView>> {
         actor.require(Permission::ReportView)?;
         let mut c = self.store.read().await?;
-        Ok(store::list_orders(&mut c, client_id, 500)
-            .await?
+        Ok(store::list_orders(&mut c, client_id, 500)?
             .into_iter()
             .map(order_view)
             .collect())
@@ -160,9 +159,7 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let order = store::get_order(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("order", id))?;
+        let order = store::get_order(&mut tx, id)?.ok_or_else(|| Error::not_found("order", id))?;
         let left = order.money - order.refunded;
         if req.amount > left {
             return Err(Error::bad(
@@ -178,8 +175,7 @@ impl Service {
                         "a top-up is refunded in cash or by card",
                     ));
                 }
-                let client = store::get_client(&mut tx, order.client_id)
-                    .await?
+                let client = store::get_client(&mut tx, order.client_id)?
                     .ok_or_else(|| Error::not_found("client", order.client_id))?;
                 if client.balance < req.amount {
                     return Err(Error::Conflict(format!(
@@ -192,8 +188,7 @@ impl Service {
                 let hid = order
                     .holding_id
                     .ok_or_else(|| Error::Internal(anyhow::anyhow!("purchase without holding")))?;
-                let h = store::get_holding(&mut tx, hid)
-                    .await?
+                let h = store::get_holding(&mut tx, hid)?
                     .ok_or_else(|| Error::not_found("holding", hid))?;
                 if h.status == HoldingStatus::InUse {
                     return Err(Error::Conflict(format!(
@@ -202,7 +197,7 @@ impl Service {
                 }
                 let from_holding = req.amount.min(h.value_remaining);
                 let from_revenue = req.amount - from_holding;
-                if from_revenue > store::holding_revenue(&mut tx, hid).await? {
+                if from_revenue > store::holding_revenue(&mut tx, hid)? {
                     return Err(Error::bad(
                         "amount",
                         format!("more than order {id} is worth now"),
@@ -220,7 +215,7 @@ impl Service {
                 } else {
                     h.status
                 };
-                store::update_holding(&mut tx, hid, remaining, value, status).await?;
+                store::update_holding(&mut tx, hid, remaining, value, status)?;
                 for (kind, seconds, amount) in [
                     ("refund", h.remaining_seconds - remaining, from_holding),
                     ("revenue_refund", 0, from_revenue),
@@ -235,7 +230,7 @@ impl Service {
                             seconds,
                             amount,
                         };
-                        store::insert_value_movement(&mut tx, &m).await?;
+                        store::insert_value_movement(&mut tx, &m)?;
                     }
                 }
             }
@@ -261,8 +256,7 @@ impl Service {
                 session_id: order.session_id,
                 reason: Some(&reason),
             },
-        )
-        .await?;
+        )?;
         // Onto the balance for a purchase or a charge; off it for a top-up
         // paid out; a purchase paid out in cash leaves the balance alone.
         let balance_change = match (order.kind.as_str(), req.method) {
@@ -281,7 +275,7 @@ impl Service {
                 session_id: order.session_id,
                 operator_id: actor.operator_id(),
             };
-            store::insert_ledger(&mut tx, &e).await?;
+            store::insert_ledger(&mut tx, &e)?;
         }
         let mut a = actor.audit("order.refund", now);
         a.client_id = Some(order.client_id);
@@ -292,9 +286,8 @@ impl Service {
             "refunded": order.refunded + req.amount
         }));
         a.reason = Some(reason);
-        store::insert_audit(&mut tx, &a).await?;
-        let view = store::get_order(&mut tx, refund_id)
-            .await?
+        store::insert_audit(&mut tx, &a)?;
+        let view = store::get_order(&mut tx, refund_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", refund_id))?;
         let event = balance_event(&mut tx, order.client_id).await?;
@@ -311,8 +304,7 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut tx, req.client_id)
-            .await?
+        let client = store::get_client(&mut tx, req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
         if let Some(sid) = req.session_id {
             let s = load_session(&mut tx, sid).await?;
@@ -344,8 +336,7 @@ impl Service {
                 session_id: req.session_id,
                 reason: Some(&reason),
             },
-        )
-        .await?;
+        )?;
         let e = NewLedger {
             at: t,
             client_id: client.id,
@@ -356,15 +347,14 @@ impl Service {
             session_id: req.session_id,
             operator_id: actor.operator_id(),
         };
-        store::insert_ledger(&mut tx, &e).await?;
+        store::insert_ledger(&mut tx, &e)?;
         let mut a = actor.audit("order.extra_charge", now);
         a.client_id = Some(client.id);
         a.session_id = req.session_id;
         a.after = Some(serde_json::json!({"order_id": order_id, "amount": req.amount}));
         a.reason = Some(reason);
-        store::insert_audit(&mut tx, &a).await?;
-        let view = store::get_order(&mut tx, order_id)
-            .await?
+        store::insert_audit(&mut tx, &a)?;
+        let view = store::get_order(&mut tx, order_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", order_id))?;
         let event = balance_event(&mut tx, client.id).await?;

@@ -27,15 +27,12 @@ pub(crate) async fn write_postings(
                 remaining_seconds,
                 value_remaining,
                 status,
-            } => {
-                store::update_holding(c, holding_id, remaining_seconds, value_remaining, status)
-                    .await?
-            }
+            } => store::update_holding(c, holding_id, remaining_seconds, value_remaining, status)?,
             Posting::SegmentClosed {
                 segment_id,
                 seconds_used,
                 amount,
-            } => store::close_segment(c, segment_id, ctx.at, seconds_used, amount).await?,
+            } => store::close_segment(c, segment_id, ctx.at, seconds_used, amount)?,
             Posting::Value {
                 holding_id,
                 segment_id,
@@ -52,7 +49,7 @@ pub(crate) async fn write_postings(
                     seconds,
                     amount,
                 };
-                store::insert_value_movement(c, &m).await?
+                store::insert_value_movement(c, &m)?
             }
             Posting::Ledger {
                 account,
@@ -69,7 +66,7 @@ pub(crate) async fn write_postings(
                     session_id: ctx.session_id,
                     operator_id: ctx.operator_id,
                 };
-                store::insert_ledger(c, &e).await?;
+                store::insert_ledger(c, &e)?;
                 balance_changed = true;
             }
         }

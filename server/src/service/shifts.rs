@@ -60,8 +60,7 @@ pub(super) fn staff_id(actor: &Actor) -> Result<i64> {
 }
 
 async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
-    let payments = store::shift_order_totals(c, shift.id)
-        .await?
+    let payments = store::shift_order_totals(c, shift.id)?
         .into_iter()
         .map(|(kind, method, money, bonus, count)| PaymentLine {
             kind,
@@ -71,9 +70,8 @@ async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftRep
             count,
         })
         .collect();
-    let (bonus_issued, bonus_spent) = store::shift_bonus(c, shift.id).await?;
-    let corrections = store::shift_corrections(c, shift.id)
-        .await?
+    let (bonus_issued, bonus_spent) = store::shift_bonus(c, shift.id)?;
+    let corrections = store::shift_corrections(c, shift.id)?
         .into_iter()
         .map(
             |(session_id, delta, reason, operator_id, t)| CorrectionLine {
@@ -85,8 +83,7 @@ async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftRep
             },
         )
         .collect();
-    let cancellations = store::shift_cancellations(c, shift.id)
-        .await?
+    let cancellations = store::shift_cancellations(c, shift.id)?
         .into_iter()
         .map(|(session_id, operator_id, t, reason)| CancellationLine {
             session_id,
@@ -115,19 +112,17 @@ impl Service {
         let op = staff_id(actor)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if let Some(open) = store::open_shift_of(&mut tx, op).await? {
+        if let Some(open) = store::open_shift_of(&mut tx, op)? {
             return Err(Error::Conflict(format!(
                 "shift {} is already open; close it first",
                 open.id
             )));
         }
-        let id = store::open_shift(&mut tx, op, store::ms(now)).await?;
-        let shift = store::get_shift(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("shift", id))?;
+        let id = store::open_shift(&mut tx, op, store::ms(now))?;
+        let shift = store::get_shift(&mut tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
         let mut a = actor.audit("shift.open", now);
         a.after = Some(serde_json::json!({"shift_id": id}));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         let r = report(&mut tx, &shift).await?;
         self.commit(tx, vec![]).await?;
         Ok(r)
@@ -137,8 +132,7 @@ impl Service {
     pub async fn current_shift(&self, actor: &Actor) -> Result<ShiftReport> {
         let op = staff_id(actor)?;
         let mut tx = self.store.snapshot().await?;
-        let shift = store::open_shift_of(&mut tx, op)
-            .await?
+        let shift = store::open_shift_of(&mut tx, op)?
             .ok_or_else(|| Error::NotFound("no open shift: open one first".into()))?;
         report(&mut tx, &shift).await
     }
@@ -150,9 +144,7 @@ impl Service {
         let op = staff_id(actor)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let shift = store::get_shift(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("shift", id))?;
+        let shift = store::get_shift(&mut tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
         if shift.operator_id != op {
             actor.require(Permission::RoleManage)?;
         }
@@ -161,14 +153,14 @@ impl Service {
         }
         let mut a = actor.audit("shift.close", now);
         a.before = Some(serde_json::json!({"shift_id": id}));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         let closed = store::ShiftRow {
             closed_at: Some(store::ms(now)),
             ..shift
         };
         let z = report(&mut tx, &closed).await?;
         let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
-        store::close_shift(&mut tx, id, store::ms(now), &json).await?;
+        store::close_shift(&mut tx, id, store::ms(now), &json)?;
         self.commit(tx, vec![]).await?;
         Ok(z)
     }
@@ -176,9 +168,7 @@ impl Service {
     pub async fn shift_report(&self, actor: &Actor, id: i64) -> Result<ShiftReport> {
         actor.require(Permission::ReportView)?;
         let mut tx = self.store.snapshot().await?;
-        let shift = store::get_shift(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("shift", id))?;
+        let shift = store::get_shift(&mut tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
         if let Some(z) = shift
             .z_report
             .as_deref()

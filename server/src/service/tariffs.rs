@@ -107,8 +107,7 @@ impl Default for Settings {
 const SETTINGS_KEY: &str = "club";
 
 pub(crate) async fn load_settings(c: &mut Conn) -> Result<Settings> {
-    Ok(store::get_setting(c, SETTINGS_KEY)
-        .await?
+    Ok(store::get_setting(c, SETTINGS_KEY)?
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default())
 }
@@ -118,7 +117,7 @@ pub(crate) fn tariff_window(t: &store::TariffRow) -> Option<Window> {
 }
 
 pub(crate) async fn tariff_view(c: &mut Conn, t: store::TariffRow) -> Result<TariffView> {
-    let zone_ids = store::tariff_zones(c, t.id).await?;
+    let zone_ids = store::tariff_zones(c, t.id)?;
     Ok(TariffView {
         id: t.id,
         name: t.name,
@@ -188,7 +187,7 @@ impl Service {
     pub async fn list_tariffs(&self) -> Result<Vec<TariffView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for t in store::list_tariffs(&mut tx).await? {
+        for t in store::list_tariffs(&mut tx)? {
             out.push(tariff_view(&mut tx, t).await?);
         }
         Ok(out)
@@ -196,9 +195,7 @@ impl Service {
 
     pub async fn tariff(&self, id: i64) -> Result<TariffView> {
         let mut tx = self.store.snapshot().await?;
-        let t = store::get_tariff(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("tariff", id))?;
+        let t = store::get_tariff(&mut tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
         tariff_view(&mut tx, t).await
     }
 
@@ -215,7 +212,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.write().await?;
         for z in &req.zone_ids {
-            if !store::zone_exists(&mut tx, *z).await? {
+            if !store::zone_exists(&mut tx, *z)? {
                 return Err(Error::NotFound(format!("zone_ids: zone {z} not found")));
             }
         }
@@ -233,22 +230,19 @@ impl Service {
         };
         let (id, before) = match id {
             Some(id) => {
-                let old = store::get_tariff(&mut tx, id)
-                    .await?
+                let old = store::get_tariff(&mut tx, id)?
                     .ok_or_else(|| Error::not_found("tariff", id))?;
                 let before = tariff_view(&mut tx, old).await?;
-                store::update_tariff(&mut tx, id, &fields, store::ms(now)).await?;
+                store::update_tariff(&mut tx, id, &fields, store::ms(now))?;
                 (id, Some(before))
             }
             None => (
-                store::insert_tariff(&mut tx, &fields, store::ms(now)).await?,
+                store::insert_tariff(&mut tx, &fields, store::ms(now))?,
                 None,
             ),
         };
-        store::set_tariff_zones(&mut tx, id, &req.zone_ids).await?;
-        let row = store::get_tariff(&mut tx, id)
-            .await?
-            .ok_or_else(|| Error::not_found("tariff", id))?;
+        store::set_tariff_zones(&mut tx, id, &req.zone_ids)?;
+        let row = store::get_tariff(&mut tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
         let view = tariff_view(&mut tx, row).await?;
         let kind = if before.is_some() {
             "tariff.update"
@@ -258,7 +252,7 @@ impl Service {
         let mut a = actor.audit(kind, now);
         a.before = before.as_ref().and_then(json);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.commit(tx, vec![Event::TariffChanged { tariff_id: id }])
             .await?;
         Ok(view)
@@ -285,11 +279,11 @@ impl Service {
         let mut tx = self.store.write().await?;
         let before = load_settings(&mut tx).await?;
         let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
-        store::put_setting(&mut tx, SETTINGS_KEY, &value).await?;
+        store::put_setting(&mut tx, SETTINGS_KEY, &value)?;
         let mut a = actor.audit("settings.update", self.now());
         a.before = json(&before);
         a.after = json(&s);
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.commit(tx, vec![]).await?;
         self.schedule_changed().notify_one();
         Ok(s)

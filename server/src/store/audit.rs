@@ -1,5 +1,6 @@
+use super::db::Query;
+use super::db::Result;
 use super::Conn;
-use sqlx::{FromRow, QueryBuilder, Sqlite};
 
 /// One audit entry to write; never edited afterwards.
 #[derive(Debug, Clone, Default)]
@@ -16,7 +17,7 @@ pub struct NewAudit {
     pub reason: Option<String>,
 }
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct AuditRow {
     pub id: i64,
     pub at: i64,
@@ -31,25 +32,39 @@ pub struct AuditRow {
     pub reason: Option<String>,
 }
 
-pub async fn insert_audit(c: &mut Conn, a: &NewAudit) -> sqlx::Result<()> {
-    sqlx::query(
+crate::from_row!(AuditRow {
+    id,
+    at,
+    operator_id,
+    actor,
+    kind,
+    session_id,
+    device_id,
+    client_id,
+    before,
+    after,
+    reason
+});
+
+pub fn insert_audit(c: &mut Conn, a: &NewAudit) -> Result<()> {
+    c.run(
         "INSERT INTO audit (at, operator_id, actor, kind, session_id, device_id, client_id, \
          before, after, reason, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
          (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
+        rusqlite::params![
+            a.at,
+            a.operator_id,
+            a.actor,
+            a.kind,
+            a.session_id,
+            a.device_id,
+            a.client_id,
+            a.before.as_ref().map(|v| v.to_string()),
+            a.after.as_ref().map(|v| v.to_string()),
+            &a.reason,
+            a.operator_id
+        ],
     )
-    .bind(a.at)
-    .bind(a.operator_id)
-    .bind(a.actor)
-    .bind(a.kind)
-    .bind(a.session_id)
-    .bind(a.device_id)
-    .bind(a.client_id)
-    .bind(a.before.as_ref().map(|v| v.to_string()))
-    .bind(a.after.as_ref().map(|v| v.to_string()))
-    .bind(&a.reason)
-    .bind(a.operator_id)
-    .execute(c)
-    .await
     .map(drop)
 }
 
@@ -62,8 +77,8 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
-pub async fn list_audit(c: &mut Conn, f: &AuditFilter) -> sqlx::Result<Vec<AuditRow>> {
-    let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+pub fn list_audit(c: &mut Conn, f: &AuditFilter) -> Result<Vec<AuditRow>> {
+    let mut q = Query::new(
         "SELECT id, at, operator_id, actor, kind, session_id, device_id, client_id, before, \
          after, reason FROM audit WHERE 1 = 1",
     );
@@ -80,5 +95,5 @@ pub async fn list_audit(c: &mut Conn, f: &AuditFilter) -> sqlx::Result<Vec<Audit
         q.push(" AND at < ").push_bind(v);
     }
     q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-    q.build_query_as().fetch_all(c).await
+    c.all(&q.sql, q.params())
 }

@@ -124,7 +124,7 @@ mod tests {
         let store = Store::open(path.to_str().unwrap(), Synchronous::Normal)
             .await
             .unwrap();
-        let mut tx = store.write().await.unwrap();
+        let tx = store.write().await.unwrap();
         let setup = [
             "INSERT INTO roles (id, name, permissions) VALUES (100, 'R', '[]')",
             "INSERT INTO operators (id, login, password_hash, role_id, created_at) VALUES (100, 'op', 'x', 100, 0)",
@@ -140,10 +140,7 @@ mod tests {
             "INSERT INTO agent_builds (platform, version, sha256, size, bytes, uploaded_at, designated_at) VALUES ('linux-x86_64', '1', 'h', 1, x'00', 0, 0)",
         ];
         for sql in setup {
-            sqlx::query(sql)
-                .execute(&mut *tx)
-                .await
-                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+            tx.run(sql, []).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         let breaking = [
             (Constraint::RoleName, "INSERT INTO roles (name, permissions) VALUES ('R', '[]')"),
@@ -165,15 +162,19 @@ mod tests {
             "every rule is broken once"
         );
         for (rule, sql) in breaking {
-            let e = sqlx::query(sql).execute(&mut *tx).await.expect_err(sql);
-            let db = e.as_database_error().expect("a database error");
-            assert!(db.is_unique_violation(), "{sql}: {e}");
-            assert_eq!(
-                Constraint::from_sqlite(db.message()),
-                Some(rule),
-                "{}",
-                db.message()
+            let e = tx.run(sql, []).expect_err(sql);
+            let rusqlite::Error::SqliteFailure(failure, Some(message)) = &e else {
+                panic!("{sql}: {e}");
+            };
+            assert!(
+                [
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ]
+                .contains(&failure.extended_code),
+                "{sql}: {e}"
             );
+            assert_eq!(Constraint::from_sqlite(message), Some(rule), "{message}");
         }
         for c in Constraint::ALL {
             assert_eq!(Constraint::from_name(c.name()), Some(c));

@@ -7,7 +7,9 @@ mod audit;
 mod builds;
 mod clients;
 mod constraint;
+pub mod db;
 mod hall;
+pub mod migrate;
 mod orders;
 mod schedule;
 mod sessions;
@@ -31,92 +33,210 @@ pub use writer::Tx;
 
 use crate::config::Synchronous;
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::pool::PoolConnection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Connection, Sqlite, SqlitePool};
-use std::str::FromStr;
+use db::Db;
+use rusqlite::OpenFlags;
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-pub use sqlx::SqliteConnection as Conn;
+/// The store's functions take one connection: the writer's transaction or
+/// a reader.
+pub type Conn = Db;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+/// Readers at most: reads never wait behind the writer (WAL), only for a
+/// free reader.
+const READERS: usize = 4;
+/// How long a read waits for a free reader before the server says busy.
+const READER_PATIENCE: Duration = Duration::from_secs(5);
+/// Only a checkpoint or a reader racing the WAL index can wait this long.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct Store {
     writer: writer::Writer,
-    reader: SqlitePool,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Db>>,
+    free: Arc<Semaphore>,
+}
+
+impl Readers {
+    fn open(&self) -> rusqlite::Result<Db> {
+        let c = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(Db::new(c))
+    }
 }
 
 impl Store {
     pub async fn open(database: &str, synchronous: Synchronous) -> anyhow::Result<Self> {
-        let url = if database.starts_with("sqlite:") {
-            database.to_owned()
-        } else {
-            format!("sqlite://{database}")
-        };
+        let path = PathBuf::from(crate::config::database_file(database));
         let sync = match synchronous {
-            Synchronous::Full => SqliteSynchronous::Full,
-            Synchronous::Normal => SqliteSynchronous::Normal,
-            Synchronous::Off => SqliteSynchronous::Off,
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Off => "OFF",
         };
-        let base = SqliteConnectOptions::from_str(&url)?
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(sync)
-            .foreign_keys(true)
-            // Only a checkpoint or a reader racing the WAL index can wait here.
-            .busy_timeout(Duration::from_secs(10));
-        let unwritable = |e: sqlx::Error| {
+        let unwritable = |e: rusqlite::Error| {
             anyhow::anyhow!(
                 "the database cannot be written ({e}): check that the account the server runs as \
                  owns the file and its directory, that the disk is not full and not mounted read-only"
             )
         };
-        let mut writer =
-            sqlx::SqliteConnection::connect_with(&base.clone().create_if_missing(true))
-                .await
+        let writer = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+                let c = rusqlite::Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_CREATE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
                 .map_err(unwritable)?;
-        probe_writable(&mut writer).await.map_err(unwritable)?;
-        MIGRATOR.run(&mut writer).await?;
-        let writer = writer::Writer::new(writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(base.read_only(true))
-            .await?;
-        Ok(Store { writer, reader })
+                c.busy_timeout(BUSY_TIMEOUT).map_err(unwritable)?;
+                let db = Db::new(c);
+                let mode: String = db
+                    .first("PRAGMA journal_mode = WAL", [])
+                    .map_err(unwritable)?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    anyhow::bail!("the database cannot use WAL mode (it answered {mode})");
+                }
+                db.batch(&format!(
+                    "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                ))
+                .map_err(unwritable)?;
+                probe_writable(&db).map_err(unwritable)?;
+                migrate::run(&db, Utc::now().timestamp_millis())?;
+                Ok(db)
+            })
+            .await??
+        };
+        let readers = Arc::new(Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+            free: Arc::new(Semaphore::new(READERS)),
+        });
+        Ok(Store {
+            writer: writer::Writer::new(writer),
+            readers,
+        })
     }
 
     /// An operation's write transaction: it holds the write lock from its
     /// first statement and answers its commit once durable.
-    pub async fn write(&self) -> sqlx::Result<Tx> {
+    pub async fn write(&self) -> rusqlite::Result<Tx> {
         self.writer.begin().await
     }
 
     /// A read-only snapshot: every query in it sees the same committed state.
-    pub async fn snapshot(&self) -> sqlx::Result<sqlx::Transaction<'static, Sqlite>> {
-        self.reader.begin().await
+    pub async fn snapshot(&self) -> rusqlite::Result<Reader> {
+        let mut r = self.read().await?;
+        r.batch("BEGIN")?;
+        r.in_transaction = true;
+        Ok(r)
     }
 
-    pub async fn read(&self) -> sqlx::Result<PoolConnection<Sqlite>> {
-        self.reader.acquire().await
+    /// A reader: each query sees what was committed when it ran.
+    pub async fn read(&self) -> rusqlite::Result<Reader> {
+        let permit =
+            tokio::time::timeout(READER_PATIENCE, self.readers.free.clone().acquire_owned())
+                .await
+                .map_err(|_| busy())?
+                .map_err(|_| busy())?;
+        let idle = self
+            .readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let db = match idle {
+            Some(db) => db,
+            None => self.readers.open()?,
+        };
+        Ok(Reader {
+            db: Some(db),
+            readers: self.readers.clone(),
+            in_transaction: false,
+            _permit: permit,
+        })
+    }
+
+    /// COMMITs the writer issued so far.
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
     }
 
     pub async fn close(&self) {
-        self.reader.close().await;
+        self.readers.free.close();
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
         self.writer.close().await;
+    }
+}
+
+/// The message of a read that found no free reader in time.
+pub const READERS_BUSY: &str = "no reader free in time";
+
+fn busy() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+        Some(READERS_BUSY.into()),
+    )
+}
+
+/// A reader lent to one request; back to the pool when dropped.
+pub struct Reader {
+    db: Option<Db>,
+    readers: Arc<Readers>,
+    in_transaction: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for Reader {
+    type Target = Db;
+    fn deref(&self) -> &Db {
+        self.db.as_ref().expect("a reader in use")
+    }
+}
+
+impl DerefMut for Reader {
+    fn deref_mut(&mut self) -> &mut Db {
+        self.db.as_mut().expect("a reader in use")
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        if self.in_transaction && db.batch("ROLLBACK").is_err() {
+            return; // not back to the pool in an unknown state
+        }
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(db);
     }
 }
 
 /// A real committed write, so a file the server cannot write (a read-only
 /// file, directory or mount, a full disk) stops it at start, not at the
 /// first operation: SQLite opens such a file read-only without a word.
-async fn probe_writable(c: &mut Conn) -> sqlx::Result<()> {
-    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&mut *c)
-        .await?;
-    sqlx::query(&format!("PRAGMA user_version = {version}"))
-        .execute(&mut *c)
-        .await
-        .map(drop)
+fn probe_writable(db: &Db) -> rusqlite::Result<()> {
+    let version: i64 = db.first("PRAGMA user_version", [])?;
+    db.batch(&format!("PRAGMA user_version = {version}"))
 }
 
 /// Times are stored as unix milliseconds.
@@ -146,30 +266,24 @@ mod tests {
         let store = Store::open(path.to_str().unwrap(), Synchronous::Normal)
             .await
             .unwrap();
-        let mut tx = store.write().await.unwrap();
+        let tx = store.write().await.unwrap();
         for (name, policy) in [("good", "burn"), ("bad", "refund_everything")] {
-            sqlx::query(
+            tx.run(
                 "INSERT INTO tariffs (name, duration_seconds, price, refund_policy, created_at, \
                  updated_at) VALUES (?, 3600, 100, ?, 0, 0)",
+                rusqlite::params![name, policy],
             )
-            .bind(name)
-            .bind(policy)
-            .execute(&mut *tx)
-            .await
             .unwrap();
         }
         tx.commit().await.unwrap();
         let mut c = store.read().await.unwrap();
-        let good = get_tariff(&mut c, 1).await.unwrap().unwrap();
+        let good = get_tariff(&mut c, 1).unwrap().unwrap();
         assert_eq!(good.refund_policy, club_shared::RefundPolicy::Burn);
-        let e = get_tariff(&mut c, 2).await.expect_err("refused");
+        let e = get_tariff(&mut c, 2).expect_err("refused");
         assert!(
             e.to_string().contains("decoding column refund_policy"),
             "{e}"
         );
-        assert!(
-            list_tariffs(&mut c).await.is_err(),
-            "a list with it fails too"
-        );
+        assert!(list_tariffs(&mut c).is_err(), "a list with it fails too");
     }
 }

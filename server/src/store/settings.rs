@@ -1,20 +1,18 @@
+use super::db::Result;
 use super::Conn;
 
-pub async fn get_setting(c: &mut Conn, key: &str) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
-        .bind(key)
-        .fetch_optional(c)
-        .await
+pub fn get_setting(c: &mut Conn, key: &str) -> Result<Option<String>> {
+    c.one(
+        "SELECT value FROM settings WHERE key = ?",
+        rusqlite::params![key],
+    )
 }
 
-pub async fn put_setting(c: &mut Conn, key: &str, value: &str) -> sqlx::Result<()> {
-    sqlx::query(
+pub fn put_setting(c: &mut Conn, key: &str, value: &str) -> Result<()> {
+    c.run(
         "INSERT INTO settings (key, value) VALUES (?, ?) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        rusqlite::params![key, value],
     )
-    .bind(key)
-    .bind(value)
-    .execute(c)
-    .await
     .map(drop)
 }

@@ -1,7 +1,7 @@
+use super::db::Result;
 use super::Conn;
-use sqlx::FromRow;
 
-#[derive(Debug, Clone, FromRow)]
+#[derive(Debug, Clone)]
 pub struct RoleRow {
     pub id: i64,
     pub name: String,
@@ -9,7 +9,14 @@ pub struct RoleRow {
     pub permissions: String,
 }
 
-#[derive(Debug, Clone, FromRow)]
+crate::from_row!(RoleRow {
+    id,
+    name,
+    builtin,
+    permissions
+});
+
+#[derive(Debug, Clone)]
 pub struct OperatorRow {
     pub id: i64,
     pub login: String,
@@ -20,184 +27,157 @@ pub struct OperatorRow {
     pub disabled: bool,
 }
 
+crate::from_row!(OperatorRow {
+    id,
+    login,
+    password_hash,
+    role_id,
+    role_name,
+    permissions,
+    disabled
+});
+
 const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id, \
      r.name AS role_name, r.permissions, o.disabled FROM operators o \
      JOIN roles r ON r.id = o.role_id";
 
-pub async fn count_operators(c: &mut Conn) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM operators")
-        .fetch_one(c)
-        .await
+pub fn count_operators(c: &mut Conn) -> Result<i64> {
+    c.first("SELECT COUNT(*) FROM operators", [])
 }
 
-pub async fn insert_role(
-    c: &mut Conn,
-    name: &str,
-    builtin: bool,
-    permissions: &str,
-) -> sqlx::Result<i64> {
-    sqlx::query("INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)")
-        .bind(name)
-        .bind(builtin)
-        .bind(permissions)
-        .execute(c)
-        .await
-        .map(|r| r.last_insert_rowid())
+pub fn insert_role(c: &mut Conn, name: &str, builtin: bool, permissions: &str) -> Result<i64> {
+    c.insert(
+        "INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)",
+        rusqlite::params![name, builtin, permissions],
+    )
 }
 
-pub async fn list_roles(c: &mut Conn) -> sqlx::Result<Vec<RoleRow>> {
-    sqlx::query_as("SELECT id, name, builtin, permissions FROM roles ORDER BY id")
-        .fetch_all(c)
-        .await
+pub fn list_roles(c: &mut Conn) -> Result<Vec<RoleRow>> {
+    c.all(
+        "SELECT id, name, builtin, permissions FROM roles ORDER BY id",
+        [],
+    )
 }
 
-pub async fn get_role(c: &mut Conn, id: i64) -> sqlx::Result<Option<RoleRow>> {
-    sqlx::query_as("SELECT id, name, builtin, permissions FROM roles WHERE id = ?")
-        .bind(id)
-        .fetch_optional(c)
-        .await
+pub fn get_role(c: &mut Conn, id: i64) -> Result<Option<RoleRow>> {
+    c.one(
+        "SELECT id, name, builtin, permissions FROM roles WHERE id = ?",
+        rusqlite::params![id],
+    )
 }
 
-pub async fn get_role_by_name(c: &mut Conn, name: &str) -> sqlx::Result<Option<RoleRow>> {
-    sqlx::query_as("SELECT id, name, builtin, permissions FROM roles WHERE name = ?")
-        .bind(name)
-        .fetch_optional(c)
-        .await
+pub fn get_role_by_name(c: &mut Conn, name: &str) -> Result<Option<RoleRow>> {
+    c.one(
+        "SELECT id, name, builtin, permissions FROM roles WHERE name = ?",
+        rusqlite::params![name],
+    )
 }
 
-pub async fn set_role_permissions(c: &mut Conn, id: i64, permissions: &str) -> sqlx::Result<()> {
-    sqlx::query("UPDATE roles SET permissions = ? WHERE id = ?")
-        .bind(permissions)
-        .bind(id)
-        .execute(c)
-        .await
-        .map(drop)
+pub fn set_role_permissions(c: &mut Conn, id: i64, permissions: &str) -> Result<()> {
+    c.run(
+        "UPDATE roles SET permissions = ? WHERE id = ?",
+        rusqlite::params![permissions, id],
+    )
+    .map(drop)
 }
 
-pub async fn insert_operator(
+pub fn insert_operator(
     c: &mut Conn,
     login: &str,
     password_hash: &str,
     role_id: i64,
     now: i64,
-) -> sqlx::Result<i64> {
-    sqlx::query(
+) -> Result<i64> {
+    c.insert(
         "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
+        rusqlite::params![login, password_hash, role_id, now],
     )
-    .bind(login)
-    .bind(password_hash)
-    .bind(role_id)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.last_insert_rowid())
 }
 
-pub async fn get_operator(c: &mut Conn, id: i64) -> sqlx::Result<Option<OperatorRow>> {
-    sqlx::query_as(&format!("{OPERATOR_COLUMNS} WHERE o.id = ?"))
-        .bind(id)
-        .fetch_optional(c)
-        .await
+pub fn get_operator(c: &mut Conn, id: i64) -> Result<Option<OperatorRow>> {
+    c.one(
+        &format!("{OPERATOR_COLUMNS} WHERE o.id = ?"),
+        rusqlite::params![id],
+    )
 }
 
-pub async fn get_operator_by_login(c: &mut Conn, login: &str) -> sqlx::Result<Option<OperatorRow>> {
-    sqlx::query_as(&format!("{OPERATOR_COLUMNS} WHERE o.login = ?"))
-        .bind(login)
-        .fetch_optional(c)
-        .await
+pub fn get_operator_by_login(c: &mut Conn, login: &str) -> Result<Option<OperatorRow>> {
+    c.one(
+        &format!("{OPERATOR_COLUMNS} WHERE o.login = ?"),
+        rusqlite::params![login],
+    )
 }
 
-pub async fn update_operator(
+pub fn update_operator(
     c: &mut Conn,
     id: i64,
     role_id: i64,
     disabled: bool,
     password_hash: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> Result<()> {
+    c.run(
         "UPDATE operators SET role_id = ?, disabled = ?, \
          password_hash = COALESCE(?, password_hash) WHERE id = ?",
+        rusqlite::params![role_id, disabled, password_hash, id],
     )
-    .bind(role_id)
-    .bind(disabled)
-    .bind(password_hash)
-    .bind(id)
-    .execute(c)
-    .await
     .map(drop)
 }
 
 /// Ends an operator's sign-ins (all but `keep`); answers their digests.
-pub async fn delete_operator_tokens(
+pub fn delete_operator_tokens(
     c: &mut Conn,
     operator_id: i64,
     keep: Option<&str>,
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
+) -> Result<Vec<String>> {
+    c.all(
         "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
          RETURNING token_hash",
+        rusqlite::params![operator_id, keep],
     )
-    .bind(operator_id)
-    .bind(keep)
-    .fetch_all(c)
-    .await
 }
 
-pub async fn list_operators(c: &mut Conn) -> sqlx::Result<Vec<OperatorRow>> {
-    sqlx::query_as(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"))
-        .fetch_all(c)
-        .await
+pub fn list_operators(c: &mut Conn) -> Result<Vec<OperatorRow>> {
+    c.all(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"), [])
 }
 
-/// Who a bearer token belongs to: (operator_id, client_id), if unexpired.
+/// (operator_id, client_id, expires_at) of a token.
+pub type TokenOwner = (Option<i64>, Option<i64>, i64);
+
 /// Who a live token belongs to (operator or client) and when it expires.
-pub async fn token_owner(
-    c: &mut Conn,
-    token_hash: &str,
-    now: i64,
-) -> sqlx::Result<Option<(Option<i64>, Option<i64>, i64)>> {
-    sqlx::query_as(
+pub fn token_owner(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option<TokenOwner>> {
+    c.one(
         "SELECT operator_id, client_id, expires_at FROM tokens \
          WHERE token_hash = ? AND expires_at > ?",
+        rusqlite::params![token_hash, now],
     )
-    .bind(token_hash)
-    .bind(now)
-    .fetch_optional(c)
-    .await
 }
 
 /// Ends a token; answers whether it existed.
-pub async fn delete_token(c: &mut Conn, token_hash: &str) -> sqlx::Result<bool> {
-    sqlx::query("DELETE FROM tokens WHERE token_hash = ?")
-        .bind(token_hash)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected() > 0)
+pub fn delete_token(c: &mut Conn, token_hash: &str) -> Result<bool> {
+    c.run(
+        "DELETE FROM tokens WHERE token_hash = ?",
+        rusqlite::params![token_hash],
+    )
+    .map(|n| n > 0)
 }
 
-pub async fn insert_token(
+pub fn insert_token(
     c: &mut Conn,
     token_hash: &str,
     operator_id: Option<i64>,
     client_id: Option<i64>,
     now: i64,
     expires_at: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> Result<()> {
+    c.run(
         "INSERT INTO tokens (token_hash, operator_id, client_id, created_at, expires_at) \
          VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(token_hash)
-    .bind(operator_id)
-    .bind(client_id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(&mut *c)
-    .await?;
+        rusqlite::params![token_hash, operator_id, client_id, now, expires_at],
+    )?;
     // Sign-ins accumulate; expired ones are of no use to anyone.
-    sqlx::query("DELETE FROM tokens WHERE expires_at <= ?")
-        .bind(now)
-        .execute(c)
-        .await
-        .map(drop)
+    c.run(
+        "DELETE FROM tokens WHERE expires_at <= ?",
+        rusqlite::params![now],
+    )
+    .map(drop)
 }

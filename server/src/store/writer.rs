@@ -15,13 +15,17 @@
 //! writer back and commits itself, so no acknowledged operation waits on a
 //! batch nobody owns.
 //!
+//! The operation's statements run where it calls them, on the writer's
+//! rusqlite connection, in one hop each; only the COMMIT (an fsync under
+//! `synchronous=FULL`) is moved off the async threads.
+//!
 //! SQLite may roll the whole transaction back by itself when a statement
 //! fails on a full disk or an I/O error. A rollback hook on the connection
 //! notices: every operation of the lost batch, also those already waiting
 //! for their COMMIT, is answered with an error, and the next operation
 //! begins a new transaction. Nobody is told a lost write was durable.
 
-use sqlx::SqliteConnection;
+use super::db::Db;
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -40,7 +44,7 @@ type AfterCommit = Box<dyn FnOnce() + Send>;
 type Outcome = Result<(), Arc<str>>;
 
 struct Batch {
-    conn: SqliteConnection,
+    conn: Db,
     /// BEGIN IMMEDIATE issued and not yet committed.
     open: bool,
     opened_at: Instant,
@@ -55,8 +59,8 @@ const LOST: &str = "the database could not write this change (disk full or I/O e
 
 impl Batch {
     /// A ROLLBACK the writer itself asked for: the hook's flag is spent.
-    async fn rollback(&mut self) {
-        if let Err(e) = sqlx::query("ROLLBACK").execute(&mut self.conn).await {
+    fn rollback(&mut self) {
+        if let Err(e) = self.conn.batch("ROLLBACK") {
             tracing::debug!(error = %e, "rolling back");
         }
         self.open = false;
@@ -100,18 +104,28 @@ impl Drop for Queued {
     }
 }
 
+/// Runs blocking work (a COMMIT's fsync) without holding up the other
+/// tasks of a multi-threaded runtime.
+fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
 impl Writer {
-    pub async fn new(conn: SqliteConnection) -> sqlx::Result<Self> {
-        Self::with_max_age(conn, MAX_AGE).await
+    pub fn new(conn: Db) -> Self {
+        Self::with_max_age(conn, MAX_AGE)
     }
 
-    async fn with_max_age(mut conn: SqliteConnection, max_age: Duration) -> sqlx::Result<Self> {
+    fn with_max_age(conn: Db, max_age: Duration) -> Self {
         let rolled_back = Arc::new(AtomicBool::new(false));
         let hook = rolled_back.clone();
-        conn.lock_handle()
-            .await?
-            .set_rollback_hook(move || hook.store(true, Ordering::SeqCst));
-        Ok(Writer {
+        conn.raw()
+            .rollback_hook(Some(move || hook.store(true, Ordering::SeqCst)));
+        Writer {
             batch: Arc::new(Mutex::new(Batch {
                 conn,
                 open: false,
@@ -122,7 +136,7 @@ impl Writer {
             queued: Arc::default(),
             commits: Arc::default(),
             max_age,
-        })
+        }
     }
 
     /// COMMITs issued so far: operations / commits is the batching factor.
@@ -132,7 +146,7 @@ impl Writer {
 
     /// One operation's transaction: it sees every earlier operation's
     /// writes, and its own are undone by dropping it without `commit`.
-    pub async fn begin(&self) -> sqlx::Result<Tx> {
+    pub async fn begin(&self) -> rusqlite::Result<Tx> {
         let mut guard = {
             self.queued.fetch_add(1, Ordering::SeqCst);
             let _queued = Queued(self.queued.clone());
@@ -141,17 +155,16 @@ impl Writer {
         guard.lost();
         // The batch's first operation needs no savepoint: undoing it is
         // undoing the transaction. Later ones nest a savepoint each, never
-        // released (a round trip saved): ROLLBACK TO finds the latest, and
-        // COMMIT ends them all.
+        // released: ROLLBACK TO finds the latest, and COMMIT ends them all.
         let first = !guard.open;
         let open = if first {
             "BEGIN IMMEDIATE"
         } else {
             "SAVEPOINT op"
         };
-        if let Err(e) = sqlx::query(open).execute(&mut guard.conn).await {
+        if let Err(e) = blocking(|| guard.conn.batch(open)) {
             if !first {
-                self.release(guard).await;
+                self.release(guard);
             }
             return Err(e);
         }
@@ -168,13 +181,13 @@ impl Writer {
 
     /// Lets the writer go: to the next queued operation while the batch is
     /// young and small, otherwise after committing the batch.
-    async fn release(&self, mut guard: OwnedMutexGuard<Batch>) {
+    fn release(&self, mut guard: OwnedMutexGuard<Batch>) {
         guard.lost();
         let hand_over = self.queued.load(Ordering::SeqCst) > 0
             && guard.committed.len() < MAX_BATCH
             && guard.opened_at.elapsed() < self.max_age;
         if guard.open && !hand_over {
-            self.commit_batch(&mut guard).await;
+            self.commit_batch(&mut guard);
         }
     }
 
@@ -182,23 +195,23 @@ impl Writer {
     pub async fn close(&self) {
         let mut guard = self.batch.clone().lock_owned().await;
         if guard.open {
-            self.commit_batch(&mut guard).await;
+            self.commit_batch(&mut guard);
         }
         tracing::info!(commits = self.commits(), "writer closed");
     }
 
-    async fn commit_batch(&self, b: &mut Batch) {
+    fn commit_batch(&self, b: &mut Batch) {
         if b.lost() {
             return;
         }
         self.commits.fetch_add(1, Ordering::Relaxed);
-        let outcome: Outcome = match sqlx::query("COMMIT").execute(&mut b.conn).await {
-            Ok(_) => Ok(()),
+        let outcome: Outcome = match blocking(|| b.conn.batch("COMMIT")) {
+            Ok(()) => Ok(()),
             Err(e) => {
                 let message: Arc<str> = e.to_string().into();
                 tracing::error!(error = %message, operations = b.committed.len(), "group commit failed");
                 // The batch is lost as a whole; nobody was told it was durable.
-                b.rollback().await;
+                b.rollback();
                 Err(message)
             }
         };
@@ -222,36 +235,39 @@ pub struct Tx {
 }
 
 impl Deref for Tx {
-    type Target = SqliteConnection;
-    fn deref(&self) -> &SqliteConnection {
+    type Target = Db;
+    fn deref(&self) -> &Db {
         &self.guard.as_ref().expect("live transaction").conn
     }
 }
 
 impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut SqliteConnection {
+    fn deref_mut(&mut self) -> &mut Db {
         &mut self.guard.as_mut().expect("live transaction").conn
     }
 }
 
 impl Tx {
     /// Commits and answers once durable.
-    pub async fn commit(self) -> sqlx::Result<()> {
+    pub async fn commit(self) -> rusqlite::Result<()> {
         self.commit_then(|| {}).await
     }
 
     /// Commits, runs `after` once the COMMIT is durable (before any later
     /// operation's), and answers.
-    pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> sqlx::Result<()> {
+    pub async fn commit_then(
+        mut self,
+        after: impl FnOnce() + Send + 'static,
+    ) -> rusqlite::Result<()> {
         let mut guard = self.guard.take().expect("live transaction");
         if guard.lost() {
             // This operation's writes went with the batch.
-            self.writer.release(guard).await;
-            return Err(lost());
+            self.writer.release(guard);
+            return Err(lost(LOST));
         }
         let (done, mut outcome) = oneshot::channel();
         guard.committed.push((done, Box::new(after)));
-        self.writer.release(guard).await;
+        self.writer.release(guard);
         let outcome = loop {
             match tokio::time::timeout(HANDOFF_PATIENCE, &mut outcome).await {
                 Ok(Ok(o)) => break o,
@@ -266,33 +282,36 @@ impl Tx {
                             break Err(Arc::from("the writer went away"))
                         }
                         Err(oneshot::error::TryRecvError::Empty) => {
-                            self.writer.commit_batch(&mut guard).await
+                            self.writer.commit_batch(&mut guard)
                         }
                     }
                 }
             }
         };
-        outcome.map_err(|m| sqlx::Error::Io(std::io::Error::other(m.to_string())))
+        outcome.map_err(|m| lost(&m))
     }
 }
 
-/// The error of an operation whose batch SQLite rolled back: an I/O error,
-/// as the storage failing is what it is.
-fn lost() -> sqlx::Error {
-    sqlx::Error::Io(std::io::Error::other(LOST))
+/// The error of an operation whose batch was lost: an I/O error, as the
+/// storage failing is what it is.
+fn lost(message: &str) -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
+        Some(message.to_owned()),
+    )
 }
 
-async fn undo(b: &mut Batch, first: bool) {
+fn undo(b: &mut Batch, first: bool) {
     if b.lost() {
         // Nothing left to undo: SQLite rolled back the whole batch.
     } else if first {
-        b.rollback().await;
-    } else if let Err(e) = sqlx::query("ROLLBACK TO op").execute(&mut b.conn).await {
+        b.rollback();
+    } else if let Err(e) = b.conn.batch("ROLLBACK TO op") {
         // The savepoint is gone, so is the transaction: the batch is lost.
         tracing::error!(error = %e, "rolling back to the savepoint");
         b.rolled_back.store(true, Ordering::SeqCst);
         b.lost();
-        b.rollback().await;
+        b.rollback();
     }
 }
 
@@ -303,16 +322,8 @@ impl Drop for Tx {
         let Some(mut guard) = self.guard.take() else {
             return;
         };
-        let (writer, first) = (self.writer.clone(), self.first);
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => {
-                rt.spawn(async move {
-                    undo(&mut guard, first).await;
-                    writer.release(guard).await;
-                });
-            }
-            Err(_) => tracing::error!("transaction dropped outside the runtime"),
-        }
+        undo(&mut guard, self.first);
+        self.writer.release(guard);
     }
 }
 

@@ -23,8 +23,7 @@ pub(crate) async fn session_span(
     s: &store::SessionRow,
     now: DateTime<Utc>,
 ) -> Result<Option<Span>> {
-    let reserved: i64 = store::session_segments(c, s.id)
-        .await?
+    let reserved: i64 = store::session_segments(c, s.id)?
         .iter()
         .filter(|g| g.closed_at.is_none())
         .map(|g| g.reserved_seconds)
@@ -66,10 +65,9 @@ pub(crate) async fn usable_holding(
             holding.id
         )));
     }
-    let tariff = store::get_tariff(c, holding.tariff_id)
-        .await?
+    let tariff = store::get_tariff(c, holding.tariff_id)?
         .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
-    let zones = store::tariff_zones(c, tariff.id).await?;
+    let zones = store::tariff_zones(c, tariff.id)?;
     if !zones.is_empty() && !zones.contains(&zone_id) {
         return Err(Error::Conflict(format!(
             "tariff {} is not allowed in this PC's zone",
@@ -89,7 +87,7 @@ pub(crate) async fn check_device_free(
     now: DateTime<Utc>,
     except: Option<i64>,
 ) -> Result<()> {
-    for other in store::live_sessions(c, Some(device_id)).await? {
+    for other in store::live_sessions(c, Some(device_id))? {
         if Some(other.id) == except {
             continue;
         }
@@ -126,19 +124,17 @@ impl Service {
             ));
         }
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut tx, req.client_id)
-            .await?
+        let client = store::get_client(&mut tx, req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
-        let device = store::get_device(&mut tx, req.device_id)
-            .await?
+        let device = store::get_device(&mut tx, req.device_id)?
             .ok_or_else(|| Error::not_found("device", req.device_id))?;
         if !device.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
         let holding = match (req.holding_id, req.tariff_id) {
-            (Some(id), None) => store::get_holding(&mut tx, id)
-                .await?
-                .ok_or_else(|| Error::not_found("holding", id))?,
+            (Some(id), None) => {
+                store::get_holding(&mut tx, id)?.ok_or_else(|| Error::not_found("holding", id))?
+            }
             (None, Some(tariff_id)) => {
                 buy_tariff(&mut tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
             }
@@ -179,8 +175,7 @@ impl Service {
             store::ms(planned),
             store::ms(now),
             actor.operator_id(),
-        )
-        .await?;
+        )?;
         store::insert_segment(
             &mut tx,
             id,
@@ -190,24 +185,22 @@ impl Service {
             holding.remaining_seconds,
             tariff.refund_policy,
             tariff.max_bonus_percent,
-        )
-        .await?;
-        store::insert_binding(&mut tx, id, device.id, store::ms(planned)).await?;
+        )?;
+        store::insert_binding(&mut tx, id, device.id, store::ms(planned))?;
         store::update_holding(
             &mut tx,
             holding.id,
             holding.remaining_seconds,
             holding.value_remaining,
             HoldingStatus::InUse,
-        )
-        .await?;
+        )?;
         let view = session_view(&mut tx, id).await?;
         let mut a = actor.audit("session.create", now);
         a.session_id = Some(id);
         a.device_id = Some(device.id);
         a.client_id = Some(client.id);
         a.after = Some(summary(&view));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         let bought = req.tariff_id.is_some().then_some(client.id);
         self.finish(tx, SessionChange::Created, &view, bought)
             .await?;
@@ -251,16 +244,13 @@ impl Service {
             return session_view(&mut tx, id).await;
         }
         transition(status, Action::Start)?;
-        let segment = store::session_segments(&mut tx, id)
-            .await?
+        let segment = store::session_segments(&mut tx, id)?
             .into_iter()
             .find(|g| g.closed_at.is_none())
             .ok_or_else(|| Error::Conflict(format!("session {id} has no tariff left")))?;
-        let holding = store::get_holding(&mut tx, segment.holding_id)
-            .await?
+        let holding = store::get_holding(&mut tx, segment.holding_id)?
             .ok_or_else(|| Error::not_found("holding", segment.holding_id))?;
-        let tariff = store::get_tariff(&mut tx, segment.tariff_id)
-            .await?
+        let tariff = store::get_tariff(&mut tx, segment.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
         let offset = load_settings(&mut tx).await?.utc_offset_minutes;
         let window = tariff_window(&tariff);
@@ -275,15 +265,14 @@ impl Service {
             })?;
         let before = session_view(&mut tx, id).await?;
         let ends_at = now + Duration::seconds(seconds);
-        store::mark_session_started(&mut tx, id, store::ms(now), store::ms(ends_at), press_id)
-            .await?;
-        store::open_segment(&mut tx, segment.id, store::ms(now), store::ms(ends_at)).await?;
-        store::start_binding(&mut tx, id, store::ms(now)).await?;
+        store::mark_session_started(&mut tx, id, store::ms(now), store::ms(ends_at), press_id)?;
+        store::open_segment(&mut tx, segment.id, store::ms(now), store::ms(ends_at))?;
+        store::start_binding(&mut tx, id, store::ms(now))?;
         let view = session_view(&mut tx, id).await?;
         let mut a = audit_on_session(actor, "session.start", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.finish(tx, SessionChange::Started, &view, None).await?;
         Ok(view)
     }
@@ -304,7 +293,7 @@ impl Service {
         };
         a.client_id = Some(s.client_id);
         a.reason = Some(why.to_owned());
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         tx.commit().await?;
         Ok(())
     }
@@ -320,12 +309,12 @@ impl Service {
                 "session {id} is planned for later"
             )));
         }
-        store::set_session_status(&mut tx, id, SessionStatus::Active).await?;
+        store::set_session_status(&mut tx, id, SessionStatus::Active)?;
         let view = session_view(&mut tx, id).await?;
         let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
         a.before = Some(serde_json::json!({"status": s.status}));
         a.after = Some(serde_json::json!({"status": view.status}));
-        store::insert_audit(&mut tx, &a).await?;
+        store::insert_audit(&mut tx, &a)?;
         self.commit(tx, vec![session_event(SessionChange::Activated, &view)])
             .await?;
         Ok(view)

@@ -2,44 +2,33 @@
 //! SQLite files.
 
 use super::*;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::Connection;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
-async fn writer(dir: &tempfile::TempDir) -> (Writer, SqliteConnectOptions) {
-    let options = SqliteConnectOptions::new()
-        .filename(dir.path().join("w.db"))
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full);
-    let mut c = SqliteConnection::connect_with(&options).await.unwrap();
-    sqlx::query("CREATE TABLE t (v INTEGER NOT NULL)")
-        .execute(&mut c)
-        .await
+fn open(path: &std::path::Path) -> Db {
+    let c = rusqlite::Connection::open(path).unwrap();
+    c.busy_timeout(PATIENCE).unwrap();
+    let db = Db::new(c);
+    db.batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;")
         .unwrap();
+    db
+}
+
+fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
+    let path = dir.path().join("w.db");
+    let db = open(&path);
+    db.batch("CREATE TABLE t (v INTEGER NOT NULL)").unwrap();
     // Old enough never: the tests decide when a batch ends.
-    let w = Writer::with_max_age(c, Duration::from_secs(3600))
-        .await
-        .unwrap();
-    (w, options)
+    (Writer::with_max_age(db, Duration::from_secs(3600)), path)
 }
 
 /// What another connection sees: only what was committed.
-async fn committed(options: &SqliteConnectOptions) -> Vec<i64> {
-    let mut c = SqliteConnection::connect_with(options).await.unwrap();
-    sqlx::query_scalar("SELECT v FROM t ORDER BY v")
-        .fetch_all(&mut c)
-        .await
-        .unwrap()
+async fn committed(path: &std::path::Path) -> Vec<i64> {
+    open(path).all("SELECT v FROM t ORDER BY v", []).unwrap()
 }
 
 async fn insert(tx: &mut Tx, v: i64) {
-    sqlx::query("INSERT INTO t (v) VALUES (?)")
-        .bind(v)
-        .execute(&mut **tx)
-        .await
-        .unwrap();
+    tx.run("INSERT INTO t (v) VALUES (?)", [v]).unwrap();
 }
 
 async fn until_queued(w: &Writer, n: usize) {
@@ -56,7 +45,7 @@ fn spawn_insert(
     w: &Writer,
     v: i64,
     order: Arc<std::sync::Mutex<Vec<i64>>>,
-) -> tokio::task::JoinHandle<sqlx::Result<()>> {
+) -> tokio::task::JoinHandle<rusqlite::Result<()>> {
     let w = w.clone();
     tokio::spawn(async move {
         let mut tx = w.begin().await?;
@@ -68,7 +57,7 @@ fn spawn_insert(
 #[tokio::test]
 async fn queued_operations_share_one_commit_and_run_their_callbacks_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     let order = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut first = w.begin().await.unwrap();
     insert(&mut first, 0).await;
@@ -93,7 +82,7 @@ async fn queued_operations_share_one_commit_and_run_their_callbacks_in_order() {
 #[tokio::test]
 async fn a_dropped_operation_rolls_back_alone_and_the_batch_commits() {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     let mut first = w.begin().await.unwrap();
     insert(&mut first, 1).await;
     let failing = {
@@ -118,7 +107,7 @@ async fn a_dropped_operation_rolls_back_alone_and_the_batch_commits() {
 #[tokio::test]
 async fn an_operation_dropped_while_it_holds_the_batch_lets_it_commit() {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     let mut first = w.begin().await.unwrap();
     insert(&mut first, 1).await;
     let holder = {
@@ -145,7 +134,7 @@ async fn an_operation_dropped_while_it_holds_the_batch_lets_it_commit() {
 #[tokio::test]
 async fn a_batch_handed_to_an_operation_that_never_comes_still_commits() {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     let mut tx = w.begin().await.unwrap();
     insert(&mut tx, 1).await;
     // An operation counted as queued whose request went away before it
@@ -162,7 +151,7 @@ async fn a_batch_handed_to_an_operation_that_never_comes_still_commits() {
 #[tokio::test]
 async fn a_batch_whose_first_operation_fails_goes_on_with_the_next() {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     let mut first = w.begin().await.unwrap();
     insert(&mut first, 1).await;
     let order = Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -179,10 +168,10 @@ async fn a_batch_whose_first_operation_fails_goes_on_with_the_next() {
 /// SQLite rolling the transaction back by itself, as it may on a full
 /// disk or an I/O error, during the third operation of a batch.
 async fn batch_lost_by(
-    ends: impl FnOnce(Tx) -> tokio::task::JoinHandle<sqlx::Result<()>> + Send + 'static,
+    ends: impl FnOnce(Tx) -> tokio::task::JoinHandle<rusqlite::Result<()>> + Send + 'static,
 ) {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     let order = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut first = w.begin().await.unwrap();
     insert(&mut first, 1).await;
@@ -193,7 +182,7 @@ async fn batch_lost_by(
         tokio::spawn(async move {
             let mut tx = w.begin().await.unwrap();
             insert(&mut tx, 3).await;
-            sqlx::query("ROLLBACK").execute(&mut *tx).await.unwrap();
+            tx.batch("ROLLBACK").unwrap();
             ends(tx).await.unwrap()
         })
     };
@@ -218,7 +207,7 @@ async fn a_batch_sqlite_rolls_back_answers_every_operation_with_an_error() {
     batch_lost_by(|tx| {
         tokio::spawn(async move {
             drop(tx);
-            Err(lost())
+            Err(lost(LOST))
         })
     })
     .await;
@@ -232,7 +221,7 @@ async fn an_operation_that_commits_after_sqlite_rolled_back_is_told_it_failed() 
 #[tokio::test]
 async fn an_operation_alone_commits_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let (w, options) = writer(&dir).await;
+    let (w, options) = writer(&dir);
     for v in 1..=3 {
         let mut tx = w.begin().await.unwrap();
         insert(&mut tx, v).await;

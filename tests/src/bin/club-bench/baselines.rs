@@ -2,7 +2,6 @@
 
 use anyhow::Context;
 use futures_util::{SinkExt, StreamExt};
-use sqlx::Connection;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -33,30 +32,27 @@ pub async fn echo(n: usize) -> anyhow::Result<Vec<Duration>> {
     Ok(out)
 }
 
-/// Baseline 2: a bare SQLite WAL commit (synchronous=FULL, as the server).
+/// Baseline 2: a bare SQLite WAL commit (synchronous=FULL, as the server),
+/// one row per transaction, on a thread of its own.
 pub async fn commit(seconds: u64) -> anyhow::Result<Vec<Duration>> {
-    let dir = tempfile::tempdir()?;
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("b.db").display());
-    let mut c = sqlx::SqliteConnection::connect(&url).await?;
-    sqlx::query("PRAGMA journal_mode=WAL")
-        .execute(&mut c)
-        .await?;
-    sqlx::query("PRAGMA synchronous=FULL")
-        .execute(&mut c)
-        .await?;
-    sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
-        .execute(&mut c)
-        .await?;
-    let end = Instant::now() + Duration::from_secs(seconds);
-    let mut out = Vec::new();
-    while Instant::now() < end {
-        let t = Instant::now();
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut c).await?;
-        sqlx::query("INSERT INTO t (v) VALUES (1)")
-            .execute(&mut c)
-            .await?;
-        sqlx::query("COMMIT").execute(&mut c).await?;
-        out.push(t.elapsed());
-    }
-    Ok(out)
+    tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Duration>> {
+        let dir = tempfile::tempdir()?;
+        let c = rusqlite::Connection::open(dir.path().join("b.db"))?;
+        c.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; \
+             CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER);",
+        )?;
+        let end = Instant::now() + Duration::from_secs(seconds);
+        let mut out = Vec::new();
+        while Instant::now() < end {
+            let t = Instant::now();
+            c.execute_batch("BEGIN IMMEDIATE")?;
+            c.prepare_cached("INSERT INTO t (v) VALUES (1)")?
+                .execute([])?;
+            c.execute_batch("COMMIT")?;
+            out.push(t.elapsed());
+        }
+        Ok(out)
+    })
+    .await?
 }

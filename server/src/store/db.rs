@@ -1,0 +1,220 @@
+//! One SQLite connection as the store's functions use it: every statement
+//! runs where it is called, in one hop (no worker thread to wake per
+//! statement), from a cached prepared statement. Rows are decoded by name
+//! into their structs ([`FromRow`]), stored enums into their Rust enums; a
+//! value that is none of them is an error, never a default.
+
+use rusqlite::types::{FromSql, ToSql, Value, ValueRef};
+use rusqlite::{OptionalExtension, Params, Row};
+
+/// Prepared statements a connection keeps: every query the store has,
+/// with room for the filters' variants.
+const STATEMENT_CACHE: usize = 512;
+
+pub type Result<T> = rusqlite::Result<T>;
+
+/// A connection of the store: the writer's or a reader's.
+pub struct Db(rusqlite::Connection);
+
+impl Db {
+    pub(super) fn new(c: rusqlite::Connection) -> Self {
+        c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Db(c)
+    }
+
+    pub(super) fn raw(&self) -> &rusqlite::Connection {
+        &self.0
+    }
+
+    /// Runs a statement; answers the rows it changed.
+    pub fn run(&self, sql: &str, params: impl Params) -> Result<usize> {
+        self.0.prepare_cached(sql)?.execute(params)
+    }
+
+    /// Runs an INSERT; answers the new row's id.
+    pub fn insert(&self, sql: &str, params: impl Params) -> Result<i64> {
+        self.0.prepare_cached(sql)?.execute(params)?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    /// The first row, if any.
+    pub fn one<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Option<T>> {
+        self.0
+            .prepare_cached(sql)?
+            .query_row(params, |r| T::from_row(r))
+            .optional()
+    }
+
+    /// The first row, which must be there.
+    pub fn first<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<T> {
+        self.0
+            .prepare_cached(sql)?
+            .query_row(params, |r| T::from_row(r))
+    }
+
+    /// Every row.
+    pub fn all<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Vec<T>> {
+        let mut st = self.0.prepare_cached(sql)?;
+        let rows = st.query_map(params, |r| T::from_row(r))?;
+        rows.collect()
+    }
+
+    /// Statements without parameters, one after another (schema work).
+    pub fn batch(&self, sql: &str) -> Result<()> {
+        self.0.execute_batch(sql)
+    }
+}
+
+/// A query put together from optional filters.
+pub struct Query {
+    pub sql: String,
+    params: Vec<Value>,
+}
+
+impl Query {
+    pub fn new(sql: &str) -> Self {
+        Query {
+            sql: sql.to_owned(),
+            params: Vec::new(),
+        }
+    }
+
+    pub fn push(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// A `?` bound to `v`.
+    pub fn push_bind(&mut self, v: impl ToSql) -> &mut Self {
+        self.sql.push('?');
+        let value = match v.to_sql() {
+            Ok(rusqlite::types::ToSqlOutput::Owned(v)) => v,
+            Ok(rusqlite::types::ToSqlOutput::Borrowed(r)) => Value::from(r),
+            _ => Value::Null,
+        };
+        self.params.push(value);
+        self
+    }
+
+    pub fn params(&self) -> impl Params + '_ {
+        rusqlite::params_from_iter(self.params.iter())
+    }
+}
+
+/// A row decoded into a Rust value.
+pub trait FromRow: Sized {
+    fn from_row(r: &Row<'_>) -> Result<Self>;
+}
+
+/// A column's value: the plain SQLite types as they are, stored enums by
+/// their names.
+pub trait Column: Sized {
+    fn column(r: &Row<'_>, i: usize) -> Result<Self>;
+}
+
+macro_rules! plain_columns {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+                r.get(i)
+            }
+        }
+        impl Column for Option<$t> {
+            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+                r.get(i)
+            }
+        }
+        impl FromRow for $t {
+            fn from_row(r: &Row<'_>) -> Result<Self> {
+                r.get(0)
+            }
+        }
+        impl FromRow for Option<$t> {
+            fn from_row(r: &Row<'_>) -> Result<Self> {
+                r.get(0)
+            }
+        }
+    )*};
+}
+plain_columns!(i64, String, bool, f64, Vec<u8>);
+
+/// A stored enum: its text, read through the enum's `TryFrom<String>`.
+fn enum_column<T>(r: &Row<'_>, i: usize) -> Result<T>
+where
+    T: TryFrom<String>,
+    T::Error: std::error::Error + Send + Sync + 'static,
+{
+    let text = String::column_result(r.get_ref(i)?).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, r.get_ref_unwrap(i).data_type(), e.into())
+    })?;
+    T::try_from(text).map_err(|e| {
+        let column = r.as_ref().column_name(i).unwrap_or("?").to_owned();
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("decoding column {column}: {e}").into(),
+        )
+    })
+}
+
+macro_rules! enum_columns {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+                enum_column(r, i)
+            }
+        }
+        impl Column for Option<$t> {
+            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+                match r.get_ref(i)? {
+                    ValueRef::Null => Ok(None),
+                    _ => enum_column(r, i).map(Some),
+                }
+            }
+        }
+    )*};
+}
+enum_columns!(
+    club_shared::SessionStatus,
+    club_shared::RefundPolicy,
+    club_shared::HoldingStatus,
+    club_shared::ExpirationPolicy,
+    club_shared::Account
+);
+
+/// The index of a named column of the row.
+pub fn index(r: &Row<'_>, name: &str) -> Result<usize> {
+    r.as_ref().column_index(name)
+}
+
+/// `FromRow` for a struct whose fields are the query's columns by name.
+#[macro_export]
+macro_rules! from_row {
+    ($t:ident { $($f:ident),* $(,)? }) => {
+        impl $crate::store::db::FromRow for $t {
+            fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                use $crate::store::db::Column;
+                Ok($t {
+                    $($f: Column::column(r, $crate::store::db::index(r, stringify!($f))?)?,)*
+                })
+            }
+        }
+    };
+}
+
+macro_rules! tuple_rows {
+    ($(($($t:ident $i:tt),*)),*) => {$(
+        impl<$($t: Column),*> FromRow for ($($t,)*) {
+            fn from_row(r: &Row<'_>) -> Result<Self> {
+                Ok(($($t::column(r, $i)?,)*))
+            }
+        }
+    )*};
+}
+tuple_rows!(
+    (A 0, B 1),
+    (A 0, B 1, C 2),
+    (A 0, B 1, C 2, D 3),
+    (A 0, B 1, C 2, D 3, E 4),
+    (A 0, B 1, C 2, D 3, E 4, F 5)
+);

@@ -1,0 +1,176 @@
+//! The schema's migrations, embedded in the binary and applied in order,
+//! each in its own transaction with its record. A database a newer server
+//! migrated (a version this binary does not have) is refused, not guessed
+//! at. Databases migrated before this runner kept their record in
+//! `_sqlx_migrations`; it is carried over once.
+
+use super::db::Db;
+
+/// Every migration: its version, name and SQL. Merged migrations are never
+/// edited; a change is a new file, added here.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "core", include_str!("../../migrations/0001_core.sql")),
+    (
+        2,
+        "agent state",
+        include_str!("../../migrations/0002_agent_state.sql"),
+    ),
+    (
+        3,
+        "closed segments are final",
+        include_str!("../../migrations/0003_closed_segments_are_final.sql"),
+    ),
+    (
+        4,
+        "shifts and orders",
+        include_str!("../../migrations/0004_shifts_and_orders.sql"),
+    ),
+    (
+        5,
+        "indexes for scheduler and orders",
+        include_str!("../../migrations/0005_indexes_for_scheduler_and_orders.sql"),
+    ),
+    (
+        6,
+        "operators can be disabled",
+        include_str!("../../migrations/0006_operators_can_be_disabled.sql"),
+    ),
+    (
+        7,
+        "agent started at",
+        include_str!("../../migrations/0007_agent_started_at.sql"),
+    ),
+    (
+        8,
+        "agent builds",
+        include_str!("../../migrations/0008_agent_builds.sql"),
+    ),
+];
+
+/// The newest schema version this server knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+/// Applies what is missing; answers the versions applied now.
+pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
+    db.batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, \
+         name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )?;
+    carry_over_sqlx_record(db, now_ms)?;
+    let applied: Vec<i64> = db.all("SELECT version FROM schema_migrations ORDER BY version", [])?;
+    if let Some(unknown) = applied.iter().find(|v| **v > latest()) {
+        anyhow::bail!(
+            "the database has schema version {unknown}, newer than this server's {}: \
+             run the server that wrote it, or restore a backup",
+            latest()
+        );
+    }
+    let mut done = Vec::new();
+    for (version, name, sql) in MIGRATIONS {
+        if applied.contains(version) {
+            continue;
+        }
+        db.batch("BEGIN IMMEDIATE")?;
+        let applied = db.batch(sql).and_then(|()| {
+            db.run(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                rusqlite::params![version, name, now_ms],
+            )
+        });
+        match applied {
+            Ok(_) => db.batch("COMMIT")?,
+            Err(e) => {
+                let _ = db.batch("ROLLBACK");
+                anyhow::bail!("migration {version} ({name}) failed: {e}");
+            }
+        }
+        done.push(*version);
+    }
+    Ok(done)
+}
+
+/// A database the sqlx runner migrated: its successful versions become
+/// this runner's record (once; the old table is left as it is).
+fn carry_over_sqlx_record(db: &Db, now_ms: i64) -> rusqlite::Result<()> {
+    let has_old: Option<i64> = db.one(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        [],
+    )?;
+    let has_new: Option<i64> = db.one("SELECT 1 FROM schema_migrations LIMIT 1", [])?;
+    if has_old.is_none() || has_new.is_some() {
+        return Ok(());
+    }
+    db.run(
+        "INSERT INTO schema_migrations (version, name, applied_at) \
+         SELECT version, description, ? FROM _sqlx_migrations WHERE success",
+        [now_ms],
+    )
+    .map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn memory() -> Db {
+        Db::new(rusqlite::Connection::open_in_memory().unwrap())
+    }
+
+    #[test]
+    fn every_migration_applies_once_in_order() {
+        let db = memory();
+        let all: Vec<i64> = MIGRATIONS.iter().map(|m| m.0).collect();
+        assert_eq!(
+            all,
+            (1..=latest()).collect::<Vec<_>>(),
+            "numbered without gaps"
+        );
+        assert_eq!(run(&db, 1).unwrap(), all);
+        assert!(run(&db, 2).unwrap().is_empty(), "nothing twice");
+    }
+
+    #[test]
+    fn every_file_in_the_migrations_folder_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let numbers: Vec<i64> = files.iter().map(|f| f[..4].parse().unwrap()).collect();
+        assert_eq!(numbers, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_database_from_a_newer_server_is_refused() {
+        let db = memory();
+        run(&db, 1).unwrap();
+        db.run(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)",
+            [latest() + 1],
+        )
+        .unwrap();
+        let e = run(&db, 2).unwrap_err().to_string();
+        assert!(e.contains("newer than this server's"), "{e}");
+    }
+
+    #[test]
+    fn the_old_runners_record_is_carried_over() {
+        let db = memory();
+        db.batch(
+            "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, \
+             installed_on TIMESTAMP, success BOOLEAN NOT NULL, checksum BLOB, execution_time BIGINT);",
+        )
+        .unwrap();
+        // The schema of version 1 is there already, as the old runner left it.
+        db.batch(MIGRATIONS[0].2).unwrap();
+        db.run(
+            "INSERT INTO _sqlx_migrations (version, description, success) VALUES (1, 'core', 1)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(run(&db, 1).unwrap(), (2..=latest()).collect::<Vec<_>>());
+    }
+}
