@@ -53,6 +53,12 @@ const READER_PATIENCE: Duration = Duration::from_secs(5);
 /// Only a checkpoint or a reader racing the WAL index can wait this long.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Every connection's settings: statement journals and sorts in memory
+/// (an operation's savepoint would otherwise create, write and delete a
+/// temporary file per statement that changes rows), and a page cache that
+/// holds a batch's pages without spilling them early.
+const TUNING: &str = "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;";
+
 #[derive(Clone)]
 pub struct Store {
     writer: writer::Writer,
@@ -74,6 +80,7 @@ impl Readers {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         c.busy_timeout(BUSY_TIMEOUT)?;
+        c.execute_batch(TUNING)?;
         Ok(Db::new(c))
     }
 }
@@ -111,7 +118,7 @@ impl Store {
                     anyhow::bail!("the database cannot use WAL mode (it answered {mode})");
                 }
                 db.batch(&format!(
-                    "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                    "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; {TUNING}"
                 ))
                 .map_err(unwritable)?;
                 probe_writable(&db).map_err(unwritable)?;

@@ -162,7 +162,7 @@ impl Writer {
         } else {
             "SAVEPOINT op"
         };
-        if let Err(e) = blocking(|| guard.conn.batch(open)) {
+        if let Err(e) = guard.conn.batch(open) {
             if !first {
                 self.release(guard);
             }

@@ -111,6 +111,7 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
     }
     let end = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
+    let cpu0 = CpuTicks::now(server.pid())?;
     let mut workers = Vec::new();
     for (client, tariff, device) in operators {
         let api = api.clone();
@@ -138,7 +139,11 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
         lat.extend(w.await??);
     }
     let rate = lat.len() as f64 / start.elapsed().as_secs_f64();
+    let cpu = CpuTicks::now(server.pid())?.since(&cpu0);
     r.figure("durable.ops_per_s", rate);
+    r.figure("durable.server_cpu_percent", cpu.server);
+    r.figure("durable.bench_cpu_percent", cpu.bench);
+    r.figure("durable.machine_busy_percent", cpu.machine_busy);
     r.figure("durable.median_ms", median(&mut lat).as_secs_f64() * 1000.0);
     r.figure("durable.p99_ms", pct(&mut lat, 0.99).as_secs_f64() * 1000.0);
     r.figure("durable.ratio_to_commits", rate / b.commit_rate);
@@ -150,12 +155,18 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
             "median latency",
             "p99",
             "ratio to bare commits/s",
+            "server CPU",
+            "bench CPU",
+            "machine busy",
         ],
         &[vec![
             format!("{rate:.0}"),
             ms(median(&mut lat)),
             ms(pct(&mut lat, 0.99)),
             format!("{:.2}", rate / b.commit_rate),
+            format!("{:.0} % of a core", cpu.server),
+            format!("{:.0} % of a core", cpu.bench),
+            format!("{:.0} % of both cores", cpu.machine_busy),
         ]],
     );
     r.target(
