@@ -162,7 +162,14 @@ impl Writer {
         } else {
             "SAVEPOINT op"
         };
-        if let Err(e) = guard.conn.batch(open) {
+        // Only BEGIN may wait (on another program's write lock, up to the busy
+        // timeout); a SAVEPOINT is bookkeeping in memory.
+        let opened = if first {
+            blocking(|| guard.conn.batch(open))
+        } else {
+            guard.conn.batch(open)
+        };
+        if let Err(e) = opened {
             if !first {
                 self.release(guard);
             }
