@@ -1,7 +1,7 @@
 //! One error type for every operation, mapped to HTTP once.
 
 use crate::domain::{PurchaseError, Refusal};
-use crate::store::{Constraint, READERS_BUSY};
+use crate::store;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -85,53 +85,26 @@ impl Error {
     }
 }
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
-        let rusqlite::Error::SqliteFailure(failure, message) = &e else {
-            // A row that does not decode, a wrong column: the server's own fault.
-            return Error::Internal(e.into());
-        };
-        let code = failure.extended_code;
-        if code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-        {
-            let rule = message.as_deref().and_then(Constraint::from_sqlite);
-            return Error::Conflict(match rule {
-                Some(rule) => rule.message().to_owned(),
-                None => {
-                    tracing::warn!(error = %e, "a uniqueness rule this server does not know");
-                    "this already exists".to_owned()
-                }
-            });
+impl From<store::Error> for Error {
+    fn from(e: store::Error) -> Self {
+        match e {
+            store::Error::Constraint(rule) => Error::Conflict(rule.message().to_owned()),
+            store::Error::Duplicate(detail) => {
+                tracing::warn!(%detail, "a uniqueness rule this server does not know");
+                Error::Conflict("this already exists".to_owned())
+            }
+            store::Error::Unavailable { why, detail } => {
+                tracing::error!(%detail, "storage fault");
+                Error::StorageUnavailable(unavailable(why))
+            }
+            store::Error::Busy => Error::Busy("the database is busy; try again in a moment".into()),
+            store::Error::Other(detail) => Error::Internal(anyhow::anyhow!(detail)),
         }
-        if code & 0xff == rusqlite::ffi::SQLITE_BUSY && message.as_deref() == Some(READERS_BUSY) {
-            return Error::Busy("the database is busy; try again in a moment".into());
-        }
-        if let Some(why) = storage_fault(code) {
-            tracing::error!(error = %e, "storage fault");
-            return Error::StorageUnavailable(unavailable(why));
-        }
-        Error::Internal(e.into())
     }
 }
 
 fn unavailable(why: &str) -> String {
     format!("the club's database cannot take changes right now ({why}); nothing was changed, try again shortly")
-}
-
-/// SQLite's primary result codes that mean the storage, not the request,
-/// failed: https://sqlite.org/rescode.html
-fn storage_fault(extended_code: i32) -> Option<&'static str> {
-    Some(match extended_code & 0xff {
-        5 | 6 => "the database is locked by another program",
-        7 => "out of memory",
-        8 => "the database file is read-only",
-        10 => "the disk failed to read or write",
-        13 => "the disk is full",
-        14 => "the database file cannot be opened",
-        15 => "the database lock failed",
-        _ => return None,
-    })
 }
 
 impl From<Refusal> for Error {

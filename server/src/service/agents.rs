@@ -143,7 +143,7 @@ impl Service {
     pub async fn authenticate_device(&self, secret: &str) -> Result<AgentDevice> {
         let mut c = self.store.read().await?;
         let secret_hash = secrets::digest(secret);
-        let d = store::device_by_secret(&mut c, &secret_hash)?
+        let d = store::device_by_secret(&mut *c, &secret_hash)?
             .ok_or_else(|| Error::Unauthorized("unknown or revoked device secret".into()))?;
         Ok(AgentDevice {
             id: d.id,
@@ -156,7 +156,7 @@ impl Service {
     /// disabled).
     pub async fn device_secret_hash(&self, device_id: i64) -> Result<Option<String>> {
         let mut c = self.store.read().await?;
-        Ok(store::device_secret_hash(&mut c, device_id)?)
+        Ok(store::device_secret_hash(&mut *c, device_id)?)
     }
 
     /// A PC's desired state as of now, for an agent that just connected:
@@ -166,12 +166,12 @@ impl Service {
         let now = self.now();
         {
             let mut c = self.store.snapshot().await?;
-            if let Changed::No(push) = compare_desired(&mut c, device_id, now).await? {
+            if let Changed::No(push) = compare_desired(&mut *c, device_id, now).await? {
                 return Ok((push.seq, push.desired));
             }
         }
         let mut tx = self.store.write().await?;
-        let push = match desired_in_tx(&mut tx, device_id, now).await? {
+        let push = match desired_in_tx(&mut *tx, device_id, now).await? {
             Changed::Yes(push) => push,
             Changed::No(push) => return Ok((push.seq, push.desired)),
         };
@@ -202,7 +202,7 @@ impl Service {
         let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
         let above = i64::try_from(agent_seq).unwrap_or(i64::MAX - 1);
         let mut tx = self.store.write().await?;
-        let seq = store::raise_desired_state(&mut tx, device_id, above, &json)?;
+        let seq = store::raise_desired_state(&mut *tx, device_id, above, &json)?;
         tx.commit().await?;
         Ok((seq.max(0) as u64, desired))
     }
@@ -223,20 +223,20 @@ impl Service {
         // the writer is only taken for a start it has not seen.
         let known = {
             let mut c = self.store.read().await?;
-            store::agent_started_at(&mut c, device_id)?
+            store::agent_started_at(&mut *c, device_id)?
         };
         if known == Some(started) {
             return Ok(());
         }
         let mut tx = self.store.write().await?;
-        let previous = store::agent_started_at(&mut tx, device_id)?;
+        let previous = store::agent_started_at(&mut *tx, device_id)?;
         if previous == Some(started) {
             return Ok(());
         }
-        store::set_agent_started_at(&mut tx, device_id, started)?;
+        store::set_agent_started_at(&mut *tx, device_id, started)?;
         if let Some(previous) = previous {
             let now = self.now();
-            let session = store::live_sessions(&mut tx, Some(device_id))?
+            let session = store::live_sessions(&mut *tx, Some(device_id))?
                 .into_iter()
                 .find(|s| s.status != SessionStatus::Pending);
             let pc_rebooted = (pc_uptime_seconds as i64) * 1000 < store::ms(now) - previous;
@@ -250,7 +250,7 @@ impl Service {
                 "pc_uptime_seconds": pc_uptime_seconds,
                 "pc_rebooted": pc_rebooted,
             }));
-            store::insert_audit(&mut tx, &a)?;
+            store::insert_audit(&mut *tx, &a)?;
         }
         tx.commit().await?;
         Ok(())
@@ -284,11 +284,11 @@ impl Service {
         // heartbeat: the hall reads live presence from memory.
         let mut tx = self.store.write().await?;
         let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
-        store::record_device_seen(&mut tx, device_id, store::ms(now), json.as_deref())?;
+        store::record_device_seen(&mut *tx, device_id, store::ms(now), json.as_deref())?;
         // Silent during a started session, or back from that: on record,
         // with when (the classic fraud: the client switched off to pocket
         // the cash while the PC is played).
-        let started = store::live_sessions(&mut tx, Some(device_id))?
+        let started = store::live_sessions(&mut *tx, Some(device_id))?
             .into_iter()
             .find(|s| s.status == SessionStatus::Started);
         if let Some(s) = started {
@@ -307,7 +307,7 @@ impl Service {
                 "online": online,
                 "last_seen_at": previous.last_seen_at,
             }));
-            store::insert_audit(&mut tx, &a)?;
+            store::insert_audit(&mut *tx, &a)?;
         }
         self.commit(tx, vec![Event::DeviceChanged { device_id }])
             .await

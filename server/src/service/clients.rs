@@ -126,15 +126,15 @@ impl Service {
     pub async fn search_clients(&self, search: &str) -> Result<Vec<ClientView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for row in store::search_clients(&mut tx, search.trim(), 200)? {
-            out.push(client_view(&mut tx, row.id).await?);
+        for row in store::search_clients(&mut *tx, search.trim(), 200)? {
+            out.push(client_view(&mut *tx, row.id).await?);
         }
         Ok(out)
     }
 
     pub async fn client(&self, id: i64) -> Result<ClientView> {
         let mut tx = self.store.snapshot().await?;
-        client_view(&mut tx, id).await
+        client_view(&mut *tx, id).await
     }
 
     pub async fn create_client(&self, actor: &Actor, req: NewClient) -> Result<ClientView> {
@@ -150,24 +150,24 @@ impl Service {
         };
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if store::get_client_by_phone(&mut tx, &phone)?.is_some() {
+        if store::get_client_by_phone(&mut *tx, &phone)?.is_some() {
             return Err(Error::Conflict(format!(
                 "a client with phone {phone} already exists"
             )));
         }
         let id = store::insert_client(
-            &mut tx,
+            &mut *tx,
             &name,
             &phone,
             req.auto_renewal,
             pin_hash.as_deref(),
             store::ms(now),
         )?;
-        let view = client_view(&mut tx, id).await?;
+        let view = client_view(&mut *tx, id).await?;
         let mut a = actor.audit("client.create", now);
         a.client_id = Some(id);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }
@@ -193,10 +193,10 @@ impl Service {
             None => None,
         };
         let mut tx = self.store.write().await?;
-        let row = store::get_client(&mut tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
-        let before = client_view(&mut tx, id).await?;
+        let row = store::get_client(&mut *tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
+        let before = client_view(&mut *tx, id).await?;
         let phone = phone.unwrap_or(row.phone);
-        if let Some(other) = store::get_client_by_phone(&mut tx, &phone)? {
+        if let Some(other) = store::get_client_by_phone(&mut *tx, &phone)? {
             if other.id != id {
                 return Err(Error::Conflict(format!(
                     "a client with phone {phone} already exists"
@@ -204,19 +204,19 @@ impl Service {
             }
         }
         store::update_client(
-            &mut tx,
+            &mut *tx,
             id,
             &name.unwrap_or(row.name),
             &phone,
             req.auto_renewal.unwrap_or(row.auto_renewal),
             new_pin_hash.as_deref().or(row.pin_hash.as_deref()),
         )?;
-        let view = client_view(&mut tx, id).await?;
+        let view = client_view(&mut *tx, id).await?;
         let mut a = actor.audit("client.update", self.now());
         a.client_id = Some(id);
         a.before = json(&before);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }

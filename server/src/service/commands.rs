@@ -139,7 +139,7 @@ impl Service {
             "state": command.state, "error": command.error,
         }));
         let mut tx = self.store.write().await?;
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         tx.commit().await?;
 
         self.set_command(command.clone());
@@ -213,7 +213,7 @@ impl Service {
             "id": id, "kind": command.kind, "state": command.state, "error": command.error,
         }));
         let mut tx = self.store.write().await?;
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         tx.commit().await?;
         self.set_command(command);
         self.bus.publish([Event::DeviceChanged { device_id }]);

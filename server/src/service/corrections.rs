@@ -100,12 +100,12 @@ impl Service {
         let reason = clean_reason(req.reason)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         let status = require_live(&s, "moving")?;
         if req.device_id == s.device_id {
             return Err(Error::bad("device_id", "the session is already on this PC"));
         }
-        let target = store::get_device(&mut tx, req.device_id)?
+        let target = store::get_device(&mut *tx, req.device_id)?
             .ok_or_else(|| Error::not_found("device", req.device_id))?;
         if !target.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", target.name)));
@@ -113,11 +113,11 @@ impl Service {
         if !self.presence(target.id).online {
             return Err(Error::Conflict(format!("PC {} is offline", target.name)));
         }
-        if let Some(current) = closing_segments(&mut tx, id, Closing::NaturalEnd)
+        if let Some(current) = closing_segments(&mut *tx, id, Closing::NaturalEnd)
             .await?
             .last()
         {
-            let zones = store::tariff_zones(&mut tx, current.tariff_id)?;
+            let zones = store::tariff_zones(&mut *tx, current.tariff_id)?;
             if !zones.is_empty() && !zones.contains(&target.zone_id) {
                 return Err(Error::Conflict(format!(
                     "tariff {} is not allowed in the zone of PC {}",
@@ -125,29 +125,29 @@ impl Service {
                 )));
             }
         }
-        let span = session_span(&mut tx, &s, now)
+        let span = session_span(&mut *tx, &s, now)
             .await?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
-        check_device_free(&mut tx, target.id, &target.name, span, now, Some(id)).await?;
+        check_device_free(&mut *tx, target.id, &target.name, span, now, Some(id)).await?;
 
-        let before = session_view(&mut tx, id).await?;
+        let before = session_view(&mut *tx, id).await?;
         let t = store::ms(now);
-        store::end_binding(&mut tx, id, t)?;
+        store::end_binding(&mut *tx, id, t)?;
         let started = (status == SessionStatus::Started).then_some(t);
         let planned = if status == SessionStatus::Pending {
             s.planned_start_at
         } else {
             t
         };
-        store::insert_running_binding(&mut tx, id, target.id, planned, started)?;
-        store::set_session_device(&mut tx, id, target.id)?;
-        let view = session_view(&mut tx, id).await?;
+        store::insert_running_binding(&mut *tx, id, target.id, planned, started)?;
+        store::set_session_device(&mut *tx, id, target.id)?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.move", now, &s);
         a.device_id = Some(target.id);
         a.before = Some(serde_json::json!({"device_id": s.device_id, "ends_at": before.ends_at}));
         a.after = Some(serde_json::json!({"device_id": target.id, "ends_at": view.ends_at}));
         a.reason = reason;
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, vec![moved_event(&view, s.device_id)])
             .await?;
         self.schedule_changed().notify_one();
@@ -176,7 +176,7 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         match s.status {
             SessionStatus::Ended => {
                 return Err(Error::Conflict(
@@ -188,16 +188,16 @@ impl Service {
             }
             _ => {}
         }
-        let before = session_view(&mut tx, id).await?;
+        let before = session_view(&mut *tx, id).await?;
         let corrections: Minor = before.price_corrections.iter().map(|p| p.delta).sum();
-        let paid = paid_for_session(&mut tx, &before).await?;
+        let paid = paid_for_session(&mut *tx, &before).await?;
         if corrections + req.delta < -paid {
             return Err(Error::bad(
                 "delta",
                 format!("would give back more than the {paid} paid for this session's tariffs"),
             ));
         }
-        let client = store::get_client(&mut tx, s.client_id)?
+        let client = store::get_client(&mut *tx, s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
         if req.delta > client.balance {
             return Err(Error::Conflict(format!(
@@ -206,7 +206,7 @@ impl Service {
             )));
         }
         store::insert_price_correction(
-            &mut tx,
+            &mut *tx,
             id,
             req.delta,
             &reason,
@@ -214,7 +214,7 @@ impl Service {
             store::ms(now),
         )?;
         store::insert_ledger(
-            &mut tx,
+            &mut *tx,
             &NewLedger {
                 at: store::ms(now),
                 client_id: s.client_id,
@@ -226,14 +226,14 @@ impl Service {
                 operator_id: actor.operator_id(),
             },
         )?;
-        let view = session_view(&mut tx, id).await?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.price_correction", now, &s);
         a.before = Some(serde_json::json!({"corrections": corrections, "balance": client.balance}));
         a.after = Some(serde_json::json!({
             "corrections": corrections + req.delta, "delta": req.delta, "balance": client.balance - req.delta
         }));
         a.reason = Some(reason);
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.finish(tx, SessionChange::PriceCorrected, &view, Some(s.client_id))
             .await?;
         Ok(view)

@@ -165,7 +165,7 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
     let mut operators = Vec::new();
     let roles = {
         let mut c = service.store.read().await?;
-        store::list_roles(&mut c)?
+        store::list_roles(&mut *c)?
     };
     for (login, password, role) in [
         ("admin", "admin-demo-1", builtin_roles::ADMINISTRATOR),

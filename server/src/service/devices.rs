@@ -38,13 +38,13 @@ impl Service {
     ) -> Result<club_shared::DeviceView> {
         actor.require(Permission::DeviceManage)?;
         let mut tx = self.store.write().await?;
-        let d = store::get_device(&mut tx, id)?.ok_or_else(|| Error::not_found("device", id))?;
+        let d = store::get_device(&mut *tx, id)?.ok_or_else(|| Error::not_found("device", id))?;
         let name = match &req.name {
             Some(n) => required_text("name", n, 60)?,
             None => d.name.clone(),
         };
         let zone_id = req.zone_id.unwrap_or(d.zone_id);
-        if !store::zone_exists(&mut tx, zone_id)? {
+        if !store::zone_exists(&mut *tx, zone_id)? {
             return Err(Error::NotFound(format!(
                 "zone_id: zone {zone_id} not found"
             )));
@@ -54,10 +54,10 @@ impl Service {
                 return Err(Error::bad(field, "must be between 0 and 10000"));
             }
         }
-        let before = self.device_view_in(&mut tx, id).await?;
+        let before = self.device_view_in(&mut *tx, id).await?;
         let enabled = req.enabled.unwrap_or(d.enabled);
         store::update_device(
-            &mut tx,
+            &mut *tx,
             id,
             &name,
             zone_id,
@@ -65,12 +65,12 @@ impl Service {
             req.y.unwrap_or(d.y),
             enabled,
         )?;
-        let view = self.device_view_in(&mut tx, id).await?;
+        let view = self.device_view_in(&mut *tx, id).await?;
         let mut a = actor.audit("device.update", self.now());
         a.device_id = Some(id);
         a.before = json(&before);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         let mut events = vec![Event::DeviceChanged { device_id: id }];
         if d.enabled && !enabled {
             // A disabled PC's agent is closed out at once.

@@ -120,18 +120,18 @@ impl Service {
         let reason = clean_reason(req.reason)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         let status = require_live(&s, "adding a tariff")?;
-        let device = store::get_device(&mut tx, s.device_id)?
+        let device = store::get_device(&mut *tx, s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
-        let before = session_view(&mut tx, id).await?;
-        let holdings_before = holdings_state(&mut tx, &before).await?;
+        let before = session_view(&mut *tx, id).await?;
+        let holdings_before = holdings_state(&mut *tx, &before).await?;
 
         // The previous segment locks its time first, so that its holding,
         // if it is the one added again, is back on the balance.
-        let segments = closing_segments(&mut tx, id, Closing::Switch(now)).await?;
-        let outcomes = plan(&mut tx, &segments, Closing::Switch(now)).await?;
-        apply_plan(&mut tx, actor, &s, &outcomes, now).await?;
+        let segments = closing_segments(&mut *tx, id, Closing::Switch(now)).await?;
+        let outcomes = plan(&mut *tx, &segments, Closing::Switch(now)).await?;
+        apply_plan(&mut *tx, actor, &s, &outcomes, now).await?;
 
         let bought = match (req.holding_id, req.tariff_id) {
             (Some(h), None) => {
@@ -141,10 +141,10 @@ impl Service {
                         "applies only when buying a tariff_id",
                     ));
                 }
-                store::get_holding(&mut tx, h)?.ok_or_else(|| Error::not_found("holding", h))?
+                store::get_holding(&mut *tx, h)?.ok_or_else(|| Error::not_found("holding", h))?
             }
             (None, Some(t)) => {
-                buy_tariff(&mut tx, actor, s.client_id, t, req.bonus_amount, now).await?
+                buy_tariff(&mut *tx, actor, s.client_id, t, req.bonus_amount, now).await?
             }
             _ => {
                 return Err(Error::bad(
@@ -153,11 +153,17 @@ impl Service {
                 ))
             }
         };
-        let (holding, tariff) =
-            usable_holding(&mut tx, bought, s.client_id, device.zone_id, store::ms(now)).await?;
+        let (holding, tariff) = usable_holding(
+            &mut *tx,
+            bought,
+            s.client_id,
+            device.zone_id,
+            store::ms(now),
+        )
+        .await?;
         let running_from = (status == SessionStatus::Started).then_some(now);
         open_new_segment(
-            &mut tx,
+            &mut *tx,
             &s,
             &device.name,
             &holding,
@@ -167,18 +173,18 @@ impl Service {
         )
         .await?;
 
-        let view = session_view(&mut tx, id).await?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.add_tariff", now, &s);
         a.before =
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
             "session": summary(&view),
-            "holdings": holdings_state(&mut tx, &view).await?,
+            "holdings": holdings_state(&mut *tx, &view).await?,
             "closed": outcomes,
             "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
         }));
         a.reason = reason;
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         let paid = req.tariff_id.is_some().then_some(s.client_id);
         self.finish(tx, SessionChange::TariffAdded, &view, paid)
             .await?;
@@ -192,16 +198,16 @@ impl Service {
     pub(super) async fn try_renew(&self, id: i64) -> Result<Option<SessionView>> {
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         let Some(ends_at) = at_opt(s.ends_at).filter(|e| *e <= now) else {
             return Ok(None);
         };
         if s.status != SessionStatus::Started {
             return Ok(None);
         }
-        let client = store::get_client(&mut tx, s.client_id)?
+        let client = store::get_client(&mut *tx, s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
-        let segments = closing_segments(&mut tx, id, Closing::NaturalEnd).await?;
+        let segments = closing_segments(&mut *tx, id, Closing::NaturalEnd).await?;
         let Some(current) = segments.last() else {
             return Ok(None);
         };
@@ -209,7 +215,7 @@ impl Service {
             return Ok(None);
         }
         let next = store::available_holding_of_tariff(
-            &mut tx,
+            &mut *tx,
             s.client_id,
             current.tariff_id,
             store::ms(ends_at),
@@ -217,13 +223,13 @@ impl Service {
         let Some(next) = next else {
             return Ok(None);
         };
-        let device = store::get_device(&mut tx, s.device_id)?
+        let device = store::get_device(&mut *tx, s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
-        let before = session_view(&mut tx, id).await?;
-        let outcomes = plan(&mut tx, &segments, Closing::NaturalEnd).await?;
-        apply_plan(&mut tx, &Actor::System, &s, &outcomes, ends_at).await?;
+        let before = session_view(&mut *tx, id).await?;
+        let outcomes = plan(&mut *tx, &segments, Closing::NaturalEnd).await?;
+        apply_plan(&mut *tx, &Actor::System, &s, &outcomes, ends_at).await?;
         let usable = usable_holding(
-            &mut tx,
+            &mut *tx,
             next,
             s.client_id,
             device.zone_id,
@@ -233,7 +239,7 @@ impl Service {
         let renewed = match usable {
             Ok((holding, tariff)) => {
                 open_new_segment(
-                    &mut tx,
+                    &mut *tx,
                     &s,
                     &device.name,
                     &holding,
@@ -251,11 +257,11 @@ impl Service {
             tracing::info!(session.id = id, why = %e, "auto-renewal not possible");
             return Ok(None);
         }
-        let view = session_view(&mut tx, id).await?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(&Actor::System, "session.renew", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(serde_json::json!({"session": summary(&view), "closed": outcomes}));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.finish(tx, SessionChange::Renewed, &view, None).await?;
         Ok(Some(view))
     }

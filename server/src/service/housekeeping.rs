@@ -86,11 +86,11 @@ impl Service {
     pub async fn release_no_shows(&self, now: DateTime<Utc>) -> Result<Pass> {
         let (minutes, due) = {
             let mut c = self.store.read().await?;
-            let Some(minutes) = load_settings(&mut c).await?.no_show_minutes else {
+            let Some(minutes) = load_settings(&mut *c).await?.no_show_minutes else {
                 return Ok(Pass::default());
             };
             let cutoff = now - chrono::Duration::minutes(minutes);
-            (minutes, store::due_no_shows(&mut c, store::ms(cutoff))?)
+            (minutes, store::due_no_shows(&mut *c, store::ms(cutoff))?)
         };
         let mut pass = Pass::default();
         for id in due {
@@ -107,7 +107,7 @@ impl Service {
     pub async fn expire_holdings(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
-            store::due_expiries(&mut c, store::ms(now))?
+            store::due_expiries(&mut *c, store::ms(now))?
         };
         let mut pass = Pass::default();
         for id in due {
@@ -119,13 +119,13 @@ impl Service {
     async fn expire_holding(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let Some(h) = store::get_holding(&mut tx, id)? else {
+        let Some(h) = store::get_holding(&mut *tx, id)? else {
             return Ok(false);
         };
         if h.status != HoldingStatus::Available || h.valid_until.is_none_or(|v| v > t) {
             return Ok(false);
         }
-        let tariff = store::get_tariff(&mut tx, h.tariff_id)?
+        let tariff = store::get_tariff(&mut *tx, h.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
         let policy = tariff.expiration_policy;
         let expiry = expiry_postings(id, holding_state(&h), policy);
@@ -135,12 +135,12 @@ impl Service {
             session_id: None,
             operator_id: None,
         };
-        write_postings(&mut tx, &ctx, &expiry.postings).await?;
+        write_postings(&mut *tx, &ctx, &expiry.postings).await?;
         let (bonus, voided) = (expiry.bonus, expiry.voided);
         let mut events = Vec::new();
         // The client's holdings changed, whatever the policy: screens showing
         // the client refresh on this.
-        events.push(balance_event(&mut tx, h.client_id).await?);
+        events.push(balance_event(&mut *tx, h.client_id).await?);
         let mut a = Actor::System.audit("holding.expire", now);
         a.client_id = Some(h.client_id);
         a.before = Some(serde_json::json!({
@@ -150,7 +150,7 @@ impl Service {
         a.after = Some(serde_json::json!({
             "status": "expired", "policy": policy, "bonus": bonus, "burned": voided,
         }));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, events).await?;
         Ok(true)
     }
@@ -179,8 +179,8 @@ impl Service {
     /// `(after, now]`, so the agents can show them.
     pub async fn announce_warnings(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
         let mut c = self.store.read().await?;
-        let warn = warning_offsets_ms(&load_settings(&mut c).await?);
-        let due = store::sessions_to_warn(&mut c, store::ms(after), store::ms(now), &warn)?;
+        let warn = warning_offsets_ms(&load_settings(&mut *c).await?);
+        let due = store::sessions_to_warn(&mut *c, store::ms(after), store::ms(now), &warn)?;
         drop(c);
         if due.is_empty() {
             return Ok(());
@@ -207,7 +207,7 @@ impl Service {
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
-            store::due_sessions(&mut c, store::ms(now))?
+            store::due_sessions(&mut *c, store::ms(now))?
         };
         let mut pass = Pass::default();
         for (id, status) in due {
@@ -227,11 +227,11 @@ impl Service {
     /// or is waiting for its PC, and the clock may have moved since).
     pub async fn next_deadline(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let mut c = self.store.read().await?;
-        let settings = load_settings(&mut c).await?;
+        let settings = load_settings(&mut *c).await?;
         let warn = warning_offsets_ms(&settings);
-        let warning = store::next_warning(&mut c, store::ms(after), &warn)?;
-        let work = store::next_deadline(&mut c, store::ms(after))?;
-        let housekeeping = next_housekeeping(&mut c, &settings, after).await?;
+        let warning = store::next_warning(&mut *c, store::ms(after), &warn)?;
+        let work = store::next_deadline(&mut *c, store::ms(after))?;
+        let housekeeping = next_housekeeping(&mut *c, &settings, after).await?;
         Ok([work, warning, housekeeping]
             .into_iter()
             .flatten()

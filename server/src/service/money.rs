@@ -130,10 +130,10 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let before = store::get_client(&mut tx, client_id)?
+        let before = store::get_client(&mut *tx, client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
         let order_id = store::insert_order(
-            &mut tx,
+            &mut *tx,
             &NewOrder {
                 at: t,
                 client_id,
@@ -149,7 +149,7 @@ impl Service {
             },
         )?;
         store::insert_ledger(
-            &mut tx,
+            &mut *tx,
             &NewLedger {
                 at: t,
                 client_id,
@@ -161,14 +161,14 @@ impl Service {
                 operator_id: actor.operator_id(),
             },
         )?;
-        let view = client_view(&mut tx, client_id).await?;
+        let view = client_view(&mut *tx, client_id).await?;
         let mut a = actor.audit("client.top_up", now);
         a.client_id = Some(client_id);
         a.before = Some(serde_json::json!({"balance": before.balance}));
         a.after = Some(serde_json::json!({
             "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
         }));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         let event = Event::BalanceChanged {
             client_id,
             balance: view.balance,
@@ -187,9 +187,9 @@ impl Service {
         actor.require(Permission::BalanceTopUp)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let before = client_view(&mut tx, client_id).await?;
+        let before = client_view(&mut *tx, client_id).await?;
         let holding = buy_tariff(
-            &mut tx,
+            &mut *tx,
             actor,
             client_id,
             req.tariff_id,
@@ -197,7 +197,7 @@ impl Service {
             now,
         )
         .await?;
-        let after = client_view(&mut tx, client_id).await?;
+        let after = client_view(&mut *tx, client_id).await?;
         let mut a = actor.audit("client.purchase", now);
         a.client_id = Some(client_id);
         a.before = Some(
@@ -207,17 +207,17 @@ impl Service {
             "balance": after.balance, "bonus_balance": after.bonus_balance,
             "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
         }));
-        store::insert_audit(&mut tx, &a)?;
-        let event = balance_event(&mut tx, client_id).await?;
+        store::insert_audit(&mut *tx, &a)?;
+        let event = balance_event(&mut *tx, client_id).await?;
         self.commit(tx, vec![event]).await?;
         Ok(holding_view(&holding))
     }
 
     pub async fn ledger(&self, client_id: i64) -> Result<Vec<LedgerEntryView>> {
         let mut tx = self.store.snapshot().await?;
-        store::get_client(&mut tx, client_id)?
+        store::get_client(&mut *tx, client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
-        Ok(store::client_ledger(&mut tx, client_id)?
+        Ok(store::client_ledger(&mut *tx, client_id)?
             .into_iter()
             .map(|e| LedgerEntryView {
                 id: e.id,
@@ -235,17 +235,17 @@ impl Service {
     /// Club-wide money totals, for the conservation check.
     pub async fn money_totals(&self) -> Result<store::MoneyTotals> {
         let mut c = self.store.read().await?;
-        Ok(store::money_totals(&mut c)?)
+        Ok(store::money_totals(&mut *c)?)
     }
 
     /// Every client whose balance differs from the sum of its ledger.
     pub async fn ledger_mismatches(&self) -> Result<Vec<i64>> {
         let mut tx = self.store.snapshot().await?;
         let mut bad = Vec::new();
-        for id in store::list_client_ids(&mut tx)? {
+        for id in store::list_client_ids(&mut *tx)? {
             let row =
-                store::get_client(&mut tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
-            if store::ledger_sums(&mut tx, id)? != (row.balance, row.bonus_balance) {
+                store::get_client(&mut *tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
+            if store::ledger_sums(&mut *tx, id)? != (row.balance, row.bonus_balance) {
                 bad.push(id);
             }
         }

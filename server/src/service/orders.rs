@@ -138,7 +138,7 @@ impl Service {
     ) -> Result<Vec<OrderView>> {
         actor.require(Permission::ReportView)?;
         let mut c = self.store.read().await?;
-        Ok(store::list_orders(&mut c, client_id, 500)?
+        Ok(store::list_orders(&mut *c, client_id, 500)?
             .into_iter()
             .map(order_view)
             .collect())
@@ -159,7 +159,7 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let order = store::get_order(&mut tx, id)?.ok_or_else(|| Error::not_found("order", id))?;
+        let order = store::get_order(&mut *tx, id)?.ok_or_else(|| Error::not_found("order", id))?;
         let left = order.money - order.refunded;
         if req.amount > left {
             return Err(Error::bad(
@@ -175,7 +175,7 @@ impl Service {
                         "a top-up is refunded in cash or by card",
                     ));
                 }
-                let client = store::get_client(&mut tx, order.client_id)?
+                let client = store::get_client(&mut *tx, order.client_id)?
                     .ok_or_else(|| Error::not_found("client", order.client_id))?;
                 if client.balance < req.amount {
                     return Err(Error::Conflict(format!(
@@ -188,7 +188,7 @@ impl Service {
                 let hid = order
                     .holding_id
                     .ok_or_else(|| Error::Internal(anyhow::anyhow!("purchase without holding")))?;
-                let h = store::get_holding(&mut tx, hid)?
+                let h = store::get_holding(&mut *tx, hid)?
                     .ok_or_else(|| Error::not_found("holding", hid))?;
                 if h.status == HoldingStatus::InUse {
                     return Err(Error::Conflict(format!(
@@ -197,7 +197,7 @@ impl Service {
                 }
                 let from_holding = req.amount.min(h.value_remaining);
                 let from_revenue = req.amount - from_holding;
-                if from_revenue > store::holding_revenue(&mut tx, hid)? {
+                if from_revenue > store::holding_revenue(&mut *tx, hid)? {
                     return Err(Error::bad(
                         "amount",
                         format!("more than order {id} is worth now"),
@@ -215,7 +215,7 @@ impl Service {
                 } else {
                     h.status
                 };
-                store::update_holding(&mut tx, hid, remaining, value, status)?;
+                store::update_holding(&mut *tx, hid, remaining, value, status)?;
                 for (kind, seconds, amount) in [
                     ("refund", h.remaining_seconds - remaining, from_holding),
                     ("revenue_refund", 0, from_revenue),
@@ -230,7 +230,7 @@ impl Service {
                             seconds,
                             amount,
                         };
-                        store::insert_value_movement(&mut tx, &m)?;
+                        store::insert_value_movement(&mut *tx, &m)?;
                     }
                 }
             }
@@ -242,7 +242,7 @@ impl Service {
             }
         }
         let refund_id = store::insert_order(
-            &mut tx,
+            &mut *tx,
             &NewOrder {
                 at: t,
                 client_id: order.client_id,
@@ -275,7 +275,7 @@ impl Service {
                 session_id: order.session_id,
                 operator_id: actor.operator_id(),
             };
-            store::insert_ledger(&mut tx, &e)?;
+            store::insert_ledger(&mut *tx, &e)?;
         }
         let mut a = actor.audit("order.refund", now);
         a.client_id = Some(order.client_id);
@@ -286,11 +286,11 @@ impl Service {
             "refunded": order.refunded + req.amount
         }));
         a.reason = Some(reason);
-        store::insert_audit(&mut tx, &a)?;
-        let view = store::get_order(&mut tx, refund_id)?
+        store::insert_audit(&mut *tx, &a)?;
+        let view = store::get_order(&mut *tx, refund_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", refund_id))?;
-        let event = balance_event(&mut tx, order.client_id).await?;
+        let event = balance_event(&mut *tx, order.client_id).await?;
         self.commit(tx, vec![event]).await?;
         Ok(view)
     }
@@ -304,10 +304,10 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut tx, req.client_id)?
+        let client = store::get_client(&mut *tx, req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
         if let Some(sid) = req.session_id {
-            let s = load_session(&mut tx, sid).await?;
+            let s = load_session(&mut *tx, sid).await?;
             if s.client_id != client.id {
                 return Err(Error::bad(
                     "session_id",
@@ -322,7 +322,7 @@ impl Service {
             )));
         }
         let order_id = store::insert_order(
-            &mut tx,
+            &mut *tx,
             &NewOrder {
                 at: t,
                 client_id: client.id,
@@ -347,17 +347,17 @@ impl Service {
             session_id: req.session_id,
             operator_id: actor.operator_id(),
         };
-        store::insert_ledger(&mut tx, &e)?;
+        store::insert_ledger(&mut *tx, &e)?;
         let mut a = actor.audit("order.extra_charge", now);
         a.client_id = Some(client.id);
         a.session_id = req.session_id;
         a.after = Some(serde_json::json!({"order_id": order_id, "amount": req.amount}));
         a.reason = Some(reason);
-        store::insert_audit(&mut tx, &a)?;
-        let view = store::get_order(&mut tx, order_id)?
+        store::insert_audit(&mut *tx, &a)?;
+        let view = store::get_order(&mut *tx, order_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", order_id))?;
-        let event = balance_event(&mut tx, client.id).await?;
+        let event = balance_event(&mut *tx, client.id).await?;
         self.commit(tx, vec![event]).await?;
         Ok(view)
     }

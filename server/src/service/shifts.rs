@@ -112,18 +112,18 @@ impl Service {
         let op = staff_id(actor)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if let Some(open) = store::open_shift_of(&mut tx, op)? {
+        if let Some(open) = store::open_shift_of(&mut *tx, op)? {
             return Err(Error::Conflict(format!(
                 "shift {} is already open; close it first",
                 open.id
             )));
         }
-        let id = store::open_shift(&mut tx, op, store::ms(now))?;
-        let shift = store::get_shift(&mut tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
+        let id = store::open_shift(&mut *tx, op, store::ms(now))?;
+        let shift = store::get_shift(&mut *tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
         let mut a = actor.audit("shift.open", now);
         a.after = Some(serde_json::json!({"shift_id": id}));
-        store::insert_audit(&mut tx, &a)?;
-        let r = report(&mut tx, &shift).await?;
+        store::insert_audit(&mut *tx, &a)?;
+        let r = report(&mut *tx, &shift).await?;
         self.commit(tx, vec![]).await?;
         Ok(r)
     }
@@ -132,9 +132,9 @@ impl Service {
     pub async fn current_shift(&self, actor: &Actor) -> Result<ShiftReport> {
         let op = staff_id(actor)?;
         let mut tx = self.store.snapshot().await?;
-        let shift = store::open_shift_of(&mut tx, op)?
+        let shift = store::open_shift_of(&mut *tx, op)?
             .ok_or_else(|| Error::NotFound("no open shift: open one first".into()))?;
-        report(&mut tx, &shift).await
+        report(&mut *tx, &shift).await
     }
 
     /// Closes a shift (its operator's own, or any with RoleManage) and fixes
@@ -144,7 +144,7 @@ impl Service {
         let op = staff_id(actor)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let shift = store::get_shift(&mut tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
+        let shift = store::get_shift(&mut *tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
         if shift.operator_id != op {
             actor.require(Permission::RoleManage)?;
         }
@@ -153,14 +153,14 @@ impl Service {
         }
         let mut a = actor.audit("shift.close", now);
         a.before = Some(serde_json::json!({"shift_id": id}));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         let closed = store::ShiftRow {
             closed_at: Some(store::ms(now)),
             ..shift
         };
-        let z = report(&mut tx, &closed).await?;
+        let z = report(&mut *tx, &closed).await?;
         let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
-        store::close_shift(&mut tx, id, store::ms(now), &json)?;
+        store::close_shift(&mut *tx, id, store::ms(now), &json)?;
         self.commit(tx, vec![]).await?;
         Ok(z)
     }
@@ -168,7 +168,7 @@ impl Service {
     pub async fn shift_report(&self, actor: &Actor, id: i64) -> Result<ShiftReport> {
         actor.require(Permission::ReportView)?;
         let mut tx = self.store.snapshot().await?;
-        let shift = store::get_shift(&mut tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
+        let shift = store::get_shift(&mut *tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
         if let Some(z) = shift
             .z_report
             .as_deref()
@@ -176,6 +176,6 @@ impl Service {
         {
             return Ok(z);
         }
-        report(&mut tx, &shift).await
+        report(&mut *tx, &shift).await
     }
 }

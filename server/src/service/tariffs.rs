@@ -187,16 +187,16 @@ impl Service {
     pub async fn list_tariffs(&self) -> Result<Vec<TariffView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for t in store::list_tariffs(&mut tx)? {
-            out.push(tariff_view(&mut tx, t).await?);
+        for t in store::list_tariffs(&mut *tx)? {
+            out.push(tariff_view(&mut *tx, t).await?);
         }
         Ok(out)
     }
 
     pub async fn tariff(&self, id: i64) -> Result<TariffView> {
         let mut tx = self.store.snapshot().await?;
-        let t = store::get_tariff(&mut tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
-        tariff_view(&mut tx, t).await
+        let t = store::get_tariff(&mut *tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
+        tariff_view(&mut *tx, t).await
     }
 
     /// Creates a tariff (`id` None) or changes one. A change affects future
@@ -212,7 +212,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.write().await?;
         for z in &req.zone_ids {
-            if !store::zone_exists(&mut tx, *z)? {
+            if !store::zone_exists(&mut *tx, *z)? {
                 return Err(Error::NotFound(format!("zone_ids: zone {z} not found")));
             }
         }
@@ -230,20 +230,20 @@ impl Service {
         };
         let (id, before) = match id {
             Some(id) => {
-                let old = store::get_tariff(&mut tx, id)?
+                let old = store::get_tariff(&mut *tx, id)?
                     .ok_or_else(|| Error::not_found("tariff", id))?;
-                let before = tariff_view(&mut tx, old).await?;
-                store::update_tariff(&mut tx, id, &fields, store::ms(now))?;
+                let before = tariff_view(&mut *tx, old).await?;
+                store::update_tariff(&mut *tx, id, &fields, store::ms(now))?;
                 (id, Some(before))
             }
             None => (
-                store::insert_tariff(&mut tx, &fields, store::ms(now))?,
+                store::insert_tariff(&mut *tx, &fields, store::ms(now))?,
                 None,
             ),
         };
-        store::set_tariff_zones(&mut tx, id, &req.zone_ids)?;
-        let row = store::get_tariff(&mut tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
-        let view = tariff_view(&mut tx, row).await?;
+        store::set_tariff_zones(&mut *tx, id, &req.zone_ids)?;
+        let row = store::get_tariff(&mut *tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
+        let view = tariff_view(&mut *tx, row).await?;
         let kind = if before.is_some() {
             "tariff.update"
         } else {
@@ -252,7 +252,7 @@ impl Service {
         let mut a = actor.audit(kind, now);
         a.before = before.as_ref().and_then(json);
         a.after = json(&view);
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, vec![Event::TariffChanged { tariff_id: id }])
             .await?;
         Ok(view)
@@ -260,7 +260,7 @@ impl Service {
 
     pub async fn settings(&self) -> Result<Settings> {
         let mut c = self.store.read().await?;
-        load_settings(&mut c).await
+        load_settings(&mut *c).await
     }
 
     pub async fn put_settings(&self, actor: &Actor, s: Settings) -> Result<Settings> {
@@ -277,13 +277,13 @@ impl Service {
             return Err(Error::bad("utc_offset_minutes", "must be -840..840"));
         }
         let mut tx = self.store.write().await?;
-        let before = load_settings(&mut tx).await?;
+        let before = load_settings(&mut *tx).await?;
         let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
-        store::put_setting(&mut tx, SETTINGS_KEY, &value)?;
+        store::put_setting(&mut *tx, SETTINGS_KEY, &value)?;
         let mut a = actor.audit("settings.update", self.now());
         a.before = json(&before);
         a.after = json(&s);
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, vec![]).await?;
         self.schedule_changed().notify_one();
         Ok(s)

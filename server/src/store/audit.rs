@@ -1,6 +1,4 @@
-use super::db::Query;
-use super::db::Result;
-use super::Conn;
+use super::{Conn, Result};
 
 /// One audit entry to write; never edited afterwards.
 #[derive(Debug, Clone, Default)]
@@ -32,42 +30,6 @@ pub struct AuditRow {
     pub reason: Option<String>,
 }
 
-crate::from_row!(AuditRow {
-    id,
-    at,
-    operator_id,
-    actor,
-    kind,
-    session_id,
-    device_id,
-    client_id,
-    before,
-    after,
-    reason
-});
-
-pub fn insert_audit(c: &mut Conn, a: &NewAudit) -> Result<()> {
-    c.run(
-        "INSERT INTO audit (at, operator_id, actor, kind, session_id, device_id, client_id, \
-         before, after, reason, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-         (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
-        rusqlite::params![
-            a.at,
-            a.operator_id,
-            a.actor,
-            a.kind,
-            a.session_id,
-            a.device_id,
-            a.client_id,
-            a.before.as_ref().map(|v| v.to_string()),
-            a.after.as_ref().map(|v| v.to_string()),
-            &a.reason,
-            a.operator_id
-        ],
-    )
-    .map(drop)
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub session_id: Option<i64>,
@@ -77,23 +39,16 @@ pub struct AuditFilter {
     pub limit: i64,
 }
 
+/// What the store keeps of audit, as every backend answers it.
+pub trait AuditLog {
+    fn insert_audit(&mut self, a: &NewAudit) -> Result<()>;
+    fn list_audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditRow>>;
+}
+
+pub fn insert_audit(c: &mut Conn, a: &NewAudit) -> Result<()> {
+    c.insert_audit(a)
+}
+
 pub fn list_audit(c: &mut Conn, f: &AuditFilter) -> Result<Vec<AuditRow>> {
-    let mut q = Query::new(
-        "SELECT id, at, operator_id, actor, kind, session_id, device_id, client_id, before, \
-         after, reason FROM audit WHERE 1 = 1",
-    );
-    if let Some(v) = f.session_id {
-        q.push(" AND session_id = ").push_bind(v);
-    }
-    if let Some(v) = f.operator_id {
-        q.push(" AND operator_id = ").push_bind(v);
-    }
-    if let Some(v) = f.from {
-        q.push(" AND at >= ").push_bind(v);
-    }
-    if let Some(v) = f.to {
-        q.push(" AND at < ").push_bind(v);
-    }
-    q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
-    c.all(&q.sql, q.params())
+    c.list_audit(f)
 }

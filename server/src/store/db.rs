@@ -11,7 +11,10 @@ use rusqlite::{OptionalExtension, Params, Row};
 /// with room for the filters' variants.
 const STATEMENT_CACHE: usize = 512;
 
-pub type Result<T> = rusqlite::Result<T>;
+pub use super::error::Result;
+
+/// SQLite's own results, for decoding rows.
+type SqlResult<T> = rusqlite::Result<T>;
 
 /// A connection of the store: the writer's or a reader's.
 pub struct Db(rusqlite::Connection);
@@ -28,7 +31,7 @@ impl Db {
 
     /// Runs a statement; answers the rows it changed.
     pub fn run(&self, sql: &str, params: impl Params) -> Result<usize> {
-        self.0.prepare_cached(sql)?.execute(params)
+        Ok(self.0.prepare_cached(sql)?.execute(params)?)
     }
 
     /// Runs an INSERT; answers the new row's id.
@@ -39,29 +42,31 @@ impl Db {
 
     /// The first row, if any.
     pub fn one<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Option<T>> {
-        self.0
+        Ok(self
+            .0
             .prepare_cached(sql)?
             .query_row(params, |r| T::from_row(r))
-            .optional()
+            .optional()?)
     }
 
     /// The first row, which must be there.
     pub fn first<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<T> {
-        self.0
+        Ok(self
+            .0
             .prepare_cached(sql)?
-            .query_row(params, |r| T::from_row(r))
+            .query_row(params, |r| T::from_row(r))?)
     }
 
     /// Every row.
     pub fn all<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Vec<T>> {
         let mut st = self.0.prepare_cached(sql)?;
         let rows = st.query_map(params, |r| T::from_row(r))?;
-        rows.collect()
+        Ok(rows.collect::<SqlResult<Vec<T>>>()?)
     }
 
     /// Statements without parameters, one after another (schema work).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        self.0.execute_batch(sql)
+        Ok(self.0.execute_batch(sql)?)
     }
 }
 
@@ -103,34 +108,34 @@ impl Query {
 
 /// A row decoded into a Rust value.
 pub trait FromRow: Sized {
-    fn from_row(r: &Row<'_>) -> Result<Self>;
+    fn from_row(r: &Row<'_>) -> SqlResult<Self>;
 }
 
 /// A column's value: the plain SQLite types as they are, stored enums by
 /// their names.
 pub trait Column: Sized {
-    fn column(r: &Row<'_>, i: usize) -> Result<Self>;
+    fn column(r: &Row<'_>, i: usize) -> SqlResult<Self>;
 }
 
 macro_rules! plain_columns {
     ($($t:ty),*) => {$(
         impl Column for $t {
-            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+            fn column(r: &Row<'_>, i: usize) -> SqlResult<Self> {
                 r.get(i)
             }
         }
         impl Column for Option<$t> {
-            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+            fn column(r: &Row<'_>, i: usize) -> SqlResult<Self> {
                 r.get(i)
             }
         }
         impl FromRow for $t {
-            fn from_row(r: &Row<'_>) -> Result<Self> {
+            fn from_row(r: &Row<'_>) -> SqlResult<Self> {
                 r.get(0)
             }
         }
         impl FromRow for Option<$t> {
-            fn from_row(r: &Row<'_>) -> Result<Self> {
+            fn from_row(r: &Row<'_>) -> SqlResult<Self> {
                 r.get(0)
             }
         }
@@ -139,7 +144,7 @@ macro_rules! plain_columns {
 plain_columns!(i64, String, bool, f64, Vec<u8>);
 
 /// A stored enum: its text, read through the enum's `TryFrom<String>`.
-fn enum_column<T>(r: &Row<'_>, i: usize) -> Result<T>
+fn enum_column<T>(r: &Row<'_>, i: usize) -> SqlResult<T>
 where
     T: TryFrom<String>,
     T::Error: std::error::Error + Send + Sync + 'static,
@@ -160,12 +165,12 @@ where
 macro_rules! enum_columns {
     ($($t:ty),*) => {$(
         impl Column for $t {
-            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+            fn column(r: &Row<'_>, i: usize) -> SqlResult<Self> {
                 enum_column(r, i)
             }
         }
         impl Column for Option<$t> {
-            fn column(r: &Row<'_>, i: usize) -> Result<Self> {
+            fn column(r: &Row<'_>, i: usize) -> SqlResult<Self> {
                 match r.get_ref(i)? {
                     ValueRef::Null => Ok(None),
                     _ => enum_column(r, i).map(Some),
@@ -183,7 +188,7 @@ enum_columns!(
 );
 
 /// The index of a named column of the row.
-pub fn index(r: &Row<'_>, name: &str) -> Result<usize> {
+pub fn index(r: &Row<'_>, name: &str) -> SqlResult<usize> {
     r.as_ref().column_index(name)
 }
 
@@ -205,7 +210,7 @@ macro_rules! from_row {
 macro_rules! tuple_rows {
     ($(($($t:ident $i:tt),*)),*) => {$(
         impl<$($t: Column),*> FromRow for ($($t,)*) {
-            fn from_row(r: &Row<'_>) -> Result<Self> {
+            fn from_row(r: &Row<'_>) -> SqlResult<Self> {
                 Ok(($($t::column(r, $i)?,)*))
             }
         }

@@ -1,13 +1,10 @@
-use super::db::Result;
-use super::Conn;
+use super::{Conn, Result};
 
 #[derive(Debug, Clone)]
 pub struct ZoneRow {
     pub id: i64,
     pub name: String,
 }
-
-crate::from_row!(ZoneRow { id, name });
 
 #[derive(Debug, Clone)]
 pub struct DeviceRow {
@@ -23,38 +20,63 @@ pub struct DeviceRow {
     pub metrics: Option<String>,
 }
 
-crate::from_row!(DeviceRow {
-    id,
-    name,
-    zone_id,
-    x,
-    y,
-    enabled,
-    enrolled,
-    hostname,
-    last_seen_at,
-    metrics
-});
-
-const DEVICE_COLUMNS: &str = "SELECT id, name, zone_id, x, y, enabled, \
-     secret_hash IS NOT NULL AS enrolled, hostname, last_seen_at, metrics FROM devices";
+/// What the store keeps of hall, as every backend answers it.
+pub trait Hall {
+    fn insert_zone(&mut self, name: &str) -> Result<i64>;
+    fn list_zones(&mut self) -> Result<Vec<ZoneRow>>;
+    fn zone_exists(&mut self, id: i64) -> Result<bool>;
+    fn insert_device(&mut self, name: &str, zone_id: i64, x: i64, y: i64, now: i64) -> Result<i64>;
+    fn list_devices(&mut self) -> Result<Vec<DeviceRow>>;
+    fn get_device(&mut self, id: i64) -> Result<Option<DeviceRow>>;
+    fn device_by_secret(&mut self, secret_hash: &str) -> Result<Option<DeviceRow>>;
+    fn device_secret_hash(&mut self, device_id: i64) -> Result<Option<String>>;
+    fn insert_enrollment_code(
+        &mut self,
+        device_id: i64,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> Result<()>;
+    /// Marks an unused, unexpired code used and answers its device.
+    fn redeem_enrollment_code(&mut self, code_hash: &str, now: i64) -> Result<Option<i64>>;
+    fn set_device_secret(
+        &mut self,
+        device_id: i64,
+        secret_hash: &str,
+        hostname: &str,
+    ) -> Result<()>;
+    /// The last published desired state of a device: (seq, JSON).
+    fn desired_state(&mut self, device_id: i64) -> Result<Option<(i64, Option<String>)>>;
+    /// Publishes a new desired state; answers its sequence number.
+    fn bump_desired_state(&mut self, device_id: i64, state: &str) -> Result<i64>;
+    /// Publishes a desired state under a sequence number above both the
+    /// stored one and `above` (what a re-enrolled agent last applied, from an
+    /// earlier database); answers the new number.
+    fn raise_desired_state(&mut self, device_id: i64, above: i64, state: &str) -> Result<i64>;
+    fn record_device_seen(&mut self, device_id: i64, at: i64, metrics: Option<&str>) -> Result<()>;
+    fn update_device(
+        &mut self,
+        id: i64,
+        name: &str,
+        zone_id: i64,
+        x: i64,
+        y: i64,
+        enabled: bool,
+    ) -> Result<()>;
+    /// When the agent last connected to this PC said it started (unix ms).
+    fn agent_started_at(&mut self, device_id: i64) -> Result<Option<i64>>;
+    fn set_agent_started_at(&mut self, device_id: i64, at: i64) -> Result<()>;
+}
 
 pub fn insert_zone(c: &mut Conn, name: &str) -> Result<i64> {
-    c.insert(
-        "INSERT INTO zones (name) VALUES (?)",
-        rusqlite::params![name],
-    )
+    c.insert_zone(name)
 }
 
 pub fn list_zones(c: &mut Conn) -> Result<Vec<ZoneRow>> {
-    c.all("SELECT id, name FROM zones ORDER BY id", [])
+    c.list_zones()
 }
 
 pub fn zone_exists(c: &mut Conn, id: i64) -> Result<bool> {
-    c.first(
-        "SELECT EXISTS (SELECT 1 FROM zones WHERE id = ?)",
-        rusqlite::params![id],
-    )
+    c.zone_exists(id)
 }
 
 pub fn insert_device(
@@ -65,36 +87,23 @@ pub fn insert_device(
     y: i64,
     now: i64,
 ) -> Result<i64> {
-    c.insert(
-        "INSERT INTO devices (name, zone_id, x, y, created_at) VALUES (?, ?, ?, ?, ?)",
-        rusqlite::params![name, zone_id, x, y, now],
-    )
+    c.insert_device(name, zone_id, x, y, now)
 }
 
 pub fn list_devices(c: &mut Conn) -> Result<Vec<DeviceRow>> {
-    c.all(&format!("{DEVICE_COLUMNS} ORDER BY zone_id, id"), [])
+    c.list_devices()
 }
 
 pub fn get_device(c: &mut Conn, id: i64) -> Result<Option<DeviceRow>> {
-    c.one(
-        &format!("{DEVICE_COLUMNS} WHERE id = ?"),
-        rusqlite::params![id],
-    )
+    c.get_device(id)
 }
 
 pub fn device_by_secret(c: &mut Conn, secret_hash: &str) -> Result<Option<DeviceRow>> {
-    c.one(
-        &format!("{DEVICE_COLUMNS} WHERE secret_hash = ? AND enabled = 1"),
-        rusqlite::params![secret_hash],
-    )
+    c.device_by_secret(secret_hash)
 }
 
 pub fn device_secret_hash(c: &mut Conn, device_id: i64) -> Result<Option<String>> {
-    c.one(
-        "SELECT secret_hash FROM devices WHERE id = ? AND enabled = 1",
-        rusqlite::params![device_id],
-    )
-    .map(Option::flatten)
+    c.device_secret_hash(device_id)
 }
 
 pub fn insert_enrollment_code(
@@ -103,25 +112,12 @@ pub fn insert_enrollment_code(
     code_hash: &str,
     expires_at: i64,
 ) -> Result<()> {
-    // A fresh code replaces any unused one for the same PC.
-    c.run(
-        "DELETE FROM enrollment_codes WHERE device_id = ? AND used_at IS NULL",
-        rusqlite::params![device_id],
-    )?;
-    c.run(
-        "INSERT INTO enrollment_codes (code_hash, device_id, expires_at) VALUES (?, ?, ?)",
-        rusqlite::params![code_hash, device_id, expires_at],
-    )
-    .map(drop)
+    c.insert_enrollment_code(device_id, code_hash, expires_at)
 }
 
 /// Marks an unused, unexpired code used and answers its device.
 pub fn redeem_enrollment_code(c: &mut Conn, code_hash: &str, now: i64) -> Result<Option<i64>> {
-    c.one(
-        "UPDATE enrollment_codes SET used_at = ? \
-         WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING device_id",
-        rusqlite::params![now, code_hash, now],
-    )
+    c.redeem_enrollment_code(code_hash, now)
 }
 
 pub fn set_device_secret(
@@ -130,39 +126,24 @@ pub fn set_device_secret(
     secret_hash: &str,
     hostname: &str,
 ) -> Result<()> {
-    c.run(
-        "UPDATE devices SET secret_hash = ?, hostname = ? WHERE id = ?",
-        rusqlite::params![secret_hash, hostname, device_id],
-    )
-    .map(drop)
+    c.set_device_secret(device_id, secret_hash, hostname)
 }
 
 /// The last published desired state of a device: (seq, JSON).
 pub fn desired_state(c: &mut Conn, device_id: i64) -> Result<Option<(i64, Option<String>)>> {
-    c.one(
-        "SELECT desired_seq, desired_state FROM devices WHERE id = ?",
-        rusqlite::params![device_id],
-    )
+    c.desired_state(device_id)
 }
 
 /// Publishes a new desired state; answers its sequence number.
 pub fn bump_desired_state(c: &mut Conn, device_id: i64, state: &str) -> Result<i64> {
-    c.first(
-        "UPDATE devices SET desired_seq = desired_seq + 1, desired_state = ? WHERE id = ? \
-         RETURNING desired_seq",
-        rusqlite::params![state, device_id],
-    )
+    c.bump_desired_state(device_id, state)
 }
 
 /// Publishes a desired state under a sequence number above both the
 /// stored one and `above` (what a re-enrolled agent last applied, from an
 /// earlier database); answers the new number.
 pub fn raise_desired_state(c: &mut Conn, device_id: i64, above: i64, state: &str) -> Result<i64> {
-    c.first(
-        "UPDATE devices SET desired_seq = MAX(desired_seq, ?) + 1, desired_state = ? \
-         WHERE id = ? RETURNING desired_seq",
-        rusqlite::params![above, state, device_id],
-    )
+    c.raise_desired_state(device_id, above, state)
 }
 
 pub fn record_device_seen(
@@ -171,11 +152,7 @@ pub fn record_device_seen(
     at: i64,
     metrics: Option<&str>,
 ) -> Result<()> {
-    c.run(
-        "UPDATE devices SET last_seen_at = ?, metrics = COALESCE(?, metrics) WHERE id = ?",
-        rusqlite::params![at, metrics, device_id],
-    )
-    .map(drop)
+    c.record_device_seen(device_id, at, metrics)
 }
 
 pub fn update_device(
@@ -187,26 +164,14 @@ pub fn update_device(
     y: i64,
     enabled: bool,
 ) -> Result<()> {
-    c.run(
-        "UPDATE devices SET name = ?, zone_id = ?, x = ?, y = ?, enabled = ? WHERE id = ?",
-        rusqlite::params![name, zone_id, x, y, enabled, id],
-    )
-    .map(drop)
+    c.update_device(id, name, zone_id, x, y, enabled)
 }
 
 /// When the agent last connected to this PC said it started (unix ms).
 pub fn agent_started_at(c: &mut Conn, device_id: i64) -> Result<Option<i64>> {
-    c.one(
-        "SELECT agent_started_at FROM devices WHERE id = ?",
-        rusqlite::params![device_id],
-    )
-    .map(Option::flatten)
+    c.agent_started_at(device_id)
 }
 
 pub fn set_agent_started_at(c: &mut Conn, device_id: i64, at: i64) -> Result<()> {
-    c.run(
-        "UPDATE devices SET agent_started_at = ? WHERE id = ?",
-        rusqlite::params![at, device_id],
-    )
-    .map(drop)
+    c.set_agent_started_at(device_id, at)
 }

@@ -93,7 +93,7 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
 
 /// A database the sqlx runner migrated: its successful versions become
 /// this runner's record (once; the old table is left as it is).
-fn carry_over_sqlx_record(db: &Db, now_ms: i64) -> rusqlite::Result<()> {
+fn carry_over_sqlx_record(db: &Db, now_ms: i64) -> super::Result<()> {
     let has_old: Option<i64> = db.one(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
         [],

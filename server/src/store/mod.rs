@@ -8,12 +8,14 @@ mod builds;
 mod clients;
 mod constraint;
 pub mod db;
+mod error;
 mod hall;
 pub mod migrate;
 mod orders;
 mod schedule;
 mod sessions;
 mod settings;
+mod sqlite;
 mod staff;
 mod tariffs;
 mod writer;
@@ -22,6 +24,7 @@ pub use audit::*;
 pub use builds::*;
 pub use clients::*;
 pub use constraint::Constraint;
+pub use error::{Error, Result};
 pub use hall::*;
 pub use orders::*;
 pub use schedule::*;
@@ -41,9 +44,32 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The store's functions take one connection: the writer's transaction or
-/// a reader.
-pub type Conn = Db;
+/// The store's interface: everything the club keeps, by area, as any
+/// backend answers it. The services see only this (and the row types);
+/// `sqlite` implements it on a SQLite connection.
+pub trait Club:
+    AuditLog + AgentBuilds + Clients + Hall + Orders + Schedule + Sessions + Settings + Staff + Tariffs
+{
+}
+
+impl<T> Club for T where
+    T: AuditLog
+        + AgentBuilds
+        + Clients
+        + Hall
+        + Orders
+        + Schedule
+        + Sessions
+        + Settings
+        + Staff
+        + Tariffs
+        + ?Sized
+{
+}
+
+/// One connection of the store as the services hold it: the writer's
+/// transaction or a reader.
+pub type Conn = dyn Club + Send;
 
 /// Readers at most: reads never wait behind the writer (WAL), only for a
 /// free reader.
@@ -72,7 +98,7 @@ struct Readers {
 }
 
 impl Readers {
-    fn open(&self) -> rusqlite::Result<Db> {
+    fn open(&self) -> Result<Db> {
         let c = rusqlite::Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY
@@ -80,8 +106,9 @@ impl Readers {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         c.busy_timeout(BUSY_TIMEOUT)?;
-        c.execute_batch(TUNING)?;
-        Ok(Db::new(c))
+        let db = Db::new(c);
+        db.batch(TUNING)?;
+        Ok(db)
     }
 }
 
@@ -93,7 +120,7 @@ impl Store {
             Synchronous::Normal => "NORMAL",
             Synchronous::Off => "OFF",
         };
-        let unwritable = |e: rusqlite::Error| {
+        let unwritable = |e: Error| {
             anyhow::anyhow!(
                 "the database cannot be written ({e}): check that the account the server runs as \
                  owns the file and its directory, that the disk is not full and not mounted read-only"
@@ -108,8 +135,9 @@ impl Store {
                         | OpenFlags::SQLITE_OPEN_CREATE
                         | OpenFlags::SQLITE_OPEN_NO_MUTEX,
                 )
-                .map_err(unwritable)?;
-                c.busy_timeout(BUSY_TIMEOUT).map_err(unwritable)?;
+                .map_err(|e| unwritable(e.into()))?;
+                c.busy_timeout(BUSY_TIMEOUT)
+                    .map_err(|e| unwritable(e.into()))?;
                 let db = Db::new(c);
                 let mode: String = db
                     .first("PRAGMA journal_mode = WAL", [])
@@ -140,20 +168,20 @@ impl Store {
 
     /// An operation's write transaction: it holds the write lock from its
     /// first statement and answers its commit once durable.
-    pub async fn write(&self) -> rusqlite::Result<Tx> {
+    pub async fn write(&self) -> Result<Tx> {
         self.writer.begin().await
     }
 
     /// A read-only snapshot: every query in it sees the same committed state.
-    pub async fn snapshot(&self) -> rusqlite::Result<Reader> {
+    pub async fn snapshot(&self) -> Result<Reader> {
         let mut r = self.read().await?;
-        r.batch("BEGIN")?;
+        r.db.as_ref().expect("a reader in use").batch("BEGIN")?;
         r.in_transaction = true;
         Ok(r)
     }
 
     /// A reader: each query sees what was committed when it ran.
-    pub async fn read(&self) -> rusqlite::Result<Reader> {
+    pub async fn read(&self) -> Result<Reader> {
         let permit =
             tokio::time::timeout(READER_PATIENCE, self.readers.free.clone().acquire_owned())
                 .await
@@ -193,14 +221,8 @@ impl Store {
     }
 }
 
-/// The message of a read that found no free reader in time.
-pub const READERS_BUSY: &str = "no reader free in time";
-
-fn busy() -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-        Some(READERS_BUSY.into()),
-    )
+fn busy() -> Error {
+    Error::Busy
 }
 
 /// A reader lent to one request; back to the pool when dropped.
@@ -212,14 +234,14 @@ pub struct Reader {
 }
 
 impl Deref for Reader {
-    type Target = Db;
-    fn deref(&self) -> &Db {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         self.db.as_ref().expect("a reader in use")
     }
 }
 
 impl DerefMut for Reader {
-    fn deref_mut(&mut self) -> &mut Db {
+    fn deref_mut(&mut self) -> &mut Conn {
         self.db.as_mut().expect("a reader in use")
     }
 }
@@ -241,7 +263,7 @@ impl Drop for Reader {
 /// A real committed write, so a file the server cannot write (a read-only
 /// file, directory or mount, a full disk) stops it at start, not at the
 /// first operation: SQLite opens such a file read-only without a word.
-fn probe_writable(db: &Db) -> rusqlite::Result<()> {
+fn probe_writable(db: &Db) -> Result<()> {
     let version: i64 = db.first("PRAGMA user_version", [])?;
     db.batch(&format!("PRAGMA user_version = {version}"))
 }
@@ -275,7 +297,7 @@ mod tests {
             .unwrap();
         let tx = store.write().await.unwrap();
         for (name, policy) in [("good", "burn"), ("bad", "refund_everything")] {
-            tx.run(
+            tx.db().run(
                 "INSERT INTO tariffs (name, duration_seconds, price, refund_policy, created_at, \
                  updated_at) VALUES (?, 3600, 100, ?, 0, 0)",
                 rusqlite::params![name, policy],
@@ -284,13 +306,13 @@ mod tests {
         }
         tx.commit().await.unwrap();
         let mut c = store.read().await.unwrap();
-        let good = get_tariff(&mut c, 1).unwrap().unwrap();
+        let good = get_tariff(&mut *c, 1).unwrap().unwrap();
         assert_eq!(good.refund_policy, club_shared::RefundPolicy::Burn);
-        let e = get_tariff(&mut c, 2).expect_err("refused");
+        let e = get_tariff(&mut *c, 2).expect_err("refused");
         assert!(
             e.to_string().contains("decoding column refund_policy"),
             "{e}"
         );
-        assert!(list_tariffs(&mut c).is_err(), "a list with it fails too");
+        assert!(list_tariffs(&mut *c).is_err(), "a list with it fails too");
     }
 }

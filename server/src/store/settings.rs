@@ -1,18 +1,15 @@
-use super::db::Result;
-use super::Conn;
+use super::{Conn, Result};
+
+/// What the store keeps of settings, as every backend answers it.
+pub trait Settings {
+    fn get_setting(&mut self, key: &str) -> Result<Option<String>>;
+    fn put_setting(&mut self, key: &str, value: &str) -> Result<()>;
+}
 
 pub fn get_setting(c: &mut Conn, key: &str) -> Result<Option<String>> {
-    c.one(
-        "SELECT value FROM settings WHERE key = ?",
-        rusqlite::params![key],
-    )
+    c.get_setting(key)
 }
 
 pub fn put_setting(c: &mut Conn, key: &str, value: &str) -> Result<()> {
-    c.run(
-        "INSERT INTO settings (key, value) VALUES (?, ?) \
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        rusqlite::params![key, value],
-    )
-    .map(drop)
+    c.put_setting(key, value)
 }

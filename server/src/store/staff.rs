@@ -1,5 +1,4 @@
-use super::db::Result;
-use super::Conn;
+use super::{Conn, Result};
 
 #[derive(Debug, Clone)]
 pub struct RoleRow {
@@ -8,13 +7,6 @@ pub struct RoleRow {
     pub builtin: bool,
     pub permissions: String,
 }
-
-crate::from_row!(RoleRow {
-    id,
-    name,
-    builtin,
-    permissions
-});
 
 #[derive(Debug, Clone)]
 pub struct OperatorRow {
@@ -27,58 +19,76 @@ pub struct OperatorRow {
     pub disabled: bool,
 }
 
-crate::from_row!(OperatorRow {
-    id,
-    login,
-    password_hash,
-    role_id,
-    role_name,
-    permissions,
-    disabled
-});
+/// (operator_id, client_id, expires_at) of a token.
+pub type TokenOwner = (Option<i64>, Option<i64>, i64);
 
-const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id, \
-     r.name AS role_name, r.permissions, o.disabled FROM operators o \
-     JOIN roles r ON r.id = o.role_id";
+/// What the store keeps of staff, as every backend answers it.
+pub trait Staff {
+    fn count_operators(&mut self) -> Result<i64>;
+    fn insert_role(&mut self, name: &str, builtin: bool, permissions: &str) -> Result<i64>;
+    fn list_roles(&mut self) -> Result<Vec<RoleRow>>;
+    fn get_role(&mut self, id: i64) -> Result<Option<RoleRow>>;
+    fn get_role_by_name(&mut self, name: &str) -> Result<Option<RoleRow>>;
+    fn set_role_permissions(&mut self, id: i64, permissions: &str) -> Result<()>;
+    fn insert_operator(
+        &mut self,
+        login: &str,
+        password_hash: &str,
+        role_id: i64,
+        now: i64,
+    ) -> Result<i64>;
+    fn get_operator(&mut self, id: i64) -> Result<Option<OperatorRow>>;
+    fn get_operator_by_login(&mut self, login: &str) -> Result<Option<OperatorRow>>;
+    fn update_operator(
+        &mut self,
+        id: i64,
+        role_id: i64,
+        disabled: bool,
+        password_hash: Option<&str>,
+    ) -> Result<()>;
+    /// Ends an operator's sign-ins (all but `keep`); answers their digests.
+    fn delete_operator_tokens(
+        &mut self,
+        operator_id: i64,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>>;
+    fn list_operators(&mut self) -> Result<Vec<OperatorRow>>;
+    /// Who a live token belongs to (operator or client) and when it expires.
+    fn token_owner(&mut self, token_hash: &str, now: i64) -> Result<Option<TokenOwner>>;
+    /// Ends a token; answers whether it existed.
+    fn delete_token(&mut self, token_hash: &str) -> Result<bool>;
+    fn insert_token(
+        &mut self,
+        token_hash: &str,
+        operator_id: Option<i64>,
+        client_id: Option<i64>,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()>;
+}
 
 pub fn count_operators(c: &mut Conn) -> Result<i64> {
-    c.first("SELECT COUNT(*) FROM operators", [])
+    c.count_operators()
 }
 
 pub fn insert_role(c: &mut Conn, name: &str, builtin: bool, permissions: &str) -> Result<i64> {
-    c.insert(
-        "INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)",
-        rusqlite::params![name, builtin, permissions],
-    )
+    c.insert_role(name, builtin, permissions)
 }
 
 pub fn list_roles(c: &mut Conn) -> Result<Vec<RoleRow>> {
-    c.all(
-        "SELECT id, name, builtin, permissions FROM roles ORDER BY id",
-        [],
-    )
+    c.list_roles()
 }
 
 pub fn get_role(c: &mut Conn, id: i64) -> Result<Option<RoleRow>> {
-    c.one(
-        "SELECT id, name, builtin, permissions FROM roles WHERE id = ?",
-        rusqlite::params![id],
-    )
+    c.get_role(id)
 }
 
 pub fn get_role_by_name(c: &mut Conn, name: &str) -> Result<Option<RoleRow>> {
-    c.one(
-        "SELECT id, name, builtin, permissions FROM roles WHERE name = ?",
-        rusqlite::params![name],
-    )
+    c.get_role_by_name(name)
 }
 
 pub fn set_role_permissions(c: &mut Conn, id: i64, permissions: &str) -> Result<()> {
-    c.run(
-        "UPDATE roles SET permissions = ? WHERE id = ?",
-        rusqlite::params![permissions, id],
-    )
-    .map(drop)
+    c.set_role_permissions(id, permissions)
 }
 
 pub fn insert_operator(
@@ -88,24 +98,15 @@ pub fn insert_operator(
     role_id: i64,
     now: i64,
 ) -> Result<i64> {
-    c.insert(
-        "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
-        rusqlite::params![login, password_hash, role_id, now],
-    )
+    c.insert_operator(login, password_hash, role_id, now)
 }
 
 pub fn get_operator(c: &mut Conn, id: i64) -> Result<Option<OperatorRow>> {
-    c.one(
-        &format!("{OPERATOR_COLUMNS} WHERE o.id = ?"),
-        rusqlite::params![id],
-    )
+    c.get_operator(id)
 }
 
 pub fn get_operator_by_login(c: &mut Conn, login: &str) -> Result<Option<OperatorRow>> {
-    c.one(
-        &format!("{OPERATOR_COLUMNS} WHERE o.login = ?"),
-        rusqlite::params![login],
-    )
+    c.get_operator_by_login(login)
 }
 
 pub fn update_operator(
@@ -115,12 +116,7 @@ pub fn update_operator(
     disabled: bool,
     password_hash: Option<&str>,
 ) -> Result<()> {
-    c.run(
-        "UPDATE operators SET role_id = ?, disabled = ?, \
-         password_hash = COALESCE(?, password_hash) WHERE id = ?",
-        rusqlite::params![role_id, disabled, password_hash, id],
-    )
-    .map(drop)
+    c.update_operator(id, role_id, disabled, password_hash)
 }
 
 /// Ends an operator's sign-ins (all but `keep`); answers their digests.
@@ -129,36 +125,21 @@ pub fn delete_operator_tokens(
     operator_id: i64,
     keep: Option<&str>,
 ) -> Result<Vec<String>> {
-    c.all(
-        "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
-         RETURNING token_hash",
-        rusqlite::params![operator_id, keep],
-    )
+    c.delete_operator_tokens(operator_id, keep)
 }
 
 pub fn list_operators(c: &mut Conn) -> Result<Vec<OperatorRow>> {
-    c.all(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"), [])
+    c.list_operators()
 }
-
-/// (operator_id, client_id, expires_at) of a token.
-pub type TokenOwner = (Option<i64>, Option<i64>, i64);
 
 /// Who a live token belongs to (operator or client) and when it expires.
 pub fn token_owner(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option<TokenOwner>> {
-    c.one(
-        "SELECT operator_id, client_id, expires_at FROM tokens \
-         WHERE token_hash = ? AND expires_at > ?",
-        rusqlite::params![token_hash, now],
-    )
+    c.token_owner(token_hash, now)
 }
 
 /// Ends a token; answers whether it existed.
 pub fn delete_token(c: &mut Conn, token_hash: &str) -> Result<bool> {
-    c.run(
-        "DELETE FROM tokens WHERE token_hash = ?",
-        rusqlite::params![token_hash],
-    )
-    .map(|n| n > 0)
+    c.delete_token(token_hash)
 }
 
 pub fn insert_token(
@@ -169,15 +150,5 @@ pub fn insert_token(
     now: i64,
     expires_at: i64,
 ) -> Result<()> {
-    c.run(
-        "INSERT INTO tokens (token_hash, operator_id, client_id, created_at, expires_at) \
-         VALUES (?, ?, ?, ?, ?)",
-        rusqlite::params![token_hash, operator_id, client_id, now, expires_at],
-    )?;
-    // Sign-ins accumulate; expired ones are of no use to anyone.
-    c.run(
-        "DELETE FROM tokens WHERE expires_at <= ?",
-        rusqlite::params![now],
-    )
-    .map(drop)
+    c.insert_token(token_hash, operator_id, client_id, now, expires_at)
 }

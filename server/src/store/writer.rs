@@ -26,6 +26,7 @@
 //! begins a new transaction. Nobody is told a lost write was durable.
 
 use super::db::Db;
+use super::{Conn, Error, Result};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -41,7 +42,7 @@ const MAX_AGE: Duration = Duration::from_millis(10);
 const HANDOFF_PATIENCE: Duration = Duration::from_millis(20);
 
 type AfterCommit = Box<dyn FnOnce() + Send>;
-type Outcome = Result<(), Arc<str>>;
+type Outcome = std::result::Result<(), Arc<str>>;
 
 struct Batch {
     conn: Db,
@@ -146,7 +147,7 @@ impl Writer {
 
     /// One operation's transaction: it sees every earlier operation's
     /// writes, and its own are undone by dropping it without `commit`.
-    pub async fn begin(&self) -> rusqlite::Result<Tx> {
+    pub async fn begin(&self) -> Result<Tx> {
         let mut guard = {
             self.queued.fetch_add(1, Ordering::SeqCst);
             let _queued = Queued(self.queued.clone());
@@ -242,30 +243,35 @@ pub struct Tx {
 }
 
 impl Deref for Tx {
-    type Target = Db;
-    fn deref(&self) -> &Db {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         &self.guard.as_ref().expect("live transaction").conn
     }
 }
 
 impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Db {
+    fn deref_mut(&mut self) -> &mut Conn {
         &mut self.guard.as_mut().expect("live transaction").conn
     }
 }
 
 impl Tx {
+    /// The SQLite connection itself, for the store's own tests.
+    #[cfg(test)]
+    pub(crate) fn db(&self) -> &Db {
+        &self.guard.as_ref().expect("live transaction").conn
+    }
+}
+
+impl Tx {
     /// Commits and answers once durable.
-    pub async fn commit(self) -> rusqlite::Result<()> {
+    pub async fn commit(self) -> Result<()> {
         self.commit_then(|| {}).await
     }
 
     /// Commits, runs `after` once the COMMIT is durable (before any later
     /// operation's), and answers.
-    pub async fn commit_then(
-        mut self,
-        after: impl FnOnce() + Send + 'static,
-    ) -> rusqlite::Result<()> {
+    pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> Result<()> {
         let mut guard = self.guard.take().expect("live transaction");
         if guard.lost() {
             // This operation's writes went with the batch.
@@ -299,13 +305,13 @@ impl Tx {
     }
 }
 
-/// The error of an operation whose batch was lost: an I/O error, as the
-/// storage failing is what it is.
-fn lost(message: &str) -> rusqlite::Error {
-    rusqlite::Error::SqliteFailure(
-        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_IOERR),
-        Some(message.to_owned()),
-    )
+/// The error of an operation whose batch was lost: the storage failing is
+/// what it is.
+fn lost(message: &str) -> Error {
+    Error::Unavailable {
+        why: "the disk failed to read or write",
+        detail: message.to_owned(),
+    }
 }
 
 fn undo(b: &mut Batch, first: bool) {

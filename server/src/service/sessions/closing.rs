@@ -144,32 +144,32 @@ impl Service {
         let reason = clean_reason(reason)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         check_cancel(s.status, at_opt(s.actual_start_at))?;
-        let before = session_view(&mut tx, id).await?;
-        let holdings_before = holdings_state(&mut tx, &before).await?;
-        let segments = closing_segments(&mut tx, id, Closing::Cancel).await?;
-        let outcomes = plan(&mut tx, &segments, Closing::Cancel).await?;
-        let balance_changed = apply_plan(&mut tx, actor, &s, &outcomes, now).await?;
+        let before = session_view(&mut *tx, id).await?;
+        let holdings_before = holdings_state(&mut *tx, &before).await?;
+        let segments = closing_segments(&mut *tx, id, Closing::Cancel).await?;
+        let outcomes = plan(&mut *tx, &segments, Closing::Cancel).await?;
+        let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, now).await?;
         store::mark_session_cancelled(
-            &mut tx,
+            &mut *tx,
             id,
             store::ms(now),
             actor.operator_id(),
             reason.as_deref(),
         )?;
-        store::end_binding(&mut tx, id, store::ms(now))?;
-        let view = session_view(&mut tx, id).await?;
+        store::end_binding(&mut *tx, id, store::ms(now))?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.cancel", now, &s);
         a.before =
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
             "session": summary(&view),
-            "holdings": holdings_state(&mut tx, &view).await?,
+            "holdings": holdings_state(&mut *tx, &view).await?,
             "outcomes": outcomes,
         }));
         a.reason = reason;
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.finish(
             tx,
             SessionChange::Cancelled,
@@ -213,7 +213,7 @@ impl Service {
         reason: Option<String>,
     ) -> Result<SessionView> {
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         transition(s.status, Action::End)?;
         // A natural end happens when the time ran out, read in this same
         // transaction (a tariff added a moment ago has moved it).
@@ -226,22 +226,22 @@ impl Service {
         if closing == Closing::NaturalEnd && s.ends_at.is_some_and(|e| e > store::ms(self.now())) {
             return Err(Error::Conflict(format!("session {id} has time left")));
         }
-        let before = session_view(&mut tx, id).await?;
-        let holdings_before = holdings_state(&mut tx, &before).await?;
-        let segments = closing_segments(&mut tx, id, closing).await?;
-        let outcomes = plan(&mut tx, &segments, closing).await?;
+        let before = session_view(&mut *tx, id).await?;
+        let holdings_before = holdings_state(&mut *tx, &before).await?;
+        let segments = closing_segments(&mut *tx, id, closing).await?;
+        let outcomes = plan(&mut *tx, &segments, closing).await?;
         let end_kind = if closing == Closing::NaturalEnd {
             "natural"
         } else {
             "manual"
         };
-        let receipt = build_receipt(&mut tx, id, &outcomes, end_kind, ended_at).await?;
-        let balance_changed = apply_plan(&mut tx, actor, &s, &outcomes, ended_at).await?;
+        let receipt = build_receipt(&mut *tx, id, &outcomes, end_kind, ended_at).await?;
+        let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, ended_at).await?;
         let receipt_json =
             serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
-        store::mark_session_ended(&mut tx, id, store::ms(ended_at), end_kind, &receipt_json)?;
-        store::end_binding(&mut tx, id, store::ms(ended_at))?;
-        let view = session_view(&mut tx, id).await?;
+        store::mark_session_ended(&mut *tx, id, store::ms(ended_at), end_kind, &receipt_json)?;
+        store::end_binding(&mut *tx, id, store::ms(ended_at))?;
+        let view = session_view(&mut *tx, id).await?;
         let kind = if closing == Closing::NaturalEnd {
             "session.end_natural"
         } else {
@@ -252,12 +252,12 @@ impl Service {
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
             "session": summary(&view),
-            "holdings": holdings_state(&mut tx, &view).await?,
+            "holdings": holdings_state(&mut *tx, &view).await?,
             "outcomes": outcomes,
             "receipt": receipt,
         }));
         a.reason = reason;
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.finish(
             tx,
             SessionChange::Ended,
@@ -278,7 +278,7 @@ impl Service {
         })?;
         let now = self.now();
         let mut tx = self.store.snapshot().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         let status = s.status;
         let (closing, allowed) = match action {
             PreviewAction::Cancel => (
@@ -292,11 +292,11 @@ impl Service {
         };
         let refusal = allowed.err().map(|r| r.to_string());
         let (outcomes, receipt) = if refusal.is_none() {
-            let segments = closing_segments(&mut tx, id, closing).await?;
-            let outcomes = plan(&mut tx, &segments, closing).await?;
+            let segments = closing_segments(&mut *tx, id, closing).await?;
+            let outcomes = plan(&mut *tx, &segments, closing).await?;
             let receipt = match action {
                 PreviewAction::End => {
-                    Some(build_receipt(&mut tx, id, &outcomes, "manual", now).await?)
+                    Some(build_receipt(&mut *tx, id, &outcomes, "manual", now).await?)
                 }
                 PreviewAction::Cancel => None,
             };

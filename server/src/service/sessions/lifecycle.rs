@@ -124,19 +124,19 @@ impl Service {
             ));
         }
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut tx, req.client_id)?
+        let client = store::get_client(&mut *tx, req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
-        let device = store::get_device(&mut tx, req.device_id)?
+        let device = store::get_device(&mut *tx, req.device_id)?
             .ok_or_else(|| Error::not_found("device", req.device_id))?;
         if !device.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
         let holding = match (req.holding_id, req.tariff_id) {
             (Some(id), None) => {
-                store::get_holding(&mut tx, id)?.ok_or_else(|| Error::not_found("holding", id))?
+                store::get_holding(&mut *tx, id)?.ok_or_else(|| Error::not_found("holding", id))?
             }
             (None, Some(tariff_id)) => {
-                buy_tariff(&mut tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
+                buy_tariff(&mut *tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
             }
             _ => {
                 return Err(Error::bad(
@@ -146,14 +146,14 @@ impl Service {
             }
         };
         let (holding, tariff) = usable_holding(
-            &mut tx,
+            &mut *tx,
             holding,
             client.id,
             device.zone_id,
             store::ms(planned),
         )
         .await?;
-        let settings = load_settings(&mut tx).await?;
+        let settings = load_settings(&mut *tx).await?;
         if let Some(w) = tariff_window(&tariff) {
             if !w.contains(planned, settings.utc_offset_minutes) {
                 return Err(Error::bad(
@@ -165,10 +165,10 @@ impl Service {
         let status = initial_status(planned, now);
         let span = occupancy(status, planned, None, holding.remaining_seconds, now)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a new session has a span")))?;
-        check_device_free(&mut tx, device.id, &device.name, span, now, None).await?;
+        check_device_free(&mut *tx, device.id, &device.name, span, now, None).await?;
 
         let id = store::insert_session(
-            &mut tx,
+            &mut *tx,
             client.id,
             device.id,
             status,
@@ -177,7 +177,7 @@ impl Service {
             actor.operator_id(),
         )?;
         store::insert_segment(
-            &mut tx,
+            &mut *tx,
             id,
             0,
             holding.id,
@@ -186,21 +186,21 @@ impl Service {
             tariff.refund_policy,
             tariff.max_bonus_percent,
         )?;
-        store::insert_binding(&mut tx, id, device.id, store::ms(planned))?;
+        store::insert_binding(&mut *tx, id, device.id, store::ms(planned))?;
         store::update_holding(
-            &mut tx,
+            &mut *tx,
             holding.id,
             holding.remaining_seconds,
             holding.value_remaining,
             HoldingStatus::InUse,
         )?;
-        let view = session_view(&mut tx, id).await?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = actor.audit("session.create", now);
         a.session_id = Some(id);
         a.device_id = Some(device.id);
         a.client_id = Some(client.id);
         a.after = Some(summary(&view));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         let bought = req.tariff_id.is_some().then_some(client.id);
         self.finish(tx, SessionChange::Created, &view, bought)
             .await?;
@@ -220,7 +220,7 @@ impl Service {
         actor.require(Permission::SessionStart)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         let refusal = match actor {
             Actor::Player { client_id } if *client_id != s.client_id => {
                 Some(format!("session {id} belongs to another client"))
@@ -241,18 +241,18 @@ impl Service {
             && press_id.is_some()
             && s.start_press_id.as_deref() == press_id
         {
-            return session_view(&mut tx, id).await;
+            return session_view(&mut *tx, id).await;
         }
         transition(status, Action::Start)?;
-        let segment = store::session_segments(&mut tx, id)?
+        let segment = store::session_segments(&mut *tx, id)?
             .into_iter()
             .find(|g| g.closed_at.is_none())
             .ok_or_else(|| Error::Conflict(format!("session {id} has no tariff left")))?;
-        let holding = store::get_holding(&mut tx, segment.holding_id)?
+        let holding = store::get_holding(&mut *tx, segment.holding_id)?
             .ok_or_else(|| Error::not_found("holding", segment.holding_id))?;
-        let tariff = store::get_tariff(&mut tx, segment.tariff_id)?
+        let tariff = store::get_tariff(&mut *tx, segment.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
-        let offset = load_settings(&mut tx).await?.utc_offset_minutes;
+        let offset = load_settings(&mut *tx).await?.utc_offset_minutes;
         let window = tariff_window(&tariff);
         let seconds = segment_seconds(holding.remaining_seconds, window, now, offset)
             .filter(|s| *s > 0)
@@ -263,16 +263,16 @@ impl Service {
                     tariff.name
                 ))
             })?;
-        let before = session_view(&mut tx, id).await?;
+        let before = session_view(&mut *tx, id).await?;
         let ends_at = now + Duration::seconds(seconds);
-        store::mark_session_started(&mut tx, id, store::ms(now), store::ms(ends_at), press_id)?;
-        store::open_segment(&mut tx, segment.id, store::ms(now), store::ms(ends_at))?;
-        store::start_binding(&mut tx, id, store::ms(now))?;
-        let view = session_view(&mut tx, id).await?;
+        store::mark_session_started(&mut *tx, id, store::ms(now), store::ms(ends_at), press_id)?;
+        store::open_segment(&mut *tx, segment.id, store::ms(now), store::ms(ends_at))?;
+        store::start_binding(&mut *tx, id, store::ms(now))?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.start", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.finish(tx, SessionChange::Started, &view, None).await?;
         Ok(view)
     }
@@ -293,7 +293,7 @@ impl Service {
         };
         a.client_id = Some(s.client_id);
         a.reason = Some(why.to_owned());
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         tx.commit().await?;
         Ok(())
     }
@@ -302,19 +302,19 @@ impl Service {
     pub async fn activate(&self, id: i64) -> Result<SessionView> {
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut tx, id).await?;
+        let s = load_session(&mut *tx, id).await?;
         transition(s.status, Action::Activate)?;
         if s.planned_start_at > store::ms(now) {
             return Err(Error::Conflict(format!(
                 "session {id} is planned for later"
             )));
         }
-        store::set_session_status(&mut tx, id, SessionStatus::Active)?;
-        let view = session_view(&mut tx, id).await?;
+        store::set_session_status(&mut *tx, id, SessionStatus::Active)?;
+        let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
         a.before = Some(serde_json::json!({"status": s.status}));
         a.after = Some(serde_json::json!({"status": view.status}));
-        store::insert_audit(&mut tx, &a)?;
+        store::insert_audit(&mut *tx, &a)?;
         self.commit(tx, vec![session_event(SessionChange::Activated, &view)])
             .await?;
         Ok(view)

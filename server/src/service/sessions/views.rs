@@ -89,7 +89,7 @@ pub(crate) async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serd
 impl Service {
     pub async fn session(&self, id: i64) -> Result<SessionView> {
         let mut tx = self.store.snapshot().await?;
-        session_view(&mut tx, id).await
+        session_view(&mut *tx, id).await
     }
 
     pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
@@ -105,8 +105,8 @@ impl Service {
             limit: 500,
         };
         let mut out = Vec::new();
-        for s in store::list_sessions(&mut tx, &filter)? {
-            out.push(session_view(&mut tx, s.id).await?);
+        for s in store::list_sessions(&mut *tx, &filter)? {
+            out.push(session_view(&mut *tx, s.id).await?);
         }
         Ok(out)
     }
@@ -126,7 +126,7 @@ impl Service {
             limit: 1000,
         };
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-        Ok(store::list_audit(&mut c, &filter)?
+        Ok(store::list_audit(&mut *c, &filter)?
             .into_iter()
             .map(|a| AuditEntryView {
                 id: a.id,
@@ -164,9 +164,9 @@ impl Service {
     pub async fn live_sessions_of_client(&self, client_id: i64) -> Result<Vec<SessionView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for s in store::live_sessions(&mut tx, None)? {
+        for s in store::live_sessions(&mut *tx, None)? {
             if s.client_id == client_id {
-                out.push(session_view(&mut tx, s.id).await?);
+                out.push(session_view(&mut *tx, s.id).await?);
             }
         }
         Ok(out)

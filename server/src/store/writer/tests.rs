@@ -28,7 +28,7 @@ async fn committed(path: &std::path::Path) -> Vec<i64> {
 }
 
 async fn insert(tx: &mut Tx, v: i64) {
-    tx.run("INSERT INTO t (v) VALUES (?)", [v]).unwrap();
+    tx.db().run("INSERT INTO t (v) VALUES (?)", [v]).unwrap();
 }
 
 async fn until_queued(w: &Writer, n: usize) {
@@ -45,7 +45,7 @@ fn spawn_insert(
     w: &Writer,
     v: i64,
     order: Arc<std::sync::Mutex<Vec<i64>>>,
-) -> tokio::task::JoinHandle<rusqlite::Result<()>> {
+) -> tokio::task::JoinHandle<Result<()>> {
     let w = w.clone();
     tokio::spawn(async move {
         let mut tx = w.begin().await?;
@@ -168,7 +168,7 @@ async fn a_batch_whose_first_operation_fails_goes_on_with_the_next() {
 /// SQLite rolling the transaction back by itself, as it may on a full
 /// disk or an I/O error, during the third operation of a batch.
 async fn batch_lost_by(
-    ends: impl FnOnce(Tx) -> tokio::task::JoinHandle<rusqlite::Result<()>> + Send + 'static,
+    ends: impl FnOnce(Tx) -> tokio::task::JoinHandle<Result<()>> + Send + 'static,
 ) {
     let dir = tempfile::tempdir().unwrap();
     let (w, options) = writer(&dir);
@@ -182,7 +182,7 @@ async fn batch_lost_by(
         tokio::spawn(async move {
             let mut tx = w.begin().await.unwrap();
             insert(&mut tx, 3).await;
-            tx.batch("ROLLBACK").unwrap();
+            tx.db().batch("ROLLBACK").unwrap();
             ends(tx).await.unwrap()
         })
     };

@@ -1,0 +1,193 @@
+use crate::store::db::{Db, Result};
+use crate::store::hall::*;
+
+crate::from_row!(ZoneRow { id, name });
+
+crate::from_row!(DeviceRow {
+    id,
+    name,
+    zone_id,
+    x,
+    y,
+    enabled,
+    enrolled,
+    hostname,
+    last_seen_at,
+    metrics
+});
+
+const DEVICE_COLUMNS: &str = "SELECT id, name, zone_id, x, y, enabled, \
+     secret_hash IS NOT NULL AS enrolled, hostname, last_seen_at, metrics FROM devices";
+
+impl Hall for Db {
+    fn insert_zone(&mut self, name: &str) -> Result<i64> {
+        let c = self;
+        c.insert(
+            "INSERT INTO zones (name) VALUES (?)",
+            rusqlite::params![name],
+        )
+    }
+
+    fn list_zones(&mut self) -> Result<Vec<ZoneRow>> {
+        let c = self;
+        c.all("SELECT id, name FROM zones ORDER BY id", [])
+    }
+
+    fn zone_exists(&mut self, id: i64) -> Result<bool> {
+        let c = self;
+        c.first(
+            "SELECT EXISTS (SELECT 1 FROM zones WHERE id = ?)",
+            rusqlite::params![id],
+        )
+    }
+
+    fn insert_device(&mut self, name: &str, zone_id: i64, x: i64, y: i64, now: i64) -> Result<i64> {
+        let c = self;
+        c.insert(
+            "INSERT INTO devices (name, zone_id, x, y, created_at) VALUES (?, ?, ?, ?, ?)",
+            rusqlite::params![name, zone_id, x, y, now],
+        )
+    }
+
+    fn list_devices(&mut self) -> Result<Vec<DeviceRow>> {
+        let c = self;
+        c.all(&format!("{DEVICE_COLUMNS} ORDER BY zone_id, id"), [])
+    }
+
+    fn get_device(&mut self, id: i64) -> Result<Option<DeviceRow>> {
+        let c = self;
+        c.one(
+            &format!("{DEVICE_COLUMNS} WHERE id = ?"),
+            rusqlite::params![id],
+        )
+    }
+
+    fn device_by_secret(&mut self, secret_hash: &str) -> Result<Option<DeviceRow>> {
+        let c = self;
+        c.one(
+            &format!("{DEVICE_COLUMNS} WHERE secret_hash = ? AND enabled = 1"),
+            rusqlite::params![secret_hash],
+        )
+    }
+
+    fn device_secret_hash(&mut self, device_id: i64) -> Result<Option<String>> {
+        let c = self;
+        c.one(
+            "SELECT secret_hash FROM devices WHERE id = ? AND enabled = 1",
+            rusqlite::params![device_id],
+        )
+        .map(Option::flatten)
+    }
+
+    fn insert_enrollment_code(
+        &mut self,
+        device_id: i64,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> Result<()> {
+        let c = self;
+        // A fresh code replaces any unused one for the same PC.
+        c.run(
+            "DELETE FROM enrollment_codes WHERE device_id = ? AND used_at IS NULL",
+            rusqlite::params![device_id],
+        )?;
+        c.run(
+            "INSERT INTO enrollment_codes (code_hash, device_id, expires_at) VALUES (?, ?, ?)",
+            rusqlite::params![code_hash, device_id, expires_at],
+        )
+        .map(drop)
+    }
+
+    fn redeem_enrollment_code(&mut self, code_hash: &str, now: i64) -> Result<Option<i64>> {
+        let c = self;
+        c.one(
+            "UPDATE enrollment_codes SET used_at = ? \
+         WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING device_id",
+            rusqlite::params![now, code_hash, now],
+        )
+    }
+
+    fn set_device_secret(
+        &mut self,
+        device_id: i64,
+        secret_hash: &str,
+        hostname: &str,
+    ) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE devices SET secret_hash = ?, hostname = ? WHERE id = ?",
+            rusqlite::params![secret_hash, hostname, device_id],
+        )
+        .map(drop)
+    }
+
+    fn desired_state(&mut self, device_id: i64) -> Result<Option<(i64, Option<String>)>> {
+        let c = self;
+        c.one(
+            "SELECT desired_seq, desired_state FROM devices WHERE id = ?",
+            rusqlite::params![device_id],
+        )
+    }
+
+    fn bump_desired_state(&mut self, device_id: i64, state: &str) -> Result<i64> {
+        let c = self;
+        c.first(
+            "UPDATE devices SET desired_seq = desired_seq + 1, desired_state = ? WHERE id = ? \
+         RETURNING desired_seq",
+            rusqlite::params![state, device_id],
+        )
+    }
+
+    fn raise_desired_state(&mut self, device_id: i64, above: i64, state: &str) -> Result<i64> {
+        let c = self;
+        c.first(
+            "UPDATE devices SET desired_seq = MAX(desired_seq, ?) + 1, desired_state = ? \
+         WHERE id = ? RETURNING desired_seq",
+            rusqlite::params![above, state, device_id],
+        )
+    }
+
+    fn record_device_seen(&mut self, device_id: i64, at: i64, metrics: Option<&str>) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE devices SET last_seen_at = ?, metrics = COALESCE(?, metrics) WHERE id = ?",
+            rusqlite::params![at, metrics, device_id],
+        )
+        .map(drop)
+    }
+
+    fn update_device(
+        &mut self,
+        id: i64,
+        name: &str,
+        zone_id: i64,
+        x: i64,
+        y: i64,
+        enabled: bool,
+    ) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE devices SET name = ?, zone_id = ?, x = ?, y = ?, enabled = ? WHERE id = ?",
+            rusqlite::params![name, zone_id, x, y, enabled, id],
+        )
+        .map(drop)
+    }
+
+    fn agent_started_at(&mut self, device_id: i64) -> Result<Option<i64>> {
+        let c = self;
+        c.one(
+            "SELECT agent_started_at FROM devices WHERE id = ?",
+            rusqlite::params![device_id],
+        )
+        .map(Option::flatten)
+    }
+
+    fn set_agent_started_at(&mut self, device_id: i64, at: i64) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE devices SET agent_started_at = ? WHERE id = ?",
+            rusqlite::params![at, device_id],
+        )
+        .map(drop)
+    }
+}

@@ -1,0 +1,128 @@
+use crate::store::db::{Db, Query, Result};
+use crate::store::orders::*;
+
+crate::from_row!(OrderRow {
+    id,
+    at,
+    client_id,
+    operator_id,
+    kind,
+    method,
+    money,
+    bonus,
+    tariff_id,
+    holding_id,
+    session_id,
+    refund_of,
+    reason,
+    shift_id,
+    refunded,
+    tariff_name
+});
+
+const ORDER_COLUMNS: &str = "SELECT o.id, o.at, o.client_id, o.operator_id, o.kind, o.method, \
+     o.money, o.bonus, o.tariff_id, o.holding_id, o.session_id, o.refund_of, o.reason, o.shift_id, \
+     (SELECT COALESCE(SUM(r.money), 0) FROM orders r WHERE r.refund_of = o.id) AS refunded, \
+     t.name AS tariff_name FROM orders o LEFT JOIN tariffs t ON t.id = o.tariff_id";
+
+crate::from_row!(ShiftRow {
+    id,
+    operator_id,
+    opened_at,
+    closed_at,
+    z_report
+});
+
+const SHIFT_COLUMNS: &str = "SELECT id, operator_id, opened_at, closed_at, z_report FROM shifts";
+
+impl Orders for Db {
+    fn get_order(&mut self, id: i64) -> Result<Option<OrderRow>> {
+        let c = self;
+        c.one(
+            &format!("{ORDER_COLUMNS} WHERE o.id = ?"),
+            rusqlite::params![id],
+        )
+    }
+
+    fn list_orders(&mut self, client_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>> {
+        let c = self;
+        let mut q = Query::new(ORDER_COLUMNS);
+        if let Some(id) = client_id {
+            q.push(" WHERE o.client_id = ").push_bind(id);
+        }
+        q.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit);
+        c.all(&q.sql, q.params())
+    }
+
+    fn holding_revenue(&mut self, holding_id: i64) -> Result<i64> {
+        let c = self;
+        c.first("SELECT COALESCE(SUM(CASE kind WHEN 'usage' THEN amount WHEN 'revenue_refund' THEN -amount END), 0) \
+         FROM value_movements WHERE holding_id = ?", rusqlite::params![holding_id])
+    }
+
+    fn open_shift(&mut self, operator_id: i64, at: i64) -> Result<i64> {
+        let c = self;
+        c.insert(
+            "INSERT INTO shifts (operator_id, opened_at) VALUES (?, ?)",
+            rusqlite::params![operator_id, at],
+        )
+    }
+
+    fn open_shift_of(&mut self, operator_id: i64) -> Result<Option<ShiftRow>> {
+        let c = self;
+        c.one(
+            &format!("{SHIFT_COLUMNS} WHERE operator_id = ? AND closed_at IS NULL"),
+            rusqlite::params![operator_id],
+        )
+    }
+
+    fn get_shift(&mut self, id: i64) -> Result<Option<ShiftRow>> {
+        let c = self;
+        c.one(
+            &format!("{SHIFT_COLUMNS} WHERE id = ?"),
+            rusqlite::params![id],
+        )
+    }
+
+    fn close_shift(&mut self, id: i64, at: i64, z_report: &str) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE shifts SET closed_at = ?, z_report = ? WHERE id = ? AND closed_at IS NULL",
+            rusqlite::params![at, z_report, id],
+        )
+        .map(drop)
+    }
+
+    fn shift_order_totals(&mut self, shift_id: i64) -> Result<Vec<OrderTotal>> {
+        let c = self;
+        c.all(
+            "SELECT kind, method, SUM(money), SUM(bonus), COUNT(*) FROM orders WHERE shift_id = ? \
+         GROUP BY kind, method ORDER BY kind, method",
+            rusqlite::params![shift_id],
+        )
+    }
+
+    fn shift_bonus(&mut self, shift_id: i64) -> Result<(i64, i64)> {
+        let c = self;
+        c.first(
+            "SELECT COALESCE(SUM(CASE WHEN amount > 0 THEN amount END), 0), \
+         COALESCE(-SUM(CASE WHEN amount < 0 THEN amount END), 0) \
+         FROM ledger WHERE shift_id = ? AND account = 'bonus'",
+            rusqlite::params![shift_id],
+        )
+    }
+
+    fn shift_corrections(&mut self, shift_id: i64) -> Result<Vec<CorrectionLine>> {
+        let c = self;
+        c.all("SELECT session_id, delta, reason, operator_id, at FROM price_corrections WHERE shift_id = ? ORDER BY id", rusqlite::params![shift_id])
+    }
+
+    fn shift_cancellations(&mut self, shift_id: i64) -> Result<Vec<CancellationLine>> {
+        let c = self;
+        c.all(
+            "SELECT session_id, operator_id, at, reason FROM audit WHERE shift_id = ? \
+         AND kind = 'session.cancel' ORDER BY id",
+            rusqlite::params![shift_id],
+        )
+    }
+}

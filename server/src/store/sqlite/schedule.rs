@@ -1,0 +1,76 @@
+use crate::store::db::{Db, Result};
+use crate::store::schedule::*;
+
+impl Schedule for Db {
+    fn due_sessions(&mut self, now: i64) -> Result<Vec<(i64, String)>> {
+        let c = self;
+        c.all(
+            "SELECT id, status FROM sessions \
+         WHERE (status = 'PENDING' AND planned_start_at <= ?1) \
+            OR (status = 'STARTED' AND ends_at <= ?1) \
+         ORDER BY COALESCE(ends_at, planned_start_at), id",
+            rusqlite::params![now],
+        )
+    }
+
+    fn next_deadline(&mut self, now: i64) -> Result<Option<i64>> {
+        let c = self;
+        c.first("SELECT MIN(t) FROM ( \
+           SELECT planned_start_at AS t FROM sessions WHERE status = 'PENDING' AND planned_start_at > ?1 \
+           UNION ALL \
+           SELECT ends_at AS t FROM sessions WHERE status = 'STARTED' AND ends_at > ?1)", rusqlite::params![now])
+    }
+
+    fn sessions_to_warn(
+        &mut self,
+        after: i64,
+        until: i64,
+        warn_ms: &[i64],
+    ) -> Result<Vec<(i64, i64, i64)>> {
+        let c = self;
+        let mut out = Vec::new();
+        for w in warn_ms {
+            let rows: Vec<(i64, i64, i64)> = c.all(
+                "SELECT id, device_id, ends_at FROM sessions \
+             WHERE status = 'STARTED' AND ends_at - ?1 > ?2 AND ends_at - ?1 <= ?3",
+                rusqlite::params![w, after, until],
+            )?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    fn next_warning(&mut self, after: i64, warn_ms: &[i64]) -> Result<Option<i64>> {
+        let c = self;
+        let mut next: Option<i64> = None;
+        for w in warn_ms {
+            let t: Option<i64> = c.first(
+            "SELECT MIN(ends_at - ?1) FROM sessions WHERE status = 'STARTED' AND ends_at - ?1 > ?2",
+            rusqlite::params![w, after],
+        )?;
+            next = match (next, t) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Ok(next)
+    }
+
+    fn due_no_shows(&mut self, cutoff: i64) -> Result<Vec<i64>> {
+        let c = self;
+        c.all(
+            "SELECT id FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
+         AND actual_start_at IS NULL AND planned_start_at <= ? ORDER BY id",
+            rusqlite::params![cutoff],
+        )
+    }
+
+    fn next_no_show(&mut self, after: i64, grace_ms: i64) -> Result<Option<i64>> {
+        let c = self;
+        c.first(
+        "SELECT MIN(planned_start_at + ?1) FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
+         AND actual_start_at IS NULL AND planned_start_at + ?1 > ?2",
+        rusqlite::params![grace_ms, after],
+    )
+    }
+}

@@ -1,0 +1,175 @@
+use crate::store::db::{Db, Result};
+use crate::store::staff::*;
+
+crate::from_row!(RoleRow {
+    id,
+    name,
+    builtin,
+    permissions
+});
+
+crate::from_row!(OperatorRow {
+    id,
+    login,
+    password_hash,
+    role_id,
+    role_name,
+    permissions,
+    disabled
+});
+
+const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id, \
+     r.name AS role_name, r.permissions, o.disabled FROM operators o \
+     JOIN roles r ON r.id = o.role_id";
+
+impl Staff for Db {
+    fn count_operators(&mut self) -> Result<i64> {
+        let c = self;
+        c.first("SELECT COUNT(*) FROM operators", [])
+    }
+
+    fn insert_role(&mut self, name: &str, builtin: bool, permissions: &str) -> Result<i64> {
+        let c = self;
+        c.insert(
+            "INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)",
+            rusqlite::params![name, builtin, permissions],
+        )
+    }
+
+    fn list_roles(&mut self) -> Result<Vec<RoleRow>> {
+        let c = self;
+        c.all(
+            "SELECT id, name, builtin, permissions FROM roles ORDER BY id",
+            [],
+        )
+    }
+
+    fn get_role(&mut self, id: i64) -> Result<Option<RoleRow>> {
+        let c = self;
+        c.one(
+            "SELECT id, name, builtin, permissions FROM roles WHERE id = ?",
+            rusqlite::params![id],
+        )
+    }
+
+    fn get_role_by_name(&mut self, name: &str) -> Result<Option<RoleRow>> {
+        let c = self;
+        c.one(
+            "SELECT id, name, builtin, permissions FROM roles WHERE name = ?",
+            rusqlite::params![name],
+        )
+    }
+
+    fn set_role_permissions(&mut self, id: i64, permissions: &str) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE roles SET permissions = ? WHERE id = ?",
+            rusqlite::params![permissions, id],
+        )
+        .map(drop)
+    }
+
+    fn insert_operator(
+        &mut self,
+        login: &str,
+        password_hash: &str,
+        role_id: i64,
+        now: i64,
+    ) -> Result<i64> {
+        let c = self;
+        c.insert(
+            "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
+            rusqlite::params![login, password_hash, role_id, now],
+        )
+    }
+
+    fn get_operator(&mut self, id: i64) -> Result<Option<OperatorRow>> {
+        let c = self;
+        c.one(
+            &format!("{OPERATOR_COLUMNS} WHERE o.id = ?"),
+            rusqlite::params![id],
+        )
+    }
+
+    fn get_operator_by_login(&mut self, login: &str) -> Result<Option<OperatorRow>> {
+        let c = self;
+        c.one(
+            &format!("{OPERATOR_COLUMNS} WHERE o.login = ?"),
+            rusqlite::params![login],
+        )
+    }
+
+    fn update_operator(
+        &mut self,
+        id: i64,
+        role_id: i64,
+        disabled: bool,
+        password_hash: Option<&str>,
+    ) -> Result<()> {
+        let c = self;
+        c.run(
+            "UPDATE operators SET role_id = ?, disabled = ?, \
+         password_hash = COALESCE(?, password_hash) WHERE id = ?",
+            rusqlite::params![role_id, disabled, password_hash, id],
+        )
+        .map(drop)
+    }
+
+    fn delete_operator_tokens(
+        &mut self,
+        operator_id: i64,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>> {
+        let c = self;
+        c.all(
+            "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
+         RETURNING token_hash",
+            rusqlite::params![operator_id, keep],
+        )
+    }
+
+    fn list_operators(&mut self) -> Result<Vec<OperatorRow>> {
+        let c = self;
+        c.all(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"), [])
+    }
+
+    fn token_owner(&mut self, token_hash: &str, now: i64) -> Result<Option<TokenOwner>> {
+        let c = self;
+        c.one(
+            "SELECT operator_id, client_id, expires_at FROM tokens \
+         WHERE token_hash = ? AND expires_at > ?",
+            rusqlite::params![token_hash, now],
+        )
+    }
+
+    fn delete_token(&mut self, token_hash: &str) -> Result<bool> {
+        let c = self;
+        c.run(
+            "DELETE FROM tokens WHERE token_hash = ?",
+            rusqlite::params![token_hash],
+        )
+        .map(|n| n > 0)
+    }
+
+    fn insert_token(
+        &mut self,
+        token_hash: &str,
+        operator_id: Option<i64>,
+        client_id: Option<i64>,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<()> {
+        let c = self;
+        c.run(
+            "INSERT INTO tokens (token_hash, operator_id, client_id, created_at, expires_at) \
+         VALUES (?, ?, ?, ?, ?)",
+            rusqlite::params![token_hash, operator_id, client_id, now, expires_at],
+        )?;
+        // Sign-ins accumulate; expired ones are of no use to anyone.
+        c.run(
+            "DELETE FROM tokens WHERE expires_at <= ?",
+            rusqlite::params![now],
+        )
+        .map(drop)
+    }
+}
