@@ -1,5 +1,5 @@
 use crate::store::audit::*;
-use crate::store::db::{Db, Query, Result};
+use crate::store::sqlite::db::{Db, Query, Result};
 
 crate::from_row!(AuditRow {
     id,

@@ -1,5 +1,5 @@
 use crate::store::builds::*;
-use crate::store::db::{Db, Result};
+use crate::store::sqlite::db::{Db, Result};
 
 crate::from_row!(AgentBuildRow {
     id,

@@ -1,5 +1,5 @@
 use crate::store::clients::*;
-use crate::store::db::{Db, Result};
+use crate::store::sqlite::db::{Db, Result};
 use club_shared::{Account, HoldingStatus};
 
 crate::from_row!(ClientRow {

@@ -1,5 +1,5 @@
-use crate::store::db::{Db, Result};
 use crate::store::hall::*;
+use crate::store::sqlite::db::{Db, Result};
 
 crate::from_row!(ZoneRow { id, name });
 

@@ -1,20 +1,24 @@
 //! The SQLite backend of the store's interface: each area's trait
-//! implemented on a connection ([`Db`](super::db::Db)), and SQLite's errors
+//! implemented on a connection ([`Db`](db::Db)), and SQLite's errors
 //! read into the store's.
 
 mod audit;
 mod builds;
 mod clients;
+pub(crate) mod db;
 mod hall;
+pub(crate) mod migrate;
 mod orders;
 mod schedule;
 mod sessions;
 mod settings;
 mod staff;
+pub(crate) mod store;
 mod tariffs;
+pub(crate) mod writer;
 
-use super::error::Error;
-use super::Constraint;
+use crate::store::error::Error;
+use crate::store::Constraint;
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {

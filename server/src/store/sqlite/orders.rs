@@ -1,5 +1,5 @@
-use crate::store::db::{Db, Query, Result};
 use crate::store::orders::*;
+use crate::store::sqlite::db::{Db, Query, Result};
 
 crate::from_row!(OrderRow {
     id,

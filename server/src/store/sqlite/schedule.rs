@@ -1,5 +1,5 @@
-use crate::store::db::{Db, Result};
 use crate::store::schedule::*;
+use crate::store::sqlite::db::{Db, Result};
 
 impl Schedule for Db {
     fn due_sessions(&mut self, now: i64) -> Result<Vec<(i64, String)>> {

@@ -1,5 +1,5 @@
-use crate::store::db::{Db, Query, Result};
 use crate::store::sessions::*;
+use crate::store::sqlite::db::{Db, Query, Result};
 use club_shared::{RefundPolicy, SessionStatus};
 
 crate::from_row!(SessionRow {

@@ -1,5 +1,5 @@
-use crate::store::db::{Db, Result};
 use crate::store::settings::*;
+use crate::store::sqlite::db::{Db, Result};
 
 impl Settings for Db {
     fn get_setting(&mut self, key: &str) -> Result<Option<String>> {

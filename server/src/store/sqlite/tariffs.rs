@@ -1,4 +1,4 @@
-use crate::store::db::{Db, Result};
+use crate::store::sqlite::db::{Db, Result};
 use crate::store::tariffs::*;
 
 crate::from_row!(TariffRow {

@@ -26,7 +26,7 @@
 //! begins a new transaction. Nobody is told a lost write was durable.
 
 use super::db::Db;
-use super::{Conn, Error, Result};
+use crate::store::{Conn, Error, Result};
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;

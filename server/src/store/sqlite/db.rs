@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, Params, Row};
 /// with room for the filters' variants.
 const STATEMENT_CACHE: usize = 512;
 
-pub use super::error::Result;
+pub use crate::store::error::Result;
 
 /// SQLite's own results, for decoding rows.
 type SqlResult<T> = rusqlite::Result<T>;
@@ -196,11 +196,11 @@ pub fn index(r: &Row<'_>, name: &str) -> SqlResult<usize> {
 #[macro_export]
 macro_rules! from_row {
     ($t:ident { $($f:ident),* $(,)? }) => {
-        impl $crate::store::db::FromRow for $t {
+        impl $crate::store::sqlite::db::FromRow for $t {
             fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                use $crate::store::db::Column;
+                use $crate::store::sqlite::db::Column;
                 Ok($t {
-                    $($f: Column::column(r, $crate::store::db::index(r, stringify!($f))?)?,)*
+                    $($f: Column::column(r, $crate::store::sqlite::db::index(r, stringify!($f))?)?,)*
                 })
             }
         }

@@ -9,41 +9,41 @@ use super::db::Db;
 /// Every migration: its version, name and SQL. Merged migrations are never
 /// edited; a change is a new file, added here.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "core", include_str!("../../migrations/0001_core.sql")),
+    (1, "core", include_str!("../../../migrations/0001_core.sql")),
     (
         2,
         "agent state",
-        include_str!("../../migrations/0002_agent_state.sql"),
+        include_str!("../../../migrations/0002_agent_state.sql"),
     ),
     (
         3,
         "closed segments are final",
-        include_str!("../../migrations/0003_closed_segments_are_final.sql"),
+        include_str!("../../../migrations/0003_closed_segments_are_final.sql"),
     ),
     (
         4,
         "shifts and orders",
-        include_str!("../../migrations/0004_shifts_and_orders.sql"),
+        include_str!("../../../migrations/0004_shifts_and_orders.sql"),
     ),
     (
         5,
         "indexes for scheduler and orders",
-        include_str!("../../migrations/0005_indexes_for_scheduler_and_orders.sql"),
+        include_str!("../../../migrations/0005_indexes_for_scheduler_and_orders.sql"),
     ),
     (
         6,
         "operators can be disabled",
-        include_str!("../../migrations/0006_operators_can_be_disabled.sql"),
+        include_str!("../../../migrations/0006_operators_can_be_disabled.sql"),
     ),
     (
         7,
         "agent started at",
-        include_str!("../../migrations/0007_agent_started_at.sql"),
+        include_str!("../../../migrations/0007_agent_started_at.sql"),
     ),
     (
         8,
         "agent builds",
-        include_str!("../../migrations/0008_agent_builds.sql"),
+        include_str!("../../../migrations/0008_agent_builds.sql"),
     ),
 ];
 
@@ -93,7 +93,7 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
 
 /// A database the sqlx runner migrated: its successful versions become
 /// this runner's record (once; the old table is left as it is).
-fn carry_over_sqlx_record(db: &Db, now_ms: i64) -> super::Result<()> {
+fn carry_over_sqlx_record(db: &Db, now_ms: i64) -> crate::store::Result<()> {
     let has_old: Option<i64> = db.one(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
         [],

@@ -1,0 +1,212 @@
+//! The SQLite store: one writer connection (write transactions are BEGIN
+//! IMMEDIATE and group-committed, see `writer`) and a pool of read-only
+//! readers that never wait behind the writer (WAL).
+
+use super::db::Db;
+use super::writer::Writer;
+use crate::config::Synchronous;
+use crate::store::{Conn, Error, Result, Tx};
+use chrono::Utc;
+use rusqlite::OpenFlags;
+use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// Readers at most: reads never wait behind the writer (WAL), only for a
+/// free reader.
+const READERS: usize = 4;
+/// How long a read waits for a free reader before the server says busy.
+const READER_PATIENCE: Duration = Duration::from_secs(5);
+/// Only a checkpoint or a reader racing the WAL index can wait this long.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Every connection's settings: statement journals and sorts in memory
+/// (an operation's savepoint would otherwise create, write and delete a
+/// temporary file per statement that changes rows), and a page cache that
+/// holds a batch's pages without spilling them early.
+const TUNING: &str = "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;";
+
+#[derive(Clone)]
+pub struct Store {
+    writer: Writer,
+    readers: Arc<Readers>,
+}
+
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Db>>,
+    free: Arc<Semaphore>,
+}
+
+impl Readers {
+    fn open(&self) -> Result<Db> {
+        let c = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        c.busy_timeout(BUSY_TIMEOUT)?;
+        let db = Db::new(c);
+        db.batch(TUNING)?;
+        Ok(db)
+    }
+}
+
+impl Store {
+    pub async fn open(database: &str, synchronous: Synchronous) -> anyhow::Result<Self> {
+        let path = PathBuf::from(crate::config::database_file(database));
+        let sync = match synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Off => "OFF",
+        };
+        let unwritable = |e: Error| {
+            anyhow::anyhow!(
+                "the database cannot be written ({e}): check that the account the server runs as \
+                 owns the file and its directory, that the disk is not full and not mounted read-only"
+            )
+        };
+        let writer = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+                let c = rusqlite::Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_CREATE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| unwritable(e.into()))?;
+                c.busy_timeout(BUSY_TIMEOUT)
+                    .map_err(|e| unwritable(e.into()))?;
+                let db = Db::new(c);
+                let mode: String = db
+                    .first("PRAGMA journal_mode = WAL", [])
+                    .map_err(unwritable)?;
+                if !mode.eq_ignore_ascii_case("wal") {
+                    anyhow::bail!("the database cannot use WAL mode (it answered {mode})");
+                }
+                db.batch(&format!(
+                    "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; {TUNING}"
+                ))
+                .map_err(unwritable)?;
+                probe_writable(&db).map_err(unwritable)?;
+                super::migrate::run(&db, Utc::now().timestamp_millis())?;
+                Ok(db)
+            })
+            .await??
+        };
+        let readers = Arc::new(Readers {
+            path,
+            idle: Mutex::new(Vec::new()),
+            free: Arc::new(Semaphore::new(READERS)),
+        });
+        Ok(Store {
+            writer: Writer::new(writer),
+            readers,
+        })
+    }
+
+    /// An operation's write transaction: it holds the write lock from its
+    /// first statement and answers its commit once durable.
+    pub async fn write(&self) -> Result<Tx> {
+        self.writer.begin().await
+    }
+
+    /// A read-only snapshot: every query in it sees the same committed state.
+    pub async fn snapshot(&self) -> Result<Reader> {
+        let mut r = self.read().await?;
+        r.db.as_ref().expect("a reader in use").batch("BEGIN")?;
+        r.in_transaction = true;
+        Ok(r)
+    }
+
+    /// A reader: each query sees what was committed when it ran.
+    pub async fn read(&self) -> Result<Reader> {
+        let permit =
+            tokio::time::timeout(READER_PATIENCE, self.readers.free.clone().acquire_owned())
+                .await
+                .map_err(|_| busy())?
+                .map_err(|_| busy())?;
+        let idle = self
+            .readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop();
+        let db = match idle {
+            Some(db) => db,
+            None => self.readers.open()?,
+        };
+        Ok(Reader {
+            db: Some(db),
+            readers: self.readers.clone(),
+            in_transaction: false,
+            _permit: permit,
+        })
+    }
+
+    /// COMMITs the writer issued so far.
+    pub fn commits(&self) -> u64 {
+        self.writer.commits()
+    }
+
+    pub async fn close(&self) {
+        self.readers.free.close();
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        self.writer.close().await;
+    }
+}
+
+fn busy() -> Error {
+    Error::Busy
+}
+
+/// A reader lent to one request; back to the pool when dropped.
+pub struct Reader {
+    db: Option<Db>,
+    readers: Arc<Readers>,
+    in_transaction: bool,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Deref for Reader {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.db.as_ref().expect("a reader in use")
+    }
+}
+
+impl DerefMut for Reader {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.db.as_mut().expect("a reader in use")
+    }
+}
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        if self.in_transaction && db.batch("ROLLBACK").is_err() {
+            return; // not back to the pool in an unknown state
+        }
+        self.readers
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(db);
+    }
+}
+
+/// A real committed write, so a file the server cannot write (a read-only
+/// file, directory or mount, a full disk) stops it at start, not at the
+/// first operation: SQLite opens such a file read-only without a word.
+fn probe_writable(db: &Db) -> Result<()> {
+    let version: i64 = db.first("PRAGMA user_version", [])?;
+    db.batch(&format!("PRAGMA user_version = {version}"))
+}
