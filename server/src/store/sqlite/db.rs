@@ -4,8 +4,10 @@
 //! into their structs ([`FromRow`]), stored enums into their Rust enums; a
 //! value that is none of them is an error, never a default.
 
+use super::cache::{Cache, Maps};
 use rusqlite::types::{FromSql, ToSql, Value, ValueRef};
 use rusqlite::{OptionalExtension, Params, Row};
+use std::sync::Arc;
 
 /// Prepared statements a connection keeps: every query the store has,
 /// with room for the filters' variants.
@@ -17,16 +19,61 @@ pub use crate::store::error::Result;
 type SqlResult<T> = rusqlite::Result<T>;
 
 /// A connection of the store: the writer's or a reader's.
-pub struct Db(rusqlite::Connection);
+pub struct Db(rusqlite::Connection, Option<Arc<Cache>>, bool);
 
 impl Db {
+    /// A connection that shares the store's cache of rarely changing reads.
+    pub(super) fn with_cache(c: rusqlite::Connection, cache: Arc<Cache>) -> Self {
+        Self::open(c, Some(cache))
+    }
+
+    /// A connection of its own (the store's tests).
+    #[cfg(test)]
     pub(super) fn new(c: rusqlite::Connection) -> Self {
+        Self::open(c, None)
+    }
+
+    fn open(c: rusqlite::Connection, cache: Option<Arc<Cache>>) -> Self {
         c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Db(c)
+        Db(c, cache, false)
     }
 
     pub(super) fn raw(&self) -> &rusqlite::Connection {
         &self.0
+    }
+
+    /// A cached read (see `cache`): from the cache unless this connection
+    /// wrote cached tables in its open batch.
+    pub(super) fn cached<T>(
+        &self,
+        pick: impl FnOnce(&Maps) -> Option<T>,
+        load: impl FnOnce(&Db) -> Result<T>,
+        put: impl FnOnce(&mut Maps, &T),
+    ) -> Result<T> {
+        match &self.1 {
+            Some(cache) if !self.2 => cache.get(pick, || load(self), put),
+            _ => load(self),
+        }
+    }
+
+    /// This connection writes a cached table: until its batch ends, it
+    /// reads them from the database.
+    pub(super) fn writes_cached(&mut self) {
+        self.2 = true;
+    }
+
+    /// Its batch committed: the cache drops what the batch changed.
+    pub(super) fn batch_committed(&mut self) {
+        if std::mem::take(&mut self.2) {
+            if let Some(cache) = &self.1 {
+                cache.invalidate();
+            }
+        }
+    }
+
+    /// Its batch rolled back: nothing it wrote happened.
+    pub(super) fn batch_rolled_back(&mut self) {
+        self.2 = false;
     }
 
     /// Runs a statement; answers the rows it changed.

@@ -4,6 +4,7 @@
 
 mod audit;
 mod builds;
+pub(crate) mod cache;
 mod clients;
 pub(crate) mod db;
 mod hall;

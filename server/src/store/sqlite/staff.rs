@@ -1,3 +1,4 @@
+use crate::store::sqlite::cache::keep;
 use crate::store::sqlite::db::{Db, Result};
 use crate::store::staff::*;
 
@@ -29,6 +30,7 @@ impl Staff for Db {
     }
 
     fn insert_role(&mut self, name: &str, builtin: bool, permissions: &str) -> Result<i64> {
+        self.writes_cached();
         let c = self;
         c.insert(
             "INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)",
@@ -61,6 +63,7 @@ impl Staff for Db {
     }
 
     fn set_role_permissions(&mut self, id: i64, permissions: &str) -> Result<()> {
+        self.writes_cached();
         let c = self;
         c.run(
             "UPDATE roles SET permissions = ? WHERE id = ?",
@@ -76,6 +79,7 @@ impl Staff for Db {
         role_id: i64,
         now: i64,
     ) -> Result<i64> {
+        self.writes_cached();
         let c = self;
         c.insert(
             "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
@@ -84,10 +88,10 @@ impl Staff for Db {
     }
 
     fn get_operator(&mut self, id: i64) -> Result<Option<OperatorRow>> {
-        let c = self;
-        c.one(
-            &format!("{OPERATOR_COLUMNS} WHERE o.id = ?"),
-            rusqlite::params![id],
+        self.cached(
+            |m| m.operators.get(&id).cloned(),
+            |c| c.one(&format!("{OPERATOR_COLUMNS} WHERE o.id = ?"), [id]),
+            |m, v| keep(&mut m.operators, id, v.clone()),
         )
     }
 
@@ -106,6 +110,7 @@ impl Staff for Db {
         disabled: bool,
         password_hash: Option<&str>,
     ) -> Result<()> {
+        self.writes_cached();
         let c = self;
         c.run(
             "UPDATE operators SET role_id = ?, disabled = ?, \
@@ -120,6 +125,7 @@ impl Staff for Db {
         operator_id: i64,
         keep: Option<&str>,
     ) -> Result<Vec<String>> {
+        self.writes_cached();
         let c = self;
         c.all(
             "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
@@ -134,15 +140,27 @@ impl Staff for Db {
     }
 
     fn token_owner(&mut self, token_hash: &str, now: i64) -> Result<Option<TokenOwner>> {
-        let c = self;
-        c.one(
-            "SELECT operator_id, client_id, expires_at FROM tokens \
-         WHERE token_hash = ? AND expires_at > ?",
-            rusqlite::params![token_hash, now],
-        )
+        // Kept while live; an unknown token (anyone can send one) never is.
+        let owner = self.cached(
+            |m| m.tokens.get(token_hash).map(|o| Some(*o)),
+            |c| {
+                c.one::<TokenOwner>(
+                    "SELECT operator_id, client_id, expires_at FROM tokens \
+                     WHERE token_hash = ? AND expires_at > ?",
+                    rusqlite::params![token_hash, now],
+                )
+            },
+            |m, v| {
+                if let Some(o) = v {
+                    keep(&mut m.tokens, token_hash.to_owned(), *o);
+                }
+            },
+        )?;
+        Ok(owner.filter(|(_, _, expires_at)| *expires_at > now))
     }
 
     fn delete_token(&mut self, token_hash: &str) -> Result<bool> {
+        self.writes_cached();
         let c = self;
         c.run(
             "DELETE FROM tokens WHERE token_hash = ?",
@@ -159,6 +177,7 @@ impl Staff for Db {
         now: i64,
         expires_at: i64,
     ) -> Result<()> {
+        self.writes_cached();
         let c = self;
         c.run(
             "INSERT INTO tokens (token_hash, operator_id, client_id, created_at, expires_at) \

@@ -2,6 +2,7 @@
 //! IMMEDIATE and group-committed, see `writer`) and a pool of read-only
 //! readers that never wait behind the writer (WAL).
 
+use super::cache::Cache;
 use super::db::Db;
 use super::writer::Writer;
 use crate::config::Synchronous;
@@ -36,6 +37,7 @@ pub struct Store {
 
 struct Readers {
     path: PathBuf,
+    cache: Arc<Cache>,
     idle: Mutex<Vec<Db>>,
     free: Arc<Semaphore>,
 }
@@ -49,7 +51,7 @@ impl Readers {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         c.busy_timeout(BUSY_TIMEOUT)?;
-        let db = Db::new(c);
+        let db = Db::with_cache(c, self.cache.clone());
         db.batch(TUNING)?;
         Ok(db)
     }
@@ -69,8 +71,9 @@ impl Store {
                  owns the file and its directory, that the disk is not full and not mounted read-only"
             )
         };
+        let cache = Arc::new(Cache::default());
         let writer = {
-            let path = path.clone();
+            let (path, cache) = (path.clone(), cache.clone());
             tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
                 let c = rusqlite::Connection::open_with_flags(
                     &path,
@@ -81,7 +84,7 @@ impl Store {
                 .map_err(|e| unwritable(e.into()))?;
                 c.busy_timeout(BUSY_TIMEOUT)
                     .map_err(|e| unwritable(e.into()))?;
-                let db = Db::new(c);
+                let db = Db::with_cache(c, cache);
                 let mode: String = db
                     .first("PRAGMA journal_mode = WAL", [])
                     .map_err(unwritable)?;
@@ -100,6 +103,7 @@ impl Store {
         };
         let readers = Arc::new(Readers {
             path,
+            cache,
             idle: Mutex::new(Vec::new()),
             free: Arc::new(Semaphore::new(READERS)),
         });
@@ -151,6 +155,12 @@ impl Store {
     /// COMMITs the writer issued so far.
     pub fn commits(&self) -> u64 {
         self.writer.commits()
+    }
+
+    /// Reads the cache of rarely changing values could not answer.
+    #[cfg(test)]
+    pub(crate) fn cache_misses(&self) -> u64 {
+        self.readers.cache.misses()
     }
 
     pub async fn close(&self) {

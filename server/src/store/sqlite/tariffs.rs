@@ -1,3 +1,4 @@
+use crate::store::sqlite::cache::keep;
 use crate::store::sqlite::db::{Db, Result};
 use crate::store::tariffs::*;
 
@@ -21,6 +22,7 @@ const TARIFF_COLUMNS: &str = "SELECT id, name, duration_seconds, price, refund_p
 
 impl Tariffs for Db {
     fn insert_tariff(&mut self, t: &TariffFields<'_>, now: i64) -> Result<i64> {
+        self.writes_cached();
         let c = self;
         c.insert(
         "INSERT INTO tariffs (name, duration_seconds, price, refund_policy, max_bonus_percent, \
@@ -44,6 +46,7 @@ impl Tariffs for Db {
     }
 
     fn update_tariff(&mut self, id: i64, t: &TariffFields<'_>, now: i64) -> Result<()> {
+        self.writes_cached();
         let c = self;
         c.run(
             "UPDATE tariffs SET name = ?, duration_seconds = ?, price = ?, refund_policy = ?, \
@@ -68,6 +71,7 @@ impl Tariffs for Db {
     }
 
     fn set_tariff_zones(&mut self, tariff_id: i64, zone_ids: &[i64]) -> Result<()> {
+        self.writes_cached();
         let c = self;
         c.run(
             "DELETE FROM tariff_zones WHERE tariff_id = ?",
@@ -83,18 +87,23 @@ impl Tariffs for Db {
     }
 
     fn tariff_zones(&mut self, tariff_id: i64) -> Result<Vec<i64>> {
-        let c = self;
-        c.all(
-            "SELECT zone_id FROM tariff_zones WHERE tariff_id = ? ORDER BY zone_id",
-            rusqlite::params![tariff_id],
+        self.cached(
+            |m| m.tariff_zones.get(&tariff_id).cloned(),
+            |c| {
+                c.all(
+                    "SELECT zone_id FROM tariff_zones WHERE tariff_id = ? ORDER BY zone_id",
+                    [tariff_id],
+                )
+            },
+            |m, v| keep(&mut m.tariff_zones, tariff_id, v.clone()),
         )
     }
 
     fn get_tariff(&mut self, id: i64) -> Result<Option<TariffRow>> {
-        let c = self;
-        c.one(
-            &format!("{TARIFF_COLUMNS} WHERE id = ?"),
-            rusqlite::params![id],
+        self.cached(
+            |m| m.tariffs.get(&id).cloned(),
+            |c| c.one(&format!("{TARIFF_COLUMNS} WHERE id = ?"), [id]),
+            |m, v| keep(&mut m.tariffs, id, v.clone()),
         )
     }
 

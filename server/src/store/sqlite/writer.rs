@@ -66,6 +66,7 @@ impl Batch {
         }
         self.open = false;
         self.rolled_back.store(false, Ordering::SeqCst);
+        self.conn.batch_rolled_back();
     }
 
     /// Whether SQLite rolled the open transaction back by itself. If so,
@@ -80,6 +81,7 @@ impl Batch {
             "the database rolled the batch back by itself"
         );
         self.open = false;
+        self.conn.batch_rolled_back();
         for (done, _) in self.committed.drain(..) {
             let _ = done.send(Err(Arc::from(LOST)));
         }
@@ -224,6 +226,9 @@ impl Writer {
             }
         };
         b.open = false;
+        if outcome.is_ok() {
+            b.conn.batch_committed();
+        }
         for (done, after) in b.committed.drain(..) {
             if outcome.is_ok() {
                 after();
