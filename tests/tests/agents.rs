@@ -1204,7 +1204,20 @@ async fn the_desk_sends_a_message_reboots_shuts_down_and_wakes_pcs() {
         )
         .await;
     assert_eq!(status, 403);
+    let mut events = srv.events();
     agent.stop().await;
+    // The server has seen the PC go (an agent's stop returns before its
+    // disconnect is handled there).
+    let service = srv.service.clone();
+    wait_for(&mut events, |e| match e {
+        Event::DeviceChanged { device_id: d }
+            if *d == device_id && !service.presence(device_id).online =>
+        {
+            Some(())
+        }
+        _ => None,
+    })
+    .await;
 
     // Offline: nobody to ask, except for a wake.
     let (status, _) = command(json!({"kind": "message", "text": "hello?"})).await;

@@ -3,6 +3,7 @@
 //! publishes its events. Callers (REST, the agent gateway, the scheduler)
 //! come through here and nowhere else.
 
+mod actor;
 mod agents;
 mod auth;
 mod builds;
@@ -25,6 +26,7 @@ mod staff;
 mod tariffs;
 pub mod throttle;
 
+pub use actor::{Actor, StaffCtx};
 pub use agents::*;
 pub use auth::*;
 pub use builds::AgentBuildView;
@@ -46,9 +48,9 @@ pub use tariffs::*;
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::events::Bus;
-use crate::store::{self, NewAudit, Store, Tx};
+use crate::store::{Store, Tx};
 use chrono::{DateTime, Utc};
-use club_shared::{Event, Metrics, Permission};
+use club_shared::{Event, Metrics};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use tokio::sync::{broadcast, Notify};
@@ -56,74 +58,6 @@ use tokio::sync::{broadcast, Notify};
 /// Desired states waiting for the gateway; one that falls behind resends
 /// every connected PC's current state.
 const DESIRED_PUSH_BACKLOG: usize = 4096;
-
-/// Who performs an operation; recorded in the audit trail.
-#[derive(Debug, Clone)]
-pub enum Actor {
-    Staff(StaffCtx),
-    Player { client_id: i64 },
-    Agent { device_id: i64 },
-    System,
-}
-
-impl Actor {
-    pub fn operator_id(&self) -> Option<i64> {
-        match self {
-            Actor::Staff(s) => Some(s.operator_id),
-            _ => None,
-        }
-    }
-
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Actor::Staff(_) => "staff",
-            Actor::Player { .. } => "player",
-            Actor::Agent { .. } => "agent",
-            Actor::System => "system",
-        }
-    }
-
-    /// Staff must hold `p`; players, agents and the system are checked by
-    /// the operation itself (their own session or device only).
-    pub fn require(&self, p: Permission) -> Result<()> {
-        match self {
-            Actor::Staff(s) => s.require(p),
-            _ => Ok(()),
-        }
-    }
-
-    fn audit(&self, kind: &'static str, at: DateTime<Utc>) -> NewAudit {
-        NewAudit {
-            at: store::ms(at),
-            operator_id: self.operator_id(),
-            actor: self.kind(),
-            kind,
-            ..NewAudit::default()
-        }
-    }
-}
-
-/// A signed-in staff member and what their role allows.
-#[derive(Debug, Clone)]
-pub struct StaffCtx {
-    pub operator_id: i64,
-    pub login: String,
-    pub role: String,
-    pub permissions: Vec<Permission>,
-    /// The sign-in this request came with: its digest and end.
-    pub token_hash: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl StaffCtx {
-    pub fn require(&self, p: Permission) -> Result<()> {
-        if self.permissions.contains(&p) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(p))
-        }
-    }
-}
 
 /// What one scheduler step did with the work that was due.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
