@@ -25,7 +25,7 @@ async fn compute_desired(
     device_id: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<DesiredState> {
-    let live = store::live_sessions(c, Some(device_id))?;
+    let live = c.live_sessions(Some(device_id))?;
     let running = live.iter().find(|s| s.status != SessionStatus::Pending);
     let Some(s) = running else {
         return Ok(DesiredState {
@@ -35,7 +35,8 @@ async fn compute_desired(
         });
     };
     let status = s.status;
-    let tariff_name = store::session_segments(c, s.id)?
+    let tariff_name = c
+        .session_segments(s.id)?
         .last()
         .map(|g| g.tariff_name.clone())
         .unwrap_or_default();
@@ -100,7 +101,7 @@ pub(crate) async fn desired_in_tx(
         unchanged => return Ok(unchanged),
     };
     let json = serde_json::to_string(&push.desired).map_err(|e| Error::Internal(e.into()))?;
-    let seq = store::bump_desired_state(c, device_id, &json)?;
+    let seq = c.bump_desired_state(device_id, &json)?;
     Ok(Changed::Yes(DesiredPush {
         seq: seq.max(0) as u64,
         ..push
@@ -115,8 +116,9 @@ async fn compare_desired(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Changed> {
     let desired = compute_desired(c, device_id, now).await?;
-    let (seq, stored) =
-        store::desired_state(c, device_id)?.ok_or_else(|| Error::not_found("device", device_id))?;
+    let (seq, stored) = c
+        .desired_state(device_id)?
+        .ok_or_else(|| Error::not_found("device", device_id))?;
     let unchanged = stored_state(stored).as_ref() == Some(&desired);
     let push = DesiredPush {
         device_id,
@@ -143,7 +145,8 @@ impl Service {
     pub async fn authenticate_device(&self, secret: &str) -> Result<AgentDevice> {
         let mut c = self.store.read().await?;
         let secret_hash = secrets::digest(secret);
-        let d = store::device_by_secret(&mut *c, &secret_hash)?
+        let d = c
+            .device_by_secret(&secret_hash)?
             .ok_or_else(|| Error::Unauthorized("unknown or revoked device secret".into()))?;
         Ok(AgentDevice {
             id: d.id,
@@ -156,7 +159,7 @@ impl Service {
     /// disabled).
     pub async fn device_secret_hash(&self, device_id: i64) -> Result<Option<String>> {
         let mut c = self.store.read().await?;
-        Ok(store::device_secret_hash(&mut *c, device_id)?)
+        Ok(c.device_secret_hash(device_id)?)
     }
 
     /// A PC's desired state as of now, for an agent that just connected:
@@ -202,7 +205,7 @@ impl Service {
         let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
         let above = i64::try_from(agent_seq).unwrap_or(i64::MAX - 1);
         let mut tx = self.store.write().await?;
-        let seq = store::raise_desired_state(&mut *tx, device_id, above, &json)?;
+        let seq = tx.raise_desired_state(device_id, above, &json)?;
         tx.commit().await?;
         Ok((seq.max(0) as u64, desired))
     }
@@ -223,20 +226,21 @@ impl Service {
         // the writer is only taken for a start it has not seen.
         let known = {
             let mut c = self.store.read().await?;
-            store::agent_started_at(&mut *c, device_id)?
+            c.agent_started_at(device_id)?
         };
         if known == Some(started) {
             return Ok(());
         }
         let mut tx = self.store.write().await?;
-        let previous = store::agent_started_at(&mut *tx, device_id)?;
+        let previous = tx.agent_started_at(device_id)?;
         if previous == Some(started) {
             return Ok(());
         }
-        store::set_agent_started_at(&mut *tx, device_id, started)?;
+        tx.set_agent_started_at(device_id, started)?;
         if let Some(previous) = previous {
             let now = self.now();
-            let session = store::live_sessions(&mut *tx, Some(device_id))?
+            let session = tx
+                .live_sessions(Some(device_id))?
                 .into_iter()
                 .find(|s| s.status != SessionStatus::Pending);
             let pc_rebooted = (pc_uptime_seconds as i64) * 1000 < store::ms(now) - previous;
@@ -250,7 +254,7 @@ impl Service {
                 "pc_uptime_seconds": pc_uptime_seconds,
                 "pc_rebooted": pc_rebooted,
             }));
-            store::insert_audit(&mut *tx, &a)?;
+            tx.insert_audit(&a)?;
         }
         tx.commit().await?;
         Ok(())
@@ -284,11 +288,12 @@ impl Service {
         // heartbeat: the hall reads live presence from memory.
         let mut tx = self.store.write().await?;
         let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
-        store::record_device_seen(&mut *tx, device_id, store::ms(now), json.as_deref())?;
+        tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
         // Silent during a started session, or back from that: on record,
         // with when (the classic fraud: the client switched off to pocket
         // the cash while the PC is played).
-        let started = store::live_sessions(&mut *tx, Some(device_id))?
+        let started = tx
+            .live_sessions(Some(device_id))?
             .into_iter()
             .find(|s| s.status == SessionStatus::Started);
         if let Some(s) = started {
@@ -307,7 +312,7 @@ impl Service {
                 "online": online,
                 "last_seen_at": previous.last_seen_at,
             }));
-            store::insert_audit(&mut *tx, &a)?;
+            tx.insert_audit(&a)?;
         }
         self.commit(tx, vec![Event::DeviceChanged { device_id }])
             .await

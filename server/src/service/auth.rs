@@ -81,7 +81,7 @@ impl Service {
     /// the generated password when none was given, so it can be printed once.
     pub async fn bootstrap(&self, owner_password: Option<&str>) -> Result<Option<String>> {
         let mut tx = self.store.write().await?;
-        if store::count_operators(&mut *tx)? > 0 {
+        if tx.count_operators()? > 0 {
             return Ok(None);
         }
         let now = store::ms(self.now());
@@ -92,9 +92,9 @@ impl Service {
         ];
         let mut owner_role = 0;
         for (name, perms) in roles {
-            let id = match store::get_role_by_name(&mut *tx, name)? {
+            let id = match tx.get_role_by_name(name)? {
                 Some(r) => r.id,
-                None => store::insert_role(&mut *tx, name, true, &permissions_json(&perms))?,
+                None => tx.insert_role(name, true, &permissions_json(&perms))?,
             };
             if name == builtin_roles::OWNER {
                 owner_role = id;
@@ -108,17 +108,14 @@ impl Service {
             }
         };
         let hash = hash(password).await?;
-        let id = store::insert_operator(&mut *tx, "owner", &hash, owner_role, now)?;
-        store::insert_audit(
-            &mut *tx,
-            &NewAudit {
-                at: now,
-                actor: "system",
-                kind: "operator.bootstrap",
-                after: Some(serde_json::json!({"operator_id": id, "login": "owner"})),
-                ..NewAudit::default()
-            },
-        )?;
+        let id = tx.insert_operator("owner", &hash, owner_role, now)?;
+        tx.insert_audit(&NewAudit {
+            at: now,
+            actor: "system",
+            kind: "operator.bootstrap",
+            after: Some(serde_json::json!({"operator_id": id, "login": "owner"})),
+            ..NewAudit::default()
+        })?;
         tx.commit().await?;
         Ok(generated)
     }
@@ -153,17 +150,14 @@ impl Service {
                 Key::Phone(phone) => ("phone", phone.clone()),
             };
             tracing::warn!(what, %who, until = %l.until, "sign-in locked after failures");
-            store::insert_audit(
-                &mut *tx,
-                &NewAudit {
-                    at: store::ms(now),
-                    actor: "system",
-                    kind: "sign_in_locked",
-                    client_id: client_id.filter(|_| matches!(l.key, Key::Phone(_))),
-                    after: Some(serde_json::json!({ what: who, "until": l.until })),
-                    ..NewAudit::default()
-                },
-            )?;
+            tx.insert_audit(&NewAudit {
+                at: store::ms(now),
+                actor: "system",
+                kind: "sign_in_locked",
+                client_id: client_id.filter(|_| matches!(l.key, Key::Phone(_))),
+                after: Some(serde_json::json!({ what: who, "until": l.until })),
+                ..NewAudit::default()
+            })?;
         }
         tx.commit().await?;
         Ok(())
@@ -182,7 +176,7 @@ impl Service {
         }
         let op = {
             let mut c = self.store.read().await?;
-            store::get_operator_by_login(&mut *c, login)?
+            c.get_operator_by_login(login)?
         };
         // Spend the same effort on unknown logins as on known ones.
         let hash = op.as_ref().map_or(DUMMY_HASH, |o| o.password_hash.as_str());
@@ -213,8 +207,7 @@ impl Service {
         let token = secrets::random_token();
         let now = self.now();
         let mut tx = self.store.write().await?;
-        store::insert_token(
-            &mut *tx,
+        tx.insert_token(
             &secrets::digest(&token),
             operator_id,
             client_id,
@@ -228,13 +221,14 @@ impl Service {
     pub async fn authenticate_staff(&self, token: &str) -> Result<StaffCtx> {
         let mut c = self.store.read().await?;
         let token_hash = secrets::digest(token);
-        let owner = store::token_owner(&mut *c, &token_hash, store::ms(self.now()))?;
+        let owner = c.token_owner(&token_hash, store::ms(self.now()))?;
         let Some((Some(operator_id), None, expires_at)) = owner else {
             return Err(Error::Unauthorized(
                 "sign in first: the token is unknown or expired".into(),
             ));
         };
-        let op = store::get_operator(&mut *c, operator_id)?
+        let op = c
+            .get_operator(operator_id)?
             .filter(|o| !o.disabled)
             .ok_or_else(|| Error::Unauthorized("the operator is disabled or gone".into()))?;
         Ok(StaffCtx {
@@ -250,14 +244,14 @@ impl Service {
     /// Whether a staff sign-in (by its digest) is still good.
     pub async fn staff_token_alive(&self, token_hash: &str) -> Result<bool> {
         let mut c = self.store.read().await?;
-        let owner = store::token_owner(&mut *c, token_hash, store::ms(self.now()))?;
+        let owner = c.token_owner(token_hash, store::ms(self.now()))?;
         Ok(matches!(owner, Some((Some(_), None, _))))
     }
 
     /// Ends the caller's sign-in; its open hall feeds close.
     pub async fn logout(&self, staff: &StaffCtx) -> Result<()> {
         let mut tx = self.store.write().await?;
-        store::delete_token(&mut *tx, &staff.token_hash)?;
+        tx.delete_token(&staff.token_hash)?;
         self.commit(
             tx,
             vec![Event::SignedOut {
@@ -280,7 +274,7 @@ impl Service {
         }
         let client = {
             let mut c = self.store.read().await?;
-            store::get_client_by_phone(&mut *c, phone)?
+            c.get_client_by_phone(phone)?
         };
         let client = client.and_then(|c| c.pin_hash.clone().map(|h| (c, h)));
         let hash = client.as_ref().map_or(DUMMY_HASH, |(_, h)| h.as_str());
@@ -299,21 +293,22 @@ impl Service {
     pub async fn unlock_pin(&self, actor: &Actor, client_id: i64) -> Result<bool> {
         actor.require(Permission::ClientManage)?;
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut *tx, client_id)?
+        let client = tx
+            .get_client(client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
         let now = self.now();
         let was_locked = self.throttle.unlock(&Key::Phone(client.phone.clone()), now);
         let mut entry = actor.audit("pin_unlocked", now);
         entry.client_id = Some(client_id);
         entry.after = Some(serde_json::json!({ "was_locked": was_locked }));
-        store::insert_audit(&mut *tx, &entry)?;
+        tx.insert_audit(&entry)?;
         tx.commit().await?;
         Ok(was_locked)
     }
 
     pub async fn authenticate_player(&self, token: &str) -> Result<Actor> {
         let mut c = self.store.read().await?;
-        let owner = store::token_owner(&mut *c, &secrets::digest(token), store::ms(self.now()))?;
+        let owner = c.token_owner(&secrets::digest(token), store::ms(self.now()))?;
         match owner {
             Some((None, Some(client_id), _)) => Ok(Actor::Player { client_id }),
             _ => Err(Error::Unauthorized(

@@ -126,7 +126,7 @@ impl Service {
         .map_err(|e| Error::Internal(e.into()))?;
         let now = store::ms(self.now());
         let mut tx = self.store.write().await?;
-        let (created, id) = match store::agent_build_by_sha(&mut *tx, &sha256)? {
+        let (created, id) = match tx.agent_build_by_sha(&sha256)? {
             Some(existing) if existing.platform != platform => {
                 return Err(Error::Conflict(format!(
                     "this build is already kept for {}",
@@ -134,13 +134,12 @@ impl Service {
                 )))
             }
             Some(existing) => {
-                store::designate_agent_build(&mut *tx, existing.id, now)?;
+                tx.designate_agent_build(existing.id, now)?;
                 (false, existing.id)
             }
             None => (
                 true,
-                store::insert_agent_build(
-                    &mut *tx,
+                tx.insert_agent_build(
                     platform,
                     version,
                     &sha256,
@@ -150,7 +149,8 @@ impl Service {
                 )?,
             ),
         };
-        let row = store::agent_build_by_sha(&mut *tx, &sha256)?
+        let row = tx
+            .agent_build_by_sha(&sha256)?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("the build just kept is gone")))?;
         let mut a = actor.audit(
             if created {
@@ -163,7 +163,7 @@ impl Service {
         a.after = Some(serde_json::json!({
             "id": id, "platform": platform, "version": row.version, "sha256": sha256, "size": row.size,
         }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         tx.commit().await?;
         Ok((created, AgentBuildView::new(row, true)))
     }
@@ -173,7 +173,7 @@ impl Service {
     pub async fn agent_builds(&self, actor: &Actor) -> Result<Vec<AgentBuildView>> {
         actor.require(Permission::DeviceManage)?;
         let mut c = self.store.read().await?;
-        let rows = store::list_agent_builds(&mut *c)?;
+        let rows = c.list_agent_builds()?;
         let mut seen = std::collections::HashSet::new();
         Ok(rows
             .into_iter()
@@ -201,7 +201,8 @@ impl Service {
         .map_err(|_| Error::Busy("other PCs are downloading; try again shortly".into()))?
         .map_err(|e| Error::Internal(e.into()))?;
         let mut c = self.store.read().await?;
-        let bytes = store::agent_build_bytes(&mut *c, sha256)?
+        let bytes = c
+            .agent_build_bytes(sha256)?
             .ok_or_else(|| Error::NotFound("no such agent build".into()))?;
         Ok((permit, bytes))
     }
@@ -213,7 +214,7 @@ impl Service {
             return Ok(None);
         }
         let mut c = self.store.read().await?;
-        let current = store::current_agent_build(&mut *c, &build.platform)?;
+        let current = c.current_agent_build(&build.platform)?;
         Ok(current
             .filter(|b| b.sha256 != build.sha256)
             .map(|b| UpdateOffer {
@@ -237,20 +238,20 @@ impl Service {
         }
         let known = {
             let mut c = self.store.read().await?;
-            store::device_agent_sha256(&mut *c, device_id)?
+            c.device_agent_sha256(device_id)?
         };
         if known.as_deref() == Some(build.sha256.as_str()) {
             return Ok(());
         }
         let mut tx = self.store.write().await?;
-        let previous = store::device_agent_sha256(&mut *tx, device_id)?;
+        let previous = tx.device_agent_sha256(device_id)?;
         if previous.as_deref() == Some(build.sha256.as_str()) {
             return Ok(());
         }
-        store::set_device_agent_sha256(&mut *tx, device_id, &build.sha256)?;
+        tx.set_device_agent_sha256(device_id, &build.sha256)?;
         if let Some(previous) = previous {
-            let before = store::agent_build_by_sha(&mut *tx, &previous)?;
-            let after = store::agent_build_by_sha(&mut *tx, &build.sha256)?;
+            let before = tx.agent_build_by_sha(&previous)?;
+            let after = tx.agent_build_by_sha(&build.sha256)?;
             let mut a = Actor::Agent { device_id }.audit("agent.updated", self.now());
             a.device_id = Some(device_id);
             a.before = Some(serde_json::json!({
@@ -260,7 +261,7 @@ impl Service {
                 "sha256": build.sha256, "version": after.map(|b| b.version),
                 "platform": build.platform,
             }));
-            store::insert_audit(&mut *tx, &a)?;
+            tx.insert_audit(&a)?;
         }
         tx.commit().await?;
         Ok(())

@@ -95,11 +95,10 @@ pub(crate) fn holding_view(h: &store::HoldingRow) -> HoldingView {
 }
 
 pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
-    let row = store::get_client(c, id)?.ok_or_else(|| Error::not_found("client", id))?;
-    let holdings = store::client_holdings(c, id)?
-        .iter()
-        .map(holding_view)
-        .collect();
+    let row = c
+        .get_client(id)?
+        .ok_or_else(|| Error::not_found("client", id))?;
+    let holdings = c.client_holdings(id)?.iter().map(holding_view).collect();
     Ok(ClientView {
         id: row.id,
         name: row.name,
@@ -113,8 +112,9 @@ pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
 }
 
 pub(crate) async fn balance_event(c: &mut Conn, client_id: i64) -> Result<Event> {
-    let row =
-        store::get_client(c, client_id)?.ok_or_else(|| Error::not_found("client", client_id))?;
+    let row = c
+        .get_client(client_id)?
+        .ok_or_else(|| Error::not_found("client", client_id))?;
     Ok(Event::BalanceChanged {
         client_id,
         balance: row.balance,
@@ -126,7 +126,7 @@ impl Service {
     pub async fn search_clients(&self, search: &str) -> Result<Vec<ClientView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for row in store::search_clients(&mut *tx, search.trim(), 200)? {
+        for row in tx.search_clients(search.trim(), 200)? {
             out.push(client_view(&mut *tx, row.id).await?);
         }
         Ok(out)
@@ -150,13 +150,12 @@ impl Service {
         };
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if store::get_client_by_phone(&mut *tx, &phone)?.is_some() {
+        if tx.get_client_by_phone(&phone)?.is_some() {
             return Err(Error::Conflict(format!(
                 "a client with phone {phone} already exists"
             )));
         }
-        let id = store::insert_client(
-            &mut *tx,
+        let id = tx.insert_client(
             &name,
             &phone,
             req.auto_renewal,
@@ -167,7 +166,7 @@ impl Service {
         let mut a = actor.audit("client.create", now);
         a.client_id = Some(id);
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }
@@ -193,18 +192,19 @@ impl Service {
             None => None,
         };
         let mut tx = self.store.write().await?;
-        let row = store::get_client(&mut *tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
+        let row = tx
+            .get_client(id)?
+            .ok_or_else(|| Error::not_found("client", id))?;
         let before = client_view(&mut *tx, id).await?;
         let phone = phone.unwrap_or(row.phone);
-        if let Some(other) = store::get_client_by_phone(&mut *tx, &phone)? {
+        if let Some(other) = tx.get_client_by_phone(&phone)? {
             if other.id != id {
                 return Err(Error::Conflict(format!(
                     "a client with phone {phone} already exists"
                 )));
             }
         }
-        store::update_client(
-            &mut *tx,
+        tx.update_client(
             id,
             &name.unwrap_or(row.name),
             &phone,
@@ -216,7 +216,7 @@ impl Service {
         a.client_id = Some(id);
         a.before = json(&before);
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }

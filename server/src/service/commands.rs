@@ -6,7 +6,6 @@
 
 use super::{required_text, Actor, Service};
 use crate::error::{Error, Result};
-use crate::store;
 use club_shared::{CommandKind, CommandState, DeviceCommandView, Event, Permission, SessionStatus};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -139,7 +138,7 @@ impl Service {
             "state": command.state, "error": command.error,
         }));
         let mut tx = self.store.write().await?;
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         tx.commit().await?;
 
         self.set_command(command.clone());
@@ -213,7 +212,7 @@ impl Service {
             "id": id, "kind": command.kind, "state": command.state, "error": command.error,
         }));
         let mut tx = self.store.write().await?;
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         tx.commit().await?;
         self.set_command(command);
         self.bus.publish([Event::DeviceChanged { device_id }]);

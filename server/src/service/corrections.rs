@@ -105,7 +105,8 @@ impl Service {
         if req.device_id == s.device_id {
             return Err(Error::bad("device_id", "the session is already on this PC"));
         }
-        let target = store::get_device(&mut *tx, req.device_id)?
+        let target = tx
+            .get_device(req.device_id)?
             .ok_or_else(|| Error::not_found("device", req.device_id))?;
         if !target.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", target.name)));
@@ -117,7 +118,7 @@ impl Service {
             .await?
             .last()
         {
-            let zones = store::tariff_zones(&mut *tx, current.tariff_id)?;
+            let zones = tx.tariff_zones(current.tariff_id)?;
             if !zones.is_empty() && !zones.contains(&target.zone_id) {
                 return Err(Error::Conflict(format!(
                     "tariff {} is not allowed in the zone of PC {}",
@@ -132,22 +133,22 @@ impl Service {
 
         let before = session_view(&mut *tx, id).await?;
         let t = store::ms(now);
-        store::end_binding(&mut *tx, id, t)?;
+        tx.end_binding(id, t)?;
         let started = (status == SessionStatus::Started).then_some(t);
         let planned = if status == SessionStatus::Pending {
             s.planned_start_at
         } else {
             t
         };
-        store::insert_running_binding(&mut *tx, id, target.id, planned, started)?;
-        store::set_session_device(&mut *tx, id, target.id)?;
+        tx.insert_running_binding(id, target.id, planned, started)?;
+        tx.set_session_device(id, target.id)?;
         let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.move", now, &s);
         a.device_id = Some(target.id);
         a.before = Some(serde_json::json!({"device_id": s.device_id, "ends_at": before.ends_at}));
         a.after = Some(serde_json::json!({"device_id": target.id, "ends_at": view.ends_at}));
         a.reason = reason;
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![moved_event(&view, s.device_id)])
             .await?;
         self.schedule_changed().notify_one();
@@ -197,7 +198,8 @@ impl Service {
                 format!("would give back more than the {paid} paid for this session's tariffs"),
             ));
         }
-        let client = store::get_client(&mut *tx, s.client_id)?
+        let client = tx
+            .get_client(s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
         if req.delta > client.balance {
             return Err(Error::Conflict(format!(
@@ -205,27 +207,17 @@ impl Service {
                 client.balance, req.delta
             )));
         }
-        store::insert_price_correction(
-            &mut *tx,
-            id,
-            req.delta,
-            &reason,
-            actor.operator_id(),
-            store::ms(now),
-        )?;
-        store::insert_ledger(
-            &mut *tx,
-            &NewLedger {
-                at: store::ms(now),
-                client_id: s.client_id,
-                account: Account::Money,
-                amount: -req.delta,
-                kind: "price_correction",
-                order_id: None,
-                session_id: Some(id),
-                operator_id: actor.operator_id(),
-            },
-        )?;
+        tx.insert_price_correction(id, req.delta, &reason, actor.operator_id(), store::ms(now))?;
+        tx.insert_ledger(&NewLedger {
+            at: store::ms(now),
+            client_id: s.client_id,
+            account: Account::Money,
+            amount: -req.delta,
+            kind: "price_correction",
+            order_id: None,
+            session_id: Some(id),
+            operator_id: actor.operator_id(),
+        })?;
         let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.price_correction", now, &s);
         a.before = Some(serde_json::json!({"corrections": corrections, "balance": client.balance}));
@@ -233,7 +225,7 @@ impl Service {
             "corrections": corrections + req.delta, "delta": req.delta, "balance": client.balance - req.delta
         }));
         a.reason = Some(reason);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.finish(tx, SessionChange::PriceCorrected, &view, Some(s.client_id))
             .await?;
         Ok(view)
@@ -249,7 +241,7 @@ async fn paid_for_session(c: &mut Conn, v: &SessionView) -> Result<Minor> {
             continue;
         }
         seen.push(g.holding_id);
-        if let Some(h) = store::get_holding(c, g.holding_id)? {
+        if let Some(h) = c.get_holding(g.holding_id)? {
             paid += h.price_paid;
         }
     }

@@ -5,7 +5,6 @@ use super::{
     Actor, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service, TariffInput, TopUp,
 };
 use crate::error::Result;
-use crate::store;
 use club_shared::{builtin_roles, ExpirationPolicy, PaymentMethod, RefundPolicy};
 
 pub struct DemoLogins {
@@ -165,7 +164,7 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
     let mut operators = Vec::new();
     let roles = {
         let mut c = service.store.read().await?;
-        store::list_roles(&mut *c)?
+        c.list_roles()?
     };
     for (login, password, role) in [
         ("admin", "admin-demo-1", builtin_roles::ADMINISTRATOR),

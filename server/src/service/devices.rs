@@ -4,7 +4,6 @@
 
 use super::{json, required_text, Actor, Service};
 use crate::error::{Error, Result};
-use crate::store;
 use club_shared::{Event, Permission};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -38,13 +37,15 @@ impl Service {
     ) -> Result<club_shared::DeviceView> {
         actor.require(Permission::DeviceManage)?;
         let mut tx = self.store.write().await?;
-        let d = store::get_device(&mut *tx, id)?.ok_or_else(|| Error::not_found("device", id))?;
+        let d = tx
+            .get_device(id)?
+            .ok_or_else(|| Error::not_found("device", id))?;
         let name = match &req.name {
             Some(n) => required_text("name", n, 60)?,
             None => d.name.clone(),
         };
         let zone_id = req.zone_id.unwrap_or(d.zone_id);
-        if !store::zone_exists(&mut *tx, zone_id)? {
+        if !tx.zone_exists(zone_id)? {
             return Err(Error::NotFound(format!(
                 "zone_id: zone {zone_id} not found"
             )));
@@ -56,8 +57,7 @@ impl Service {
         }
         let before = self.device_view_in(&mut *tx, id).await?;
         let enabled = req.enabled.unwrap_or(d.enabled);
-        store::update_device(
-            &mut *tx,
+        tx.update_device(
             id,
             &name,
             zone_id,
@@ -70,7 +70,7 @@ impl Service {
         a.device_id = Some(id);
         a.before = json(&before);
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let mut events = vec![Event::DeviceChanged { device_id: id }];
         if d.enabled && !enabled {
             // A disabled PC's agent is closed out at once.

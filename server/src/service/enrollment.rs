@@ -95,19 +95,14 @@ impl Service {
         actor.require(Permission::DeviceManage)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        store::get_device(&mut *tx, device_id)?
+        tx.get_device(device_id)?
             .ok_or_else(|| Error::not_found("device", device_id))?;
         let code = secrets::enrollment_code();
         let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
-        store::insert_enrollment_code(
-            &mut *tx,
-            device_id,
-            &secrets::digest(&code),
-            store::ms(expires),
-        )?;
+        tx.insert_enrollment_code(device_id, &secrets::digest(&code), store::ms(expires))?;
         let mut a = actor.audit("device.enrollment_code", now);
         a.device_id = Some(device_id);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(EnrollmentCode {
             device_id,
@@ -128,17 +123,17 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let device_id =
-            store::redeem_enrollment_code(&mut *tx, &secrets::digest(&code), store::ms(now))?
-                .ok_or_else(|| {
-                    Error::Unauthorized("the enrollment code is unknown, used or expired".into())
-                })?;
+        let device_id = tx
+            .redeem_enrollment_code(&secrets::digest(&code), store::ms(now))?
+            .ok_or_else(|| {
+                Error::Unauthorized("the enrollment code is unknown, used or expired".into())
+            })?;
         let secret = secrets::random_token();
-        store::set_device_secret(&mut *tx, device_id, &secrets::digest(&secret), &hostname)?;
+        tx.set_device_secret(device_id, &secrets::digest(&secret), &hostname)?;
         let mut a = Actor::Agent { device_id }.audit("device.enroll", now);
         a.device_id = Some(device_id);
         a.after = Some(serde_json::json!({ "hostname": hostname }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(
             tx,
             vec![

@@ -50,7 +50,7 @@ async fn open_new_segment(
     running_from: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
-    let position = store::session_segments(c, s.id)?.len() as i64;
+    let position = c.session_segments(s.id)?.len() as i64;
     let ends_at = match running_from {
         Some(from) => {
             let offset = load_settings(c).await?.utc_offset_minutes;
@@ -87,8 +87,7 @@ async fn open_new_segment(
             None
         }
     };
-    let segment_id = store::insert_segment(
-        c,
+    let segment_id = c.insert_segment(
         s.id,
         position,
         holding.id,
@@ -98,11 +97,10 @@ async fn open_new_segment(
         tariff.max_bonus_percent,
     )?;
     if let (Some(from), Some(ends)) = (running_from, ends_at) {
-        store::open_segment(c, segment_id, store::ms(from), store::ms(ends))?;
-        store::set_session_ends_at(c, s.id, Some(store::ms(ends)))?;
+        c.open_segment(segment_id, store::ms(from), store::ms(ends))?;
+        c.set_session_ends_at(s.id, Some(store::ms(ends)))?;
     }
-    store::update_holding(
-        c,
+    c.update_holding(
         holding.id,
         holding.remaining_seconds,
         holding.value_remaining,
@@ -122,7 +120,8 @@ impl Service {
         let mut tx = self.store.write().await?;
         let s = load_session(&mut *tx, id).await?;
         let status = require_live(&s, "adding a tariff")?;
-        let device = store::get_device(&mut *tx, s.device_id)?
+        let device = tx
+            .get_device(s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
         let before = session_view(&mut *tx, id).await?;
         let holdings_before = holdings_state(&mut *tx, &before).await?;
@@ -141,7 +140,8 @@ impl Service {
                         "applies only when buying a tariff_id",
                     ));
                 }
-                store::get_holding(&mut *tx, h)?.ok_or_else(|| Error::not_found("holding", h))?
+                tx.get_holding(h)?
+                    .ok_or_else(|| Error::not_found("holding", h))?
             }
             (None, Some(t)) => {
                 buy_tariff(&mut *tx, actor, s.client_id, t, req.bonus_amount, now).await?
@@ -184,7 +184,7 @@ impl Service {
             "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
         }));
         a.reason = reason;
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let paid = req.tariff_id.is_some().then_some(s.client_id);
         self.finish(tx, SessionChange::TariffAdded, &view, paid)
             .await?;
@@ -205,7 +205,8 @@ impl Service {
         if s.status != SessionStatus::Started {
             return Ok(None);
         }
-        let client = store::get_client(&mut *tx, s.client_id)?
+        let client = tx
+            .get_client(s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
         let segments = closing_segments(&mut *tx, id, Closing::NaturalEnd).await?;
         let Some(current) = segments.last() else {
@@ -214,16 +215,13 @@ impl Service {
         if !client.auto_renewal {
             return Ok(None);
         }
-        let next = store::available_holding_of_tariff(
-            &mut *tx,
-            s.client_id,
-            current.tariff_id,
-            store::ms(ends_at),
-        )?;
+        let next =
+            tx.available_holding_of_tariff(s.client_id, current.tariff_id, store::ms(ends_at))?;
         let Some(next) = next else {
             return Ok(None);
         };
-        let device = store::get_device(&mut *tx, s.device_id)?
+        let device = tx
+            .get_device(s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
         let before = session_view(&mut *tx, id).await?;
         let outcomes = plan(&mut *tx, &segments, Closing::NaturalEnd).await?;
@@ -261,7 +259,7 @@ impl Service {
         let mut a = audit_on_session(&Actor::System, "session.renew", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(serde_json::json!({"session": summary(&view), "closed": outcomes}));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.finish(tx, SessionChange::Renewed, &view, None).await?;
         Ok(Some(view))
     }

@@ -62,7 +62,7 @@ pub struct CreatedDevice {
 impl Service {
     pub async fn list_zones(&self) -> Result<Vec<ZoneView>> {
         let mut c = self.store.read().await?;
-        Ok(store::list_zones(&mut *c)?
+        Ok(c.list_zones()?
             .into_iter()
             .map(|z| ZoneView {
                 id: z.id,
@@ -75,11 +75,11 @@ impl Service {
         actor.require(Permission::DeviceManage)?;
         let name = required_text("name", &req.name, 60)?;
         let mut tx = self.store.write().await?;
-        let id = store::insert_zone(&mut *tx, &name)?;
+        let id = tx.insert_zone(&name)?;
         let view = ZoneView { id, name };
         let mut a = actor.audit("zone.create", self.now());
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }
@@ -94,21 +94,21 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if !store::zone_exists(&mut *tx, req.zone_id)? {
+        if !tx.zone_exists(req.zone_id)? {
             return Err(Error::NotFound(format!(
                 "zone_id: zone {} not found",
                 req.zone_id
             )));
         }
-        let id = store::insert_device(&mut *tx, &name, req.zone_id, req.x, req.y, store::ms(now))?;
+        let id = tx.insert_device(&name, req.zone_id, req.x, req.y, store::ms(now))?;
         let code = secrets::enrollment_code();
         let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
-        store::insert_enrollment_code(&mut *tx, id, &secrets::digest(&code), store::ms(expires))?;
+        tx.insert_enrollment_code(id, &secrets::digest(&code), store::ms(expires))?;
         let device = self.device_view_in(&mut *tx, id).await?;
         let mut a = actor.audit("device.create", now);
         a.device_id = Some(id);
         a.after = json(&device);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![Event::DeviceChanged { device_id: id }])
             .await?;
         Ok(CreatedDevice {
@@ -131,19 +131,21 @@ impl Service {
 
     pub async fn hall(&self) -> Result<HallSnapshot> {
         let mut tx = self.store.snapshot().await?;
-        let zones = store::list_zones(&mut *tx)?
+        let zones = tx
+            .list_zones()?
             .into_iter()
             .map(|z| ZoneView {
                 id: z.id,
                 name: z.name,
             })
             .collect();
-        let live = store::live_sessions(&mut *tx, None)?;
+        let live = tx.live_sessions(None)?;
         let mut device_sessions = Vec::with_capacity(live.len());
         for s in &live {
             device_sessions.push((s.device_id, device_session(&mut *tx, s).await?));
         }
-        let devices = store::list_devices(&mut *tx)?
+        let devices = tx
+            .list_devices()?
             .into_iter()
             .map(|d| {
                 let device_id = d.id;
@@ -162,9 +164,11 @@ impl Service {
     }
 
     pub(crate) async fn device_view_in(&self, c: &mut Conn, id: i64) -> Result<DeviceView> {
-        let d = store::get_device(c, id)?.ok_or_else(|| Error::not_found("device", id))?;
+        let d = c
+            .get_device(id)?
+            .ok_or_else(|| Error::not_found("device", id))?;
         let mut sessions = Vec::new();
-        for s in store::live_sessions(c, Some(id))? {
+        for s in c.live_sessions(Some(id))? {
             sessions.push(device_session(c, &s).await?);
         }
         Ok(self.device_view(d, sessions.iter()))
@@ -223,7 +227,7 @@ impl Service {
 }
 
 async fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSession> {
-    let segments = store::session_segments(c, s.id)?;
+    let segments = c.session_segments(s.id)?;
     Ok(DeviceSession {
         id: s.id,
         client_id: s.client_id,

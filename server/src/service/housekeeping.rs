@@ -90,7 +90,7 @@ impl Service {
                 return Ok(Pass::default());
             };
             let cutoff = now - chrono::Duration::minutes(minutes);
-            (minutes, store::due_no_shows(&mut *c, store::ms(cutoff))?)
+            (minutes, c.due_no_shows(store::ms(cutoff))?)
         };
         let mut pass = Pass::default();
         for id in due {
@@ -107,7 +107,7 @@ impl Service {
     pub async fn expire_holdings(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
-            store::due_expiries(&mut *c, store::ms(now))?
+            c.due_expiries(store::ms(now))?
         };
         let mut pass = Pass::default();
         for id in due {
@@ -119,13 +119,14 @@ impl Service {
     async fn expire_holding(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let Some(h) = store::get_holding(&mut *tx, id)? else {
+        let Some(h) = tx.get_holding(id)? else {
             return Ok(false);
         };
         if h.status != HoldingStatus::Available || h.valid_until.is_none_or(|v| v > t) {
             return Ok(false);
         }
-        let tariff = store::get_tariff(&mut *tx, h.tariff_id)?
+        let tariff = tx
+            .get_tariff(h.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
         let policy = tariff.expiration_policy;
         let expiry = expiry_postings(id, holding_state(&h), policy);
@@ -150,7 +151,7 @@ impl Service {
         a.after = Some(serde_json::json!({
             "status": "expired", "policy": policy, "bonus": bonus, "burned": voided,
         }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, events).await?;
         Ok(true)
     }
@@ -164,9 +165,9 @@ pub(crate) async fn next_housekeeping(
     settings: &Settings,
     after: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let expiry = store::next_expiry(c, store::ms(after))?;
+    let expiry = c.next_expiry(store::ms(after))?;
     let no_show = match settings.no_show_minutes {
-        Some(minutes) => store::next_no_show(c, store::ms(after), minutes * 60_000)?,
+        Some(minutes) => c.next_no_show(store::ms(after), minutes * 60_000)?,
         None => None,
     };
     Ok([expiry, no_show].into_iter().flatten().min())
@@ -180,7 +181,7 @@ impl Service {
     pub async fn announce_warnings(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
         let mut c = self.store.read().await?;
         let warn = warning_offsets_ms(&load_settings(&mut *c).await?);
-        let due = store::sessions_to_warn(&mut *c, store::ms(after), store::ms(now), &warn)?;
+        let due = c.sessions_to_warn(store::ms(after), store::ms(now), &warn)?;
         drop(c);
         if due.is_empty() {
             return Ok(());
@@ -207,7 +208,7 @@ impl Service {
     pub async fn run_due(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
-            store::due_sessions(&mut *c, store::ms(now))?
+            c.due_sessions(store::ms(now))?
         };
         let mut pass = Pass::default();
         for (id, status) in due {
@@ -229,8 +230,8 @@ impl Service {
         let mut c = self.store.read().await?;
         let settings = load_settings(&mut *c).await?;
         let warn = warning_offsets_ms(&settings);
-        let warning = store::next_warning(&mut *c, store::ms(after), &warn)?;
-        let work = store::next_deadline(&mut *c, store::ms(after))?;
+        let warning = c.next_warning(store::ms(after), &warn)?;
+        let work = c.next_deadline(store::ms(after))?;
         let housekeeping = next_housekeeping(&mut *c, &settings, after).await?;
         Ok([work, warning, housekeeping]
             .into_iter()

@@ -47,9 +47,11 @@ pub(crate) async fn buy_tariff(
     if bonus_amount < 0 {
         return Err(Error::bad("bonus_amount", "must not be negative"));
     }
-    let client =
-        store::get_client(c, client_id)?.ok_or_else(|| Error::not_found("client", client_id))?;
-    let tariff = store::get_tariff(c, tariff_id)?
+    let client = c
+        .get_client(client_id)?
+        .ok_or_else(|| Error::not_found("client", client_id))?;
+    let tariff = c
+        .get_tariff(tariff_id)?
         .ok_or_else(|| Error::NotFound(format!("tariff_id: tariff {tariff_id} not found")))?;
     if !tariff.active {
         return Err(Error::Conflict(format!(
@@ -65,47 +67,40 @@ pub(crate) async fn buy_tariff(
         client.bonus_balance,
     )?;
     let t = store::ms(now);
-    let order_id = store::insert_order(
-        c,
-        &NewOrder {
-            at: t,
-            client_id,
-            operator_id: actor.operator_id(),
-            kind: "purchase",
-            method: Some("balance"),
-            money,
-            bonus,
-            tariff_id: Some(tariff_id),
-            refund_of: None,
-            session_id: None,
-            reason: None,
-        },
-    )?;
+    let order_id = c.insert_order(&NewOrder {
+        at: t,
+        client_id,
+        operator_id: actor.operator_id(),
+        kind: "purchase",
+        method: Some("balance"),
+        money,
+        bonus,
+        tariff_id: Some(tariff_id),
+        refund_of: None,
+        session_id: None,
+        reason: None,
+    })?;
     for (account, amount, kind) in [
         (Account::Money, money, "purchase"),
         (Account::Bonus, bonus, "purchase_bonus"),
     ] {
         if amount > 0 {
-            store::insert_ledger(
-                c,
-                &NewLedger {
-                    at: t,
-                    client_id,
-                    account,
-                    amount: -amount,
-                    kind,
-                    order_id: Some(order_id),
-                    session_id: None,
-                    operator_id: actor.operator_id(),
-                },
-            )?;
+            c.insert_ledger(&NewLedger {
+                at: t,
+                client_id,
+                account,
+                amount: -amount,
+                kind,
+                order_id: Some(order_id),
+                session_id: None,
+                operator_id: actor.operator_id(),
+            })?;
         }
     }
     let valid_until = tariff
         .validity_days
         .map(|d| store::ms(now + chrono::Duration::days(d)));
-    let holding = store::insert_holding(
-        c,
+    let holding = c.insert_holding(
         client_id,
         tariff_id,
         tariff.duration_seconds,
@@ -113,7 +108,7 @@ pub(crate) async fn buy_tariff(
         t,
         valid_until,
     )?;
-    store::set_order_holding(c, order_id, holding.id)?;
+    c.set_order_holding(order_id, holding.id)?;
     Ok(holding)
 }
 
@@ -130,37 +125,32 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let before = store::get_client(&mut *tx, client_id)?
+        let before = tx
+            .get_client(client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
-        let order_id = store::insert_order(
-            &mut *tx,
-            &NewOrder {
-                at: t,
-                client_id,
-                operator_id: actor.operator_id(),
-                kind: "top_up",
-                method: Some(req.method.as_str()),
-                money: req.amount,
-                bonus: 0,
-                tariff_id: None,
-                refund_of: None,
-                session_id: None,
-                reason: None,
-            },
-        )?;
-        store::insert_ledger(
-            &mut *tx,
-            &NewLedger {
-                at: t,
-                client_id,
-                account: Account::Money,
-                amount: req.amount,
-                kind: "top_up",
-                order_id: Some(order_id),
-                session_id: None,
-                operator_id: actor.operator_id(),
-            },
-        )?;
+        let order_id = tx.insert_order(&NewOrder {
+            at: t,
+            client_id,
+            operator_id: actor.operator_id(),
+            kind: "top_up",
+            method: Some(req.method.as_str()),
+            money: req.amount,
+            bonus: 0,
+            tariff_id: None,
+            refund_of: None,
+            session_id: None,
+            reason: None,
+        })?;
+        tx.insert_ledger(&NewLedger {
+            at: t,
+            client_id,
+            account: Account::Money,
+            amount: req.amount,
+            kind: "top_up",
+            order_id: Some(order_id),
+            session_id: None,
+            operator_id: actor.operator_id(),
+        })?;
         let view = client_view(&mut *tx, client_id).await?;
         let mut a = actor.audit("client.top_up", now);
         a.client_id = Some(client_id);
@@ -168,7 +158,7 @@ impl Service {
         a.after = Some(serde_json::json!({
             "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
         }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let event = Event::BalanceChanged {
             client_id,
             balance: view.balance,
@@ -207,7 +197,7 @@ impl Service {
             "balance": after.balance, "bonus_balance": after.bonus_balance,
             "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
         }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let event = balance_event(&mut *tx, client_id).await?;
         self.commit(tx, vec![event]).await?;
         Ok(holding_view(&holding))
@@ -215,9 +205,10 @@ impl Service {
 
     pub async fn ledger(&self, client_id: i64) -> Result<Vec<LedgerEntryView>> {
         let mut tx = self.store.snapshot().await?;
-        store::get_client(&mut *tx, client_id)?
+        tx.get_client(client_id)?
             .ok_or_else(|| Error::not_found("client", client_id))?;
-        Ok(store::client_ledger(&mut *tx, client_id)?
+        Ok(tx
+            .client_ledger(client_id)?
             .into_iter()
             .map(|e| LedgerEntryView {
                 id: e.id,
@@ -235,17 +226,18 @@ impl Service {
     /// Club-wide money totals, for the conservation check.
     pub async fn money_totals(&self) -> Result<store::MoneyTotals> {
         let mut c = self.store.read().await?;
-        Ok(store::money_totals(&mut *c)?)
+        Ok(c.money_totals()?)
     }
 
     /// Every client whose balance differs from the sum of its ledger.
     pub async fn ledger_mismatches(&self) -> Result<Vec<i64>> {
         let mut tx = self.store.snapshot().await?;
         let mut bad = Vec::new();
-        for id in store::list_client_ids(&mut *tx)? {
-            let row =
-                store::get_client(&mut *tx, id)?.ok_or_else(|| Error::not_found("client", id))?;
-            if store::ledger_sums(&mut *tx, id)? != (row.balance, row.bonus_balance) {
+        for id in tx.list_client_ids()? {
+            let row = tx
+                .get_client(id)?
+                .ok_or_else(|| Error::not_found("client", id))?;
+            if tx.ledger_sums(id)? != (row.balance, row.bonus_balance) {
                 bad.push(id);
             }
         }

@@ -138,7 +138,7 @@ impl Service {
     ) -> Result<Vec<OrderView>> {
         actor.require(Permission::ReportView)?;
         let mut c = self.store.read().await?;
-        Ok(store::list_orders(&mut *c, client_id, 500)?
+        Ok(c.list_orders(client_id, 500)?
             .into_iter()
             .map(order_view)
             .collect())
@@ -159,7 +159,9 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let order = store::get_order(&mut *tx, id)?.ok_or_else(|| Error::not_found("order", id))?;
+        let order = tx
+            .get_order(id)?
+            .ok_or_else(|| Error::not_found("order", id))?;
         let left = order.money - order.refunded;
         if req.amount > left {
             return Err(Error::bad(
@@ -175,7 +177,8 @@ impl Service {
                         "a top-up is refunded in cash or by card",
                     ));
                 }
-                let client = store::get_client(&mut *tx, order.client_id)?
+                let client = tx
+                    .get_client(order.client_id)?
                     .ok_or_else(|| Error::not_found("client", order.client_id))?;
                 if client.balance < req.amount {
                     return Err(Error::Conflict(format!(
@@ -188,7 +191,8 @@ impl Service {
                 let hid = order
                     .holding_id
                     .ok_or_else(|| Error::Internal(anyhow::anyhow!("purchase without holding")))?;
-                let h = store::get_holding(&mut *tx, hid)?
+                let h = tx
+                    .get_holding(hid)?
                     .ok_or_else(|| Error::not_found("holding", hid))?;
                 if h.status == HoldingStatus::InUse {
                     return Err(Error::Conflict(format!(
@@ -197,7 +201,7 @@ impl Service {
                 }
                 let from_holding = req.amount.min(h.value_remaining);
                 let from_revenue = req.amount - from_holding;
-                if from_revenue > store::holding_revenue(&mut *tx, hid)? {
+                if from_revenue > tx.holding_revenue(hid)? {
                     return Err(Error::bad(
                         "amount",
                         format!("more than order {id} is worth now"),
@@ -215,7 +219,7 @@ impl Service {
                 } else {
                     h.status
                 };
-                store::update_holding(&mut *tx, hid, remaining, value, status)?;
+                tx.update_holding(hid, remaining, value, status)?;
                 for (kind, seconds, amount) in [
                     ("refund", h.remaining_seconds - remaining, from_holding),
                     ("revenue_refund", 0, from_revenue),
@@ -230,7 +234,7 @@ impl Service {
                             seconds,
                             amount,
                         };
-                        store::insert_value_movement(&mut *tx, &m)?;
+                        tx.insert_value_movement(&m)?;
                     }
                 }
             }
@@ -241,22 +245,19 @@ impl Service {
                 )))
             }
         }
-        let refund_id = store::insert_order(
-            &mut *tx,
-            &NewOrder {
-                at: t,
-                client_id: order.client_id,
-                operator_id: actor.operator_id(),
-                kind: "refund",
-                method: Some(req.method.as_str()),
-                money: req.amount,
-                bonus: 0,
-                tariff_id: order.tariff_id,
-                refund_of: Some(id),
-                session_id: order.session_id,
-                reason: Some(&reason),
-            },
-        )?;
+        let refund_id = tx.insert_order(&NewOrder {
+            at: t,
+            client_id: order.client_id,
+            operator_id: actor.operator_id(),
+            kind: "refund",
+            method: Some(req.method.as_str()),
+            money: req.amount,
+            bonus: 0,
+            tariff_id: order.tariff_id,
+            refund_of: Some(id),
+            session_id: order.session_id,
+            reason: Some(&reason),
+        })?;
         // Onto the balance for a purchase or a charge; off it for a top-up
         // paid out; a purchase paid out in cash leaves the balance alone.
         let balance_change = match (order.kind.as_str(), req.method) {
@@ -275,7 +276,7 @@ impl Service {
                 session_id: order.session_id,
                 operator_id: actor.operator_id(),
             };
-            store::insert_ledger(&mut *tx, &e)?;
+            tx.insert_ledger(&e)?;
         }
         let mut a = actor.audit("order.refund", now);
         a.client_id = Some(order.client_id);
@@ -286,8 +287,9 @@ impl Service {
             "refunded": order.refunded + req.amount
         }));
         a.reason = Some(reason);
-        store::insert_audit(&mut *tx, &a)?;
-        let view = store::get_order(&mut *tx, refund_id)?
+        tx.insert_audit(&a)?;
+        let view = tx
+            .get_order(refund_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", refund_id))?;
         let event = balance_event(&mut *tx, order.client_id).await?;
@@ -304,7 +306,8 @@ impl Service {
         let now = self.now();
         let t = store::ms(now);
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut *tx, req.client_id)?
+        let client = tx
+            .get_client(req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
         if let Some(sid) = req.session_id {
             let s = load_session(&mut *tx, sid).await?;
@@ -321,22 +324,19 @@ impl Service {
                 client.balance, req.amount
             )));
         }
-        let order_id = store::insert_order(
-            &mut *tx,
-            &NewOrder {
-                at: t,
-                client_id: client.id,
-                operator_id: actor.operator_id(),
-                kind: "extra_charge",
-                method: Some("balance"),
-                money: req.amount,
-                bonus: 0,
-                tariff_id: None,
-                refund_of: None,
-                session_id: req.session_id,
-                reason: Some(&reason),
-            },
-        )?;
+        let order_id = tx.insert_order(&NewOrder {
+            at: t,
+            client_id: client.id,
+            operator_id: actor.operator_id(),
+            kind: "extra_charge",
+            method: Some("balance"),
+            money: req.amount,
+            bonus: 0,
+            tariff_id: None,
+            refund_of: None,
+            session_id: req.session_id,
+            reason: Some(&reason),
+        })?;
         let e = NewLedger {
             at: t,
             client_id: client.id,
@@ -347,14 +347,15 @@ impl Service {
             session_id: req.session_id,
             operator_id: actor.operator_id(),
         };
-        store::insert_ledger(&mut *tx, &e)?;
+        tx.insert_ledger(&e)?;
         let mut a = actor.audit("order.extra_charge", now);
         a.client_id = Some(client.id);
         a.session_id = req.session_id;
         a.after = Some(serde_json::json!({"order_id": order_id, "amount": req.amount}));
         a.reason = Some(reason);
-        store::insert_audit(&mut *tx, &a)?;
-        let view = store::get_order(&mut *tx, order_id)?
+        tx.insert_audit(&a)?;
+        let view = tx
+            .get_order(order_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", order_id))?;
         let event = balance_event(&mut *tx, client.id).await?;

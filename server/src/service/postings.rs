@@ -3,7 +3,7 @@
 
 use crate::domain::Posting;
 use crate::error::Result;
-use crate::store::{self, Conn, NewLedger, NewValueMovement};
+use crate::store::{Conn, NewLedger, NewValueMovement};
 
 /// Who and what the postings are for.
 pub(crate) struct PostingContext {
@@ -27,12 +27,12 @@ pub(crate) async fn write_postings(
                 remaining_seconds,
                 value_remaining,
                 status,
-            } => store::update_holding(c, holding_id, remaining_seconds, value_remaining, status)?,
+            } => c.update_holding(holding_id, remaining_seconds, value_remaining, status)?,
             Posting::SegmentClosed {
                 segment_id,
                 seconds_used,
                 amount,
-            } => store::close_segment(c, segment_id, ctx.at, seconds_used, amount)?,
+            } => c.close_segment(segment_id, ctx.at, seconds_used, amount)?,
             Posting::Value {
                 holding_id,
                 segment_id,
@@ -49,7 +49,7 @@ pub(crate) async fn write_postings(
                     seconds,
                     amount,
                 };
-                store::insert_value_movement(c, &m)?
+                c.insert_value_movement(&m)?
             }
             Posting::Ledger {
                 account,
@@ -66,7 +66,7 @@ pub(crate) async fn write_postings(
                     session_id: ctx.session_id,
                     operator_id: ctx.operator_id,
                 };
-                store::insert_ledger(c, &e)?;
+                c.insert_ledger(&e)?;
                 balance_changed = true;
             }
         }

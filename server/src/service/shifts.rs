@@ -60,7 +60,8 @@ pub(super) fn staff_id(actor: &Actor) -> Result<i64> {
 }
 
 async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
-    let payments = store::shift_order_totals(c, shift.id)?
+    let payments = c
+        .shift_order_totals(shift.id)?
         .into_iter()
         .map(|(kind, method, money, bonus, count)| PaymentLine {
             kind,
@@ -70,8 +71,9 @@ async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftRep
             count,
         })
         .collect();
-    let (bonus_issued, bonus_spent) = store::shift_bonus(c, shift.id)?;
-    let corrections = store::shift_corrections(c, shift.id)?
+    let (bonus_issued, bonus_spent) = c.shift_bonus(shift.id)?;
+    let corrections = c
+        .shift_corrections(shift.id)?
         .into_iter()
         .map(
             |(session_id, delta, reason, operator_id, t)| CorrectionLine {
@@ -83,7 +85,8 @@ async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftRep
             },
         )
         .collect();
-    let cancellations = store::shift_cancellations(c, shift.id)?
+    let cancellations = c
+        .shift_cancellations(shift.id)?
         .into_iter()
         .map(|(session_id, operator_id, t, reason)| CancellationLine {
             session_id,
@@ -112,17 +115,19 @@ impl Service {
         let op = staff_id(actor)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        if let Some(open) = store::open_shift_of(&mut *tx, op)? {
+        if let Some(open) = tx.open_shift_of(op)? {
             return Err(Error::Conflict(format!(
                 "shift {} is already open; close it first",
                 open.id
             )));
         }
-        let id = store::open_shift(&mut *tx, op, store::ms(now))?;
-        let shift = store::get_shift(&mut *tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
+        let id = tx.open_shift(op, store::ms(now))?;
+        let shift = tx
+            .get_shift(id)?
+            .ok_or_else(|| Error::not_found("shift", id))?;
         let mut a = actor.audit("shift.open", now);
         a.after = Some(serde_json::json!({"shift_id": id}));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let r = report(&mut *tx, &shift).await?;
         self.commit(tx, vec![]).await?;
         Ok(r)
@@ -132,7 +137,8 @@ impl Service {
     pub async fn current_shift(&self, actor: &Actor) -> Result<ShiftReport> {
         let op = staff_id(actor)?;
         let mut tx = self.store.snapshot().await?;
-        let shift = store::open_shift_of(&mut *tx, op)?
+        let shift = tx
+            .open_shift_of(op)?
             .ok_or_else(|| Error::NotFound("no open shift: open one first".into()))?;
         report(&mut *tx, &shift).await
     }
@@ -144,7 +150,9 @@ impl Service {
         let op = staff_id(actor)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let shift = store::get_shift(&mut *tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
+        let shift = tx
+            .get_shift(id)?
+            .ok_or_else(|| Error::not_found("shift", id))?;
         if shift.operator_id != op {
             actor.require(Permission::RoleManage)?;
         }
@@ -153,14 +161,14 @@ impl Service {
         }
         let mut a = actor.audit("shift.close", now);
         a.before = Some(serde_json::json!({"shift_id": id}));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let closed = store::ShiftRow {
             closed_at: Some(store::ms(now)),
             ..shift
         };
         let z = report(&mut *tx, &closed).await?;
         let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
-        store::close_shift(&mut *tx, id, store::ms(now), &json)?;
+        tx.close_shift(id, store::ms(now), &json)?;
         self.commit(tx, vec![]).await?;
         Ok(z)
     }
@@ -168,7 +176,9 @@ impl Service {
     pub async fn shift_report(&self, actor: &Actor, id: i64) -> Result<ShiftReport> {
         actor.require(Permission::ReportView)?;
         let mut tx = self.store.snapshot().await?;
-        let shift = store::get_shift(&mut *tx, id)?.ok_or_else(|| Error::not_found("shift", id))?;
+        let shift = tx
+            .get_shift(id)?
+            .ok_or_else(|| Error::not_found("shift", id))?;
         if let Some(z) = shift
             .z_report
             .as_deref()

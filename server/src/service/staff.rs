@@ -92,7 +92,7 @@ impl Service {
     pub async fn list_roles(&self, actor: &Actor) -> Result<Vec<RoleView>> {
         actor.require(Permission::RoleManage)?;
         let mut c = self.store.read().await?;
-        Ok(store::list_roles(&mut *c)?.iter().map(role_view).collect())
+        Ok(c.list_roles()?.iter().map(role_view).collect())
     }
 
     pub async fn create_role(&self, actor: &Actor, req: NewRole) -> Result<RoleView> {
@@ -100,12 +100,14 @@ impl Service {
         let name = required_text("name", &req.name, 60)?;
         let mut tx = self.store.write().await?;
         let perms = permissions_json(&req.permissions);
-        let id = store::insert_role(&mut *tx, &name, false, &perms)?;
-        let row = store::get_role(&mut *tx, id)?.ok_or_else(|| Error::not_found("role", id))?;
+        let id = tx.insert_role(&name, false, &perms)?;
+        let row = tx
+            .get_role(id)?
+            .ok_or_else(|| Error::not_found("role", id))?;
         let view = role_view(&row);
         let mut a = actor.audit("role.create", self.now());
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }
@@ -120,8 +122,9 @@ impl Service {
     ) -> Result<RoleView> {
         actor.require(Permission::RoleManage)?;
         let mut tx = self.store.write().await?;
-        let before =
-            store::get_role(&mut *tx, role_id)?.ok_or_else(|| Error::not_found("role", role_id))?;
+        let before = tx
+            .get_role(role_id)?
+            .ok_or_else(|| Error::not_found("role", role_id))?;
         if before.name == club_shared::builtin_roles::OWNER
             && !req.permissions.contains(&Permission::RoleManage)
         {
@@ -130,14 +133,15 @@ impl Service {
                 "the Owner role must keep RoleManage",
             ));
         }
-        store::set_role_permissions(&mut *tx, role_id, &permissions_json(&req.permissions))?;
-        let after =
-            store::get_role(&mut *tx, role_id)?.ok_or_else(|| Error::not_found("role", role_id))?;
+        tx.set_role_permissions(role_id, &permissions_json(&req.permissions))?;
+        let after = tx
+            .get_role(role_id)?
+            .ok_or_else(|| Error::not_found("role", role_id))?;
         let view = role_view(&after);
         let mut a = actor.audit("role.permissions", self.now());
         a.before = json(&role_view(&before));
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }
@@ -145,10 +149,7 @@ impl Service {
     pub async fn list_operators(&self, actor: &Actor) -> Result<Vec<OperatorView>> {
         actor.require(Permission::RoleManage)?;
         let mut c = self.store.read().await?;
-        Ok(store::list_operators(&mut *c)?
-            .iter()
-            .map(operator_view)
-            .collect())
+        Ok(c.list_operators()?.iter().map(operator_view).collect())
     }
 
     /// Changes an operator's role, disables or enables them, or resets
@@ -193,23 +194,25 @@ impl Service {
         };
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let before =
-            store::get_operator(&mut *tx, id)?.ok_or_else(|| Error::not_found("operator", id))?;
+        let before = tx
+            .get_operator(id)?
+            .ok_or_else(|| Error::not_found("operator", id))?;
         let role_id = req.role_id.unwrap_or(before.role_id);
-        if store::get_role(&mut *tx, role_id)?.is_none() {
+        if tx.get_role(role_id)?.is_none() {
             return Err(Error::NotFound(format!(
                 "role_id: role {role_id} not found"
             )));
         }
         let disabled = req.disabled.unwrap_or(before.disabled);
-        store::update_operator(&mut *tx, id, role_id, disabled, hash.as_deref())?;
+        tx.update_operator(id, role_id, disabled, hash.as_deref())?;
         let ended = if disabled || hash.is_some() {
-            store::delete_operator_tokens(&mut *tx, id, None)?
+            tx.delete_operator_tokens(id, None)?
         } else {
             Vec::new()
         };
-        let after =
-            store::get_operator(&mut *tx, id)?.ok_or_else(|| Error::not_found("operator", id))?;
+        let after = tx
+            .get_operator(id)?
+            .ok_or_else(|| Error::not_found("operator", id))?;
         let view = operator_view(&after);
         let mut a = actor.audit("operator.update", now);
         a.before = json(&operator_view(&before));
@@ -218,7 +221,7 @@ impl Service {
             "password_reset": hash.is_some(),
             "sign_ins_ended": ended.len(),
         }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let events = ended
             .into_iter()
             .map(|token_hash| Event::SignedOut { token_hash })
@@ -232,7 +235,7 @@ impl Service {
         check_password("new_password", &req.new_password)?;
         let current = {
             let mut c = self.store.read().await?;
-            store::get_operator(&mut *c, staff.operator_id)?
+            c.get_operator(staff.operator_id)?
                 .ok_or_else(|| Error::Unauthorized("the operator is gone".into()))?
         };
         if req.current_password.len() > 1024
@@ -250,15 +253,13 @@ impl Service {
         let hash = hash_secret(&req.new_password).await?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        store::update_operator(
-            &mut *tx,
+        tx.update_operator(
             staff.operator_id,
             current.role_id,
             current.disabled,
             Some(&hash),
         )?;
-        let ended =
-            store::delete_operator_tokens(&mut *tx, staff.operator_id, Some(&staff.token_hash))?;
+        let ended = tx.delete_operator_tokens(staff.operator_id, Some(&staff.token_hash))?;
         let mut a = NewAudit {
             at: store::ms(now),
             operator_id: Some(staff.operator_id),
@@ -267,7 +268,7 @@ impl Service {
             ..NewAudit::default()
         };
         a.after = Some(serde_json::json!({ "sign_ins_ended": ended.len() }));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let events = ended
             .into_iter()
             .map(|token_hash| Event::SignedOut { token_hash })
@@ -281,25 +282,26 @@ impl Service {
         check_password("password", &req.password)?;
         let hash = hash_secret(&req.password).await?;
         let mut tx = self.store.write().await?;
-        if store::get_role(&mut *tx, req.role_id)?.is_none() {
+        if tx.get_role(req.role_id)?.is_none() {
             return Err(Error::NotFound(format!(
                 "role_id: role {} not found",
                 req.role_id
             )));
         }
-        if store::get_operator_by_login(&mut *tx, &login)?.is_some() {
+        if tx.get_operator_by_login(&login)?.is_some() {
             return Err(Error::Conflict(format!(
                 "an operator with login {login} already exists"
             )));
         }
         let now = self.now();
-        let id = store::insert_operator(&mut *tx, &login, &hash, req.role_id, store::ms(now))?;
-        let row =
-            store::get_operator(&mut *tx, id)?.ok_or_else(|| Error::not_found("operator", id))?;
+        let id = tx.insert_operator(&login, &hash, req.role_id, store::ms(now))?;
+        let row = tx
+            .get_operator(id)?
+            .ok_or_else(|| Error::not_found("operator", id))?;
         let view = operator_view(&row);
         let mut a = actor.audit("operator.create", now);
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         Ok(view)
     }

@@ -107,7 +107,7 @@ impl Default for Settings {
 const SETTINGS_KEY: &str = "club";
 
 pub(crate) async fn load_settings(c: &mut Conn) -> Result<Settings> {
-    Ok(store::get_setting(c, SETTINGS_KEY)?
+    Ok(c.get_setting(SETTINGS_KEY)?
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default())
 }
@@ -117,7 +117,7 @@ pub(crate) fn tariff_window(t: &store::TariffRow) -> Option<Window> {
 }
 
 pub(crate) async fn tariff_view(c: &mut Conn, t: store::TariffRow) -> Result<TariffView> {
-    let zone_ids = store::tariff_zones(c, t.id)?;
+    let zone_ids = c.tariff_zones(t.id)?;
     Ok(TariffView {
         id: t.id,
         name: t.name,
@@ -187,7 +187,7 @@ impl Service {
     pub async fn list_tariffs(&self) -> Result<Vec<TariffView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for t in store::list_tariffs(&mut *tx)? {
+        for t in tx.list_tariffs()? {
             out.push(tariff_view(&mut *tx, t).await?);
         }
         Ok(out)
@@ -195,7 +195,9 @@ impl Service {
 
     pub async fn tariff(&self, id: i64) -> Result<TariffView> {
         let mut tx = self.store.snapshot().await?;
-        let t = store::get_tariff(&mut *tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
+        let t = tx
+            .get_tariff(id)?
+            .ok_or_else(|| Error::not_found("tariff", id))?;
         tariff_view(&mut *tx, t).await
     }
 
@@ -212,7 +214,7 @@ impl Service {
         let now = self.now();
         let mut tx = self.store.write().await?;
         for z in &req.zone_ids {
-            if !store::zone_exists(&mut *tx, *z)? {
+            if !tx.zone_exists(*z)? {
                 return Err(Error::NotFound(format!("zone_ids: zone {z} not found")));
             }
         }
@@ -230,19 +232,19 @@ impl Service {
         };
         let (id, before) = match id {
             Some(id) => {
-                let old = store::get_tariff(&mut *tx, id)?
+                let old = tx
+                    .get_tariff(id)?
                     .ok_or_else(|| Error::not_found("tariff", id))?;
                 let before = tariff_view(&mut *tx, old).await?;
-                store::update_tariff(&mut *tx, id, &fields, store::ms(now))?;
+                tx.update_tariff(id, &fields, store::ms(now))?;
                 (id, Some(before))
             }
-            None => (
-                store::insert_tariff(&mut *tx, &fields, store::ms(now))?,
-                None,
-            ),
+            None => (tx.insert_tariff(&fields, store::ms(now))?, None),
         };
-        store::set_tariff_zones(&mut *tx, id, &req.zone_ids)?;
-        let row = store::get_tariff(&mut *tx, id)?.ok_or_else(|| Error::not_found("tariff", id))?;
+        tx.set_tariff_zones(id, &req.zone_ids)?;
+        let row = tx
+            .get_tariff(id)?
+            .ok_or_else(|| Error::not_found("tariff", id))?;
         let view = tariff_view(&mut *tx, row).await?;
         let kind = if before.is_some() {
             "tariff.update"
@@ -252,7 +254,7 @@ impl Service {
         let mut a = actor.audit(kind, now);
         a.before = before.as_ref().and_then(json);
         a.after = json(&view);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![Event::TariffChanged { tariff_id: id }])
             .await?;
         Ok(view)
@@ -279,11 +281,11 @@ impl Service {
         let mut tx = self.store.write().await?;
         let before = load_settings(&mut *tx).await?;
         let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
-        store::put_setting(&mut *tx, SETTINGS_KEY, &value)?;
+        tx.put_setting(SETTINGS_KEY, &value)?;
         let mut a = actor.audit("settings.update", self.now());
         a.before = json(&before);
         a.after = json(&s);
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![]).await?;
         self.schedule_changed().notify_one();
         Ok(s)

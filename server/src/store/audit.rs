@@ -1,4 +1,4 @@
-use super::{Conn, Result};
+use super::Result;
 
 /// One audit entry to write; never edited afterwards.
 #[derive(Debug, Clone, Default)]
@@ -43,12 +43,4 @@ pub struct AuditFilter {
 pub trait AuditLog {
     fn insert_audit(&mut self, a: &NewAudit) -> Result<()>;
     fn list_audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditRow>>;
-}
-
-pub fn insert_audit(c: &mut Conn, a: &NewAudit) -> Result<()> {
-    c.insert_audit(a)
-}
-
-pub fn list_audit(c: &mut Conn, f: &AuditFilter) -> Result<Vec<AuditRow>> {
-    c.list_audit(f)
 }

@@ -100,13 +100,13 @@ mod tests {
         }
         tx.commit().await.unwrap();
         let mut c = store.read().await.unwrap();
-        let good = get_tariff(&mut *c, 1).unwrap().unwrap();
+        let good = c.get_tariff(1).unwrap().unwrap();
         assert_eq!(good.refund_policy, club_shared::RefundPolicy::Burn);
-        let e = get_tariff(&mut *c, 2).expect_err("refused");
+        let e = c.get_tariff(2).expect_err("refused");
         assert!(
             e.to_string().contains("decoding column refund_policy"),
             "{e}"
         );
-        assert!(list_tariffs(&mut *c).is_err(), "a list with it fails too");
+        assert!(c.list_tariffs().is_err(), "a list with it fails too");
     }
 }

@@ -1,4 +1,4 @@
-use super::{Conn, Result};
+use super::Result;
 
 #[derive(Debug, Clone)]
 pub struct OrderRow {
@@ -56,53 +56,4 @@ pub trait Orders {
     fn shift_corrections(&mut self, shift_id: i64) -> Result<Vec<CorrectionLine>>;
     /// A shift's cancellations.
     fn shift_cancellations(&mut self, shift_id: i64) -> Result<Vec<CancellationLine>>;
-}
-
-pub fn get_order(c: &mut Conn, id: i64) -> Result<Option<OrderRow>> {
-    c.get_order(id)
-}
-
-pub fn list_orders(c: &mut Conn, client_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>> {
-    c.list_orders(client_id, limit)
-}
-
-/// Revenue a holding has earned and not yet given back.
-pub fn holding_revenue(c: &mut Conn, holding_id: i64) -> Result<i64> {
-    c.holding_revenue(holding_id)
-}
-
-pub fn open_shift(c: &mut Conn, operator_id: i64, at: i64) -> Result<i64> {
-    c.open_shift(operator_id, at)
-}
-
-pub fn open_shift_of(c: &mut Conn, operator_id: i64) -> Result<Option<ShiftRow>> {
-    c.open_shift_of(operator_id)
-}
-
-pub fn get_shift(c: &mut Conn, id: i64) -> Result<Option<ShiftRow>> {
-    c.get_shift(id)
-}
-
-pub fn close_shift(c: &mut Conn, id: i64, at: i64, z_report: &str) -> Result<()> {
-    c.close_shift(id, at, z_report)
-}
-
-/// The totals of a shift's orders by kind and method.
-pub fn shift_order_totals(c: &mut Conn, shift_id: i64) -> Result<Vec<OrderTotal>> {
-    c.shift_order_totals(shift_id)
-}
-
-/// (bonus issued, bonus spent) in a shift.
-pub fn shift_bonus(c: &mut Conn, shift_id: i64) -> Result<(i64, i64)> {
-    c.shift_bonus(shift_id)
-}
-
-/// A shift's corrections.
-pub fn shift_corrections(c: &mut Conn, shift_id: i64) -> Result<Vec<CorrectionLine>> {
-    c.shift_corrections(shift_id)
-}
-
-/// A shift's cancellations.
-pub fn shift_cancellations(c: &mut Conn, shift_id: i64) -> Result<Vec<CancellationLine>> {
-    c.shift_cancellations(shift_id)
 }

@@ -1,4 +1,4 @@
-use super::{Conn, Result};
+use super::Result;
 
 #[derive(Debug, Clone)]
 pub struct RoleRow {
@@ -65,90 +65,4 @@ pub trait Staff {
         now: i64,
         expires_at: i64,
     ) -> Result<()>;
-}
-
-pub fn count_operators(c: &mut Conn) -> Result<i64> {
-    c.count_operators()
-}
-
-pub fn insert_role(c: &mut Conn, name: &str, builtin: bool, permissions: &str) -> Result<i64> {
-    c.insert_role(name, builtin, permissions)
-}
-
-pub fn list_roles(c: &mut Conn) -> Result<Vec<RoleRow>> {
-    c.list_roles()
-}
-
-pub fn get_role(c: &mut Conn, id: i64) -> Result<Option<RoleRow>> {
-    c.get_role(id)
-}
-
-pub fn get_role_by_name(c: &mut Conn, name: &str) -> Result<Option<RoleRow>> {
-    c.get_role_by_name(name)
-}
-
-pub fn set_role_permissions(c: &mut Conn, id: i64, permissions: &str) -> Result<()> {
-    c.set_role_permissions(id, permissions)
-}
-
-pub fn insert_operator(
-    c: &mut Conn,
-    login: &str,
-    password_hash: &str,
-    role_id: i64,
-    now: i64,
-) -> Result<i64> {
-    c.insert_operator(login, password_hash, role_id, now)
-}
-
-pub fn get_operator(c: &mut Conn, id: i64) -> Result<Option<OperatorRow>> {
-    c.get_operator(id)
-}
-
-pub fn get_operator_by_login(c: &mut Conn, login: &str) -> Result<Option<OperatorRow>> {
-    c.get_operator_by_login(login)
-}
-
-pub fn update_operator(
-    c: &mut Conn,
-    id: i64,
-    role_id: i64,
-    disabled: bool,
-    password_hash: Option<&str>,
-) -> Result<()> {
-    c.update_operator(id, role_id, disabled, password_hash)
-}
-
-/// Ends an operator's sign-ins (all but `keep`); answers their digests.
-pub fn delete_operator_tokens(
-    c: &mut Conn,
-    operator_id: i64,
-    keep: Option<&str>,
-) -> Result<Vec<String>> {
-    c.delete_operator_tokens(operator_id, keep)
-}
-
-pub fn list_operators(c: &mut Conn) -> Result<Vec<OperatorRow>> {
-    c.list_operators()
-}
-
-/// Who a live token belongs to (operator or client) and when it expires.
-pub fn token_owner(c: &mut Conn, token_hash: &str, now: i64) -> Result<Option<TokenOwner>> {
-    c.token_owner(token_hash, now)
-}
-
-/// Ends a token; answers whether it existed.
-pub fn delete_token(c: &mut Conn, token_hash: &str) -> Result<bool> {
-    c.delete_token(token_hash)
-}
-
-pub fn insert_token(
-    c: &mut Conn,
-    token_hash: &str,
-    operator_id: Option<i64>,
-    client_id: Option<i64>,
-    now: i64,
-    expires_at: i64,
-) -> Result<()> {
-    c.insert_token(token_hash, operator_id, client_id, now, expires_at)
 }

@@ -1,4 +1,4 @@
-use super::{Conn, Result};
+use super::Result;
 use club_shared::{ExpirationPolicy, RefundPolicy};
 
 #[derive(Debug, Clone)]
@@ -39,28 +39,4 @@ pub trait Tariffs {
     fn tariff_zones(&mut self, tariff_id: i64) -> Result<Vec<i64>>;
     fn get_tariff(&mut self, id: i64) -> Result<Option<TariffRow>>;
     fn list_tariffs(&mut self) -> Result<Vec<TariffRow>>;
-}
-
-pub fn insert_tariff(c: &mut Conn, t: &TariffFields<'_>, now: i64) -> Result<i64> {
-    c.insert_tariff(t, now)
-}
-
-pub fn update_tariff(c: &mut Conn, id: i64, t: &TariffFields<'_>, now: i64) -> Result<()> {
-    c.update_tariff(id, t, now)
-}
-
-pub fn set_tariff_zones(c: &mut Conn, tariff_id: i64, zone_ids: &[i64]) -> Result<()> {
-    c.set_tariff_zones(tariff_id, zone_ids)
-}
-
-pub fn tariff_zones(c: &mut Conn, tariff_id: i64) -> Result<Vec<i64>> {
-    c.tariff_zones(tariff_id)
-}
-
-pub fn get_tariff(c: &mut Conn, id: i64) -> Result<Option<TariffRow>> {
-    c.get_tariff(id)
-}
-
-pub fn list_tariffs(c: &mut Conn) -> Result<Vec<TariffRow>> {
-    c.list_tariffs()
 }

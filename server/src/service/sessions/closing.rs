@@ -44,7 +44,8 @@ pub(crate) async fn plan(
 ) -> Result<Vec<SegmentOutcome>> {
     let mut out = Vec::with_capacity(segments.len());
     for g in segments {
-        let h = store::get_holding(c, g.holding_id)?
+        let h = c
+            .get_holding(g.holding_id)?
             .ok_or_else(|| Error::not_found("holding", g.holding_id))?;
         out.push(close_segment(&open_segment(g), holding_state(&h), closing));
     }
@@ -58,7 +59,8 @@ pub(crate) async fn closing_segments(
     session_id: i64,
     closing: Closing,
 ) -> Result<Vec<store::SegmentRow>> {
-    let open: Vec<_> = store::session_segments(c, session_id)?
+    let open: Vec<_> = c
+        .session_segments(session_id)?
         .into_iter()
         .filter(|g| g.closed_at.is_none())
         .collect();
@@ -98,7 +100,7 @@ pub(crate) async fn build_receipt(
     ended_at: DateTime<Utc>,
 ) -> Result<Receipt> {
     let mut lines = Vec::new();
-    for g in store::session_segments(c, session_id)? {
+    for g in c.session_segments(session_id)? {
         let line = match current.iter().find(|o| o.segment_id == g.id) {
             Some(o) => ReceiptLine {
                 segment_id: g.id,
@@ -117,7 +119,8 @@ pub(crate) async fn build_receipt(
         };
         lines.push(line);
     }
-    let corrections: Minor = store::session_price_corrections(c, session_id)?
+    let corrections: Minor = c
+        .session_price_corrections(session_id)?
         .iter()
         .map(|p| p.delta)
         .sum();
@@ -151,14 +154,8 @@ impl Service {
         let segments = closing_segments(&mut *tx, id, Closing::Cancel).await?;
         let outcomes = plan(&mut *tx, &segments, Closing::Cancel).await?;
         let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, now).await?;
-        store::mark_session_cancelled(
-            &mut *tx,
-            id,
-            store::ms(now),
-            actor.operator_id(),
-            reason.as_deref(),
-        )?;
-        store::end_binding(&mut *tx, id, store::ms(now))?;
+        tx.mark_session_cancelled(id, store::ms(now), actor.operator_id(), reason.as_deref())?;
+        tx.end_binding(id, store::ms(now))?;
         let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.cancel", now, &s);
         a.before =
@@ -169,7 +166,7 @@ impl Service {
             "outcomes": outcomes,
         }));
         a.reason = reason;
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.finish(
             tx,
             SessionChange::Cancelled,
@@ -239,8 +236,8 @@ impl Service {
         let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, ended_at).await?;
         let receipt_json =
             serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
-        store::mark_session_ended(&mut *tx, id, store::ms(ended_at), end_kind, &receipt_json)?;
-        store::end_binding(&mut *tx, id, store::ms(ended_at))?;
+        tx.mark_session_ended(id, store::ms(ended_at), end_kind, &receipt_json)?;
+        tx.end_binding(id, store::ms(ended_at))?;
         let view = session_view(&mut *tx, id).await?;
         let kind = if closing == Closing::NaturalEnd {
             "session.end_natural"
@@ -257,7 +254,7 @@ impl Service {
             "receipt": receipt,
         }));
         a.reason = reason;
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.finish(
             tx,
             SessionChange::Ended,

@@ -23,7 +23,8 @@ pub(crate) async fn session_span(
     s: &store::SessionRow,
     now: DateTime<Utc>,
 ) -> Result<Option<Span>> {
-    let reserved: i64 = store::session_segments(c, s.id)?
+    let reserved: i64 = c
+        .session_segments(s.id)?
         .iter()
         .filter(|g| g.closed_at.is_none())
         .map(|g| g.reserved_seconds)
@@ -65,9 +66,10 @@ pub(crate) async fn usable_holding(
             holding.id
         )));
     }
-    let tariff = store::get_tariff(c, holding.tariff_id)?
+    let tariff = c
+        .get_tariff(holding.tariff_id)?
         .ok_or_else(|| Error::not_found("tariff", holding.tariff_id))?;
-    let zones = store::tariff_zones(c, tariff.id)?;
+    let zones = c.tariff_zones(tariff.id)?;
     if !zones.is_empty() && !zones.contains(&zone_id) {
         return Err(Error::Conflict(format!(
             "tariff {} is not allowed in this PC's zone",
@@ -87,7 +89,7 @@ pub(crate) async fn check_device_free(
     now: DateTime<Utc>,
     except: Option<i64>,
 ) -> Result<()> {
-    for other in store::live_sessions(c, Some(device_id))? {
+    for other in c.live_sessions(Some(device_id))? {
         if Some(other.id) == except {
             continue;
         }
@@ -124,17 +126,19 @@ impl Service {
             ));
         }
         let mut tx = self.store.write().await?;
-        let client = store::get_client(&mut *tx, req.client_id)?
+        let client = tx
+            .get_client(req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
-        let device = store::get_device(&mut *tx, req.device_id)?
+        let device = tx
+            .get_device(req.device_id)?
             .ok_or_else(|| Error::not_found("device", req.device_id))?;
         if !device.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
         let holding = match (req.holding_id, req.tariff_id) {
-            (Some(id), None) => {
-                store::get_holding(&mut *tx, id)?.ok_or_else(|| Error::not_found("holding", id))?
-            }
+            (Some(id), None) => tx
+                .get_holding(id)?
+                .ok_or_else(|| Error::not_found("holding", id))?,
             (None, Some(tariff_id)) => {
                 buy_tariff(&mut *tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
             }
@@ -167,8 +171,7 @@ impl Service {
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a new session has a span")))?;
         check_device_free(&mut *tx, device.id, &device.name, span, now, None).await?;
 
-        let id = store::insert_session(
-            &mut *tx,
+        let id = tx.insert_session(
             client.id,
             device.id,
             status,
@@ -176,8 +179,7 @@ impl Service {
             store::ms(now),
             actor.operator_id(),
         )?;
-        store::insert_segment(
-            &mut *tx,
+        tx.insert_segment(
             id,
             0,
             holding.id,
@@ -186,9 +188,8 @@ impl Service {
             tariff.refund_policy,
             tariff.max_bonus_percent,
         )?;
-        store::insert_binding(&mut *tx, id, device.id, store::ms(planned))?;
-        store::update_holding(
-            &mut *tx,
+        tx.insert_binding(id, device.id, store::ms(planned))?;
+        tx.update_holding(
             holding.id,
             holding.remaining_seconds,
             holding.value_remaining,
@@ -200,7 +201,7 @@ impl Service {
         a.device_id = Some(device.id);
         a.client_id = Some(client.id);
         a.after = Some(summary(&view));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         let bought = req.tariff_id.is_some().then_some(client.id);
         self.finish(tx, SessionChange::Created, &view, bought)
             .await?;
@@ -244,13 +245,16 @@ impl Service {
             return session_view(&mut *tx, id).await;
         }
         transition(status, Action::Start)?;
-        let segment = store::session_segments(&mut *tx, id)?
+        let segment = tx
+            .session_segments(id)?
             .into_iter()
             .find(|g| g.closed_at.is_none())
             .ok_or_else(|| Error::Conflict(format!("session {id} has no tariff left")))?;
-        let holding = store::get_holding(&mut *tx, segment.holding_id)?
+        let holding = tx
+            .get_holding(segment.holding_id)?
             .ok_or_else(|| Error::not_found("holding", segment.holding_id))?;
-        let tariff = store::get_tariff(&mut *tx, segment.tariff_id)?
+        let tariff = tx
+            .get_tariff(segment.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
         let offset = load_settings(&mut *tx).await?.utc_offset_minutes;
         let window = tariff_window(&tariff);
@@ -265,14 +269,14 @@ impl Service {
             })?;
         let before = session_view(&mut *tx, id).await?;
         let ends_at = now + Duration::seconds(seconds);
-        store::mark_session_started(&mut *tx, id, store::ms(now), store::ms(ends_at), press_id)?;
-        store::open_segment(&mut *tx, segment.id, store::ms(now), store::ms(ends_at))?;
-        store::start_binding(&mut *tx, id, store::ms(now))?;
+        tx.mark_session_started(id, store::ms(now), store::ms(ends_at), press_id)?;
+        tx.open_segment(segment.id, store::ms(now), store::ms(ends_at))?;
+        tx.start_binding(id, store::ms(now))?;
         let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(actor, "session.start", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.finish(tx, SessionChange::Started, &view, None).await?;
         Ok(view)
     }
@@ -293,7 +297,7 @@ impl Service {
         };
         a.client_id = Some(s.client_id);
         a.reason = Some(why.to_owned());
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         tx.commit().await?;
         Ok(())
     }
@@ -309,12 +313,12 @@ impl Service {
                 "session {id} is planned for later"
             )));
         }
-        store::set_session_status(&mut *tx, id, SessionStatus::Active)?;
+        tx.set_session_status(id, SessionStatus::Active)?;
         let view = session_view(&mut *tx, id).await?;
         let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
         a.before = Some(serde_json::json!({"status": s.status}));
         a.after = Some(serde_json::json!({"status": view.status}));
-        store::insert_audit(&mut *tx, &a)?;
+        tx.insert_audit(&a)?;
         self.commit(tx, vec![session_event(SessionChange::Activated, &view)])
             .await?;
         Ok(view)

@@ -10,12 +10,14 @@ use club_shared::{
 };
 
 pub(crate) async fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
-    store::get_session(c, id)?.ok_or_else(|| Error::not_found("session", id))
+    c.get_session(id)?
+        .ok_or_else(|| Error::not_found("session", id))
 }
 
 pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
     let s = load_session(c, id).await?;
-    let segments = store::session_segments(c, id)?
+    let segments = c
+        .session_segments(id)?
         .into_iter()
         .map(|g| SegmentView {
             id: g.id,
@@ -30,7 +32,8 @@ pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
             max_bonus_percent: g.max_bonus_percent,
         })
         .collect();
-    let bindings = store::session_bindings(c, id)?
+    let bindings = c
+        .session_bindings(id)?
         .into_iter()
         .map(|b| BindingView {
             device_id: b.device_id,
@@ -39,7 +42,8 @@ pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
             actual_end_at: at_opt(b.actual_end_at),
         })
         .collect();
-    let price_corrections = store::session_price_corrections(c, id)?
+    let price_corrections = c
+        .session_price_corrections(id)?
         .into_iter()
         .map(|p| PriceCorrectionView {
             delta: p.delta,
@@ -76,7 +80,7 @@ pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
 pub(crate) async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
     let mut out = Vec::new();
     for g in &v.segments {
-        if let Some(h) = store::get_holding(c, g.holding_id)? {
+        if let Some(h) = c.get_holding(g.holding_id)? {
             out.push(serde_json::json!({
                 "holding_id": h.id, "tariff_id": h.tariff_id, "status": h.status,
                 "remaining_seconds": h.remaining_seconds, "value_remaining": h.value_remaining,
@@ -105,7 +109,7 @@ impl Service {
             limit: 500,
         };
         let mut out = Vec::new();
-        for s in store::list_sessions(&mut *tx, &filter)? {
+        for s in tx.list_sessions(&filter)? {
             out.push(session_view(&mut *tx, s.id).await?);
         }
         Ok(out)
@@ -126,7 +130,7 @@ impl Service {
             limit: 1000,
         };
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-        Ok(store::list_audit(&mut *c, &filter)?
+        Ok(c.list_audit(&filter)?
             .into_iter()
             .map(|a| AuditEntryView {
                 id: a.id,
@@ -164,7 +168,7 @@ impl Service {
     pub async fn live_sessions_of_client(&self, client_id: i64) -> Result<Vec<SessionView>> {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for s in store::live_sessions(&mut *tx, None)? {
+        for s in tx.live_sessions(None)? {
             if s.client_id == client_id {
                 out.push(session_view(&mut *tx, s.id).await?);
             }

@@ -91,7 +91,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use crate::config::Synchronous;
-    use crate::store::{self, Store};
+    use crate::store::Store;
 
     async fn store(dir: &tempfile::TempDir) -> Store {
         let path = dir.path().join("club.db");
@@ -101,7 +101,7 @@ mod tests {
     }
 
     async fn setting(s: &Store) -> Option<String> {
-        store::get_setting(&mut *s.read().await.unwrap(), "k").unwrap()
+        s.read().await.unwrap().get_setting("k").unwrap()
     }
 
     #[tokio::test]
@@ -109,7 +109,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir).await;
         let mut tx = s.write().await.unwrap();
-        store::put_setting(&mut *tx, "k", "a").unwrap();
+        tx.put_setting("k", "a").unwrap();
         tx.commit().await.unwrap();
         assert_eq!(setting(&s).await.as_deref(), Some("a"));
         let misses = s.cache_misses();
@@ -117,8 +117,8 @@ mod tests {
         assert_eq!(s.cache_misses(), misses, "the second read is the cache's");
 
         let mut tx = s.write().await.unwrap();
-        store::put_setting(&mut *tx, "k", "b").unwrap();
-        let own = store::get_setting(&mut *tx, "k").unwrap();
+        tx.put_setting("k", "b").unwrap();
+        let own = tx.get_setting("k").unwrap();
         assert_eq!(own.as_deref(), Some("b"), "the writer sees its own change");
         assert_eq!(setting(&s).await.as_deref(), Some("a"), "nobody else yet");
         tx.commit().await.unwrap();
@@ -130,15 +130,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir).await;
         let mut tx = s.write().await.unwrap();
-        store::put_setting(&mut *tx, "k", "a").unwrap();
+        tx.put_setting("k", "a").unwrap();
         tx.commit().await.unwrap();
         assert_eq!(setting(&s).await.as_deref(), Some("a"));
         let mut tx = s.write().await.unwrap();
-        store::put_setting(&mut *tx, "k", "b").unwrap();
+        tx.put_setting("k", "b").unwrap();
         drop(tx);
         assert_eq!(setting(&s).await.as_deref(), Some("a"));
         let mut tx = s.write().await.unwrap();
-        let seen = store::get_setting(&mut *tx, "k").unwrap();
+        let seen = tx.get_setting("k").unwrap();
         assert_eq!(seen.as_deref(), Some("a"), "the next operation too");
     }
 
@@ -147,13 +147,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = store(&dir).await;
         let mut tx = s.write().await.unwrap();
-        let role = store::insert_role(&mut *tx, "R", false, "[]").unwrap();
-        let op = store::insert_operator(&mut *tx, "op", "x", role, 0).unwrap();
-        store::insert_token(&mut *tx, "t", Some(op), None, 0, 100).unwrap();
+        let role = tx.insert_role("R", false, "[]").unwrap();
+        let op = tx.insert_operator("op", "x", role, 0).unwrap();
+        tx.insert_token("t", Some(op), None, 0, 100).unwrap();
         tx.commit().await.unwrap();
         let owner = |now: i64| {
             let s = s.clone();
-            async move { store::token_owner(&mut *s.read().await.unwrap(), "t", now).unwrap() }
+            async move { s.read().await.unwrap().token_owner("t", now).unwrap() }
         };
         assert_eq!(owner(50).await, Some((Some(op), None, 100)));
         let misses = s.cache_misses();
@@ -162,7 +162,7 @@ mod tests {
         assert_eq!(owner(100).await, None, "expired, also when kept");
         for _ in 0..3 {
             let mut c = s.read().await.unwrap();
-            assert_eq!(store::token_owner(&mut *c, "unknown", 0).unwrap(), None);
+            assert_eq!(c.token_owner("unknown", 0).unwrap(), None);
         }
         assert_eq!(
             s.cache_misses(),
@@ -172,7 +172,7 @@ mod tests {
 
         // Signing out reaches every reader once committed.
         let mut tx = s.write().await.unwrap();
-        store::delete_token(&mut *tx, "t").unwrap();
+        tx.delete_token("t").unwrap();
         tx.commit().await.unwrap();
         assert_eq!(owner(60).await, None);
     }
