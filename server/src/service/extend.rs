@@ -3,10 +3,9 @@
 //! one bought from the balance). Neither locks the PC.
 
 use super::corrections::require_live;
-use super::money::buy_tariff;
 use super::sessions::{
-    apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
-    holdings_state, load_session, plan, session_view, summary, usable_holding,
+    apply_plan, audit_on_session, check_device_free, chosen_holding, clean_reason,
+    closing_segments, holdings_state, load_session, plan, session_view, summary, usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{Actor, Service};
@@ -132,27 +131,21 @@ impl Service {
         let outcomes = plan(&mut *tx, &segments, Closing::Switch(now)).await?;
         apply_plan(&mut *tx, actor, &s, &outcomes, now).await?;
 
-        let bought = match (req.holding_id, req.tariff_id) {
-            (Some(h), None) => {
-                if req.bonus_amount != 0 {
-                    return Err(Error::bad(
-                        "bonus_amount",
-                        "applies only when buying a tariff_id",
-                    ));
-                }
-                tx.get_holding(h)?
-                    .ok_or_else(|| Error::not_found("holding", h))?
-            }
-            (None, Some(t)) => {
-                buy_tariff(&mut *tx, actor, s.client_id, t, req.bonus_amount, now).await?
-            }
-            _ => {
-                return Err(Error::bad(
-                    "holding_id",
-                    "give exactly one of holding_id and tariff_id",
-                ))
-            }
-        };
+        if req.holding_id.is_some() && req.tariff_id.is_none() && req.bonus_amount != 0 {
+            return Err(Error::bad(
+                "bonus_amount",
+                "applies only when buying a tariff_id",
+            ));
+        }
+        let bought = chosen_holding(
+            &mut *tx,
+            actor,
+            s.client_id,
+            (req.holding_id, req.tariff_id),
+            req.bonus_amount,
+            now,
+        )
+        .await?;
         let (holding, tariff) = usable_holding(
             &mut *tx,
             bought,

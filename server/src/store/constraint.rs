@@ -112,7 +112,6 @@ impl Constraint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Synchronous;
     use crate::store::Store;
 
     /// Each rule broken for real on this schema: SQLite's report of it is
@@ -120,10 +119,7 @@ mod tests {
     #[tokio::test]
     async fn every_rule_broken_on_the_real_schema_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("club.db");
-        let store = Store::open(path.to_str().unwrap(), Synchronous::Normal)
-            .await
-            .unwrap();
+        let store = Store::open_in(&dir).await;
         let tx = store.write().await.unwrap();
         let setup = [
             "INSERT INTO roles (id, name, permissions) VALUES (100, 'R', '[]')",

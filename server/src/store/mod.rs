@@ -77,7 +77,6 @@ pub fn at_opt(ms: Option<i64>) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Synchronous;
 
     /// A stored value that is none of its enum's is an error when read,
     /// never taken for some default (a refund policy read as "keep the
@@ -85,10 +84,7 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_stored_value_is_an_error_not_a_default() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("club.db");
-        let store = Store::open(path.to_str().unwrap(), Synchronous::Normal)
-            .await
-            .unwrap();
+        let store = Store::open_in(&dir).await;
         let tx = store.write().await.unwrap();
         for (name, policy) in [("good", "burn"), ("bad", "refund_everything")] {
             tx.db().run(

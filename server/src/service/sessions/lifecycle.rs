@@ -11,7 +11,7 @@ use crate::service::{Actor, Service};
 use crate::store::{self, at, at_opt, Conn};
 use chrono::{DateTime, Duration, Utc};
 use club_shared::events::SessionChange;
-use club_shared::{HoldingStatus, Permission, SessionStatus, SessionView};
+use club_shared::{HoldingStatus, Minor, Permission, SessionStatus, SessionView};
 
 /// How far in the past a planned start may be and still mean "now": the
 /// operator's screen clock and the server's may differ a little.
@@ -36,6 +36,28 @@ pub(crate) async fn session_span(
         reserved,
         now,
     ))
+}
+
+/// The holding a session plays from: one of the client's (`holding_id`)
+/// or one bought now (`tariff_id`, with `bonus` spent), exactly one.
+pub(crate) async fn chosen_holding(
+    c: &mut Conn,
+    actor: &Actor,
+    client_id: i64,
+    (holding_id, tariff_id): (Option<i64>, Option<i64>),
+    bonus: Minor,
+    now: DateTime<Utc>,
+) -> Result<store::HoldingRow> {
+    match (holding_id, tariff_id) {
+        (Some(id), None) => c
+            .get_holding(id)?
+            .ok_or_else(|| Error::not_found("holding", id)),
+        (None, Some(tariff_id)) => buy_tariff(c, actor, client_id, tariff_id, bonus, now).await,
+        _ => Err(Error::bad(
+            "holding_id",
+            "give exactly one of holding_id and tariff_id",
+        )),
+    }
 }
 
 /// Checks that the client may play from `holding` at `at` in a zone:
@@ -135,20 +157,15 @@ impl Service {
         if !device.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
-        let holding = match (req.holding_id, req.tariff_id) {
-            (Some(id), None) => tx
-                .get_holding(id)?
-                .ok_or_else(|| Error::not_found("holding", id))?,
-            (None, Some(tariff_id)) => {
-                buy_tariff(&mut *tx, actor, client.id, tariff_id, req.bonus_amount, now).await?
-            }
-            _ => {
-                return Err(Error::bad(
-                    "holding_id",
-                    "give exactly one of holding_id and tariff_id",
-                ))
-            }
-        };
+        let holding = chosen_holding(
+            &mut *tx,
+            actor,
+            client.id,
+            (req.holding_id, req.tariff_id),
+            req.bonus_amount,
+            now,
+        )
+        .await?;
         let (holding, tariff) = usable_holding(
             &mut *tx,
             holding,

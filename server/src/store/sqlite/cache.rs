@@ -90,15 +90,7 @@ impl Cache {
 
 #[cfg(test)]
 mod tests {
-    use crate::config::Synchronous;
     use crate::store::Store;
-
-    async fn store(dir: &tempfile::TempDir) -> Store {
-        let path = dir.path().join("club.db");
-        Store::open(path.to_str().unwrap(), Synchronous::Normal)
-            .await
-            .unwrap()
-    }
 
     async fn setting(s: &Store) -> Option<String> {
         s.read().await.unwrap().get_setting("k").unwrap()
@@ -107,7 +99,7 @@ mod tests {
     #[tokio::test]
     async fn readers_see_a_change_once_committed_and_the_writer_at_once() {
         let dir = tempfile::tempdir().unwrap();
-        let s = store(&dir).await;
+        let s = Store::open_in(&dir).await;
         let mut tx = s.write().await.unwrap();
         tx.put_setting("k", "a").unwrap();
         tx.commit().await.unwrap();
@@ -128,7 +120,7 @@ mod tests {
     #[tokio::test]
     async fn a_change_rolled_back_leaves_the_committed_value() {
         let dir = tempfile::tempdir().unwrap();
-        let s = store(&dir).await;
+        let s = Store::open_in(&dir).await;
         let mut tx = s.write().await.unwrap();
         tx.put_setting("k", "a").unwrap();
         tx.commit().await.unwrap();
@@ -145,7 +137,7 @@ mod tests {
     #[tokio::test]
     async fn a_kept_token_expires_and_an_unknown_one_is_never_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let s = store(&dir).await;
+        let s = Store::open_in(&dir).await;
         let mut tx = s.write().await.unwrap();
         let role = tx.insert_role("R", false, "[]").unwrap();
         let op = tx.insert_operator("op", "x", role, 0).unwrap();

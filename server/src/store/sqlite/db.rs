@@ -19,7 +19,12 @@ pub use crate::store::error::Result;
 type SqlResult<T> = rusqlite::Result<T>;
 
 /// A connection of the store: the writer's or a reader's.
-pub struct Db(rusqlite::Connection, Option<Arc<Cache>>, bool);
+pub struct Db {
+    conn: rusqlite::Connection,
+    cache: Option<Arc<Cache>>,
+    /// Wrote a cached table in the open batch: reads them from the database.
+    wrote_cached: bool,
+}
 
 impl Db {
     /// A connection that shares the store's cache of rarely changing reads.
@@ -35,11 +40,15 @@ impl Db {
 
     fn open(c: rusqlite::Connection, cache: Option<Arc<Cache>>) -> Self {
         c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        Db(c, cache, false)
+        Db {
+            conn: c,
+            cache,
+            wrote_cached: false,
+        }
     }
 
     pub(super) fn raw(&self) -> &rusqlite::Connection {
-        &self.0
+        &self.conn
     }
 
     /// A cached read (see `cache`): from the cache unless this connection
@@ -50,8 +59,8 @@ impl Db {
         load: impl FnOnce(&Db) -> Result<T>,
         put: impl FnOnce(&mut Maps, &T),
     ) -> Result<T> {
-        match &self.1 {
-            Some(cache) if !self.2 => cache.get(pick, || load(self), put),
+        match &self.cache {
+            Some(cache) if !self.wrote_cached => cache.get(pick, || load(self), put),
             _ => load(self),
         }
     }
@@ -59,13 +68,13 @@ impl Db {
     /// This connection writes a cached table: until its batch ends, it
     /// reads them from the database.
     pub(super) fn writes_cached(&mut self) {
-        self.2 = true;
+        self.wrote_cached = true;
     }
 
     /// Its batch committed: the cache drops what the batch changed.
     pub(super) fn batch_committed(&mut self) {
-        if std::mem::take(&mut self.2) {
-            if let Some(cache) = &self.1 {
+        if std::mem::take(&mut self.wrote_cached) {
+            if let Some(cache) = &self.cache {
                 cache.invalidate();
             }
         }
@@ -73,24 +82,24 @@ impl Db {
 
     /// Its batch rolled back: nothing it wrote happened.
     pub(super) fn batch_rolled_back(&mut self) {
-        self.2 = false;
+        self.wrote_cached = false;
     }
 
     /// Runs a statement; answers the rows it changed.
     pub fn run(&self, sql: &str, params: impl Params) -> Result<usize> {
-        Ok(self.0.prepare_cached(sql)?.execute(params)?)
+        Ok(self.conn.prepare_cached(sql)?.execute(params)?)
     }
 
     /// Runs an INSERT; answers the new row's id.
     pub fn insert(&self, sql: &str, params: impl Params) -> Result<i64> {
-        self.0.prepare_cached(sql)?.execute(params)?;
-        Ok(self.0.last_insert_rowid())
+        self.conn.prepare_cached(sql)?.execute(params)?;
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// The first row, if any.
     pub fn one<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Option<T>> {
         Ok(self
-            .0
+            .conn
             .prepare_cached(sql)?
             .query_row(params, |r| T::from_row(r))
             .optional()?)
@@ -99,21 +108,21 @@ impl Db {
     /// The first row, which must be there.
     pub fn first<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<T> {
         Ok(self
-            .0
+            .conn
             .prepare_cached(sql)?
             .query_row(params, |r| T::from_row(r))?)
     }
 
     /// Every row.
     pub fn all<T: FromRow>(&self, sql: &str, params: impl Params) -> Result<Vec<T>> {
-        let mut st = self.0.prepare_cached(sql)?;
+        let mut st = self.conn.prepare_cached(sql)?;
         let rows = st.query_map(params, |r| T::from_row(r))?;
         Ok(rows.collect::<SqlResult<Vec<T>>>()?)
     }
 
     /// Statements without parameters, one after another (schema work).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.0.execute_batch(sql)?)
+        Ok(self.conn.execute_batch(sql)?)
     }
 }
 

@@ -132,8 +132,8 @@ impl Store {
         let permit =
             tokio::time::timeout(READER_PATIENCE, self.readers.free.clone().acquire_owned())
                 .await
-                .map_err(|_| busy())?
-                .map_err(|_| busy())?;
+                .map_err(|_| Error::Busy)?
+                .map_err(|_| Error::Busy)?;
         let idle = self
             .readers
             .idle
@@ -157,6 +157,15 @@ impl Store {
         self.writer.commits()
     }
 
+    /// A new database in `dir`, for the store's own tests.
+    #[cfg(test)]
+    pub(crate) async fn open_in(dir: &tempfile::TempDir) -> Store {
+        let path = dir.path().join("club.db");
+        Store::open(path.to_str().unwrap(), Synchronous::Normal)
+            .await
+            .unwrap()
+    }
+
     /// Reads the cache of rarely changing values could not answer.
     #[cfg(test)]
     pub(crate) fn cache_misses(&self) -> u64 {
@@ -172,10 +181,6 @@ impl Store {
             .clear();
         self.writer.close().await;
     }
-}
-
-fn busy() -> Error {
-    Error::Busy
 }
 
 /// A reader lent to one request; back to the pool when dropped.
