@@ -120,9 +120,17 @@ impl Db {
         Ok(rows.collect::<SqlResult<Vec<T>>>()?)
     }
 
-    /// Statements without parameters, one after another (schema work).
+    /// Statements without parameters, one after another (schema work,
+    /// transaction control).
     pub fn batch(&self, sql: &str) -> Result<()> {
-        Ok(self.conn.execute_batch(sql)?)
+        const TRANSACTION: [&str; 5] = ["BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK"];
+        if sql.contains(';') || !TRANSACTION.iter().any(|t| sql.starts_with(t)) {
+            return Ok(self.conn.execute_batch(sql)?);
+        }
+        // The writer's transaction control, several times an operation:
+        // prepared once.
+        self.conn.prepare_cached(sql)?.raw_execute()?;
+        Ok(())
     }
 }
 
@@ -243,9 +251,16 @@ enum_columns!(
     club_shared::Account
 );
 
-/// The index of a named column of the row.
-pub fn index(r: &Row<'_>, name: &str) -> SqlResult<usize> {
-    r.as_ref().column_index(name)
+/// The index of a named column of the row, looked for first at `at` (the
+/// next column after the previous field's): queries usually select a row
+/// type's columns in its fields' order, so this is one comparison instead
+/// of a search of every column.
+pub fn index(r: &Row<'_>, name: &str, at: usize) -> SqlResult<usize> {
+    let stmt = r.as_ref();
+    if stmt.column_name(at).is_ok_and(|c| c == name) {
+        return Ok(at);
+    }
+    stmt.column_index(name)
 }
 
 /// `FromRow` for a struct whose fields are the query's columns by name.
@@ -255,8 +270,13 @@ macro_rules! from_row {
         impl $crate::store::sqlite::db::FromRow for $t {
             fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
                 use $crate::store::sqlite::db::Column;
+                let mut _next = 0;
                 Ok($t {
-                    $($f: Column::column(r, $crate::store::sqlite::db::index(r, stringify!($f))?)?,)*
+                    $($f: {
+                        let i = $crate::store::sqlite::db::index(r, stringify!($f), _next)?;
+                        _next = i + 1;
+                        Column::column(r, i)?
+                    },)*
                 })
             }
         }

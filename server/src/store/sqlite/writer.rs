@@ -157,8 +157,9 @@ impl Writer {
         };
         guard.lost();
         // The batch's first operation needs no savepoint: undoing it is
-        // undoing the transaction. Later ones nest a savepoint each, never
-        // released: ROLLBACK TO finds the latest, and COMMIT ends them all.
+        // undoing the transaction. Later ones open a savepoint each and
+        // release it when they commit or roll back to it, so only the
+        // running operation's pages are copied to the savepoint journal.
         let first = !guard.open;
         let open = if first {
             "BEGIN IMMEDIATE"
@@ -283,6 +284,15 @@ impl Tx {
             self.writer.release(guard);
             return Err(lost(LOST));
         }
+        if !self.first {
+            // The operation's writes join the batch's transaction.
+            if let Err(e) = guard.conn.batch("RELEASE op") {
+                tracing::error!(error = %e, "releasing the savepoint");
+                undo(&mut guard, false);
+                self.writer.release(guard);
+                return Err(e);
+            }
+        }
         let (done, mut outcome) = oneshot::channel();
         guard.committed.push((done, Box::new(after)));
         self.writer.release(guard);
@@ -324,7 +334,7 @@ fn undo(b: &mut Batch, first: bool) {
         // Nothing left to undo: SQLite rolled back the whole batch.
     } else if first {
         b.rollback();
-    } else if let Err(e) = b.conn.batch("ROLLBACK TO op") {
+    } else if let Err(e) = b.conn.batch("ROLLBACK TO op; RELEASE op") {
         // The savepoint is gone, so is the transaction: the batch is lost.
         tracing::error!(error = %e, "rolling back to the savepoint");
         b.rolled_back.store(true, Ordering::SeqCst);

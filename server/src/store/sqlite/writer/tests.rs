@@ -230,3 +230,31 @@ async fn an_operation_alone_commits_at_once() {
     }
     assert_eq!(w.commits(), 3);
 }
+
+#[tokio::test]
+async fn a_failing_operation_after_committed_ones_undoes_only_its_own_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = writer(&dir);
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 1).await;
+    let committed_one = spawn_insert(&w, 2, order.clone());
+    until_queued(&w, 1).await;
+    let failing = {
+        let w = w.clone();
+        tokio::spawn(async move {
+            let mut tx = w.begin().await.unwrap();
+            insert(&mut tx, 3).await;
+        })
+    };
+    until_queued(&w, 2).await;
+    let last = spawn_insert(&w, 4, order.clone());
+    until_queued(&w, 3).await;
+    first.commit().await.unwrap();
+    committed_one.await.unwrap().unwrap();
+    failing.await.unwrap();
+    last.await.unwrap().unwrap();
+    assert_eq!(w.commits(), 1);
+    assert_eq!(committed(&options).await, vec![1, 2, 4]);
+    assert_eq!(*order.lock().unwrap(), vec![2, 4]);
+}
