@@ -12,29 +12,29 @@
 //! The window thread owns every window; the main loop hands it scenes.
 #![allow(unsafe_code)] // Win32 window procedures, hooks and GDI calls
 
+mod hook;
+mod messages;
+
 use crate::draw::{self, Canvas, Fonts, Rect, BACKGROUND};
 use crate::model::Scene;
 use crate::Input;
+use hook::{hook_thread, START_PRESSES};
+use messages::on_message;
 use std::cell::RefCell;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use windows_sys::Win32::Foundation::{HWND, LPARAM, LRESULT, RECT, WPARAM};
 use windows_sys::Win32::Graphics::Gdi::{
-    BeginPaint, CreateSolidBrush, EndPaint, EnumDisplayMonitors, InvalidateRect, SetDIBitsToDevice,
-    BITMAPINFO, BITMAPINFOHEADER, BI_RGB, DIB_RGB_COLORS, HDC, HMONITOR, PAINTSTRUCT,
+    CreateSolidBrush, EnumDisplayMonitors, InvalidateRect, HDC, HMONITOR,
 };
 use windows_sys::Win32::System::LibraryLoader::GetModuleHandleW;
 use windows_sys::Win32::System::Threading::GetCurrentThreadId;
-use windows_sys::Win32::UI::Input::KeyboardAndMouse::VK_RETURN;
 use windows_sys::Win32::UI::WindowsAndMessaging::{
-    CallNextHookEx, CreateWindowExW, DefWindowProcW, DestroyWindow, DispatchMessageW, GetMessageW,
-    KillTimer, LoadCursorW, PeekMessageW, PostThreadMessageW, RegisterClassW, SetForegroundWindow,
-    SetLayeredWindowAttributes, SetTimer, SetWindowPos, SetWindowsHookExW, ShowWindow,
-    TranslateMessage, UnhookWindowsHookEx, HC_ACTION, HHOOK, HWND_TOPMOST, IDC_ARROW,
-    KBDLLHOOKSTRUCT, LWA_ALPHA, MSG, PM_NOREMOVE, SWP_NOACTIVATE, SWP_SHOWWINDOW,
-    SW_SHOWNOACTIVATE, WH_KEYBOARD_LL, WM_APP, WM_CLOSE, WM_DISPLAYCHANGE, WM_KEYDOWN,
-    WM_LBUTTONDOWN, WM_PAINT, WM_SYSKEYDOWN, WM_TIMER, WNDCLASSW, WS_EX_LAYERED, WS_EX_NOACTIVATE,
+    CreateWindowExW, DefWindowProcW, DestroyWindow, DispatchMessageW, GetMessageW, KillTimer,
+    LoadCursorW, PostThreadMessageW, RegisterClassW, SetForegroundWindow,
+    SetLayeredWindowAttributes, SetTimer, ShowWindow, TranslateMessage, IDC_ARROW, LWA_ALPHA, MSG,
+    SW_SHOWNOACTIVATE, WM_APP, WM_DISPLAYCHANGE, WNDCLASSW, WS_EX_LAYERED, WS_EX_NOACTIVATE,
     WS_EX_TOOLWINDOW, WS_EX_TOPMOST, WS_EX_TRANSPARENT, WS_POPUP, WS_VISIBLE,
 };
 
@@ -347,112 +347,6 @@ fn apply() {
     }
 }
 
-fn paint(hwnd: HWND, c: &Canvas, at: (i32, i32)) {
-    // SAFETY: painting our own pixels into our own window between
-    // BeginPaint and EndPaint; the bitmap header describes `c` exactly.
-    unsafe {
-        let mut ps: PAINTSTRUCT = std::mem::zeroed();
-        let hdc = BeginPaint(hwnd, &mut ps);
-        let mut bmi: BITMAPINFO = std::mem::zeroed();
-        bmi.bmiHeader = BITMAPINFOHEADER {
-            biSize: std::mem::size_of::<BITMAPINFOHEADER>() as u32,
-            biWidth: c.width as i32,
-            biHeight: -(c.height as i32), // top-down rows
-            biPlanes: 1,
-            biBitCount: 32,
-            biCompression: BI_RGB,
-            ..std::mem::zeroed()
-        };
-        SetDIBitsToDevice(
-            hdc,
-            at.0,
-            at.1,
-            c.width,
-            c.height,
-            0,
-            0,
-            0,
-            c.height,
-            c.pixels.as_ptr().cast(),
-            &bmi,
-            DIB_RGB_COLORS,
-        );
-        EndPaint(hwnd, &ps);
-    }
-}
-
-/// What a message to one of our windows does, with the UI state at hand.
-/// Answers `None` to leave the message to Windows.
-fn on_message(
-    ui: &mut Ui,
-    hwnd: HWND,
-    msg: u32,
-    wparam: WPARAM,
-    lparam: LPARAM,
-) -> Option<LRESULT> {
-    let lock = ui.locks.iter().find(|(h, _)| *h == hwnd).map(|(_, m)| *m);
-    match msg {
-        WM_PAINT => {
-            if let (Some(m), Some(panel)) = (lock, &ui.panel) {
-                let at = draw::panel_origin(m, &panel.canvas);
-                paint(hwnd, &panel.canvas, at);
-                return Some(0);
-            }
-            if let Some((h, c)) = &ui.notice {
-                if *h == hwnd {
-                    paint(hwnd, c, (0, 0));
-                    return Some(0);
-                }
-            }
-            None
-        }
-        WM_KEYDOWN | WM_SYSKEYDOWN if lock.is_some() => {
-            if wparam == VK_RETURN as usize {
-                let _ = ui.inputs.send(Input::Start);
-            }
-            Some(0)
-        }
-        WM_LBUTTONDOWN => {
-            let (Some(m), Some(panel)) = (lock, &ui.panel) else {
-                return None;
-            };
-            let at = draw::panel_origin(m, &panel.canvas);
-            let x = (lparam & 0xffff) as i16 as i32 - at.0;
-            let y = ((lparam >> 16) & 0xffff) as i16 as i32 - at.1;
-            if panel.button.is_some_and(|b| b.contains(x, y)) {
-                let _ = ui.inputs.send(Input::Start);
-            }
-            Some(0)
-        }
-        // Alt+F4 and the like: a lock window does not close.
-        WM_CLOSE if lock.is_some() => Some(0),
-        WM_TIMER if lock.is_some() => {
-            // Back on top, in place, and shown: another program may have
-            // moved, hidden or covered a lock window since.
-            for (h, m) in &ui.locks {
-                // SAFETY: windows of this thread.
-                unsafe {
-                    SetWindowPos(
-                        *h,
-                        HWND_TOPMOST,
-                        m.x,
-                        m.y,
-                        m.w as i32,
-                        m.h as i32,
-                        SWP_SHOWWINDOW | SWP_NOACTIVATE,
-                    )
-                };
-            }
-            if let Some((first, _)) = ui.locks.first() {
-                // SAFETY: a window of this thread.
-                unsafe { SetForegroundWindow(*first) };
-            }
-            Some(0)
-        }
-        _ => None,
-    }
-}
-
 unsafe extern "system" fn wndproc(hwnd: HWND, msg: u32, wparam: WPARAM, lparam: LPARAM) -> LRESULT {
     if msg == WM_DISPLAYCHANGE {
         // Monitors changed: rebuild the lock windows on the next apply.
@@ -478,85 +372,4 @@ unsafe extern "system" fn wndproc(hwnd: HWND, msg: u32, wparam: WPARAM, lparam: 
         Some(r) => r,
         None => DefWindowProcW(hwnd, msg, wparam, lparam),
     }
-}
-
-/// The keyboard hook's thread: installs the hook on WM_HOOK_ON, removes it
-/// on WM_HOOK_OFF, and installs it afresh on a timer while on.
-fn hook_thread(ready: Sender<u32>) {
-    // SAFETY: a message loop on this thread; the hook procedure is a plain
-    // function and the hook handle never leaves this thread.
-    unsafe {
-        let mut msg: MSG = std::mem::zeroed();
-        // The thread has a message queue only once it asks for a message:
-        // made before its id goes out, so that no WM_HOOK_ON is lost.
-        PeekMessageW(&mut msg, std::ptr::null_mut(), 0, 0, PM_NOREMOVE);
-        let _ = ready.send(GetCurrentThreadId());
-        let mut hook: HHOOK = std::ptr::null_mut();
-        let mut timer = 0usize;
-        let install = || {
-            SetWindowsHookExW(
-                WH_KEYBOARD_LL,
-                Some(keyboard_hook),
-                GetModuleHandleW(std::ptr::null()),
-                0,
-            )
-        };
-        while GetMessageW(&mut msg, std::ptr::null_mut(), 0, 0) > 0 {
-            match msg.message {
-                WM_HOOK_ON => {
-                    if hook.is_null() {
-                        hook = install();
-                    }
-                    if timer == 0 {
-                        timer = SetTimer(std::ptr::null_mut(), 0, REHOOK_EVERY_MS, None);
-                    }
-                }
-                WM_HOOK_OFF => {
-                    if !hook.is_null() {
-                        UnhookWindowsHookEx(hook);
-                        hook = std::ptr::null_mut();
-                    }
-                    if timer != 0 {
-                        KillTimer(std::ptr::null_mut(), timer);
-                        timer = 0;
-                    }
-                }
-                WM_TIMER if timer != 0 => {
-                    // Windows removes a hook that was once too slow, without
-                    // a word: install a fresh one (before letting the old go,
-                    // so that no key slips between), or retry a failed one.
-                    let fresh = install();
-                    if !fresh.is_null() {
-                        if !hook.is_null() {
-                            UnhookWindowsHookEx(hook);
-                        }
-                        hook = fresh;
-                    }
-                }
-                _ => {
-                    TranslateMessage(&msg);
-                    DispatchMessageW(&msg);
-                }
-            }
-        }
-    }
-}
-
-/// Where the hook sends Enter: it swallows every key while locked, so the
-/// lock needs no keyboard focus (Windows may refuse it the foreground).
-static START_PRESSES: std::sync::OnceLock<Sender<Input>> = std::sync::OnceLock::new();
-
-unsafe extern "system" fn keyboard_hook(code: i32, wparam: WPARAM, lparam: LPARAM) -> LRESULT {
-    if code == HC_ACTION as i32 {
-        // Installed only while locked: every key stops here, whatever
-        // window has the focus; Enter presses Start.
-        let k = &*(lparam as *const KBDLLHOOKSTRUCT);
-        if k.vkCode == u32::from(VK_RETURN) && (wparam == WM_KEYDOWN as usize) {
-            if let Some(tx) = START_PRESSES.get() {
-                let _ = tx.send(Input::Start);
-            }
-        }
-        return 1;
-    }
-    CallNextHookEx(std::ptr::null_mut(), code, wparam, lparam)
 }

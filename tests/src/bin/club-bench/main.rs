@@ -39,7 +39,10 @@
 //! profiler's.
 
 mod baselines;
+mod cpu;
+mod drive;
 mod flood;
+mod hall;
 mod lock;
 mod report;
 mod scenarios;
@@ -113,8 +116,8 @@ fn args() -> anyhow::Result<Args> {
     if a.lock.rounds == 0 || a.lock.presses == 0 {
         bail!("--rounds and --presses must be at least 1");
     }
-    if a.agents <= scenarios::LATENCY_AGENTS {
-        bail!("--agents must be more than {}", scenarios::LATENCY_AGENTS);
+    if a.agents <= hall::LATENCY_AGENTS {
+        bail!("--agents must be more than {}", hall::LATENCY_AGENTS);
     }
     Ok(a)
 }

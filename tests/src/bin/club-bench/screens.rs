@@ -8,6 +8,7 @@ use futures_util::StreamExt;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 
 #[derive(Default)]
@@ -16,6 +17,8 @@ pub struct Deliveries {
     pub created: Mutex<HashMap<i64, Vec<u64>>>,
     /// Snapshots after the first: a live screen should see none.
     pub resyncs: AtomicUsize,
+    /// Notified at every created event a screen receives.
+    pub changed: Arc<Notify>,
 }
 
 pub struct Screens {
@@ -76,6 +79,7 @@ impl Screens {
                     if let Some(id) = created_session(&t) {
                         let at = now_ns();
                         d.created.lock().unwrap().entry(id).or_default().push(at);
+                        d.changed.notify_waiters();
                     } else if t.starts_with(r#"{"type":"snapshot""#) {
                         d.resyncs.fetch_add(1, Ordering::Relaxed);
                     }
@@ -88,6 +92,49 @@ impl Screens {
             _stalled: held,
         })
     }
+}
+
+/// Waits on a hall screen of its own until at most `online` PCs are
+/// online: the snapshot says which are, and each event the PCs it changed.
+pub async fn until_online_at_most(
+    ws_base: &str,
+    token: &str,
+    online: usize,
+    patience: std::time::Duration,
+) -> anyhow::Result<()> {
+    use club_shared::hall::HallMsg;
+    let url = format!("{ws_base}/api/v1/hall/ws?token={token}");
+    let watch = async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(&url).await?;
+        let mut state: HashMap<i64, bool> = HashMap::new();
+        let mut count = 0;
+        while let Some(m) = ws.next().await {
+            let Message::Text(t) = m? else { continue };
+            match serde_json::from_str::<HallMsg>(&t)? {
+                HallMsg::Snapshot { hall, .. } => {
+                    state = hall.devices.iter().map(|d| (d.id, d.online)).collect();
+                    count = state.values().filter(|o| **o).count();
+                }
+                HallMsg::Event { event, .. } => {
+                    for d in &event.devices {
+                        match state.insert(d.id, d.online) {
+                            Some(true) if !d.online => count -= 1,
+                            Some(false) | None if d.online => count += 1,
+                            _ => {}
+                        }
+                    }
+                }
+                HallMsg::Error { message } => anyhow::bail!("the hall feed: {message}"),
+            }
+            if count <= online {
+                return Ok(());
+            }
+        }
+        anyhow::bail!("the hall feed closed")
+    };
+    tokio::time::timeout(patience, watch)
+        .await
+        .context("waiting for PCs to go offline")?
 }
 
 #[cfg(test)]

@@ -232,16 +232,6 @@ impl Api {
     }
 
     /// PCs the server counts as online.
-    pub async fn online(&self) -> anyhow::Result<usize> {
-        let devices = self.get("/devices").await?;
-        let list = devices.as_array().or_else(|| devices["devices"].as_array());
-        Ok(list
-            .context("a device list")?
-            .iter()
-            .filter(|d| d["online"] == true)
-            .count())
-    }
-
     pub async fn id(&self, path: &str, body: Value) -> anyhow::Result<i64> {
         self.post(path, body).await?["id"]
             .as_i64()

@@ -294,6 +294,11 @@ impl Fleet {
         Ok(fleet)
     }
 
+    /// Notified at every report of the agents.
+    pub fn changed(&self) -> Arc<Notify> {
+        self.changed.clone()
+    }
+
     /// Waits until `done` holds of what the agents reported.
     pub async fn wait(
         &self,

@@ -1,0 +1,82 @@
+//! One step of a case: an operation against the service.
+
+use super::*;
+
+impl World {
+    /// Runs one operation. Refusals are fine; internal errors fail the case.
+    pub(super) async fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        let sys = &Actor::System;
+        let svc = &self.service;
+        match *op {
+            Op::TopUp { client, amount } => {
+                let req = TopUp {
+                    amount,
+                    method: PaymentMethod::Cash,
+                };
+                allowed(svc.top_up(sys, self.clients[client], req).await)?;
+            }
+            Op::Purchase {
+                client,
+                tariff,
+                bonus,
+            } => {
+                let req = Purchase {
+                    tariff_id: self.tariffs[tariff],
+                    bonus_amount: bonus,
+                };
+                allowed(svc.purchase(sys, self.clients[client], req).await)?;
+            }
+            Op::CreateSession {
+                client,
+                device,
+                ref source,
+                offset_minutes,
+            } => {
+                let client_id = self.clients[client];
+                let (holding_id, tariff_id, bonus_amount) = match *source {
+                    Source::Tariff { tariff, bonus } => (None, Some(self.tariffs[tariff]), bonus),
+                    Source::Holding { pick } => {
+                        let holdings = read("client", svc.client(client_id).await)?.holdings;
+                        if holdings.is_empty() {
+                            return Ok(());
+                        }
+                        (Some(holdings[pick % holdings.len()].id), None, 0)
+                    }
+                };
+                let planned_start_at = (offset_minutes > 0)
+                    .then(|| self.clock.now() + Duration::minutes(offset_minutes));
+                let req = NewSession {
+                    client_id,
+                    device_id: self.devices[device],
+                    holding_id,
+                    tariff_id,
+                    bonus_amount,
+                    planned_start_at,
+                };
+                if let Some(view) = allowed(svc.create_session(sys, req).await)? {
+                    self.sessions.push(view.id);
+                }
+            }
+            Op::Start { pick } => {
+                if let Some(id) = self.pick_session(pick) {
+                    allowed(svc.start_session(sys, id, None).await)?;
+                }
+            }
+            Op::Cancel { pick } => {
+                if let Some(id) = self.pick_session(pick) {
+                    allowed(svc.cancel_session(sys, id, None).await)?;
+                }
+            }
+            Op::End { pick } => {
+                if let Some(id) = self.pick_session(pick) {
+                    allowed(svc.end_session(sys, id, None).await)?;
+                }
+            }
+            Op::Advance { minutes } => {
+                self.clock.advance(Duration::minutes(minutes));
+                self.run_scheduler_passes().await?;
+            }
+        }
+        Ok(())
+    }
+}
