@@ -21,7 +21,8 @@ pub struct Config {
     #[arg(long, env = "CLUB_DEMO")]
     pub demo: bool,
 
-    /// SQLite synchronous mode. FULL makes every acknowledged operation durable.
+    /// SQLite synchronous mode. FULL makes every acknowledged operation
+    /// durable: the writer fsyncs the WAL before it answers.
     #[arg(long, env = "CLUB_SQLITE_SYNCHRONOUS", value_enum, default_value_t = Synchronous::Full)]
     pub sqlite_synchronous: Synchronous,
 

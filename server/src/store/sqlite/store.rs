@@ -60,9 +60,10 @@ impl Readers {
 impl Store {
     pub async fn open(database: &str, synchronous: Synchronous) -> anyhow::Result<Self> {
         let path = PathBuf::from(crate::config::database_file(database));
+        // FULL: the writer's flusher fsyncs the WAL itself before it
+        // answers, so SQLite's COMMIT need not (see `writer`).
         let sync = match synchronous {
-            Synchronous::Full => "FULL",
-            Synchronous::Normal => "NORMAL",
+            Synchronous::Full | Synchronous::Normal => "NORMAL",
             Synchronous::Off => "OFF",
         };
         let unwritable = |e: Error| {
@@ -101,16 +102,24 @@ impl Store {
             })
             .await??
         };
+        let writer = match synchronous {
+            Synchronous::Full => {
+                // SQLite names the WAL after the database file as it
+                // resolved it (symbolic links followed).
+                let file = writer.raw().path().map(PathBuf::from);
+                let mut wal = file.unwrap_or_else(|| path.clone()).into_os_string();
+                wal.push("-wal");
+                Writer::flushing(writer, wal.into())
+            }
+            Synchronous::Normal | Synchronous::Off => Writer::new(writer),
+        };
         let readers = Arc::new(Readers {
             path,
             cache,
             idle: Mutex::new(Vec::new()),
             free: Arc::new(Semaphore::new(READERS)),
         });
-        Ok(Store {
-            writer: Writer::new(writer),
-            readers,
-        })
+        Ok(Store { writer, readers })
     }
 
     /// An operation's write transaction: it holds the write lock from its
@@ -155,6 +164,11 @@ impl Store {
     /// COMMITs the writer issued so far.
     pub fn commits(&self) -> u64 {
         self.writer.commits()
+    }
+
+    /// fsyncs of the WAL the writer's flusher made so far (FULL only).
+    pub fn flushes(&self) -> u64 {
+        self.writer.flushes()
     }
 
     /// A new database in `dir`, for the store's own tests.
@@ -224,4 +238,38 @@ impl Drop for Reader {
 fn probe_writable(db: &Db) -> Result<()> {
     let version: i64 = db.first("PRAGMA user_version", [])?;
     db.batch(&format!("PRAGMA user_version = {version}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn synchronous_and_flushes(mode: Synchronous) -> (i64, u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("club.db");
+        let store = Store::open(path.to_str().unwrap(), mode).await.unwrap();
+        let tx = store.write().await.unwrap();
+        let sync: i64 = tx.db().first("PRAGMA synchronous", []).unwrap();
+        tx.db()
+            .run(
+                "INSERT INTO settings (key, value) VALUES ('flush test', '1')",
+                [],
+            )
+            .unwrap();
+        tx.commit().await.unwrap();
+        let flushes = store.flushes();
+        store.close().await;
+        (sync, flushes)
+    }
+
+    #[tokio::test]
+    async fn full_durability_is_the_writers_own_fsync_of_the_wal_before_it_answers() {
+        // SQLite's COMMIT does not wait for the disk (NORMAL = 1) ...
+        let (sync, flushes) = synchronous_and_flushes(Synchronous::Full).await;
+        assert_eq!(sync, 1);
+        // ... the flusher's fsync does, before the commit is answered.
+        assert!(flushes >= 1, "answered before the WAL was flushed");
+        let (sync, flushes) = synchronous_and_flushes(Synchronous::Normal).await;
+        assert_eq!((sync, flushes), (1, 0));
+    }
 }

@@ -16,8 +16,22 @@
 //! batch nobody owns.
 //!
 //! The operation's statements run where it calls them, on the writer's
-//! rusqlite connection, in one hop each; only the COMMIT (an fsync under
-//! `synchronous=FULL`) is moved off the async threads.
+//! rusqlite connection, in one hop each; only the COMMIT is moved off the
+//! async threads.
+//!
+//! Durability (`--sqlite-synchronous FULL`, the default): SQLite runs with
+//! `synchronous=NORMAL`, so a COMMIT writes the batch to the WAL without
+//! waiting for the disk, and the writer's flusher thread fsyncs the WAL
+//! (one `fdatasync` for every batch committed since its last one) before
+//! any operation of those batches is answered or its events published.
+//! The writer meanwhile runs the next batch: the disk's sync and the next
+//! operations overlap instead of taking turns. What is answered is on the
+//! disk, exactly as with `synchronous=FULL`; a power cut loses at most
+//! unanswered operations, and SQLite's WAL recovery keeps the database
+//! consistent whatever it cuts. Reads may see a batch up to one flush
+//! before its operations are answered. If a flush fails, nothing written
+//! since the last good one is answered as durable and the writer refuses
+//! every later operation until the server restarts.
 //!
 //! SQLite may roll the whole transaction back by itself when a statement
 //! fails on a full disk or an I/O error. A rollback hook on the connection
@@ -28,8 +42,9 @@
 use super::db::Db;
 use crate::store::{Conn, Error, Result};
 use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
 
@@ -43,13 +58,19 @@ const HANDOFF_PATIENCE: Duration = Duration::from_millis(20);
 
 type AfterCommit = Box<dyn FnOnce() + Send>;
 type Outcome = std::result::Result<(), Arc<str>>;
+/// An operation whose writes are in the batch: how to answer it, and what
+/// to run once they are durable.
+type Committed = (oneshot::Sender<Outcome>, AfterCommit);
 
 struct Batch {
     conn: Db,
     /// BEGIN IMMEDIATE issued and not yet committed.
     open: bool,
     opened_at: Instant,
-    committed: Vec<(oneshot::Sender<Outcome>, AfterCommit)>,
+    /// Counts the batches that ended (committed or lost): an operation
+    /// whose batch ended waits for its answer, it never commits again.
+    generation: u64,
+    committed: Vec<Committed>,
     /// Set by the connection's rollback hook: a transaction ended in a
     /// rollback, ours or SQLite's own.
     rolled_back: Arc<AtomicBool>,
@@ -81,6 +102,7 @@ impl Batch {
             "the database rolled the batch back by itself"
         );
         self.open = false;
+        self.generation += 1;
         self.conn.batch_rolled_back();
         for (done, _) in self.committed.drain(..) {
             let _ = done.send(Err(Arc::from(LOST)));
@@ -95,6 +117,60 @@ pub struct Writer {
     queued: Arc<AtomicUsize>,
     commits: Arc<AtomicU64>,
     max_age: Duration,
+    /// The flusher that fsyncs the WAL and answers committed batches; none
+    /// when SQLite's own `synchronous` setting decides (NORMAL, OFF).
+    flusher: Option<mpsc::Sender<Vec<Committed>>>,
+    flushes: Arc<AtomicU64>,
+    /// A flush failed: what is in the WAL may not be on the disk.
+    broken: Arc<AtomicBool>,
+}
+
+/// Why the writer refuses operations after a failed flush.
+const BROKEN: &str =
+    "the disk failed to flush the database's log; restart the server once the disk is checked";
+
+/// The flusher thread: fsyncs the WAL once for every batch committed since
+/// its last flush, then runs their callbacks and answers them, in order.
+fn flush(
+    wal: PathBuf,
+    batches: mpsc::Receiver<Vec<Committed>>,
+    broken: Arc<AtomicBool>,
+    flushes: Arc<AtomicU64>,
+) {
+    let mut file: Option<std::fs::File> = None;
+    while let Ok(first) = batches.recv() {
+        let mut ready = vec![first];
+        ready.extend(batches.try_iter());
+        let synced: Outcome = if broken.load(Ordering::SeqCst) {
+            Err(Arc::from(BROKEN))
+        } else {
+            let f = match file.take() {
+                Some(f) => Ok(f),
+                None => std::fs::OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .open(&wal),
+            };
+            match f.and_then(|f| f.sync_data().map(|()| f)) {
+                Ok(f) => {
+                    file = Some(f);
+                    flushes.fetch_add(1, Ordering::Relaxed);
+                    Ok(())
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, wal = %wal.display(), "flushing the database's log failed");
+                    broken.store(true, Ordering::SeqCst);
+                    Err(Arc::from(BROKEN))
+                }
+            }
+        };
+        for (done, after) in ready.into_iter().flatten() {
+            if synced.is_ok() {
+                after();
+            }
+            let _ = done.send(synced.clone());
+        }
+    }
 }
 
 /// Counts an operation queued for the writer until it holds it, also when
@@ -120,10 +196,27 @@ fn blocking<R>(f: impl FnOnce() -> R) -> R {
 
 impl Writer {
     pub fn new(conn: Db) -> Self {
-        Self::with_max_age(conn, MAX_AGE)
+        Self::with_max_age(conn, MAX_AGE, None)
     }
 
-    fn with_max_age(conn: Db, max_age: Duration) -> Self {
+    /// A writer whose connection runs `synchronous=NORMAL` and whose
+    /// flusher fsyncs the WAL at `wal` before answering (see the module).
+    pub fn flushing(conn: Db, wal: PathBuf) -> Self {
+        Self::with_max_age(conn, MAX_AGE, Some(wal))
+    }
+
+    fn with_max_age(conn: Db, max_age: Duration, wal: Option<PathBuf>) -> Self {
+        let broken = Arc::new(AtomicBool::new(false));
+        let flushes = Arc::new(AtomicU64::new(0));
+        let flusher = wal.map(|wal| {
+            let (send, batches) = mpsc::channel();
+            let (broken, flushes) = (broken.clone(), flushes.clone());
+            std::thread::Builder::new()
+                .name("wal-flusher".into())
+                .spawn(move || flush(wal, batches, broken, flushes))
+                .expect("starting the WAL flusher thread");
+            send
+        });
         let rolled_back = Arc::new(AtomicBool::new(false));
         let hook = rolled_back.clone();
         conn.raw()
@@ -133,12 +226,16 @@ impl Writer {
                 conn,
                 open: false,
                 opened_at: Instant::now(),
+                generation: 0,
                 committed: Vec::new(),
                 rolled_back,
             })),
             queued: Arc::default(),
             commits: Arc::default(),
             max_age,
+            flusher,
+            flushes,
+            broken,
         }
     }
 
@@ -147,9 +244,17 @@ impl Writer {
         self.commits.load(Ordering::Relaxed)
     }
 
+    /// Successful fsyncs of the WAL by the flusher so far.
+    pub fn flushes(&self) -> u64 {
+        self.flushes.load(Ordering::Relaxed)
+    }
+
     /// One operation's transaction: it sees every earlier operation's
     /// writes, and its own are undone by dropping it without `commit`.
     pub async fn begin(&self) -> Result<Tx> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(lost(BROKEN));
+        }
         let mut guard = {
             self.queued.fetch_add(1, Ordering::SeqCst);
             let _queued = Queued(self.queued.clone());
@@ -202,13 +307,24 @@ impl Writer {
         }
     }
 
-    /// Commits whatever batch is open.
+    /// Commits whatever batch is open and waits for its flush.
     pub async fn close(&self) {
         let mut guard = self.batch.clone().lock_owned().await;
         if guard.open {
             self.commit_batch(&mut guard);
         }
-        tracing::info!(commits = self.commits(), "writer closed");
+        if let Some(f) = &self.flusher {
+            // Answered after every batch sent before it.
+            let (done, flushed) = oneshot::channel();
+            if f.send(vec![(done, Box::new(|| {}))]).is_ok() {
+                let _ = flushed.await;
+            }
+        }
+        tracing::info!(
+            commits = self.commits(),
+            flushes = self.flushes(),
+            "writer closed"
+        );
     }
 
     fn commit_batch(&self, b: &mut Batch) {
@@ -227,8 +343,18 @@ impl Writer {
             }
         };
         b.open = false;
+        b.generation += 1;
         if outcome.is_ok() {
             b.conn.batch_committed();
+            if let Some(f) = &self.flusher {
+                // Answered once the WAL is on the disk.
+                if let Err(mpsc::SendError(batch)) = f.send(std::mem::take(&mut b.committed)) {
+                    for (done, _) in batch {
+                        let _ = done.send(Err(Arc::from("the writer went away")));
+                    }
+                }
+                return;
+            }
         }
         for (done, after) in b.committed.drain(..) {
             if outcome.is_ok() {
@@ -294,6 +420,7 @@ impl Tx {
             }
         }
         let (done, mut outcome) = oneshot::channel();
+        let generation = guard.generation;
         guard.committed.push((done, Box::new(after)));
         self.writer.release(guard);
         let outcome = loop {
@@ -309,8 +436,18 @@ impl Tx {
                         Err(oneshot::error::TryRecvError::Closed) => {
                             break Err(Arc::from("the writer went away"))
                         }
-                        Err(oneshot::error::TryRecvError::Empty) => {
+                        // Still in the open batch: commit it. Otherwise it
+                        // is committed and waits for its flush.
+                        Err(oneshot::error::TryRecvError::Empty)
+                            if guard.generation == generation =>
+                        {
                             self.writer.commit_batch(&mut guard)
+                        }
+                        Err(oneshot::error::TryRecvError::Empty) => {
+                            drop(guard);
+                            break (&mut outcome)
+                                .await
+                                .unwrap_or_else(|_| Err(Arc::from("the writer went away")));
                         }
                     }
                 }

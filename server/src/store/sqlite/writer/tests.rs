@@ -19,7 +19,10 @@ fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
     let db = open(&path);
     db.batch("CREATE TABLE t (v INTEGER NOT NULL)").unwrap();
     // Old enough never: the tests decide when a batch ends.
-    (Writer::with_max_age(db, Duration::from_secs(3600)), path)
+    (
+        Writer::with_max_age(db, Duration::from_secs(3600), None),
+        path,
+    )
 }
 
 /// What another connection sees: only what was committed.
@@ -229,6 +232,83 @@ async fn an_operation_alone_commits_at_once() {
         assert_eq!(committed(&options).await.len(), v as usize);
     }
     assert_eq!(w.commits(), 3);
+}
+
+fn flushing(dir: &tempfile::TempDir, wal: Option<&str>) -> (Writer, std::path::PathBuf) {
+    let path = dir.path().join("w.db");
+    let db = open(&path);
+    db.batch("PRAGMA synchronous = NORMAL; CREATE TABLE t (v INTEGER NOT NULL)")
+        .unwrap();
+    let wal = wal.map_or_else(|| dir.path().join("w.db-wal"), |w| dir.path().join(w));
+    (
+        Writer::with_max_age(db, Duration::from_secs(3600), Some(wal)),
+        path,
+    )
+}
+
+#[tokio::test]
+async fn a_flushing_writer_answers_queued_operations_after_fsyncing_the_wal_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = flushing(&dir, None);
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut first = w.begin().await.unwrap();
+    insert(&mut first, 0).await;
+    let mut queued = Vec::new();
+    for v in 1..=3 {
+        queued.push(spawn_insert(&w, v, order.clone()));
+        until_queued(&w, v as usize).await;
+    }
+    let o = order.clone();
+    first
+        .commit_then(move || o.lock().unwrap().push(0))
+        .await
+        .unwrap();
+    assert!(w.flushes() >= 1, "answered before the WAL was flushed");
+    for q in queued {
+        q.await.unwrap().unwrap();
+    }
+    assert_eq!(w.commits(), 1);
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3]);
+    assert_eq!(committed(&options).await, vec![0, 1, 2, 3]);
+    // A later batch: flushed again before it is answered.
+    let flushed = w.flushes();
+    spawn_insert(&w, 4, order.clone()).await.unwrap().unwrap();
+    assert!(w.flushes() > flushed);
+    assert_eq!(*order.lock().unwrap(), vec![0, 1, 2, 3, 4]);
+}
+
+#[tokio::test]
+async fn a_failed_flush_answers_an_error_runs_no_callback_and_refuses_later_operations() {
+    let dir = tempfile::tempdir().unwrap();
+    // The flusher cannot open this log: its fsync fails.
+    let (w, _) = flushing(&dir, Some("missing/w.db-wal"));
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let e = spawn_insert(&w, 1, order.clone())
+        .await
+        .unwrap()
+        .unwrap_err();
+    assert!(
+        matches!(e, Error::Unavailable { .. }),
+        "a failed flush is not durable: {e:?}"
+    );
+    assert!(order.lock().unwrap().is_empty(), "callbacks ran");
+    assert_eq!(w.flushes(), 0);
+    let refused = w.begin().await.err().expect("the writer refuses");
+    assert!(refused.to_string().contains("flush"), "{refused}");
+}
+
+#[tokio::test]
+async fn closing_a_flushing_writer_waits_for_the_last_flush() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, options) = flushing(&dir, None);
+    let mut tx = w.begin().await.unwrap();
+    insert(&mut tx, 1).await;
+    let pending = tokio::spawn(tx.commit());
+    until_queued(&w, 0).await;
+    w.close().await;
+    assert!(w.flushes() >= 1);
+    pending.await.unwrap().unwrap();
+    assert_eq!(committed(&options).await, vec![1]);
 }
 
 #[tokio::test]
