@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod hall;
+pub mod requests;
 pub mod scheduler;
 pub mod secrets;
 pub mod serve;

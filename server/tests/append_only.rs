@@ -4,7 +4,12 @@
 use chrono::{Duration, TimeZone, Utc};
 use club_server::clock::ManualClock;
 use club_server::config::Config;
-use club_server::service::{Actor, NewClient, NewDevice, NewSession, NewZone, TariffInput, TopUp};
+use club_server::requests::clients::NewClient;
+use club_server::requests::hall::{NewDevice, NewZone};
+use club_server::requests::money::TopUp;
+use club_server::requests::sessions::NewSession;
+use club_server::requests::tariffs::TariffInput;
+use club_server::service::Actor;
 use club_server::App;
 use club_shared::{ExpirationPolicy, PaymentMethod, RefundPolicy};
 use std::sync::Arc;

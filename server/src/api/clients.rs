@@ -1,6 +1,8 @@
 use super::extract::{Body, Path, Query};
 use crate::error::{ErrorBody, Result};
-use crate::service::{Actor, ClientPatch, NewClient, Purchase, TopUp};
+use crate::requests::clients::{ClientPatch, NewClient};
+use crate::requests::money::{Purchase, TopUp};
+use crate::service::Actor;
 use crate::state::AppState;
 use crate::state::{Player, Staff};
 use axum::extract::ConnectInfo;

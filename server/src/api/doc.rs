@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BearerAuth),
     // Schemas only a query parameter names: the route macros collect the
     // bodies' schemas, not these.
-    components(schemas(ErrorBody, crate::service::PreviewAction))
+    components(schemas(ErrorBody, crate::requests::sessions::PreviewAction))
 )]
 pub struct ApiDoc;
 

@@ -1,9 +1,9 @@
 use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
-use crate::service::{
-    AgentCommands, CreatedDevice, EnrollRequest, Enrolled, EnrollmentCode, NewCommand, NewDevice,
-    NewZone,
-};
+use crate::requests::commands::NewCommand;
+use crate::requests::enrollment::EnrollRequest;
+use crate::requests::hall::{NewDevice, NewZone};
+use crate::service::{AgentCommands, CreatedDevice, Enrolled, EnrollmentCode};
 use crate::state::AppState;
 use crate::state::Staff;
 use axum::extract::State;
@@ -142,7 +142,7 @@ pub async fn hall(State(s): State<AppState>, _staff: Staff) -> Result<Json<HallS
 
 /// Rename, re-place or disable a PC (DeviceManage).
 #[utoipa::path(patch, path = "/api/v1/devices/{id}", tag = "hall", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = crate::service::DevicePatch,
+    params(("id" = i64, Path)), request_body = crate::requests::devices::DevicePatch,
     responses((status = 200, body = DeviceView), (status = 400, body = ErrorBody),
         (status = 404, description = "no such PC, or `zone_id` names no zone", body = ErrorBody),
         (status = 409, description = "another PC has this name", body = ErrorBody)))]
@@ -150,7 +150,7 @@ pub async fn update_device(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
-    Body(req): Body<crate::service::DevicePatch>,
+    Body(req): Body<crate::requests::devices::DevicePatch>,
 ) -> Result<Json<DeviceView>> {
     Ok(Json(s.service.update_device(&a, id, req).await?))
 }

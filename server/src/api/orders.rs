@@ -1,6 +1,7 @@
 use super::extract::{Body, Path, Query};
 use crate::error::{ErrorBody, Result};
-use crate::service::{ExtraCharge, OrderRefund, OrderView, ShiftReport};
+use crate::requests::orders::{ExtraCharge, OrderRefund};
+use crate::service::{OrderView, ShiftReport};
 use crate::state::AppState;
 use crate::state::Staff;
 use axum::extract::State;

@@ -1,6 +1,7 @@
 use super::extract::{Body, OptionalBody, Path, Query};
 use crate::error::{ErrorBody, Result};
-use crate::service::{AuditQuery, NewSession, Preview, PreviewAction, SessionQuery};
+use crate::requests::sessions::{AuditQuery, NewSession, PreviewAction, SessionQuery};
+use crate::service::Preview;
 use crate::state::AppState;
 use crate::state::{Player, Staff};
 use axum::extract::State;
@@ -154,7 +155,7 @@ pub async fn player_start(
 
 /// Add a tariff (extension or switch, SessionEdit): a new segment from now.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/tariffs", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = crate::service::AddTariff,
+    params(("id" = i64, Path)), request_body = crate::requests::extend::AddTariff,
     responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, description = "no such session, or `holding_id` or `tariff_id` names nothing", body = ErrorBody),
         (status = 409, body = ErrorBody)))]
@@ -162,35 +163,35 @@ pub async fn add_tariff(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
-    Body(req): Body<crate::service::AddTariff>,
+    Body(req): Body<crate::requests::extend::AddTariff>,
 ) -> Result<Json<SessionView>> {
     Ok(Json(s.service.add_tariff(&a, id, req).await?))
 }
 
 /// Move to another PC (SessionEdit); the session's time does not stop.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/device", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = crate::service::MoveSession,
+    params(("id" = i64, Path)), request_body = crate::requests::corrections::MoveSession,
     responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn move_session(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
-    Body(req): Body<crate::service::MoveSession>,
+    Body(req): Body<crate::requests::corrections::MoveSession>,
 ) -> Result<Json<SessionView>> {
     Ok(Json(s.service.move_session(&a, id, req).await?))
 }
 
 /// Manual price correction (SessionEdit): a signed delta and a required reason.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/price-corrections", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)), request_body = crate::service::PriceCorrection,
+    params(("id" = i64, Path)), request_body = crate::requests::corrections::PriceCorrection,
     responses((status = 200, body = SessionView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn correct_price(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
-    Body(req): Body<crate::service::PriceCorrection>,
+    Body(req): Body<crate::requests::corrections::PriceCorrection>,
 ) -> Result<Json<SessionView>> {
     Ok(Json(s.service.correct_price(&a, id, req).await?))
 }
@@ -198,13 +199,13 @@ pub async fn correct_price(
 /// Cancels many PENDING/ACTIVE sessions (a hall that failed): each succeeds
 /// or fails on its own, with a result per session (SessionDelete).
 #[utoipa::path(post, path = "/api/v1/sessions/bulk-cancel", tag = "sessions", security(("bearer" = [])),
-    request_body = crate::service::BulkCancel,
+    request_body = crate::requests::housekeeping::BulkCancel,
     responses((status = 200, body = [crate::service::BulkResult]), (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn bulk_cancel(
     State(s): State<AppState>,
     Staff(a): Staff,
-    Body(req): Body<crate::service::BulkCancel>,
+    Body(req): Body<crate::requests::housekeeping::BulkCancel>,
 ) -> Result<Json<Vec<crate::service::BulkResult>>> {
     Ok(Json(s.service.bulk_cancel(&a, req).await?))
 }

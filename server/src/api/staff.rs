@@ -1,8 +1,9 @@
 use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
-use crate::service::{
-    LoginAnswer, NewOperator, NewRole, PasswordChange, RolePermissions, UpdateOperator,
+use crate::requests::staff::{
+    NewOperator, NewRole, PasswordChange, RolePermissions, UpdateOperator,
 };
+use crate::service::LoginAnswer;
 use crate::state::AppState;
 use crate::state::Staff;
 use axum::extract::ConnectInfo;

@@ -1,6 +1,7 @@
 use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
-use crate::service::{Settings, TariffInput};
+use crate::requests::tariffs::TariffInput;
+use crate::service::Settings;
 use crate::state::AppState;
 use crate::state::Staff;
 use axum::extract::State;

@@ -6,27 +6,9 @@
 
 use super::{required_text, Actor, Service};
 use crate::error::{Error, Result};
+use crate::requests::commands::NewCommand;
 use club_shared::{CommandKind, CommandState, DeviceCommandView, Event, Permission, SessionStatus};
-use serde::Deserialize;
 use std::net::SocketAddr;
-use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewCommand {
-    pub kind: CommandKind,
-    /// The text to show, for `message` (1 to 500 characters).
-    #[serde(default)]
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    pub text: Option<String>,
-    /// Reboot or shut down even while a session is STARTED on the PC.
-    #[serde(default)]
-    pub force: bool,
-}
 
 /// A command on its way to a PC's agent (the gateway delivers it).
 #[derive(Debug, Clone)]

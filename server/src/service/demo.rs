@@ -1,10 +1,14 @@
 //! `--demo`: a hall a newcomer can explore, put in through the same
 //! operations staff use.
 
-use super::{
-    Actor, NewClient, NewDevice, NewOperator, NewSession, NewZone, Service, TariffInput, TopUp,
-};
+use super::{Actor, Service};
 use crate::error::Result;
+use crate::requests::clients::NewClient;
+use crate::requests::hall::{NewDevice, NewZone};
+use crate::requests::money::TopUp;
+use crate::requests::sessions::NewSession;
+use crate::requests::staff::NewOperator;
+use crate::requests::tariffs::TariffInput;
 use club_shared::{builtin_roles, ExpirationPolicy, PaymentMethod, RefundPolicy};
 
 pub struct DemoLogins {
@@ -240,7 +244,7 @@ pub async fn run_agents(
     server_url: &str,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<()> {
-    use super::EnrollRequest;
+    use crate::requests::enrollment::EnrollRequest;
     use club_agent::state::{Enrollment, StateDir};
     let mut screens = Vec::new();
     for device in service.list_devices().await? {

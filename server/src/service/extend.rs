@@ -11,31 +11,11 @@ use super::tariffs::{load_settings, tariff_window};
 use super::{Actor, Service};
 use crate::domain::{occupancy, segment_seconds, Closing, Span};
 use crate::error::{Error, Result};
+use crate::requests::extend::AddTariff;
 use crate::store::{self, at_opt, Conn};
 use chrono::{DateTime, Duration, Utc};
 use club_shared::events::SessionChange;
-use club_shared::{HoldingStatus, Minor, Permission, SessionStatus, SessionView};
-use serde::Deserialize;
-use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AddTariff {
-    /// A holding on the client's balance...
-    #[serde(default)]
-    pub holding_id: Option<i64>,
-    /// ...or a tariff bought now (money plus bonus within the cap).
-    #[serde(default)]
-    pub tariff_id: Option<i64>,
-    /// Bonus to spend when buying `tariff_id` (within the tariff's cap);
-    /// 0 with `holding_id`.
-    #[serde(default)]
-    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
-    pub bonus_amount: Minor,
-    #[serde(default)]
-    #[schema(max_length = 500)]
-    pub reason: Option<String>,
-}
+use club_shared::{HoldingStatus, Permission, SessionStatus, SessionView};
 
 /// Opens a new segment on `holding` for a session, starting at `from` if it
 /// is running (else when it starts). Answers its end, if running.

@@ -1,44 +1,14 @@
 use super::enrollment::{AgentCommands, ENROLLMENT_TTL_HOURS};
 use super::{json, required_text, Actor, Service};
 use crate::error::{Error, Result};
+use crate::requests::hall::{NewDevice, NewZone};
 use crate::secrets;
 use crate::store::{self, at_opt, Conn};
 use club_shared::{
     DeviceSession, DeviceView, Event, HallSnapshot, Permission, SessionStatus, ZoneView,
 };
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewZone {
-    /// Unique; surrounding whitespace is trimmed.
-    #[schema(
-        min_length = 1,
-        max_length = 60,
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    pub name: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewDevice {
-    /// Unique; surrounding whitespace is trimmed.
-    #[schema(
-        min_length = 1,
-        max_length = 60,
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    pub name: String,
-    /// An existing zone (404 otherwise).
-    pub zone_id: i64,
-    /// Position on the hall map.
-    #[schema(minimum = 0, maximum = 10000)]
-    pub x: i64,
-    #[schema(minimum = 0, maximum = 10000)]
-    pub y: i64,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedDevice {

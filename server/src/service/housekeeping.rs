@@ -9,25 +9,12 @@ use super::tariffs::{load_settings, Settings};
 use super::{required_text, Actor, Pass, Service};
 use crate::domain::expiry_postings;
 use crate::error::{Error, Result};
+use crate::requests::housekeeping::BulkCancel;
 use crate::store::{self, at};
 use chrono::{DateTime, Utc};
 use club_shared::{Event, HoldingStatus, Permission, SessionStatus};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BulkCancel {
-    /// 1 to 500 sessions; each is cancelled or fails on its own.
-    #[schema(min_items = 1, max_items = 500)]
-    pub session_ids: Vec<i64>,
-    #[schema(
-        min_length = 1,
-        max_length = 500,
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    pub reason: String,
-}
 
 /// One session's outcome in a bulk cancel.
 #[derive(Debug, Serialize, ToSchema)]

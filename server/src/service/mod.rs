@@ -30,19 +30,13 @@ pub use actor::{Actor, StaffCtx};
 pub use agents::*;
 pub use auth::*;
 pub use builds::AgentBuildView;
-pub use clients::*;
 pub use commands::*;
-pub use corrections::*;
-pub use devices::*;
 pub use enrollment::*;
-pub use extend::*;
 pub use hall::*;
 pub use housekeeping::*;
-pub use money::*;
 pub use orders::*;
 pub use sessions::*;
 pub use shifts::*;
-pub use staff::*;
 pub use tariffs::*;
 
 use crate::clock::SharedClock;
@@ -315,22 +309,22 @@ mod tests {
             }
         }
         let schemas = [
-            super::NewRole::schema(),
-            super::NewOperator::schema(),
-            super::UpdateOperator::schema(),
-            super::PasswordChange::schema(),
-            super::NewZone::schema(),
-            super::NewDevice::schema(),
-            super::DevicePatch::schema(),
-            super::EnrollRequest::schema(),
-            super::NewClient::schema(),
-            super::ClientPatch::schema(),
-            super::PriceCorrection::schema(),
-            super::BulkCancel::schema(),
-            super::OrderRefund::schema(),
-            super::ExtraCharge::schema(),
-            super::TariffInput::schema(),
-            super::NewCommand::schema(),
+            crate::requests::staff::NewRole::schema(),
+            crate::requests::staff::NewOperator::schema(),
+            crate::requests::staff::UpdateOperator::schema(),
+            crate::requests::staff::PasswordChange::schema(),
+            crate::requests::hall::NewZone::schema(),
+            crate::requests::hall::NewDevice::schema(),
+            crate::requests::devices::DevicePatch::schema(),
+            crate::requests::enrollment::EnrollRequest::schema(),
+            crate::requests::clients::NewClient::schema(),
+            crate::requests::clients::ClientPatch::schema(),
+            crate::requests::corrections::PriceCorrection::schema(),
+            crate::requests::housekeeping::BulkCancel::schema(),
+            crate::requests::orders::OrderRefund::schema(),
+            crate::requests::orders::ExtraCharge::schema(),
+            crate::requests::tariffs::TariffInput::schema(),
+            crate::requests::commands::NewCommand::schema(),
         ];
         let mut found = Vec::new();
         for s in &schemas {

@@ -6,33 +6,10 @@ use super::clients::{balance_event, client_view, holding_view, MAX_TOP_UP};
 use super::{positive_amount, Actor, Service};
 use crate::domain::split_payment;
 use crate::error::{Error, Result};
+use crate::requests::money::{Purchase, TopUp};
 use crate::store::{self, at, Conn, NewLedger, NewOrder};
 use chrono::{DateTime, Utc};
-use club_shared::{
-    Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, PaymentMethod, Permission,
-};
-use serde::Deserialize;
-use utoipa::ToSchema;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TopUp {
-    /// Minor units, 1 to 1000000000 (a typo guard).
-    #[schema(value_type = i64, minimum = 1, maximum = 1000000000)]
-    pub amount: Minor,
-    pub method: PaymentMethod,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Purchase {
-    /// An existing tariff (404 otherwise).
-    pub tariff_id: i64,
-    /// Bonus to spend, within the tariff's bonus cap and price.
-    #[serde(default)]
-    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
-    pub bonus_amount: Minor,
-}
+use club_shared::{Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, Permission};
 
 /// Buys a tariff into a new holding inside `c`'s transaction: an order, the
 /// ledger entries for money and bonus, and the holding. Answers the holding.

@@ -22,10 +22,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use club_server::clock::{Clock, ManualClock};
 use club_server::config::Config;
 use club_server::error::Error;
-use club_server::service::{
-    Actor, NewClient, NewDevice, NewSession, NewZone, Purchase, Service, SessionQuery, TariffInput,
-    TopUp,
-};
+use club_server::requests::clients::NewClient;
+use club_server::requests::hall::{NewDevice, NewZone};
+use club_server::requests::money::{Purchase, TopUp};
+use club_server::requests::sessions::{NewSession, SessionQuery};
+use club_server::requests::tariffs::TariffInput;
+use club_server::service::{Actor, Service};
 use club_server::App;
 use club_shared::{ExpirationPolicy, PaymentMethod, RefundPolicy, SessionStatus, SessionView};
 use proptest::prelude::*;

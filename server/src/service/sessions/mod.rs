@@ -7,11 +7,12 @@ use super::clients::balance_event;
 use super::{Actor, Service};
 use crate::domain::SegmentOutcome;
 use crate::error::{Error, Result};
+use crate::requests::sessions::{AuditQuery, NewSession, PreviewAction, SessionQuery};
 use crate::store::{self, NewAudit, Tx};
 use chrono::{DateTime, Utc};
 use club_shared::events::SessionChange;
 use club_shared::{Event, Minor, Receipt, SessionStatus, SessionView};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 mod closing;
@@ -23,27 +24,6 @@ pub(crate) use closing::*;
 pub(crate) use lifecycle::*;
 pub use reports::*;
 pub(crate) use views::*;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewSession {
-    pub client_id: i64,
-    pub device_id: i64,
-    /// A holding on the client's balance to play from...
-    #[serde(default)]
-    pub holding_id: Option<i64>,
-    /// ...or a tariff bought for this session from the client's balance.
-    #[serde(default)]
-    pub tariff_id: Option<i64>,
-    /// Bonus to spend when buying `tariff_id` (within the tariff's cap);
-    /// 0 with `holding_id`.
-    #[serde(default)]
-    #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
-    pub bonus_amount: Minor,
-    /// Omitted or now: ACTIVE. In the future: a PENDING reservation.
-    #[serde(default)]
-    pub planned_start_at: Option<DateTime<Utc>>,
-}
 
 /// What cancel or end would do, changing nothing.
 #[derive(Debug, Serialize, ToSchema)]
@@ -61,39 +41,6 @@ pub struct Preview {
     pub kept_seconds_total: i64,
     /// For an end: the receipt it would produce.
     pub receipt: Option<Receipt>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PreviewAction {
-    Cancel,
-    End,
-}
-
-/// The session report's filters (all optional).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct SessionQuery {
-    /// PENDING, ACTIVE, STARTED, ENDED or CANCELLED.
-    pub status: Option<SessionStatus>,
-    pub client_id: Option<i64>,
-    pub device_id: Option<i64>,
-    /// Sessions this operator created or cancelled.
-    pub operator_id: Option<i64>,
-    /// Planned start at or after (RFC 3339).
-    pub from: Option<DateTime<Utc>>,
-    /// Planned start before (RFC 3339).
-    pub to: Option<DateTime<Utc>>,
-}
-
-/// The audit trail's filters (all optional).
-#[derive(Debug, Clone, Default, Deserialize, ToSchema, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    pub session_id: Option<i64>,
-    pub operator_id: Option<i64>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
 }
 
 /// An audit entry about session `s`, naming its device and client.
