@@ -40,13 +40,15 @@
 //! begins a new transaction. Nobody is told a lost write was durable.
 
 use super::db::Db;
-use crate::store::{Conn, Error, Result};
-use std::ops::{Deref, DerefMut};
+use crate::store::Result;
+use flush::{flush, BROKEN};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 use tokio::sync::{oneshot, Mutex, OwnedMutexGuard};
+use tx::lost;
+pub use tx::Tx;
 
 /// Operations in one commit at most; bounds the work a failed COMMIT undoes.
 const MAX_BATCH: usize = 512;
@@ -123,54 +125,6 @@ pub struct Writer {
     flushes: Arc<AtomicU64>,
     /// A flush failed: what is in the WAL may not be on the disk.
     broken: Arc<AtomicBool>,
-}
-
-/// Why the writer refuses operations after a failed flush.
-const BROKEN: &str =
-    "the disk failed to flush the database's log; restart the server once the disk is checked";
-
-/// The flusher thread: fsyncs the WAL once for every batch committed since
-/// its last flush, then runs their callbacks and answers them, in order.
-fn flush(
-    wal: PathBuf,
-    batches: mpsc::Receiver<Vec<Committed>>,
-    broken: Arc<AtomicBool>,
-    flushes: Arc<AtomicU64>,
-) {
-    let mut file: Option<std::fs::File> = None;
-    while let Ok(first) = batches.recv() {
-        let mut ready = vec![first];
-        ready.extend(batches.try_iter());
-        let synced: Outcome = if broken.load(Ordering::SeqCst) {
-            Err(Arc::from(BROKEN))
-        } else {
-            let f = match file.take() {
-                Some(f) => Ok(f),
-                None => std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&wal),
-            };
-            match f.and_then(|f| f.sync_data().map(|()| f)) {
-                Ok(f) => {
-                    file = Some(f);
-                    flushes.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, wal = %wal.display(), "flushing the database's log failed");
-                    broken.store(true, Ordering::SeqCst);
-                    Err(Arc::from(BROKEN))
-                }
-            }
-        };
-        for (done, after) in ready.into_iter().flatten() {
-            if synced.is_ok() {
-                after();
-            }
-            let _ = done.send(synced.clone());
-        }
-    }
 }
 
 /// Counts an operation queued for the writer until it holds it, also when
@@ -365,132 +319,7 @@ impl Writer {
     }
 }
 
-/// An operation's share of the writer's transaction. Dereferences to the
-/// connection, so the store's query functions take it as they are.
-pub struct Tx {
-    guard: Option<OwnedMutexGuard<Batch>>,
-    writer: Writer,
-    /// Opened the transaction, so has no savepoint of its own.
-    first: bool,
-}
-
-impl Deref for Tx {
-    type Target = Conn;
-    fn deref(&self) -> &Conn {
-        &self.guard.as_ref().expect("live transaction").conn
-    }
-}
-
-impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Conn {
-        &mut self.guard.as_mut().expect("live transaction").conn
-    }
-}
-
-impl Tx {
-    /// The SQLite connection itself, for the store's own tests.
-    #[cfg(test)]
-    pub(crate) fn db(&self) -> &Db {
-        &self.guard.as_ref().expect("live transaction").conn
-    }
-}
-
-impl Tx {
-    /// Commits and answers once durable.
-    pub async fn commit(self) -> Result<()> {
-        self.commit_then(|| {}).await
-    }
-
-    /// Commits, runs `after` once the COMMIT is durable (before any later
-    /// operation's), and answers.
-    pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> Result<()> {
-        let mut guard = self.guard.take().expect("live transaction");
-        if guard.lost() {
-            // This operation's writes went with the batch.
-            self.writer.release(guard);
-            return Err(lost(LOST));
-        }
-        if !self.first {
-            // The operation's writes join the batch's transaction.
-            if let Err(e) = guard.conn.batch("RELEASE op") {
-                tracing::error!(error = %e, "releasing the savepoint");
-                undo(&mut guard, false);
-                self.writer.release(guard);
-                return Err(e);
-            }
-        }
-        let (done, mut outcome) = oneshot::channel();
-        let generation = guard.generation;
-        guard.committed.push((done, Box::new(after)));
-        self.writer.release(guard);
-        let outcome = loop {
-            match tokio::time::timeout(HANDOFF_PATIENCE, &mut outcome).await {
-                Ok(Ok(o)) => break o,
-                Ok(Err(_)) => break Err(Arc::from("the writer went away")),
-                Err(_) => {
-                    // The batch's owner is slow or gone: once the writer is
-                    // ours, a batch still holding this operation commits.
-                    let mut guard = self.writer.batch.clone().lock_owned().await;
-                    match outcome.try_recv() {
-                        Ok(o) => break o,
-                        Err(oneshot::error::TryRecvError::Closed) => {
-                            break Err(Arc::from("the writer went away"))
-                        }
-                        // Still in the open batch: commit it. Otherwise it
-                        // is committed and waits for its flush.
-                        Err(oneshot::error::TryRecvError::Empty)
-                            if guard.generation == generation =>
-                        {
-                            self.writer.commit_batch(&mut guard)
-                        }
-                        Err(oneshot::error::TryRecvError::Empty) => {
-                            drop(guard);
-                            break (&mut outcome)
-                                .await
-                                .unwrap_or_else(|_| Err(Arc::from("the writer went away")));
-                        }
-                    }
-                }
-            }
-        };
-        outcome.map_err(|m| lost(&m))
-    }
-}
-
-/// The error of an operation whose batch was lost: the storage failing is
-/// what it is.
-fn lost(message: &str) -> Error {
-    Error::Unavailable {
-        why: "the disk failed to read or write",
-        detail: message.to_owned(),
-    }
-}
-
-fn undo(b: &mut Batch, first: bool) {
-    if b.lost() {
-        // Nothing left to undo: SQLite rolled back the whole batch.
-    } else if first {
-        b.rollback();
-    } else if let Err(e) = b.conn.batch("ROLLBACK TO op; RELEASE op") {
-        // The savepoint is gone, so is the transaction: the batch is lost.
-        tracing::error!(error = %e, "rolling back to the savepoint");
-        b.rolled_back.store(true, Ordering::SeqCst);
-        b.lost();
-        b.rollback();
-    }
-}
-
-impl Drop for Tx {
-    /// Dropped without `commit` (an error, or the request went away): this
-    /// operation's writes are undone; the batch goes on.
-    fn drop(&mut self) {
-        let Some(mut guard) = self.guard.take() else {
-            return;
-        };
-        undo(&mut guard, self.first);
-        self.writer.release(guard);
-    }
-}
-
+mod flush;
 #[cfg(test)]
 mod tests;
+mod tx;

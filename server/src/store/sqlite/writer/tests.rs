@@ -2,6 +2,7 @@
 //! SQLite files.
 
 use super::*;
+use crate::store::Error;
 
 const PATIENCE: Duration = Duration::from_secs(10);
 
