@@ -27,7 +27,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Notify;
-use tokio_util::sync::CancellationToken;
+
+mod probation;
+pub(crate) use probation::probation;
 
 /// How long a build that could not connect is not tried again.
 const FAILED_BUILD_PAUSE: chrono::Duration = chrono::Duration::hours(24);
@@ -337,59 +339,6 @@ fn write_executable(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))?;
     }
     Ok(())
-}
-
-/// A new build on probation: welcomed by the server in time, it stays (the
-/// marker goes); otherwise the previous build goes back in its place and
-/// the agent restarts into it.
-pub(crate) async fn probation(
-    handle: AgentHandle,
-    su: SelfUpdate,
-    marker: Marker,
-    shutdown: CancellationToken,
-) {
-    let left = (marker.deadline - Utc::now())
-        .to_std()
-        .unwrap_or(Duration::ZERO);
-    tracing::info!(version = %marker.to_version, seconds = left.as_secs(), "a new build on probation");
-    let welcomed = tokio::select! {
-        // Stopped meanwhile: the next start goes on with the probation.
-        _ = shutdown.cancelled() => return,
-        s = handle.wait_until(left, |s| s.connected) => s.is_some(),
-    };
-    let marker_file = marker_path(&handle);
-    if welcomed {
-        let _ = std::fs::remove_file(&marker_file);
-        tracing::info!(version = %marker.to_version, "updated: the new build is welcomed");
-        return;
-    }
-    tracing::error!(version = %marker.to_version, "the new build could not connect; putting the previous one back");
-    let back = (|| -> anyhow::Result<()> {
-        let _ = std::fs::remove_file(su.failed());
-        std::fs::rename(&su.exe, su.failed()).context("moving the new build aside")?;
-        if let Err(e) = std::fs::rename(&marker.previous, &su.exe) {
-            let _ = std::fs::rename(su.failed(), &su.exe);
-            return Err(e).context("putting the previous build back");
-        }
-        write_marker(
-            &marker_file,
-            &Marker {
-                failed: true,
-                ..marker.clone()
-            },
-        )
-    })();
-    match back {
-        Ok(()) => handle.request_restart(),
-        Err(e) => {
-            let why = format!("{e:#}");
-            tracing::error!(error = %why, "rolling back failed");
-            handle.set_update_problem(Some(format!(
-                "the update to {} could not connect and rolling back failed: {why}",
-                marker.to_version
-            )));
-        }
-    }
 }
 
 /// Starts this program again, as it was started: on Unix in this process

@@ -15,6 +15,7 @@ use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 
+mod alarms;
 mod desk;
 mod following;
 mod gateway;
