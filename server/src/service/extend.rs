@@ -4,8 +4,8 @@
 
 use super::corrections::require_live;
 use super::sessions::{
-    apply_plan, audit_on_session, check_device_free, chosen_holding, clean_reason,
-    closing_segments, holdings_state, load_session, plan, session_view, summary, usable_holding,
+    apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
+    holdings_state, load_session, plan, playable_holding, session_view, summary, usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{Actor, Service};
@@ -117,20 +117,13 @@ impl Service {
                 "applies only when buying a tariff_id",
             ));
         }
-        let bought = chosen_holding(
+        let (holding, tariff) = playable_holding(
             &mut *tx,
             actor,
             s.client_id,
-            (req.holding_id, req.tariff_id),
-            req.bonus_amount,
-            now,
-        )
-        .await?;
-        let (holding, tariff) = usable_holding(
-            &mut *tx,
-            bought,
-            s.client_id,
             device.zone_id,
+            (req.holding_id, req.tariff_id, req.bonus_amount),
+            now,
             store::ms(now),
         )
         .await?;

@@ -60,6 +60,21 @@ pub(crate) async fn chosen_holding(
     }
 }
 
+/// The holding a session plays from, chosen or bought as `chosen_holding`
+/// says, checked as `usable_holding` says, with its tariff.
+pub(crate) async fn playable_holding(
+    c: &mut Conn,
+    actor: &Actor,
+    client_id: i64,
+    zone_id: i64,
+    (holding_id, tariff_id, bonus): (Option<i64>, Option<i64>, Minor),
+    now: DateTime<Utc>,
+    at: i64,
+) -> Result<(store::HoldingRow, store::TariffRow)> {
+    let holding = chosen_holding(c, actor, client_id, (holding_id, tariff_id), bonus, now).await?;
+    usable_holding(c, holding, client_id, zone_id, at).await
+}
+
 /// Checks that the client may play from `holding` at `at` in a zone:
 /// theirs, with time left, not reserved, valid, and allowed there.
 pub(crate) async fn usable_holding(
@@ -157,20 +172,13 @@ impl Service {
         if !device.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
-        let holding = chosen_holding(
+        let (holding, tariff) = playable_holding(
             &mut *tx,
             actor,
             client.id,
-            (req.holding_id, req.tariff_id),
-            req.bonus_amount,
-            now,
-        )
-        .await?;
-        let (holding, tariff) = usable_holding(
-            &mut *tx,
-            holding,
-            client.id,
             device.zone_id,
+            (req.holding_id, req.tariff_id, req.bonus_amount),
+            now,
             store::ms(planned),
         )
         .await?;
