@@ -20,7 +20,7 @@ pub struct AgentDevice {
 
 /// What a PC should show, from its live session: STARTED unlocks it; ACTIVE
 /// shows the client and a Start button on a locked screen; otherwise locked.
-async fn compute_desired(
+fn compute_desired(
     c: &mut Conn,
     device_id: i64,
     now: chrono::DateTime<chrono::Utc>,
@@ -46,7 +46,7 @@ async fn compute_desired(
             // The smallest warning window the time left is in. The settings
             // are read only here: this runs inside every operation's
             // transaction, for each PC it touches.
-            let settings = super::tariffs::load_settings(c).await?;
+            let settings = super::tariffs::load_settings(c)?;
             super::housekeeping::warning_offsets_ms(&settings)
                 .into_iter()
                 .filter(|w| left <= *w)
@@ -91,12 +91,12 @@ fn stored_state(stored: Option<String>) -> Option<DesiredState> {
 /// when it changed, stores it under the next sequence number: the push is a
 /// read once the operation commits, and a PC's state is as durable as the
 /// operation behind it.
-pub(crate) async fn desired_in_tx(
+pub(crate) fn desired_in_tx(
     c: &mut Conn,
     device_id: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Changed> {
-    let push = match compare_desired(c, device_id, now).await? {
+    let push = match compare_desired(c, device_id, now)? {
         Changed::Yes(push) => push,
         unchanged => return Ok(unchanged),
     };
@@ -110,12 +110,12 @@ pub(crate) async fn desired_in_tx(
 
 /// What a PC should show now, against what is stored: `Yes` carries the
 /// new state under the stored (old) sequence number, nothing written.
-async fn compare_desired(
+fn compare_desired(
     c: &mut Conn,
     device_id: i64,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Changed> {
-    let desired = compute_desired(c, device_id, now).await?;
+    let desired = compute_desired(c, device_id, now)?;
     let (seq, stored) = c
         .desired_state(device_id)?
         .ok_or_else(|| Error::not_found("device", device_id))?;
@@ -169,12 +169,12 @@ impl Service {
         let now = self.now();
         {
             let mut c = self.store.snapshot().await?;
-            if let Changed::No(push) = compare_desired(&mut *c, device_id, now).await? {
+            if let Changed::No(push) = compare_desired(&mut *c, device_id, now)? {
                 return Ok((push.seq, push.desired));
             }
         }
         let mut tx = self.store.write().await?;
-        let push = match desired_in_tx(&mut *tx, device_id, now).await? {
+        let push = match desired_in_tx(&mut *tx, device_id, now)? {
             Changed::Yes(push) => push,
             Changed::No(push) => return Ok((push.seq, push.desired)),
         };

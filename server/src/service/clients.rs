@@ -45,7 +45,7 @@ pub(crate) fn holding_view(h: &store::HoldingRow) -> HoldingView {
     }
 }
 
-pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
+pub(crate) fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
     let row = c
         .get_client(id)?
         .ok_or_else(|| Error::not_found("client", id))?;
@@ -62,7 +62,7 @@ pub(crate) async fn client_view(c: &mut Conn, id: i64) -> Result<ClientView> {
     })
 }
 
-pub(crate) async fn balance_event(c: &mut Conn, client_id: i64) -> Result<Event> {
+pub(crate) fn balance_event(c: &mut Conn, client_id: i64) -> Result<Event> {
     let row = c
         .get_client(client_id)?
         .ok_or_else(|| Error::not_found("client", client_id))?;
@@ -78,14 +78,14 @@ impl Service {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
         for row in tx.search_clients(search.trim(), 200)? {
-            out.push(client_view(&mut *tx, row.id).await?);
+            out.push(client_view(&mut *tx, row.id)?);
         }
         Ok(out)
     }
 
     pub async fn client(&self, id: i64) -> Result<ClientView> {
         let mut tx = self.store.snapshot().await?;
-        client_view(&mut *tx, id).await
+        client_view(&mut *tx, id)
     }
 
     pub async fn create_client(&self, actor: &Actor, req: NewClient) -> Result<ClientView> {
@@ -113,7 +113,7 @@ impl Service {
             pin_hash.as_deref(),
             store::ms(now),
         )?;
-        let view = client_view(&mut *tx, id).await?;
+        let view = client_view(&mut *tx, id)?;
         let mut a = actor.audit("client.create", now);
         a.client_id = Some(id);
         a.after = json(&view);
@@ -146,7 +146,7 @@ impl Service {
         let row = tx
             .get_client(id)?
             .ok_or_else(|| Error::not_found("client", id))?;
-        let before = client_view(&mut *tx, id).await?;
+        let before = client_view(&mut *tx, id)?;
         let phone = phone.unwrap_or(row.phone);
         if let Some(other) = tx.get_client_by_phone(&phone)? {
             if other.id != id {
@@ -162,7 +162,7 @@ impl Service {
             req.auto_renewal.unwrap_or(row.auto_renewal),
             new_pin_hash.as_deref().or(row.pin_hash.as_deref()),
         )?;
-        let view = client_view(&mut *tx, id).await?;
+        let view = client_view(&mut *tx, id)?;
         let mut a = actor.audit("client.update", self.now());
         a.client_id = Some(id);
         a.before = json(&before);

@@ -47,7 +47,7 @@ impl Service {
         let reason = clean_reason(req.reason)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         let status = require_live(&s, "moving")?;
         if req.device_id == s.device_id {
             return Err(Error::bad("device_id", "the session is already on this PC"));
@@ -61,10 +61,7 @@ impl Service {
         if !self.presence(target.id).online {
             return Err(Error::Conflict(format!("PC {} is offline", target.name)));
         }
-        if let Some(current) = closing_segments(&mut *tx, id, Closing::NaturalEnd)
-            .await?
-            .last()
-        {
+        if let Some(current) = closing_segments(&mut *tx, id, Closing::NaturalEnd)?.last() {
             let zones = tx.tariff_zones(current.tariff_id)?;
             if !zones.is_empty() && !zones.contains(&target.zone_id) {
                 return Err(Error::Conflict(format!(
@@ -73,12 +70,11 @@ impl Service {
                 )));
             }
         }
-        let span = session_span(&mut *tx, &s, now)
-            .await?
+        let span = session_span(&mut *tx, &s, now)?
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
-        check_device_free(&mut *tx, target.id, &target.name, span, now, Some(id)).await?;
+        check_device_free(&mut *tx, target.id, &target.name, span, now, Some(id))?;
 
-        let before = session_view(&mut *tx, id).await?;
+        let before = session_view(&mut *tx, id)?;
         let t = store::ms(now);
         tx.end_binding(id, t)?;
         let started = (status == SessionStatus::Started).then_some(t);
@@ -89,7 +85,7 @@ impl Service {
         };
         tx.insert_running_binding(id, target.id, planned, started)?;
         tx.set_session_device(id, target.id)?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(actor, "session.move", now, &s);
         a.device_id = Some(target.id);
         a.before = Some(serde_json::json!({"device_id": s.device_id, "ends_at": before.ends_at}));
@@ -124,7 +120,7 @@ impl Service {
         }
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         match s.status {
             SessionStatus::Ended => {
                 return Err(Error::Conflict(
@@ -136,9 +132,9 @@ impl Service {
             }
             _ => {}
         }
-        let before = session_view(&mut *tx, id).await?;
+        let before = session_view(&mut *tx, id)?;
         let corrections: Minor = before.price_corrections.iter().map(|p| p.delta).sum();
-        let paid = paid_for_session(&mut *tx, &before).await?;
+        let paid = paid_for_session(&mut *tx, &before)?;
         if corrections + req.delta < -paid {
             return Err(Error::bad(
                 "delta",
@@ -165,7 +161,7 @@ impl Service {
             session_id: Some(id),
             operator_id: actor.operator_id(),
         })?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(actor, "session.price_correction", now, &s);
         a.before = Some(serde_json::json!({"corrections": corrections, "balance": client.balance}));
         a.after = Some(serde_json::json!({
@@ -180,7 +176,7 @@ impl Service {
 }
 
 /// What the client paid for the tariffs this session runs on.
-async fn paid_for_session(c: &mut Conn, v: &SessionView) -> Result<Minor> {
+fn paid_for_session(c: &mut Conn, v: &SessionView) -> Result<Minor> {
     let mut paid = 0;
     let mut seen = Vec::new();
     for g in &v.segments {

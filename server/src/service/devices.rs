@@ -34,7 +34,7 @@ impl Service {
                 return Err(Error::bad(field, "must be between 0 and 10000"));
             }
         }
-        let before = self.device_view_in(&mut *tx, id).await?;
+        let before = self.device_view_in(&mut *tx, id)?;
         let enabled = req.enabled.unwrap_or(d.enabled);
         tx.update_device(
             id,
@@ -44,7 +44,7 @@ impl Service {
             req.y.unwrap_or(d.y),
             enabled,
         )?;
-        let view = self.device_view_in(&mut *tx, id).await?;
+        let view = self.device_view_in(&mut *tx, id)?;
         let mut a = actor.audit("device.update", self.now());
         a.device_id = Some(id);
         a.before = json(&before);

@@ -20,7 +20,7 @@ use club_shared::{HoldingStatus, Permission, SessionStatus, SessionView};
 /// Opens a new segment on `holding` for a session, starting at `from` if it
 /// is running (else when it starts). Answers its end, if running.
 #[allow(clippy::too_many_arguments)] // the pieces of one new segment
-async fn open_new_segment(
+fn open_new_segment(
     c: &mut Conn,
     s: &store::SessionRow,
     device_name: &str,
@@ -32,7 +32,7 @@ async fn open_new_segment(
     let position = c.session_segments(s.id)?.len() as i64;
     let ends_at = match running_from {
         Some(from) => {
-            let offset = load_settings(c).await?.utc_offset_minutes;
+            let offset = load_settings(c)?.utc_offset_minutes;
             let window = tariff_window(tariff);
             let seconds = segment_seconds(holding.remaining_seconds, window, from, offset)
                 .filter(|s| *s > 0)
@@ -48,8 +48,7 @@ async fn open_new_segment(
                 Span { from, to: ends },
                 now,
                 Some(s.id),
-            )
-            .await?;
+            )?;
             Some(ends)
         }
         None => {
@@ -62,7 +61,7 @@ async fn open_new_segment(
                 now,
             )
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
-            check_device_free(c, s.device_id, device_name, span, now, Some(s.id)).await?;
+            check_device_free(c, s.device_id, device_name, span, now, Some(s.id))?;
             None
         }
     };
@@ -97,19 +96,19 @@ impl Service {
         let reason = clean_reason(req.reason)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         let status = require_live(&s, "adding a tariff")?;
         let device = tx
             .get_device(s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
-        let before = session_view(&mut *tx, id).await?;
-        let holdings_before = holdings_state(&mut *tx, &before).await?;
+        let before = session_view(&mut *tx, id)?;
+        let holdings_before = holdings_state(&mut *tx, &before)?;
 
         // The previous segment locks its time first, so that its holding,
         // if it is the one added again, is back on the balance.
-        let segments = closing_segments(&mut *tx, id, Closing::Switch(now)).await?;
-        let outcomes = plan(&mut *tx, &segments, Closing::Switch(now)).await?;
-        apply_plan(&mut *tx, actor, &s, &outcomes, now).await?;
+        let segments = closing_segments(&mut *tx, id, Closing::Switch(now))?;
+        let outcomes = plan(&mut *tx, &segments, Closing::Switch(now))?;
+        apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
 
         if req.holding_id.is_some() && req.tariff_id.is_none() && req.bonus_amount != 0 {
             return Err(Error::bad(
@@ -125,8 +124,7 @@ impl Service {
             (req.holding_id, req.tariff_id, req.bonus_amount),
             now,
             store::ms(now),
-        )
-        .await?;
+        )?;
         let running_from = (status == SessionStatus::Started).then_some(now);
         open_new_segment(
             &mut *tx,
@@ -136,16 +134,15 @@ impl Service {
             &tariff,
             running_from,
             now,
-        )
-        .await?;
+        )?;
 
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(actor, "session.add_tariff", now, &s);
         a.before =
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
             "session": summary(&view),
-            "holdings": holdings_state(&mut *tx, &view).await?,
+            "holdings": holdings_state(&mut *tx, &view)?,
             "closed": outcomes,
             "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
         }));
@@ -164,7 +161,7 @@ impl Service {
     pub(super) async fn try_renew(&self, id: i64) -> Result<Option<SessionView>> {
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         let Some(ends_at) = at_opt(s.ends_at).filter(|e| *e <= now) else {
             return Ok(None);
         };
@@ -174,7 +171,7 @@ impl Service {
         let client = tx
             .get_client(s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
-        let segments = closing_segments(&mut *tx, id, Closing::NaturalEnd).await?;
+        let segments = closing_segments(&mut *tx, id, Closing::NaturalEnd)?;
         let Some(current) = segments.last() else {
             return Ok(None);
         };
@@ -189,30 +186,26 @@ impl Service {
         let device = tx
             .get_device(s.device_id)?
             .ok_or_else(|| Error::not_found("device", s.device_id))?;
-        let before = session_view(&mut *tx, id).await?;
-        let outcomes = plan(&mut *tx, &segments, Closing::NaturalEnd).await?;
-        apply_plan(&mut *tx, &Actor::System, &s, &outcomes, ends_at).await?;
+        let before = session_view(&mut *tx, id)?;
+        let outcomes = plan(&mut *tx, &segments, Closing::NaturalEnd)?;
+        apply_plan(&mut *tx, &Actor::System, &s, &outcomes, ends_at)?;
         let usable = usable_holding(
             &mut *tx,
             next,
             s.client_id,
             device.zone_id,
             store::ms(ends_at),
-        )
-        .await;
+        );
         let renewed = match usable {
-            Ok((holding, tariff)) => {
-                open_new_segment(
-                    &mut *tx,
-                    &s,
-                    &device.name,
-                    &holding,
-                    &tariff,
-                    Some(ends_at),
-                    now,
-                )
-                .await
-            }
+            Ok((holding, tariff)) => open_new_segment(
+                &mut *tx,
+                &s,
+                &device.name,
+                &holding,
+                &tariff,
+                Some(ends_at),
+                now,
+            ),
             Err(e) => Err(e),
         };
         if let Err(e) = renewed {
@@ -221,7 +214,7 @@ impl Service {
             tracing::info!(session.id = id, why = %e, "auto-renewal not possible");
             return Ok(None);
         }
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(&Actor::System, "session.renew", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(serde_json::json!({"session": summary(&view), "closed": outcomes}));

@@ -74,7 +74,7 @@ impl Service {
         let code = secrets::enrollment_code();
         let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
         tx.insert_enrollment_code(id, &secrets::digest(&code), store::ms(expires))?;
-        let device = self.device_view_in(&mut *tx, id).await?;
+        let device = self.device_view_in(&mut *tx, id)?;
         let mut a = actor.audit("device.create", now);
         a.device_id = Some(id);
         a.after = json(&device);
@@ -92,7 +92,7 @@ impl Service {
 
     pub async fn device(&self, id: i64) -> Result<DeviceView> {
         let mut tx = self.store.snapshot().await?;
-        self.device_view_in(&mut *tx, id).await
+        self.device_view_in(&mut *tx, id)
     }
 
     pub async fn list_devices(&self) -> Result<Vec<DeviceView>> {
@@ -112,7 +112,7 @@ impl Service {
         let live = tx.live_sessions(None)?;
         let mut device_sessions = Vec::with_capacity(live.len());
         for s in &live {
-            device_sessions.push((s.device_id, device_session(&mut *tx, s).await?));
+            device_sessions.push((s.device_id, device_session(&mut *tx, s)?));
         }
         let devices = tx
             .list_devices()?
@@ -133,13 +133,13 @@ impl Service {
         })
     }
 
-    pub(crate) async fn device_view_in(&self, c: &mut Conn, id: i64) -> Result<DeviceView> {
+    pub(crate) fn device_view_in(&self, c: &mut Conn, id: i64) -> Result<DeviceView> {
         let d = c
             .get_device(id)?
             .ok_or_else(|| Error::not_found("device", id))?;
         let mut sessions = Vec::new();
         for s in c.live_sessions(Some(id))? {
-            sessions.push(device_session(c, &s).await?);
+            sessions.push(device_session(c, &s)?);
         }
         Ok(self.device_view(d, sessions.iter()))
     }
@@ -196,7 +196,7 @@ impl Service {
     }
 }
 
-async fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSession> {
+fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSession> {
     let segments = c.session_segments(s.id)?;
     Ok(DeviceSession {
         id: s.id,

@@ -73,7 +73,7 @@ impl Service {
     pub async fn release_no_shows(&self, now: DateTime<Utc>) -> Result<Pass> {
         let (minutes, due) = {
             let mut c = self.store.read().await?;
-            let Some(minutes) = load_settings(&mut *c).await?.no_show_minutes else {
+            let Some(minutes) = load_settings(&mut *c)?.no_show_minutes else {
                 return Ok(Pass::default());
             };
             let cutoff = now - chrono::Duration::minutes(minutes);
@@ -123,12 +123,11 @@ impl Service {
             session_id: None,
             operator_id: None,
         };
-        write_postings(&mut *tx, &ctx, &expiry.postings).await?;
+        write_postings(&mut *tx, &ctx, &expiry.postings)?;
         let (bonus, voided) = (expiry.bonus, expiry.voided);
-        let mut events = Vec::new();
         // The client's holdings changed, whatever the policy: screens showing
         // the client refresh on this.
-        events.push(balance_event(&mut *tx, h.client_id).await?);
+        let events = vec![balance_event(&mut *tx, h.client_id)?];
         let mut a = Actor::System.audit("holding.expire", now);
         a.client_id = Some(h.client_id);
         a.before = Some(serde_json::json!({
@@ -147,7 +146,7 @@ impl Service {
 /// The next moment housekeeping has work, strictly after `after`: a holding
 /// expiring, or (with the no-show rule on) a reservation turning into a
 /// no-show.
-pub(crate) async fn next_housekeeping(
+pub(crate) fn next_housekeeping(
     c: &mut store::Conn,
     settings: &Settings,
     after: DateTime<Utc>,
@@ -167,7 +166,7 @@ impl Service {
     /// `(after, now]`, so the agents can show them.
     pub async fn announce_warnings(&self, after: DateTime<Utc>, now: DateTime<Utc>) -> Result<()> {
         let mut c = self.store.read().await?;
-        let warn = warning_offsets_ms(&load_settings(&mut *c).await?);
+        let warn = warning_offsets_ms(&load_settings(&mut *c)?);
         let due = c.sessions_to_warn(store::ms(after), store::ms(now), &warn)?;
         drop(c);
         if due.is_empty() {
@@ -215,11 +214,11 @@ impl Service {
     /// or is waiting for its PC, and the clock may have moved since).
     pub async fn next_deadline(&self, after: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
         let mut c = self.store.read().await?;
-        let settings = load_settings(&mut *c).await?;
+        let settings = load_settings(&mut *c)?;
         let warn = warning_offsets_ms(&settings);
         let warning = c.next_warning(store::ms(after), &warn)?;
         let work = c.next_deadline(store::ms(after))?;
-        let housekeeping = next_housekeeping(&mut *c, &settings, after).await?;
+        let housekeeping = next_housekeeping(&mut *c, &settings, after)?;
         Ok([work, warning, housekeeping]
             .into_iter()
             .flatten()

@@ -198,8 +198,7 @@ impl Service {
         let now = self.now();
         let mut pushes = Vec::new();
         for device_id in devices {
-            if let agents::Changed::Yes(p) = agents::desired_in_tx(&mut *tx, device_id, now).await?
-            {
+            if let agents::Changed::Yes(p) = agents::desired_in_tx(&mut *tx, device_id, now)? {
                 pushes.push(p);
             }
         }

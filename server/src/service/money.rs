@@ -13,7 +13,7 @@ use club_shared::{Account, ClientView, Event, HoldingView, LedgerEntryView, Mino
 
 /// Buys a tariff into a new holding inside `c`'s transaction: an order, the
 /// ledger entries for money and bonus, and the holding. Answers the holding.
-pub(crate) async fn buy_tariff(
+pub(crate) fn buy_tariff(
     c: &mut Conn,
     actor: &Actor,
     client_id: i64,
@@ -128,7 +128,7 @@ impl Service {
             session_id: None,
             operator_id: actor.operator_id(),
         })?;
-        let view = client_view(&mut *tx, client_id).await?;
+        let view = client_view(&mut *tx, client_id)?;
         let mut a = actor.audit("client.top_up", now);
         a.client_id = Some(client_id);
         a.before = Some(serde_json::json!({"balance": before.balance}));
@@ -154,7 +154,7 @@ impl Service {
         actor.require(Permission::BalanceTopUp)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let before = client_view(&mut *tx, client_id).await?;
+        let before = client_view(&mut *tx, client_id)?;
         let holding = buy_tariff(
             &mut *tx,
             actor,
@@ -162,9 +162,8 @@ impl Service {
             req.tariff_id,
             req.bonus_amount,
             now,
-        )
-        .await?;
-        let after = client_view(&mut *tx, client_id).await?;
+        )?;
+        let after = client_view(&mut *tx, client_id)?;
         let mut a = actor.audit("client.purchase", now);
         a.client_id = Some(client_id);
         a.before = Some(
@@ -175,7 +174,7 @@ impl Service {
             "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
         }));
         tx.insert_audit(&a)?;
-        let event = balance_event(&mut *tx, client_id).await?;
+        let event = balance_event(&mut *tx, client_id)?;
         self.commit(tx, vec![event]).await?;
         Ok(holding_view(&holding))
     }

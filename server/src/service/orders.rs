@@ -241,7 +241,7 @@ impl Service {
             .get_order(refund_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", refund_id))?;
-        let event = balance_event(&mut *tx, order.client_id).await?;
+        let event = balance_event(&mut *tx, order.client_id)?;
         self.commit(tx, vec![event]).await?;
         Ok(view)
     }
@@ -259,7 +259,7 @@ impl Service {
             .get_client(req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
         if let Some(sid) = req.session_id {
-            let s = load_session(&mut *tx, sid).await?;
+            let s = load_session(&mut *tx, sid)?;
             if s.client_id != client.id {
                 return Err(Error::bad(
                     "session_id",
@@ -307,7 +307,7 @@ impl Service {
             .get_order(order_id)?
             .map(order_view)
             .ok_or_else(|| Error::not_found("order", order_id))?;
-        let event = balance_event(&mut *tx, client.id).await?;
+        let event = balance_event(&mut *tx, client.id)?;
         self.commit(tx, vec![event]).await?;
         Ok(view)
     }

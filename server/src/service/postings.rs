@@ -14,7 +14,7 @@ pub(crate) struct PostingContext {
 }
 
 /// Writes `postings`; answers whether a client's balance changed.
-pub(crate) async fn write_postings(
+pub(crate) fn write_postings(
     c: &mut Conn,
     ctx: &PostingContext,
     postings: &[Posting],

@@ -59,7 +59,7 @@ pub(super) fn staff_id(actor: &Actor) -> Result<i64> {
         .ok_or_else(|| Error::Unauthorized("shifts belong to staff".into()))
 }
 
-async fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
+fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
     let payments = c
         .shift_order_totals(shift.id)?
         .into_iter()
@@ -128,7 +128,7 @@ impl Service {
         let mut a = actor.audit("shift.open", now);
         a.after = Some(serde_json::json!({"shift_id": id}));
         tx.insert_audit(&a)?;
-        let r = report(&mut *tx, &shift).await?;
+        let r = report(&mut *tx, &shift)?;
         self.commit(tx, vec![]).await?;
         Ok(r)
     }
@@ -140,7 +140,7 @@ impl Service {
         let shift = tx
             .open_shift_of(op)?
             .ok_or_else(|| Error::NotFound("no open shift: open one first".into()))?;
-        report(&mut *tx, &shift).await
+        report(&mut *tx, &shift)
     }
 
     /// Closes a shift (its operator's own, or any with RoleManage) and fixes
@@ -166,7 +166,7 @@ impl Service {
             closed_at: Some(store::ms(now)),
             ..shift
         };
-        let z = report(&mut *tx, &closed).await?;
+        let z = report(&mut *tx, &closed)?;
         let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
         tx.close_shift(id, store::ms(now), &json)?;
         self.commit(tx, vec![]).await?;
@@ -186,6 +186,6 @@ impl Service {
         {
             return Ok(z);
         }
-        report(&mut *tx, &shift).await
+        report(&mut *tx, &shift)
     }
 }

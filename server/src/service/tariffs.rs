@@ -41,7 +41,7 @@ impl Default for Settings {
 
 const SETTINGS_KEY: &str = "club";
 
-pub(crate) async fn load_settings(c: &mut Conn) -> Result<Settings> {
+pub(crate) fn load_settings(c: &mut Conn) -> Result<Settings> {
     Ok(c.get_setting(SETTINGS_KEY)?
         .and_then(|s| serde_json::from_str(&s).ok())
         .unwrap_or_default())
@@ -51,7 +51,7 @@ pub(crate) fn tariff_window(t: &store::TariffRow) -> Option<Window> {
     Window::from_columns(t.window_start_minute, t.window_end_minute)
 }
 
-pub(crate) async fn tariff_view(c: &mut Conn, t: store::TariffRow) -> Result<TariffView> {
+pub(crate) fn tariff_view(c: &mut Conn, t: store::TariffRow) -> Result<TariffView> {
     let zone_ids = c.tariff_zones(t.id)?;
     Ok(TariffView {
         id: t.id,
@@ -123,7 +123,7 @@ impl Service {
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
         for t in tx.list_tariffs()? {
-            out.push(tariff_view(&mut *tx, t).await?);
+            out.push(tariff_view(&mut *tx, t)?);
         }
         Ok(out)
     }
@@ -133,7 +133,7 @@ impl Service {
         let t = tx
             .get_tariff(id)?
             .ok_or_else(|| Error::not_found("tariff", id))?;
-        tariff_view(&mut *tx, t).await
+        tariff_view(&mut *tx, t)
     }
 
     /// Creates a tariff (`id` None) or changes one. A change affects future
@@ -170,7 +170,7 @@ impl Service {
                 let old = tx
                     .get_tariff(id)?
                     .ok_or_else(|| Error::not_found("tariff", id))?;
-                let before = tariff_view(&mut *tx, old).await?;
+                let before = tariff_view(&mut *tx, old)?;
                 tx.update_tariff(id, &fields, store::ms(now))?;
                 (id, Some(before))
             }
@@ -180,7 +180,7 @@ impl Service {
         let row = tx
             .get_tariff(id)?
             .ok_or_else(|| Error::not_found("tariff", id))?;
-        let view = tariff_view(&mut *tx, row).await?;
+        let view = tariff_view(&mut *tx, row)?;
         let kind = if before.is_some() {
             "tariff.update"
         } else {
@@ -197,7 +197,7 @@ impl Service {
 
     pub async fn settings(&self) -> Result<Settings> {
         let mut c = self.store.read().await?;
-        load_settings(&mut *c).await
+        load_settings(&mut *c)
     }
 
     pub async fn put_settings(&self, actor: &Actor, s: Settings) -> Result<Settings> {
@@ -214,7 +214,7 @@ impl Service {
             return Err(Error::bad("utc_offset_minutes", "must be -840..840"));
         }
         let mut tx = self.store.write().await?;
-        let before = load_settings(&mut *tx).await?;
+        let before = load_settings(&mut *tx)?;
         let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
         tx.put_setting(SETTINGS_KEY, &value)?;
         let mut a = actor.audit("settings.update", self.now());

@@ -37,7 +37,7 @@ pub(crate) fn open_segment(g: &store::SegmentRow) -> OpenSegment {
 }
 
 /// What closing the given segments would do, from the current holdings.
-pub(crate) async fn plan(
+pub(crate) fn plan(
     c: &mut Conn,
     segments: &[store::SegmentRow],
     closing: Closing,
@@ -54,7 +54,7 @@ pub(crate) async fn plan(
 
 /// The segments a closing touches: every open one on a cancel, the current
 /// one on an end.
-pub(crate) async fn closing_segments(
+pub(crate) fn closing_segments(
     c: &mut Conn,
     session_id: i64,
     closing: Closing,
@@ -74,7 +74,7 @@ pub(crate) async fn closing_segments(
 
 /// Writes a plan: the postings the domain makes of it (holdings, closed
 /// segments, value movements, bonus). Answers whether a balance changed.
-pub(crate) async fn apply_plan(
+pub(crate) fn apply_plan(
     c: &mut Conn,
     actor: &Actor,
     session: &store::SessionRow,
@@ -87,12 +87,12 @@ pub(crate) async fn apply_plan(
         session_id: Some(session.id),
         operator_id: actor.operator_id(),
     };
-    write_postings(c, &ctx, &closing_postings(outcomes)).await
+    write_postings(c, &ctx, &closing_postings(outcomes))
 }
 
 /// The receipt from actual usage: every segment's time and amount, with
 /// the current segment taken from `current` (not yet written).
-pub(crate) async fn build_receipt(
+pub(crate) fn build_receipt(
     c: &mut Conn,
     session_id: i64,
     current: &[SegmentOutcome],
@@ -147,22 +147,22 @@ impl Service {
         let reason = clean_reason(reason)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         check_cancel(s.status, at_opt(s.actual_start_at))?;
-        let before = session_view(&mut *tx, id).await?;
-        let holdings_before = holdings_state(&mut *tx, &before).await?;
-        let segments = closing_segments(&mut *tx, id, Closing::Cancel).await?;
-        let outcomes = plan(&mut *tx, &segments, Closing::Cancel).await?;
-        let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, now).await?;
+        let before = session_view(&mut *tx, id)?;
+        let holdings_before = holdings_state(&mut *tx, &before)?;
+        let segments = closing_segments(&mut *tx, id, Closing::Cancel)?;
+        let outcomes = plan(&mut *tx, &segments, Closing::Cancel)?;
+        let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
         tx.mark_session_cancelled(id, store::ms(now), actor.operator_id(), reason.as_deref())?;
         tx.end_binding(id, store::ms(now))?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(actor, "session.cancel", now, &s);
         a.before =
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
             "session": summary(&view),
-            "holdings": holdings_state(&mut *tx, &view).await?,
+            "holdings": holdings_state(&mut *tx, &view)?,
             "outcomes": outcomes,
         }));
         a.reason = reason;
@@ -210,7 +210,7 @@ impl Service {
         reason: Option<String>,
     ) -> Result<SessionView> {
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         transition(s.status, Action::End)?;
         // A natural end happens when the time ran out, read in this same
         // transaction (a tariff added a moment ago has moved it).
@@ -223,22 +223,22 @@ impl Service {
         if closing == Closing::NaturalEnd && s.ends_at.is_some_and(|e| e > store::ms(self.now())) {
             return Err(Error::Conflict(format!("session {id} has time left")));
         }
-        let before = session_view(&mut *tx, id).await?;
-        let holdings_before = holdings_state(&mut *tx, &before).await?;
-        let segments = closing_segments(&mut *tx, id, closing).await?;
-        let outcomes = plan(&mut *tx, &segments, closing).await?;
+        let before = session_view(&mut *tx, id)?;
+        let holdings_before = holdings_state(&mut *tx, &before)?;
+        let segments = closing_segments(&mut *tx, id, closing)?;
+        let outcomes = plan(&mut *tx, &segments, closing)?;
         let end_kind = if closing == Closing::NaturalEnd {
             "natural"
         } else {
             "manual"
         };
-        let receipt = build_receipt(&mut *tx, id, &outcomes, end_kind, ended_at).await?;
-        let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, ended_at).await?;
+        let receipt = build_receipt(&mut *tx, id, &outcomes, end_kind, ended_at)?;
+        let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, ended_at)?;
         let receipt_json =
             serde_json::to_string(&receipt).map_err(|e| Error::Internal(e.into()))?;
         tx.mark_session_ended(id, store::ms(ended_at), end_kind, &receipt_json)?;
         tx.end_binding(id, store::ms(ended_at))?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let kind = if closing == Closing::NaturalEnd {
             "session.end_natural"
         } else {
@@ -249,7 +249,7 @@ impl Service {
             Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
         a.after = Some(serde_json::json!({
             "session": summary(&view),
-            "holdings": holdings_state(&mut *tx, &view).await?,
+            "holdings": holdings_state(&mut *tx, &view)?,
             "outcomes": outcomes,
             "receipt": receipt,
         }));
@@ -275,7 +275,7 @@ impl Service {
         })?;
         let now = self.now();
         let mut tx = self.store.snapshot().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         let status = s.status;
         let (closing, allowed) = match action {
             PreviewAction::Cancel => (
@@ -289,12 +289,10 @@ impl Service {
         };
         let refusal = allowed.err().map(|r| r.to_string());
         let (outcomes, receipt) = if refusal.is_none() {
-            let segments = closing_segments(&mut *tx, id, closing).await?;
-            let outcomes = plan(&mut *tx, &segments, closing).await?;
+            let segments = closing_segments(&mut *tx, id, closing)?;
+            let outcomes = plan(&mut *tx, &segments, closing)?;
             let receipt = match action {
-                PreviewAction::End => {
-                    Some(build_receipt(&mut *tx, id, &outcomes, "manual", now).await?)
-                }
+                PreviewAction::End => Some(build_receipt(&mut *tx, id, &outcomes, "manual", now)?),
                 PreviewAction::Cancel => None,
             };
             (outcomes, receipt)

@@ -18,7 +18,7 @@ use club_shared::{HoldingStatus, Minor, Permission, SessionStatus, SessionView};
 pub(crate) const PLANNED_START_TOLERANCE_SECONDS: i64 = 60;
 
 /// The span a live session holds its device for.
-pub(crate) async fn session_span(
+pub(crate) fn session_span(
     c: &mut Conn,
     s: &store::SessionRow,
     now: DateTime<Utc>,
@@ -40,7 +40,7 @@ pub(crate) async fn session_span(
 
 /// The holding a session plays from: one of the client's (`holding_id`)
 /// or one bought now (`tariff_id`, with `bonus` spent), exactly one.
-pub(crate) async fn chosen_holding(
+pub(crate) fn chosen_holding(
     c: &mut Conn,
     actor: &Actor,
     client_id: i64,
@@ -52,7 +52,7 @@ pub(crate) async fn chosen_holding(
         (Some(id), None) => c
             .get_holding(id)?
             .ok_or_else(|| Error::not_found("holding", id)),
-        (None, Some(tariff_id)) => buy_tariff(c, actor, client_id, tariff_id, bonus, now).await,
+        (None, Some(tariff_id)) => buy_tariff(c, actor, client_id, tariff_id, bonus, now),
         _ => Err(Error::bad(
             "holding_id",
             "give exactly one of holding_id and tariff_id",
@@ -62,7 +62,7 @@ pub(crate) async fn chosen_holding(
 
 /// The holding a session plays from, chosen or bought as `chosen_holding`
 /// says, checked as `usable_holding` says, with its tariff.
-pub(crate) async fn playable_holding(
+pub(crate) fn playable_holding(
     c: &mut Conn,
     actor: &Actor,
     client_id: i64,
@@ -71,13 +71,13 @@ pub(crate) async fn playable_holding(
     now: DateTime<Utc>,
     at: i64,
 ) -> Result<(store::HoldingRow, store::TariffRow)> {
-    let holding = chosen_holding(c, actor, client_id, (holding_id, tariff_id), bonus, now).await?;
-    usable_holding(c, holding, client_id, zone_id, at).await
+    let holding = chosen_holding(c, actor, client_id, (holding_id, tariff_id), bonus, now)?;
+    usable_holding(c, holding, client_id, zone_id, at)
 }
 
 /// Checks that the client may play from `holding` at `at` in a zone:
 /// theirs, with time left, not reserved, valid, and allowed there.
-pub(crate) async fn usable_holding(
+pub(crate) fn usable_holding(
     c: &mut Conn,
     holding: store::HoldingRow,
     client_id: i64,
@@ -118,7 +118,7 @@ pub(crate) async fn usable_holding(
 
 /// Refuses when `span` overlaps a live session on the device, other than
 /// `except` (the session being changed).
-pub(crate) async fn check_device_free(
+pub(crate) fn check_device_free(
     c: &mut Conn,
     device_id: i64,
     device_name: &str,
@@ -130,7 +130,7 @@ pub(crate) async fn check_device_free(
         if Some(other.id) == except {
             continue;
         }
-        if let Some(theirs) = session_span(c, &other, now).await? {
+        if let Some(theirs) = session_span(c, &other, now)? {
             if theirs.overlaps(&span) {
                 return Err(Error::Conflict(format!(
                     "PC {device_name} is occupied: session {} is {} until {}",
@@ -180,9 +180,8 @@ impl Service {
             (req.holding_id, req.tariff_id, req.bonus_amount),
             now,
             store::ms(planned),
-        )
-        .await?;
-        let settings = load_settings(&mut *tx).await?;
+        )?;
+        let settings = load_settings(&mut *tx)?;
         if let Some(w) = tariff_window(&tariff) {
             if !w.contains(planned, settings.utc_offset_minutes) {
                 return Err(Error::bad(
@@ -194,7 +193,7 @@ impl Service {
         let status = initial_status(planned, now);
         let span = occupancy(status, planned, None, holding.remaining_seconds, now)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a new session has a span")))?;
-        check_device_free(&mut *tx, device.id, &device.name, span, now, None).await?;
+        check_device_free(&mut *tx, device.id, &device.name, span, now, None)?;
 
         let id = tx.insert_session(
             client.id,
@@ -220,7 +219,7 @@ impl Service {
             holding.value_remaining,
             HoldingStatus::InUse,
         )?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = actor.audit("session.create", now);
         a.session_id = Some(id);
         a.device_id = Some(device.id);
@@ -246,7 +245,7 @@ impl Service {
         actor.require(Permission::SessionStart)?;
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         let refusal = match actor {
             Actor::Player { client_id } if *client_id != s.client_id => {
                 Some(format!("session {id} belongs to another client"))
@@ -267,7 +266,7 @@ impl Service {
             && press_id.is_some()
             && s.start_press_id.as_deref() == press_id
         {
-            return session_view(&mut *tx, id).await;
+            return session_view(&mut *tx, id);
         }
         transition(status, Action::Start)?;
         let segment = tx
@@ -281,7 +280,7 @@ impl Service {
         let tariff = tx
             .get_tariff(segment.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
-        let offset = load_settings(&mut *tx).await?.utc_offset_minutes;
+        let offset = load_settings(&mut *tx)?.utc_offset_minutes;
         let window = tariff_window(&tariff);
         let seconds = segment_seconds(holding.remaining_seconds, window, now, offset)
             .filter(|s| *s > 0)
@@ -292,12 +291,12 @@ impl Service {
                     tariff.name
                 ))
             })?;
-        let before = session_view(&mut *tx, id).await?;
+        let before = session_view(&mut *tx, id)?;
         let ends_at = now + Duration::seconds(seconds);
         tx.mark_session_started(id, store::ms(now), store::ms(ends_at), press_id)?;
         tx.open_segment(segment.id, store::ms(now), store::ms(ends_at))?;
         tx.start_binding(id, store::ms(now))?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(actor, "session.start", now, &s);
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
@@ -331,7 +330,7 @@ impl Service {
     pub async fn activate(&self, id: i64) -> Result<SessionView> {
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id).await?;
+        let s = load_session(&mut *tx, id)?;
         transition(s.status, Action::Activate)?;
         if s.planned_start_at > store::ms(now) {
             return Err(Error::Conflict(format!(
@@ -339,7 +338,7 @@ impl Service {
             )));
         }
         tx.set_session_status(id, SessionStatus::Active)?;
-        let view = session_view(&mut *tx, id).await?;
+        let view = session_view(&mut *tx, id)?;
         let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
         a.before = Some(serde_json::json!({"status": s.status}));
         a.after = Some(serde_json::json!({"status": view.status}));

@@ -91,7 +91,7 @@ impl Service {
     ) -> Result<()> {
         let mut events = vec![session_event(change, view)];
         if let Some(client_id) = balance_of {
-            events.push(balance_event(&mut *tx, client_id).await?);
+            events.push(balance_event(&mut *tx, client_id)?);
         }
         self.commit(tx, events).await?;
         self.schedule_changed().notify_one();

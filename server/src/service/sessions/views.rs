@@ -9,13 +9,13 @@ use club_shared::{
     AuditEntryView, BindingView, Permission, PriceCorrectionView, SegmentView, SessionView,
 };
 
-pub(crate) async fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
+pub(crate) fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
     c.get_session(id)?
         .ok_or_else(|| Error::not_found("session", id))
 }
 
-pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
-    let s = load_session(c, id).await?;
+pub(crate) fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
+    let s = load_session(c, id)?;
     let segments = c
         .session_segments(id)?
         .into_iter()
@@ -77,7 +77,7 @@ pub(crate) async fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
 }
 
 /// The reserved holdings' state, for the audit's before and after.
-pub(crate) async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
+pub(crate) fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serde_json::Value> {
     let mut out = Vec::new();
     for g in &v.segments {
         if let Some(h) = c.get_holding(g.holding_id)? {
@@ -93,7 +93,7 @@ pub(crate) async fn holdings_state(c: &mut Conn, v: &SessionView) -> Result<serd
 impl Service {
     pub async fn session(&self, id: i64) -> Result<SessionView> {
         let mut tx = self.store.snapshot().await?;
-        session_view(&mut *tx, id).await
+        session_view(&mut *tx, id)
     }
 
     pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
@@ -110,7 +110,7 @@ impl Service {
         };
         let mut out = Vec::new();
         for s in tx.list_sessions(&filter)? {
-            out.push(session_view(&mut *tx, s.id).await?);
+            out.push(session_view(&mut *tx, s.id)?);
         }
         Ok(out)
     }
@@ -170,7 +170,7 @@ impl Service {
         let mut out = Vec::new();
         for s in tx.live_sessions(None)? {
             if s.client_id == client_id {
-                out.push(session_view(&mut *tx, s.id).await?);
+                out.push(session_view(&mut *tx, s.id)?);
             }
         }
         Ok(out)
