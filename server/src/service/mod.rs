@@ -42,7 +42,7 @@ pub use tariffs::*;
 use crate::clock::SharedClock;
 use crate::error::{Error, Result};
 use crate::events::Bus;
-use crate::store::{Store, Tx};
+use crate::store::{AfterCommit, Conn, Store, Tx};
 use chrono::{DateTime, Utc};
 use club_shared::{Event, Metrics};
 use std::collections::HashMap;
@@ -192,25 +192,32 @@ impl Service {
     /// Stores the new desired state of every PC the events touch, commits
     /// `tx`, then publishes both: subscribers only ever see what is durable.
     async fn commit(&self, mut tx: Tx, events: Vec<Event>) -> Result<()> {
+        let after = self.publish_after(&mut *tx, events)?;
+        tx.commit_then(after).await?;
+        Ok(())
+    }
+
+    /// Stores the new desired state of every PC the events touch, in the
+    /// operation's transaction, and returns what publishes both once it is
+    /// durable.
+    fn publish_after(&self, c: &mut Conn, events: Vec<Event>) -> Result<AfterCommit> {
         let mut devices: Vec<i64> = events.iter().flat_map(touched_devices).collect();
         devices.sort_unstable();
         devices.dedup();
         let now = self.now();
         let mut pushes = Vec::new();
         for device_id in devices {
-            if let agents::Changed::Yes(p) = agents::desired_in_tx(&mut *tx, device_id, now)? {
+            if let agents::Changed::Yes(p) = agents::desired_in_tx(c, device_id, now)? {
                 pushes.push(p);
             }
         }
         let (bus, desired) = (self.bus.clone(), self.desired_pushes.clone());
-        tx.commit_then(move || {
+        Ok(Box::new(move || {
             for p in pushes {
                 let _ = desired.send(p);
             }
             bus.publish(events);
-        })
-        .await?;
-        Ok(())
+        }))
     }
 }
 

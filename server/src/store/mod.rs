@@ -28,7 +28,7 @@ pub use schedule::*;
 pub use sessions::*;
 pub use settings::*;
 pub use sqlite::store::{Reader, Store};
-pub use sqlite::writer::Tx;
+pub use sqlite::writer::{AfterCommit, Done, Tx};
 pub use staff::*;
 pub use tariffs::*;
 

@@ -146,7 +146,20 @@ impl Service {
         actor.require(Permission::SessionDelete)?;
         let reason = clean_reason(reason)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
+        let (service, actor) = (self.clone(), actor.clone());
+        self.store
+            .run(move |tx| service.cancel_session_in(tx, &actor, id, reason, now))
+            .await
+    }
+
+    fn cancel_session_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        id: i64,
+        reason: Option<String>,
+        now: DateTime<Utc>,
+    ) -> store::Done<SessionView, Error> {
         let s = load_session(&mut *tx, id)?;
         check_cancel(s.status, at_opt(s.actual_start_at))?;
         let before = session_view(&mut *tx, id)?;
@@ -167,14 +180,13 @@ impl Service {
         }));
         a.reason = reason;
         tx.insert_audit(&a)?;
-        self.finish(
+        let after = self.finish_in(
             tx,
             SessionChange::Cancelled,
             &view,
             balance_changed.then_some(s.client_id),
-        )
-        .await?;
-        Ok(view)
+        )?;
+        Ok((view, after))
     }
 
     /// Staff end a STARTED session now; the refund policy applies to the

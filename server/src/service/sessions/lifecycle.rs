@@ -162,7 +162,20 @@ impl Service {
                 "applies only when buying a tariff_id",
             ));
         }
-        let mut tx = self.store.write().await?;
+        let (service, actor) = (self.clone(), actor.clone());
+        self.store
+            .run(move |tx| service.create_session_in(tx, &actor, req, now, planned))
+            .await
+    }
+
+    fn create_session_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        req: NewSession,
+        now: DateTime<Utc>,
+        planned: DateTime<Utc>,
+    ) -> store::Done<SessionView, Error> {
         let client = tx
             .get_client(req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
@@ -227,9 +240,8 @@ impl Service {
         a.after = Some(summary(&view));
         tx.insert_audit(&a)?;
         let bought = req.tariff_id.is_some().then_some(client.id);
-        self.finish(tx, SessionChange::Created, &view, bought)
-            .await?;
-        Ok(view)
+        let after = self.finish_in(tx, SessionChange::Created, &view, bought)?;
+        Ok((view, after))
     }
 
     /// Start pressed: by an operator (SessionStart), by the player in the

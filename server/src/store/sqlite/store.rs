@@ -4,7 +4,7 @@
 
 use super::cache::Cache;
 use super::db::Db;
-use super::writer::Writer;
+use super::writer::{Done, Writer};
 use crate::config::Synchronous;
 use crate::store::{Conn, Error, Result, Tx};
 use chrono::Utc;
@@ -126,6 +126,19 @@ impl Store {
     /// first statement and answers its commit once durable.
     pub async fn write(&self) -> Result<Tx> {
         self.writer.begin().await
+    }
+
+    /// An operation run whole on the writer's own thread, inside the open
+    /// batch: undone if it fails, answered once durable (see `writer`).
+    pub async fn run<T, E>(
+        &self,
+        op: impl FnOnce(&mut Conn) -> Done<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        self.writer.run(op).await
     }
 
     /// A read-only snapshot: every query in it sees the same committed state.

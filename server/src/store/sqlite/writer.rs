@@ -58,11 +58,29 @@ const MAX_AGE: Duration = Duration::from_millis(10);
 /// commits the batch itself.
 const HANDOFF_PATIENCE: Duration = Duration::from_millis(20);
 
-type AfterCommit = Box<dyn FnOnce() + Send>;
+pub type AfterCommit = Box<dyn FnOnce() + Send>;
 type Outcome = std::result::Result<(), Arc<str>>;
 /// An operation whose writes are in the batch: how to answer it, and what
 /// to run once they are durable.
-type Committed = (oneshot::Sender<Outcome>, AfterCommit);
+type Committed = (Answer, AfterCommit);
+
+/// How an operation is told whether its writes are durable: called once,
+/// on whichever thread decides (the writer's or the flusher's).
+pub(super) struct Answer(Box<dyn FnOnce(Outcome) + Send>);
+
+impl Answer {
+    fn send(self, outcome: Outcome) {
+        (self.0)(outcome)
+    }
+}
+
+impl From<oneshot::Sender<Outcome>> for Answer {
+    fn from(done: oneshot::Sender<Outcome>) -> Self {
+        Answer(Box::new(move |o| {
+            let _ = done.send(o);
+        }))
+    }
+}
 
 struct Batch {
     conn: Db,
@@ -107,7 +125,7 @@ impl Batch {
         self.generation += 1;
         self.conn.batch_rolled_back();
         for (done, _) in self.committed.drain(..) {
-            let _ = done.send(Err(Arc::from(LOST)));
+            done.send(Err(Arc::from(LOST)));
         }
         true
     }
@@ -125,6 +143,8 @@ pub struct Writer {
     flushes: Arc<AtomicU64>,
     /// A flush failed: what is in the WAL may not be on the disk.
     broken: Arc<AtomicBool>,
+    /// Operations for the writer's own thread; none in that thread's copy.
+    jobs: Option<mpsc::Sender<thread::Job>>,
 }
 
 /// Counts an operation queued for the writer until it holds it, also when
@@ -175,7 +195,7 @@ impl Writer {
         let hook = rolled_back.clone();
         conn.raw()
             .rollback_hook(Some(move || hook.store(true, Ordering::SeqCst)));
-        Writer {
+        let mut writer = Writer {
             batch: Arc::new(Mutex::new(Batch {
                 conn,
                 open: false,
@@ -190,7 +210,16 @@ impl Writer {
             flusher,
             flushes,
             broken,
-        }
+            jobs: None,
+        };
+        let (jobs, queue) = mpsc::channel();
+        let own = writer.clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || thread::serve(own, queue))
+            .expect("starting the writer thread");
+        writer.jobs = Some(jobs);
+        writer
     }
 
     /// COMMITs issued so far: operations / commits is the batching factor.
@@ -270,7 +299,7 @@ impl Writer {
         if let Some(f) = &self.flusher {
             // Answered after every batch sent before it.
             let (done, flushed) = oneshot::channel();
-            if f.send(vec![(done, Box::new(|| {}))]).is_ok() {
+            if f.send(vec![(done.into(), Box::new(|| {}))]).is_ok() {
                 let _ = flushed.await;
             }
         }
@@ -304,7 +333,7 @@ impl Writer {
                 // Answered once the WAL is on the disk.
                 if let Err(mpsc::SendError(batch)) = f.send(std::mem::take(&mut b.committed)) {
                     for (done, _) in batch {
-                        let _ = done.send(Err(Arc::from("the writer went away")));
+                        done.send(Err(Arc::from("the writer went away")));
                     }
                 }
                 return;
@@ -314,7 +343,7 @@ impl Writer {
             if outcome.is_ok() {
                 after();
             }
-            let _ = done.send(outcome.clone());
+            done.send(outcome.clone());
         }
     }
 }
@@ -322,4 +351,6 @@ impl Writer {
 mod flush;
 #[cfg(test)]
 mod tests;
+mod thread;
 mod tx;
+pub use thread::Done;

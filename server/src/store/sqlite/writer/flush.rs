@@ -49,7 +49,7 @@ pub(super) fn flush(
             if synced.is_ok() {
                 after();
             }
-            let _ = done.send(synced.clone());
+            done.send(synced.clone());
         }
     }
 }

@@ -15,7 +15,7 @@ fn open(path: &std::path::Path) -> Db {
     db
 }
 
-fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
+pub(super) fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
     let path = dir.path().join("w.db");
     let db = open(&path);
     db.batch("CREATE TABLE t (v INTEGER NOT NULL)").unwrap();
@@ -27,7 +27,7 @@ fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
 }
 
 /// What another connection sees: only what was committed.
-async fn committed(path: &std::path::Path) -> Vec<i64> {
+pub(super) async fn committed(path: &std::path::Path) -> Vec<i64> {
     open(path).all("SELECT v FROM t ORDER BY v", []).unwrap()
 }
 
@@ -35,7 +35,7 @@ async fn insert(tx: &mut Tx, v: i64) {
     tx.db().run("INSERT INTO t (v) VALUES (?)", [v]).unwrap();
 }
 
-async fn until_queued(w: &Writer, n: usize) {
+pub(super) async fn until_queued(w: &Writer, n: usize) {
     tokio::time::timeout(PATIENCE, async {
         while w.queued.load(Ordering::SeqCst) != n {
             tokio::task::yield_now().await;
@@ -235,7 +235,7 @@ async fn an_operation_alone_commits_at_once() {
     assert_eq!(w.commits(), 3);
 }
 
-fn flushing(dir: &tempfile::TempDir, wal: Option<&str>) -> (Writer, std::path::PathBuf) {
+pub(super) fn flushing(dir: &tempfile::TempDir, wal: Option<&str>) -> (Writer, std::path::PathBuf) {
     let path = dir.path().join("w.db");
     let db = open(&path);
     db.batch("PRAGMA synchronous = NORMAL; CREATE TABLE t (v INTEGER NOT NULL)")

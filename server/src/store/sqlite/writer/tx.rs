@@ -66,7 +66,7 @@ impl Tx {
         }
         let (done, mut outcome) = oneshot::channel();
         let generation = guard.generation;
-        guard.committed.push((done, Box::new(after)));
+        guard.committed.push((done.into(), Box::new(after)));
         self.writer.release(guard);
         let outcome = loop {
             match tokio::time::timeout(HANDOFF_PATIENCE, &mut outcome).await {
