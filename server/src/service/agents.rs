@@ -173,14 +173,16 @@ impl Service {
                 return Ok((push.seq, push.desired));
             }
         }
-        let mut tx = self.store.write().await?;
-        let push = match desired_in_tx(&mut *tx, device_id, now)? {
-            Changed::Yes(push) => push,
-            Changed::No(push) => return Ok((push.seq, push.desired)),
-        };
-        // Not published: the caller sends it to the one PC it concerns.
-        tx.commit().await?;
-        Ok((push.seq, push.desired))
+        self.run(move |_, tx| {
+            let push = match desired_in_tx(&mut *tx, device_id, now)? {
+                Changed::Yes(push) => push,
+                Changed::No(push) => return Ok(((push.seq, push.desired), Vec::new())),
+            };
+            // Not published: the caller sends it to the one PC it concerns.
+            let events = Vec::new();
+            Ok(((push.seq, push.desired), events))
+        })
+        .await
     }
 
     /// The state for an agent that just connected, under a sequence number
@@ -204,10 +206,12 @@ impl Service {
         );
         let json = serde_json::to_string(&desired).map_err(|e| Error::Internal(e.into()))?;
         let above = i64::try_from(agent_seq).unwrap_or(i64::MAX - 1);
-        let mut tx = self.store.write().await?;
-        let seq = tx.raise_desired_state(device_id, above, &json)?;
-        tx.commit().await?;
-        Ok((seq.max(0) as u64, desired))
+        self.run(move |_, tx| {
+            let seq = tx.raise_desired_state(device_id, above, &json)?;
+            let events = Vec::new();
+            Ok(((seq.max(0) as u64, desired), events))
+        })
+        .await
     }
 
     /// An agent connected, sent a heartbeat, or went away.
@@ -231,33 +235,35 @@ impl Service {
         if known == Some(started) {
             return Ok(());
         }
-        let mut tx = self.store.write().await?;
-        let previous = tx.agent_started_at(device_id)?;
-        if previous == Some(started) {
-            return Ok(());
-        }
-        tx.set_agent_started_at(device_id, started)?;
-        if let Some(previous) = previous {
-            let now = self.now();
-            let session = tx
-                .live_sessions(Some(device_id))?
-                .into_iter()
-                .find(|s| s.status != SessionStatus::Pending);
-            let pc_rebooted = (pc_uptime_seconds as i64) * 1000 < store::ms(now) - previous;
-            let mut a = super::Actor::System.audit("agent.restarted", now);
-            a.device_id = Some(device_id);
-            a.session_id = session.as_ref().map(|s| s.id);
-            a.client_id = session.as_ref().map(|s| s.client_id);
-            a.before = Some(serde_json::json!({ "agent_started_at": at(previous) }));
-            a.after = Some(serde_json::json!({
-                "agent_started_at": started_at,
-                "pc_uptime_seconds": pc_uptime_seconds,
-                "pc_rebooted": pc_rebooted,
-            }));
-            tx.insert_audit(&a)?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.run(move |this, tx| {
+            let previous = tx.agent_started_at(device_id)?;
+            if previous == Some(started) {
+                return Ok(((), Vec::new()));
+            }
+            tx.set_agent_started_at(device_id, started)?;
+            if let Some(previous) = previous {
+                let now = this.now();
+                let session = tx
+                    .live_sessions(Some(device_id))?
+                    .into_iter()
+                    .find(|s| s.status != SessionStatus::Pending);
+                let pc_rebooted = (pc_uptime_seconds as i64) * 1000 < store::ms(now) - previous;
+                let mut a = super::Actor::System.audit("agent.restarted", now);
+                a.device_id = Some(device_id);
+                a.session_id = session.as_ref().map(|s| s.id);
+                a.client_id = session.as_ref().map(|s| s.client_id);
+                a.before = Some(serde_json::json!({ "agent_started_at": at(previous) }));
+                a.after = Some(serde_json::json!({
+                    "agent_started_at": started_at,
+                    "pc_uptime_seconds": pc_uptime_seconds,
+                    "pc_rebooted": pc_rebooted,
+                }));
+                tx.insert_audit(&a)?;
+            }
+            let events = Vec::new();
+            Ok(((), events))
+        })
+        .await
     }
 
     pub async fn device_presence(
@@ -286,35 +292,37 @@ impl Service {
         }
         // Kept in the database on connect and disconnect, not on every
         // heartbeat: the hall reads live presence from memory.
-        let mut tx = self.store.write().await?;
-        let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
-        tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
-        // Silent during a started session, or back from that: on record,
-        // with when (the classic fraud: the client switched off to pocket
-        // the cash while the PC is played).
-        let started = tx
-            .live_sessions(Some(device_id))?
-            .into_iter()
-            .find(|s| s.status == SessionStatus::Started);
-        if let Some(s) = started {
-            let mut a = super::Actor::System.audit(
-                if online {
-                    "device.back_online"
-                } else {
-                    "device.offline_while_playing"
-                },
-                now,
-            );
-            a.session_id = Some(s.id);
-            a.device_id = Some(device_id);
-            a.client_id = Some(s.client_id);
-            a.after = Some(serde_json::json!({
-                "online": online,
-                "last_seen_at": previous.last_seen_at,
-            }));
-            tx.insert_audit(&a)?;
-        }
-        self.commit(tx, vec![Event::DeviceChanged { device_id }])
-            .await
+        let last_seen_at = previous.last_seen_at;
+        self.run(move |_, tx| {
+            let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
+            tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
+            // Silent during a started session, or back from that: on record,
+            // with when (the classic fraud: the client switched off to pocket
+            // the cash while the PC is played).
+            let started = tx
+                .live_sessions(Some(device_id))?
+                .into_iter()
+                .find(|s| s.status == SessionStatus::Started);
+            if let Some(s) = started {
+                let mut a = super::Actor::System.audit(
+                    if online {
+                        "device.back_online"
+                    } else {
+                        "device.offline_while_playing"
+                    },
+                    now,
+                );
+                a.session_id = Some(s.id);
+                a.device_id = Some(device_id);
+                a.client_id = Some(s.client_id);
+                a.after = Some(serde_json::json!({
+                    "online": online,
+                    "last_seen_at": last_seen_at,
+                }));
+                tx.insert_audit(&a)?;
+            }
+            Ok(((), vec![Event::DeviceChanged { device_id }]))
+        })
+        .await
     }
 }

@@ -142,25 +142,27 @@ impl Service {
         if locked.is_empty() {
             return Ok(());
         }
-        let mut tx = self.store.write().await?;
-        for l in &locked {
-            let (what, who) = match &l.key {
-                Key::Address(ip) => ("address", ip.to_string()),
-                Key::Staff(login, ip) => ("login", format!("{login} from {ip}")),
-                Key::Phone(phone) => ("phone", phone.clone()),
-            };
-            tracing::warn!(what, %who, until = %l.until, "sign-in locked after failures");
-            tx.insert_audit(&NewAudit {
-                at: store::ms(now),
-                actor: "system",
-                kind: "sign_in_locked",
-                client_id: client_id.filter(|_| matches!(l.key, Key::Phone(_))),
-                after: Some(serde_json::json!({ what: who, "until": l.until })),
-                ..NewAudit::default()
-            })?;
-        }
-        tx.commit().await?;
-        Ok(())
+        self.run(move |_, tx| {
+            for l in &locked {
+                let (what, who) = match &l.key {
+                    Key::Address(ip) => ("address", ip.to_string()),
+                    Key::Staff(login, ip) => ("login", format!("{login} from {ip}")),
+                    Key::Phone(phone) => ("phone", phone.clone()),
+                };
+                tracing::warn!(what, %who, until = %l.until, "sign-in locked after failures");
+                tx.insert_audit(&NewAudit {
+                    at: store::ms(now),
+                    actor: "system",
+                    kind: "sign_in_locked",
+                    client_id: client_id.filter(|_| matches!(l.key, Key::Phone(_))),
+                    after: Some(serde_json::json!({ what: who, "until": l.until })),
+                    ..NewAudit::default()
+                })?;
+            }
+            let events = Vec::new();
+            Ok(((), events))
+        })
+        .await
     }
 
     pub async fn login(&self, login: &str, password: &str, from: IpAddr) -> Result<LoginAnswer> {
@@ -206,16 +208,18 @@ impl Service {
     ) -> Result<String> {
         let token = secrets::random_token();
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        tx.insert_token(
-            &secrets::digest(&token),
-            operator_id,
-            client_id,
-            store::ms(now),
-            store::ms(now + self.token_ttl),
-        )?;
-        tx.commit().await?;
-        Ok(token)
+        self.run(move |this, tx| {
+            tx.insert_token(
+                &secrets::digest(&token),
+                operator_id,
+                client_id,
+                store::ms(now),
+                store::ms(now + this.token_ttl),
+            )?;
+            let events = Vec::new();
+            Ok((token, events))
+        })
+        .await
     }
 
     pub async fn authenticate_staff(&self, token: &str) -> Result<StaffCtx> {
@@ -250,14 +254,11 @@ impl Service {
 
     /// Ends the caller's sign-in; its open hall feeds close.
     pub async fn logout(&self, staff: &StaffCtx) -> Result<()> {
-        let mut tx = self.store.write().await?;
-        tx.delete_token(&staff.token_hash)?;
-        self.commit(
-            tx,
-            vec![Event::SignedOut {
-                token_hash: staff.token_hash.clone(),
-            }],
-        )
+        let token_hash = staff.token_hash.clone();
+        self.run(move |_, tx| {
+            tx.delete_token(&token_hash)?;
+            Ok(((), vec![Event::SignedOut { token_hash }]))
+        })
         .await
     }
 
@@ -292,18 +293,22 @@ impl Service {
     /// (ClientManage, audited); answers whether it was locked.
     pub async fn unlock_pin(&self, actor: &Actor, client_id: i64) -> Result<bool> {
         actor.require(Permission::ClientManage)?;
-        let mut tx = self.store.write().await?;
-        let client = tx
-            .get_client(client_id)?
-            .ok_or_else(|| Error::not_found("client", client_id))?;
-        let now = self.now();
-        let was_locked = self.throttle.unlock(&Key::Phone(client.phone.clone()), now);
-        let mut entry = actor.audit("pin_unlocked", now);
-        entry.client_id = Some(client_id);
-        entry.after = Some(serde_json::json!({ "was_locked": was_locked }));
-        tx.insert_audit(&entry)?;
-        tx.commit().await?;
-        Ok(was_locked)
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let client = tx
+                .get_client(client_id)?
+                .ok_or_else(|| Error::not_found("client", client_id))?;
+            let now = this.now();
+            let was_locked = this.throttle.unlock(&Key::Phone(client.phone.clone()), now);
+            let mut entry = actor.audit("pin_unlocked", now);
+            entry.client_id = Some(client_id);
+            entry.after = Some(serde_json::json!({ "was_locked": was_locked }));
+            tx.insert_audit(&entry)?;
+            let events = Vec::new();
+            Ok((was_locked, events))
+        })
+        .await
     }
 
     pub async fn authenticate_player(&self, token: &str) -> Result<Actor> {

@@ -100,26 +100,30 @@ impl Service {
             None => None,
         };
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        if tx.get_client_by_phone(&phone)?.is_some() {
-            return Err(Error::Conflict(format!(
-                "a client with phone {phone} already exists"
-            )));
-        }
-        let id = tx.insert_client(
-            &name,
-            &phone,
-            req.auto_renewal,
-            pin_hash.as_deref(),
-            store::ms(now),
-        )?;
-        let view = client_view(&mut *tx, id)?;
-        let mut a = actor.audit("client.create", now);
-        a.client_id = Some(id);
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            if tx.get_client_by_phone(&phone)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "a client with phone {phone} already exists"
+                )));
+            }
+            let id = tx.insert_client(
+                &name,
+                &phone,
+                req.auto_renewal,
+                pin_hash.as_deref(),
+                store::ms(now),
+            )?;
+            let view = client_view(&mut *tx, id)?;
+            let mut a = actor.audit("client.create", now);
+            a.client_id = Some(id);
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((view, events))
+        })
+        .await
     }
 
     pub async fn update_client(
@@ -142,33 +146,37 @@ impl Service {
             }
             None => None,
         };
-        let mut tx = self.store.write().await?;
-        let row = tx
-            .get_client(id)?
-            .ok_or_else(|| Error::not_found("client", id))?;
-        let before = client_view(&mut *tx, id)?;
-        let phone = phone.unwrap_or(row.phone);
-        if let Some(other) = tx.get_client_by_phone(&phone)? {
-            if other.id != id {
-                return Err(Error::Conflict(format!(
-                    "a client with phone {phone} already exists"
-                )));
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let row = tx
+                .get_client(id)?
+                .ok_or_else(|| Error::not_found("client", id))?;
+            let before = client_view(&mut *tx, id)?;
+            let phone = phone.unwrap_or(row.phone);
+            if let Some(other) = tx.get_client_by_phone(&phone)? {
+                if other.id != id {
+                    return Err(Error::Conflict(format!(
+                        "a client with phone {phone} already exists"
+                    )));
+                }
             }
-        }
-        tx.update_client(
-            id,
-            &name.unwrap_or(row.name),
-            &phone,
-            req.auto_renewal.unwrap_or(row.auto_renewal),
-            new_pin_hash.as_deref().or(row.pin_hash.as_deref()),
-        )?;
-        let view = client_view(&mut *tx, id)?;
-        let mut a = actor.audit("client.update", self.now());
-        a.client_id = Some(id);
-        a.before = json(&before);
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(view)
+            tx.update_client(
+                id,
+                &name.unwrap_or(row.name),
+                &phone,
+                req.auto_renewal.unwrap_or(row.auto_renewal),
+                new_pin_hash.as_deref().or(row.pin_hash.as_deref()),
+            )?;
+            let view = client_view(&mut *tx, id)?;
+            let mut a = actor.audit("client.update", this.now());
+            a.client_id = Some(id);
+            a.before = json(&before);
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((view, events))
+        })
+        .await
     }
 }

@@ -193,9 +193,8 @@ impl Service {
         a.after = Some(serde_json::json!({
             "id": id, "kind": command.kind, "state": command.state, "error": command.error,
         }));
-        let mut tx = self.store.write().await?;
-        tx.insert_audit(&a)?;
-        tx.commit().await?;
+        self.run(move |_, tx| Ok((tx.insert_audit(&a)?, Vec::new())))
+            .await?;
         self.set_command(command);
         self.bus.publish([Event::DeviceChanged { device_id }]);
         Ok(true)

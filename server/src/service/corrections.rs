@@ -4,7 +4,7 @@
 
 use super::sessions::{
     audit_on_session, check_device_free, clean_reason, closing_segments, load_session,
-    session_span, session_view,
+    session_events, session_span, session_view,
 };
 use super::{required_text, Actor, Service};
 use crate::domain::Closing;
@@ -46,56 +46,59 @@ impl Service {
         actor.require(Permission::SessionEdit)?;
         let reason = clean_reason(req.reason)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id)?;
-        let status = require_live(&s, "moving")?;
-        if req.device_id == s.device_id {
-            return Err(Error::bad("device_id", "the session is already on this PC"));
-        }
-        let target = tx
-            .get_device(req.device_id)?
-            .ok_or_else(|| Error::not_found("device", req.device_id))?;
-        if !target.enabled {
-            return Err(Error::Conflict(format!("PC {} is disabled", target.name)));
-        }
-        if !self.presence(target.id).online {
-            return Err(Error::Conflict(format!("PC {} is offline", target.name)));
-        }
-        if let Some(current) = closing_segments(&mut *tx, id, Closing::NaturalEnd)?.last() {
-            let zones = tx.tariff_zones(current.tariff_id)?;
-            if !zones.is_empty() && !zones.contains(&target.zone_id) {
-                return Err(Error::Conflict(format!(
-                    "tariff {} is not allowed in the zone of PC {}",
-                    current.tariff_name, target.name
-                )));
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let s = load_session(&mut *tx, id)?;
+            let status = require_live(&s, "moving")?;
+            if req.device_id == s.device_id {
+                return Err(Error::bad("device_id", "the session is already on this PC"));
             }
-        }
-        let span = session_span(&mut *tx, &s, now)?
-            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
-        check_device_free(&mut *tx, target.id, &target.name, span, now, Some(id))?;
+            let target = tx
+                .get_device(req.device_id)?
+                .ok_or_else(|| Error::not_found("device", req.device_id))?;
+            if !target.enabled {
+                return Err(Error::Conflict(format!("PC {} is disabled", target.name)));
+            }
+            if !this.presence(target.id).online {
+                return Err(Error::Conflict(format!("PC {} is offline", target.name)));
+            }
+            if let Some(current) = closing_segments(&mut *tx, id, Closing::NaturalEnd)?.last() {
+                let zones = tx.tariff_zones(current.tariff_id)?;
+                if !zones.is_empty() && !zones.contains(&target.zone_id) {
+                    return Err(Error::Conflict(format!(
+                        "tariff {} is not allowed in the zone of PC {}",
+                        current.tariff_name, target.name
+                    )));
+                }
+            }
+            let span = session_span(&mut *tx, &s, now)?
+                .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
+            check_device_free(&mut *tx, target.id, &target.name, span, now, Some(id))?;
 
-        let before = session_view(&mut *tx, id)?;
-        let t = store::ms(now);
-        tx.end_binding(id, t)?;
-        let started = (status == SessionStatus::Started).then_some(t);
-        let planned = if status == SessionStatus::Pending {
-            s.planned_start_at
-        } else {
-            t
-        };
-        tx.insert_running_binding(id, target.id, planned, started)?;
-        tx.set_session_device(id, target.id)?;
-        let view = session_view(&mut *tx, id)?;
-        let mut a = audit_on_session(actor, "session.move", now, &s);
-        a.device_id = Some(target.id);
-        a.before = Some(serde_json::json!({"device_id": s.device_id, "ends_at": before.ends_at}));
-        a.after = Some(serde_json::json!({"device_id": target.id, "ends_at": view.ends_at}));
-        a.reason = reason;
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![moved_event(&view, s.device_id)])
-            .await?;
-        self.schedule_changed().notify_one();
-        Ok(view)
+            let before = session_view(&mut *tx, id)?;
+            let t = store::ms(now);
+            tx.end_binding(id, t)?;
+            let started = (status == SessionStatus::Started).then_some(t);
+            let planned = if status == SessionStatus::Pending {
+                s.planned_start_at
+            } else {
+                t
+            };
+            tx.insert_running_binding(id, target.id, planned, started)?;
+            tx.set_session_device(id, target.id)?;
+            let view = session_view(&mut *tx, id)?;
+            let mut a = audit_on_session(actor, "session.move", now, &s);
+            a.device_id = Some(target.id);
+            a.before =
+                Some(serde_json::json!({"device_id": s.device_id, "ends_at": before.ends_at}));
+            a.after = Some(serde_json::json!({"device_id": target.id, "ends_at": view.ends_at}));
+            a.reason = reason;
+            tx.insert_audit(&a)?;
+            let events = vec![moved_event(&view, s.device_id)];
+            Ok((view, events))
+        })
+        .await
     }
 
     /// A signed correction of a live session's price, with a reason. It is
@@ -119,59 +122,74 @@ impl Service {
             ));
         }
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id)?;
-        match s.status {
-            SessionStatus::Ended => {
-                return Err(Error::Conflict(
-                    "session is ENDED; a price change after the end is an order (a refund or an extra charge)".into(),
-                ))
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let s = load_session(&mut *tx, id)?;
+            match s.status {
+                SessionStatus::Ended => {
+                    return Err(Error::Conflict(
+                        "session is ENDED; a price change after the end is an order \
+                     (a refund or an extra charge)"
+                            .into(),
+                    ))
+                }
+                SessionStatus::Cancelled => {
+                    return Err(Error::Conflict("session is CANCELLED; it is final".into()))
+                }
+                _ => {}
             }
-            SessionStatus::Cancelled => {
-                return Err(Error::Conflict("session is CANCELLED; it is final".into()))
+            let before = session_view(&mut *tx, id)?;
+            let corrections: Minor = before.price_corrections.iter().map(|p| p.delta).sum();
+            let paid = paid_for_session(&mut *tx, &before)?;
+            if corrections + req.delta < -paid {
+                return Err(Error::bad(
+                    "delta",
+                    format!("would give back more than the {paid} paid for this session's tariffs"),
+                ));
             }
-            _ => {}
-        }
-        let before = session_view(&mut *tx, id)?;
-        let corrections: Minor = before.price_corrections.iter().map(|p| p.delta).sum();
-        let paid = paid_for_session(&mut *tx, &before)?;
-        if corrections + req.delta < -paid {
-            return Err(Error::bad(
-                "delta",
-                format!("would give back more than the {paid} paid for this session's tariffs"),
-            ));
-        }
-        let client = tx
-            .get_client(s.client_id)?
-            .ok_or_else(|| Error::not_found("client", s.client_id))?;
-        if req.delta > client.balance {
-            return Err(Error::Conflict(format!(
-                "the client's balance of {} does not cover the {} charge",
-                client.balance, req.delta
-            )));
-        }
-        tx.insert_price_correction(id, req.delta, &reason, actor.operator_id(), store::ms(now))?;
-        tx.insert_ledger(&NewLedger {
-            at: store::ms(now),
-            client_id: s.client_id,
-            account: Account::Money,
-            amount: -req.delta,
-            kind: "price_correction",
-            order_id: None,
-            session_id: Some(id),
-            operator_id: actor.operator_id(),
-        })?;
-        let view = session_view(&mut *tx, id)?;
-        let mut a = audit_on_session(actor, "session.price_correction", now, &s);
-        a.before = Some(serde_json::json!({"corrections": corrections, "balance": client.balance}));
-        a.after = Some(serde_json::json!({
-            "corrections": corrections + req.delta, "delta": req.delta, "balance": client.balance - req.delta
-        }));
-        a.reason = Some(reason);
-        tx.insert_audit(&a)?;
-        self.finish(tx, SessionChange::PriceCorrected, &view, Some(s.client_id))
-            .await?;
-        Ok(view)
+            let client = tx
+                .get_client(s.client_id)?
+                .ok_or_else(|| Error::not_found("client", s.client_id))?;
+            if req.delta > client.balance {
+                return Err(Error::Conflict(format!(
+                    "the client's balance of {} does not cover the {} charge",
+                    client.balance, req.delta
+                )));
+            }
+            tx.insert_price_correction(
+                id,
+                req.delta,
+                &reason,
+                actor.operator_id(),
+                store::ms(now),
+            )?;
+            tx.insert_ledger(&NewLedger {
+                at: store::ms(now),
+                client_id: s.client_id,
+                account: Account::Money,
+                amount: -req.delta,
+                kind: "price_correction",
+                order_id: None,
+                session_id: Some(id),
+                operator_id: actor.operator_id(),
+            })?;
+            let view = session_view(&mut *tx, id)?;
+            let mut a = audit_on_session(actor, "session.price_correction", now, &s);
+            a.before =
+                Some(serde_json::json!({"corrections": corrections, "balance": client.balance}));
+            a.after = Some(serde_json::json!({
+                "corrections": corrections + req.delta,
+                "delta": req.delta,
+                "balance": client.balance - req.delta,
+            }));
+            a.reason = Some(reason);
+            tx.insert_audit(&a)?;
+            let events =
+                session_events(tx, SessionChange::PriceCorrected, &view, Some(s.client_id))?;
+            Ok((view, events))
+        })
+        .await
     }
 }
 

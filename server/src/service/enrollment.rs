@@ -78,23 +78,30 @@ impl Service {
     ) -> Result<EnrollmentCode> {
         actor.require(Permission::DeviceManage)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        tx.get_device(device_id)?
-            .ok_or_else(|| Error::not_found("device", device_id))?;
-        let code = secrets::enrollment_code();
-        let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
-        tx.insert_enrollment_code(device_id, &secrets::digest(&code), store::ms(expires))?;
-        let mut a = actor.audit("device.enrollment_code", now);
-        a.device_id = Some(device_id);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(EnrollmentCode {
-            device_id,
-            enrollment_code: code,
-            enrollment_expires_at: expires,
-            server_cert_sha256: self.server_cert_sha256(),
-            commands: None,
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            tx.get_device(device_id)?
+                .ok_or_else(|| Error::not_found("device", device_id))?;
+            let code = secrets::enrollment_code();
+            let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
+            tx.insert_enrollment_code(device_id, &secrets::digest(&code), store::ms(expires))?;
+            let mut a = actor.audit("device.enrollment_code", now);
+            a.device_id = Some(device_id);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((
+                EnrollmentCode {
+                    device_id,
+                    enrollment_code: code,
+                    enrollment_expires_at: expires,
+                    server_cert_sha256: this.server_cert_sha256(),
+                    commands: None,
+                },
+                events,
+            ))
         })
+        .await
     }
 
     /// An agent trades a one-time code for its device secret. A new secret

@@ -5,7 +5,8 @@
 use super::corrections::require_live;
 use super::sessions::{
     apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
-    holdings_state, load_session, plan, playable_holding, session_view, summary, usable_holding,
+    holdings_state, load_session, plan, playable_holding, session_events, session_view, summary,
+    usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{Actor, Service};
@@ -15,7 +16,7 @@ use crate::requests::extend::AddTariff;
 use crate::store::{self, at_opt, Conn};
 use chrono::{DateTime, Duration, Utc};
 use club_shared::events::SessionChange;
-use club_shared::{HoldingStatus, Permission, SessionStatus, SessionView};
+use club_shared::{Event, HoldingStatus, Permission, SessionStatus, SessionView};
 
 /// Opens a new segment on `holding` for a session, starting at `from` if it
 /// is running (else when it starts). Answers its end, if running.
@@ -93,67 +94,12 @@ impl Service {
     #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
     pub async fn add_tariff(&self, actor: &Actor, id: i64, req: AddTariff) -> Result<SessionView> {
         actor.require(Permission::SessionEdit)?;
-        let reason = clean_reason(req.reason)?;
+        let reason = clean_reason(req.reason.clone())?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id)?;
-        let status = require_live(&s, "adding a tariff")?;
-        let device = tx
-            .get_device(s.device_id)?
-            .ok_or_else(|| Error::not_found("device", s.device_id))?;
-        let before = session_view(&mut *tx, id)?;
-        let holdings_before = holdings_state(&mut *tx, &before)?;
-
-        // The previous segment locks its time first, so that its holding,
-        // if it is the one added again, is back on the balance.
-        let segments = closing_segments(&mut *tx, id, Closing::Switch(now))?;
-        let outcomes = plan(&mut *tx, &segments, Closing::Switch(now))?;
-        apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
-
-        if req.holding_id.is_some() && req.tariff_id.is_none() && req.bonus_amount != 0 {
-            return Err(Error::bad(
-                "bonus_amount",
-                "applies only when buying a tariff_id",
-            ));
-        }
-        let (holding, tariff) = playable_holding(
-            &mut *tx,
-            actor,
-            s.client_id,
-            device.zone_id,
-            (req.holding_id, req.tariff_id, req.bonus_amount),
-            now,
-            store::ms(now),
-        )?;
-        let running_from = (status == SessionStatus::Started).then_some(now);
-        open_new_segment(
-            &mut *tx,
-            &s,
-            &device.name,
-            &holding,
-            &tariff,
-            running_from,
-            now,
-        )?;
-
-        let view = session_view(&mut *tx, id)?;
-        let mut a = audit_on_session(actor, "session.add_tariff", now, &s);
-        a.before =
-            Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
-        a.after = Some(serde_json::json!({
-            "session": summary(&view),
-            "holdings": holdings_state(&mut *tx, &view)?,
-            "closed": outcomes,
-            "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
-        }));
-        a.reason = reason;
-        tx.insert_audit(&a)?;
-        let paid = req.tariff_id.is_some().then_some(s.client_id);
-        self.finish(tx, SessionChange::TariffAdded, &view, paid)
-            .await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |_, tx| add_tariff_in(tx, &actor, id, req, reason, now))
+            .await
     }
-
     /// Auto-renewal at a natural end: with auto-renewal on and a holding of
     /// the same tariff on the balance, a new segment starts at the end of
     /// the old one, with no gap and no lock. Answers None when it does not
@@ -222,4 +168,69 @@ impl Service {
         self.finish(tx, SessionChange::Renewed, &view, None).await?;
         Ok(Some(view))
     }
+}
+
+/// `add_tariff` in the transaction.
+fn add_tariff_in(
+    tx: &mut Conn,
+    actor: &Actor,
+    id: i64,
+    req: AddTariff,
+    reason: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(SessionView, Vec<Event>)> {
+    let s = load_session(&mut *tx, id)?;
+    let status = require_live(&s, "adding a tariff")?;
+    let device = tx
+        .get_device(s.device_id)?
+        .ok_or_else(|| Error::not_found("device", s.device_id))?;
+    let before = session_view(&mut *tx, id)?;
+    let holdings_before = holdings_state(&mut *tx, &before)?;
+
+    // The previous segment locks its time first, so that its holding,
+    // if it is the one added again, is back on the balance.
+    let segments = closing_segments(&mut *tx, id, Closing::Switch(now))?;
+    let outcomes = plan(&mut *tx, &segments, Closing::Switch(now))?;
+    apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
+
+    if req.holding_id.is_some() && req.tariff_id.is_none() && req.bonus_amount != 0 {
+        return Err(Error::bad(
+            "bonus_amount",
+            "applies only when buying a tariff_id",
+        ));
+    }
+    let (holding, tariff) = playable_holding(
+        &mut *tx,
+        actor,
+        s.client_id,
+        device.zone_id,
+        (req.holding_id, req.tariff_id, req.bonus_amount),
+        now,
+        store::ms(now),
+    )?;
+    let running_from = (status == SessionStatus::Started).then_some(now);
+    open_new_segment(
+        &mut *tx,
+        &s,
+        &device.name,
+        &holding,
+        &tariff,
+        running_from,
+        now,
+    )?;
+
+    let view = session_view(&mut *tx, id)?;
+    let mut a = audit_on_session(actor, "session.add_tariff", now, &s);
+    a.before = Some(serde_json::json!({"session": summary(&before), "holdings": holdings_before}));
+    a.after = Some(serde_json::json!({
+        "session": summary(&view),
+        "holdings": holdings_state(&mut *tx, &view)?,
+        "closed": outcomes,
+        "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
+    }));
+    a.reason = reason;
+    tx.insert_audit(&a)?;
+    let paid = req.tariff_id.is_some().then_some(s.client_id);
+    let events = session_events(tx, SessionChange::TariffAdded, &view, paid)?;
+    Ok((view, events))
 }

@@ -44,14 +44,18 @@ impl Service {
     pub async fn create_zone(&self, actor: &Actor, req: NewZone) -> Result<ZoneView> {
         actor.require(Permission::DeviceManage)?;
         let name = required_text("name", &req.name, 60)?;
-        let mut tx = self.store.write().await?;
-        let id = tx.insert_zone(&name)?;
-        let view = ZoneView { id, name };
-        let mut a = actor.audit("zone.create", self.now());
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let id = tx.insert_zone(&name)?;
+            let view = ZoneView { id, name };
+            let mut a = actor.audit("zone.create", this.now());
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((view, events))
+        })
+        .await
     }
 
     pub async fn create_device(&self, actor: &Actor, req: NewDevice) -> Result<CreatedDevice> {
@@ -63,31 +67,37 @@ impl Service {
             }
         }
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        if !tx.zone_exists(req.zone_id)? {
-            return Err(Error::NotFound(format!(
-                "zone_id: zone {} not found",
-                req.zone_id
-            )));
-        }
-        let id = tx.insert_device(&name, req.zone_id, req.x, req.y, store::ms(now))?;
-        let code = secrets::enrollment_code();
-        let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
-        tx.insert_enrollment_code(id, &secrets::digest(&code), store::ms(expires))?;
-        let device = self.device_view_in(&mut *tx, id)?;
-        let mut a = actor.audit("device.create", now);
-        a.device_id = Some(id);
-        a.after = json(&device);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![Event::DeviceChanged { device_id: id }])
-            .await?;
-        Ok(CreatedDevice {
-            device,
-            enrollment_code: code,
-            enrollment_expires_at: expires,
-            server_cert_sha256: self.server_cert_sha256(),
-            commands: None,
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            if !tx.zone_exists(req.zone_id)? {
+                return Err(Error::NotFound(format!(
+                    "zone_id: zone {} not found",
+                    req.zone_id
+                )));
+            }
+            let id = tx.insert_device(&name, req.zone_id, req.x, req.y, store::ms(now))?;
+            let code = secrets::enrollment_code();
+            let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
+            tx.insert_enrollment_code(id, &secrets::digest(&code), store::ms(expires))?;
+            let device = this.device_view_in(&mut *tx, id)?;
+            let mut a = actor.audit("device.create", now);
+            a.device_id = Some(id);
+            a.after = json(&device);
+            tx.insert_audit(&a)?;
+            let events = vec![Event::DeviceChanged { device_id: id }];
+            Ok((
+                CreatedDevice {
+                    device,
+                    enrollment_code: code,
+                    enrollment_expires_at: expires,
+                    server_cert_sha256: this.server_cert_sha256(),
+                    commands: None,
+                },
+                events,
+            ))
         })
+        .await
     }
 
     pub async fn device(&self, id: i64) -> Result<DeviceView> {

@@ -105,41 +105,43 @@ impl Service {
 
     async fn expire_holding(&self, id: i64, now: DateTime<Utc>) -> Result<bool> {
         let t = store::ms(now);
-        let mut tx = self.store.write().await?;
-        let Some(h) = tx.get_holding(id)? else {
-            return Ok(false);
-        };
-        if h.status != HoldingStatus::Available || h.valid_until.is_none_or(|v| v > t) {
-            return Ok(false);
-        }
-        let tariff = tx
-            .get_tariff(h.tariff_id)?
-            .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
-        let policy = tariff.expiration_policy;
-        let expiry = expiry_postings(id, holding_state(&h), policy);
-        let ctx = PostingContext {
-            at: t,
-            client_id: h.client_id,
-            session_id: None,
-            operator_id: None,
-        };
-        write_postings(&mut *tx, &ctx, &expiry.postings)?;
-        let (bonus, voided) = (expiry.bonus, expiry.voided);
-        // The client's holdings changed, whatever the policy: screens showing
-        // the client refresh on this.
-        let events = vec![balance_event(&mut *tx, h.client_id)?];
-        let mut a = Actor::System.audit("holding.expire", now);
-        a.client_id = Some(h.client_id);
-        a.before = Some(serde_json::json!({
-            "holding_id": id, "status": h.status, "remaining_seconds": h.remaining_seconds,
-            "value_remaining": h.value_remaining, "valid_until": store::at_opt(h.valid_until),
-        }));
-        a.after = Some(serde_json::json!({
-            "status": "expired", "policy": policy, "bonus": bonus, "burned": voided,
-        }));
-        tx.insert_audit(&a)?;
-        self.commit(tx, events).await?;
-        Ok(true)
+        self.run(move |_, tx| {
+            let Some(h) = tx.get_holding(id)? else {
+                return Ok((false, Vec::new()));
+            };
+            if h.status != HoldingStatus::Available || h.valid_until.is_none_or(|v| v > t) {
+                return Ok((false, Vec::new()));
+            }
+            let tariff = tx
+                .get_tariff(h.tariff_id)?
+                .ok_or_else(|| Error::not_found("tariff", h.tariff_id))?;
+            let policy = tariff.expiration_policy;
+            let expiry = expiry_postings(id, holding_state(&h), policy);
+            let ctx = PostingContext {
+                at: t,
+                client_id: h.client_id,
+                session_id: None,
+                operator_id: None,
+            };
+            write_postings(&mut *tx, &ctx, &expiry.postings)?;
+            let (bonus, voided) = (expiry.bonus, expiry.voided);
+            // The client's holdings changed, whatever the policy: screens showing
+            // the client refresh on this.
+            let events = vec![balance_event(&mut *tx, h.client_id)?];
+            let mut a = Actor::System.audit("holding.expire", now);
+            a.client_id = Some(h.client_id);
+            a.before = Some(serde_json::json!({
+                "holding_id": id, "status": h.status, "remaining_seconds": h.remaining_seconds,
+                "value_remaining": h.value_remaining, "valid_until": store::at_opt(h.valid_until),
+            }));
+            a.after = Some(serde_json::json!({
+                "status": "expired", "policy": policy, "bonus": bonus, "burned": voided,
+            }));
+            tx.insert_audit(&a)?;
+
+            Ok((true, events))
+        })
+        .await
     }
 }
 
@@ -174,8 +176,7 @@ impl Service {
         }
         // A transaction of its own: the warning becomes part of each PC's
         // stored desired state.
-        let tx = self.store.write().await?;
-        let events = due
+        let events: Vec<Event> = due
             .into_iter()
             .map(|(session_id, device_id, ends_at)| Event::EndingSoon {
                 session_id,
@@ -183,7 +184,7 @@ impl Service {
                 seconds_left: (ends_at - store::ms(now)).max(0) / 1000,
             })
             .collect();
-        self.commit(tx, events).await
+        self.run(move |_, _| Ok(((), events))).await
     }
 }
 

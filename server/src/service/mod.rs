@@ -197,9 +197,27 @@ impl Service {
         Ok(())
     }
 
+    /// Runs an operation whole on the writer's thread (`Store::run`): `op`
+    /// reads and writes in the transaction, undone if it fails, and returns
+    /// its value and the events to publish once it is durable.
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&Service, &mut Conn) -> Result<(T, Vec<Event>)> + Send + 'static,
+    ) -> Result<T> {
+        let service = self.clone();
+        self.store
+            .run(move |tx| {
+                let (value, events) = op(&service, tx)?;
+                let after = service.publish_after(tx, events)?;
+                Ok((value, after))
+            })
+            .await
+    }
+
     /// Stores the new desired state of every PC the events touch, in the
     /// operation's transaction, and returns what publishes both once it is
-    /// durable.
+    /// durable (and wakes the scheduler when a session changed: a deadline
+    /// may have moved).
     fn publish_after(&self, c: &mut Conn, events: Vec<Event>) -> Result<AfterCommit> {
         let mut devices: Vec<i64> = events.iter().flat_map(touched_devices).collect();
         devices.sort_unstable();
@@ -212,11 +230,18 @@ impl Service {
             }
         }
         let (bus, desired) = (self.bus.clone(), self.desired_pushes.clone());
+        let schedule = events
+            .iter()
+            .any(|e| matches!(e, Event::Session { .. }))
+            .then(|| self.schedule_changed());
         Ok(Box::new(move || {
             for p in pushes {
                 let _ = desired.send(p);
             }
             bus.publish(events);
+            if let Some(s) = schedule {
+                s.notify_one();
+            }
         }))
     }
 }

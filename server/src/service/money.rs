@@ -101,48 +101,53 @@ impl Service {
         }
         let now = self.now();
         let t = store::ms(now);
-        let mut tx = self.store.write().await?;
-        let before = tx
-            .get_client(client_id)?
-            .ok_or_else(|| Error::not_found("client", client_id))?;
-        let order_id = tx.insert_order(&NewOrder {
-            at: t,
-            client_id,
-            operator_id: actor.operator_id(),
-            kind: "top_up",
-            method: Some(req.method.as_str()),
-            money: req.amount,
-            bonus: 0,
-            tariff_id: None,
-            refund_of: None,
-            session_id: None,
-            reason: None,
-        })?;
-        tx.insert_ledger(&NewLedger {
-            at: t,
-            client_id,
-            account: Account::Money,
-            amount: req.amount,
-            kind: "top_up",
-            order_id: Some(order_id),
-            session_id: None,
-            operator_id: actor.operator_id(),
-        })?;
-        let view = client_view(&mut *tx, client_id)?;
-        let mut a = actor.audit("client.top_up", now);
-        a.client_id = Some(client_id);
-        a.before = Some(serde_json::json!({"balance": before.balance}));
-        a.after = Some(serde_json::json!({
-            "balance": view.balance, "amount": req.amount, "method": req.method, "order_id": order_id
-        }));
-        tx.insert_audit(&a)?;
-        let event = Event::BalanceChanged {
-            client_id,
-            balance: view.balance,
-            bonus_balance: view.bonus_balance,
-        };
-        self.commit(tx, vec![event]).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let before = tx
+                .get_client(client_id)?
+                .ok_or_else(|| Error::not_found("client", client_id))?;
+            let order_id = tx.insert_order(&NewOrder {
+                at: t,
+                client_id,
+                operator_id: actor.operator_id(),
+                kind: "top_up",
+                method: Some(req.method.as_str()),
+                money: req.amount,
+                bonus: 0,
+                tariff_id: None,
+                refund_of: None,
+                session_id: None,
+                reason: None,
+            })?;
+            tx.insert_ledger(&NewLedger {
+                at: t,
+                client_id,
+                account: Account::Money,
+                amount: req.amount,
+                kind: "top_up",
+                order_id: Some(order_id),
+                session_id: None,
+                operator_id: actor.operator_id(),
+            })?;
+            let view = client_view(&mut *tx, client_id)?;
+            let mut a = actor.audit("client.top_up", now);
+            a.client_id = Some(client_id);
+            a.before = Some(serde_json::json!({"balance": before.balance}));
+            a.after = Some(serde_json::json!({
+                "balance": view.balance, "amount": req.amount,
+                "method": req.method, "order_id": order_id,
+            }));
+            tx.insert_audit(&a)?;
+            let event = Event::BalanceChanged {
+                client_id,
+                balance: view.balance,
+                bonus_balance: view.bonus_balance,
+            };
+            let events = vec![event];
+            Ok((view, events))
+        })
+        .await
     }
 
     pub async fn purchase(
@@ -153,30 +158,35 @@ impl Service {
     ) -> Result<HoldingView> {
         actor.require(Permission::BalanceTopUp)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let before = client_view(&mut *tx, client_id)?;
-        let holding = buy_tariff(
-            &mut *tx,
-            actor,
-            client_id,
-            req.tariff_id,
-            req.bonus_amount,
-            now,
-        )?;
-        let after = client_view(&mut *tx, client_id)?;
-        let mut a = actor.audit("client.purchase", now);
-        a.client_id = Some(client_id);
-        a.before = Some(
-            serde_json::json!({"balance": before.balance, "bonus_balance": before.bonus_balance}),
-        );
-        a.after = Some(serde_json::json!({
-            "balance": after.balance, "bonus_balance": after.bonus_balance,
-            "holding_id": holding.id, "tariff_id": req.tariff_id, "bonus_amount": req.bonus_amount
-        }));
-        tx.insert_audit(&a)?;
-        let event = balance_event(&mut *tx, client_id)?;
-        self.commit(tx, vec![event]).await?;
-        Ok(holding_view(&holding))
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let before = client_view(&mut *tx, client_id)?;
+            let holding = buy_tariff(
+                &mut *tx,
+                actor,
+                client_id,
+                req.tariff_id,
+                req.bonus_amount,
+                now,
+            )?;
+            let after = client_view(&mut *tx, client_id)?;
+            let mut a = actor.audit("client.purchase", now);
+            a.client_id = Some(client_id);
+            a.before = Some(serde_json::json!({
+                "balance": before.balance, "bonus_balance": before.bonus_balance,
+            }));
+            a.after = Some(serde_json::json!({
+                "balance": after.balance, "bonus_balance": after.bonus_balance,
+                "holding_id": holding.id, "tariff_id": req.tariff_id,
+                "bonus_amount": req.bonus_amount,
+            }));
+            tx.insert_audit(&a)?;
+            let event = balance_event(&mut *tx, client_id)?;
+            let events = vec![event];
+            Ok((holding_view(&holding), events))
+        })
+        .await
     }
 
     pub async fn ledger(&self, client_id: i64) -> Result<Vec<LedgerEntryView>> {

@@ -107,143 +107,147 @@ impl Service {
         positive_amount("amount", req.amount)?;
         let now = self.now();
         let t = store::ms(now);
-        let mut tx = self.store.write().await?;
-        let order = tx
-            .get_order(id)?
-            .ok_or_else(|| Error::not_found("order", id))?;
-        let left = order.money - order.refunded;
-        if req.amount > left {
-            return Err(Error::bad(
-                "amount",
-                format!("at most {left} is left to refund on order {id}"),
-            ));
-        }
-        match order.kind.as_str() {
-            "top_up" => {
-                if req.method == RefundMethod::Balance {
-                    return Err(Error::bad(
-                        "method",
-                        "a top-up is refunded in cash or by card",
-                    ));
-                }
-                let client = tx
-                    .get_client(order.client_id)?
-                    .ok_or_else(|| Error::not_found("client", order.client_id))?;
-                if client.balance < req.amount {
-                    return Err(Error::Conflict(format!(
-                        "the client's balance of {} is less than the {} to pay out",
-                        client.balance, req.amount
-                    )));
-                }
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let order = tx
+                .get_order(id)?
+                .ok_or_else(|| Error::not_found("order", id))?;
+            let left = order.money - order.refunded;
+            if req.amount > left {
+                return Err(Error::bad(
+                    "amount",
+                    format!("at most {left} is left to refund on order {id}"),
+                ));
             }
-            "purchase" => {
-                let hid = order
-                    .holding_id
-                    .ok_or_else(|| Error::Internal(anyhow::anyhow!("purchase without holding")))?;
-                let h = tx
-                    .get_holding(hid)?
-                    .ok_or_else(|| Error::not_found("holding", hid))?;
-                if h.status == HoldingStatus::InUse {
-                    return Err(Error::Conflict(format!(
-                        "holding {hid} is in use by a live session; end or cancel it first"
-                    )));
-                }
-                let from_holding = req.amount.min(h.value_remaining);
-                let from_revenue = req.amount - from_holding;
-                if from_revenue > tx.holding_revenue(hid)? {
-                    return Err(Error::bad(
-                        "amount",
-                        format!("more than order {id} is worth now"),
-                    ));
-                }
-                let value = h.value_remaining - from_holding;
-                let remaining = if value == 0 {
-                    0
-                } else {
-                    (i128::from(h.remaining_seconds) * i128::from(value)
-                        / i128::from(h.value_remaining)) as i64
-                };
-                let status = if remaining == 0 && h.status == HoldingStatus::Available {
-                    HoldingStatus::UsedUp
-                } else {
-                    h.status
-                };
-                tx.update_holding(hid, remaining, value, status)?;
-                for (kind, seconds, amount) in [
-                    ("refund", h.remaining_seconds - remaining, from_holding),
-                    ("revenue_refund", 0, from_revenue),
-                ] {
-                    if amount > 0 {
-                        let m = NewValueMovement {
-                            at: t,
-                            holding_id: hid,
-                            session_id: order.session_id,
-                            segment_id: None,
-                            kind,
-                            seconds,
-                            amount,
-                        };
-                        tx.insert_value_movement(&m)?;
+            match order.kind.as_str() {
+                "top_up" => {
+                    if req.method == RefundMethod::Balance {
+                        return Err(Error::bad(
+                            "method",
+                            "a top-up is refunded in cash or by card",
+                        ));
+                    }
+                    let client = tx
+                        .get_client(order.client_id)?
+                        .ok_or_else(|| Error::not_found("client", order.client_id))?;
+                    if client.balance < req.amount {
+                        return Err(Error::Conflict(format!(
+                            "the client's balance of {} is less than the {} to pay out",
+                            client.balance, req.amount
+                        )));
                     }
                 }
+                "purchase" => {
+                    let hid = order.holding_id.ok_or_else(|| {
+                        Error::Internal(anyhow::anyhow!("purchase without holding"))
+                    })?;
+                    let h = tx
+                        .get_holding(hid)?
+                        .ok_or_else(|| Error::not_found("holding", hid))?;
+                    if h.status == HoldingStatus::InUse {
+                        return Err(Error::Conflict(format!(
+                            "holding {hid} is in use by a live session; end or cancel it first"
+                        )));
+                    }
+                    let from_holding = req.amount.min(h.value_remaining);
+                    let from_revenue = req.amount - from_holding;
+                    if from_revenue > tx.holding_revenue(hid)? {
+                        return Err(Error::bad(
+                            "amount",
+                            format!("more than order {id} is worth now"),
+                        ));
+                    }
+                    let value = h.value_remaining - from_holding;
+                    let remaining = if value == 0 {
+                        0
+                    } else {
+                        (i128::from(h.remaining_seconds) * i128::from(value)
+                            / i128::from(h.value_remaining)) as i64
+                    };
+                    let status = if remaining == 0 && h.status == HoldingStatus::Available {
+                        HoldingStatus::UsedUp
+                    } else {
+                        h.status
+                    };
+                    tx.update_holding(hid, remaining, value, status)?;
+                    for (kind, seconds, amount) in [
+                        ("refund", h.remaining_seconds - remaining, from_holding),
+                        ("revenue_refund", 0, from_revenue),
+                    ] {
+                        if amount > 0 {
+                            let m = NewValueMovement {
+                                at: t,
+                                holding_id: hid,
+                                session_id: order.session_id,
+                                segment_id: None,
+                                kind,
+                                seconds,
+                                amount,
+                            };
+                            tx.insert_value_movement(&m)?;
+                        }
+                    }
+                }
+                "extra_charge" => {}
+                other => {
+                    return Err(Error::Conflict(format!(
+                        "a {other} order cannot be refunded"
+                    )))
+                }
             }
-            "extra_charge" => {}
-            other => {
-                return Err(Error::Conflict(format!(
-                    "a {other} order cannot be refunded"
-                )))
-            }
-        }
-        let refund_id = tx.insert_order(&NewOrder {
-            at: t,
-            client_id: order.client_id,
-            operator_id: actor.operator_id(),
-            kind: "refund",
-            method: Some(req.method.as_str()),
-            money: req.amount,
-            bonus: 0,
-            tariff_id: order.tariff_id,
-            refund_of: Some(id),
-            session_id: order.session_id,
-            reason: Some(&reason),
-        })?;
-        // Onto the balance for a purchase or a charge; off it for a top-up
-        // paid out; a purchase paid out in cash leaves the balance alone.
-        let balance_change = match (order.kind.as_str(), req.method) {
-            ("top_up", _) => Some((-req.amount, "refund_paid_out")),
-            (_, RefundMethod::Balance) => Some((req.amount, "order_refund")),
-            _ => None,
-        };
-        if let Some((amount, kind)) = balance_change {
-            let e = NewLedger {
+            let refund_id = tx.insert_order(&NewOrder {
                 at: t,
                 client_id: order.client_id,
-                account: Account::Money,
-                amount,
-                kind,
-                order_id: Some(refund_id),
-                session_id: order.session_id,
                 operator_id: actor.operator_id(),
+                kind: "refund",
+                method: Some(req.method.as_str()),
+                money: req.amount,
+                bonus: 0,
+                tariff_id: order.tariff_id,
+                refund_of: Some(id),
+                session_id: order.session_id,
+                reason: Some(&reason),
+            })?;
+            // Onto the balance for a purchase or a charge; off it for a top-up
+            // paid out; a purchase paid out in cash leaves the balance alone.
+            let balance_change = match (order.kind.as_str(), req.method) {
+                ("top_up", _) => Some((-req.amount, "refund_paid_out")),
+                (_, RefundMethod::Balance) => Some((req.amount, "order_refund")),
+                _ => None,
             };
-            tx.insert_ledger(&e)?;
-        }
-        let mut a = actor.audit("order.refund", now);
-        a.client_id = Some(order.client_id);
-        a.session_id = order.session_id;
-        a.before = Some(serde_json::json!({"order_id": id, "refunded": order.refunded}));
-        a.after = Some(serde_json::json!({
-            "refund_order_id": refund_id, "amount": req.amount, "method": req.method,
-            "refunded": order.refunded + req.amount
-        }));
-        a.reason = Some(reason);
-        tx.insert_audit(&a)?;
-        let view = tx
-            .get_order(refund_id)?
-            .map(order_view)
-            .ok_or_else(|| Error::not_found("order", refund_id))?;
-        let event = balance_event(&mut *tx, order.client_id)?;
-        self.commit(tx, vec![event]).await?;
-        Ok(view)
+            if let Some((amount, kind)) = balance_change {
+                let e = NewLedger {
+                    at: t,
+                    client_id: order.client_id,
+                    account: Account::Money,
+                    amount,
+                    kind,
+                    order_id: Some(refund_id),
+                    session_id: order.session_id,
+                    operator_id: actor.operator_id(),
+                };
+                tx.insert_ledger(&e)?;
+            }
+            let mut a = actor.audit("order.refund", now);
+            a.client_id = Some(order.client_id);
+            a.session_id = order.session_id;
+            a.before = Some(serde_json::json!({"order_id": id, "refunded": order.refunded}));
+            a.after = Some(serde_json::json!({
+                "refund_order_id": refund_id, "amount": req.amount, "method": req.method,
+                "refunded": order.refunded + req.amount
+            }));
+            a.reason = Some(reason);
+            tx.insert_audit(&a)?;
+            let view = tx
+                .get_order(refund_id)?
+                .map(order_view)
+                .ok_or_else(|| Error::not_found("order", refund_id))?;
+            let event = balance_event(&mut *tx, order.client_id)?;
+            let events = vec![event];
+            Ok((view, events))
+        })
+        .await
     }
 
     /// An extra charge after a session ended: an order that takes money
@@ -254,61 +258,65 @@ impl Service {
         positive_amount("amount", req.amount)?;
         let now = self.now();
         let t = store::ms(now);
-        let mut tx = self.store.write().await?;
-        let client = tx
-            .get_client(req.client_id)?
-            .ok_or_else(|| Error::not_found("client", req.client_id))?;
-        if let Some(sid) = req.session_id {
-            let s = load_session(&mut *tx, sid)?;
-            if s.client_id != client.id {
-                return Err(Error::bad(
-                    "session_id",
-                    format!("session {sid} belongs to another client"),
-                ));
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let client = tx
+                .get_client(req.client_id)?
+                .ok_or_else(|| Error::not_found("client", req.client_id))?;
+            if let Some(sid) = req.session_id {
+                let s = load_session(&mut *tx, sid)?;
+                if s.client_id != client.id {
+                    return Err(Error::bad(
+                        "session_id",
+                        format!("session {sid} belongs to another client"),
+                    ));
+                }
             }
-        }
-        if client.balance < req.amount {
-            return Err(Error::Conflict(format!(
-                "the client's balance of {} does not cover the {} charge",
-                client.balance, req.amount
-            )));
-        }
-        let order_id = tx.insert_order(&NewOrder {
-            at: t,
-            client_id: client.id,
-            operator_id: actor.operator_id(),
-            kind: "extra_charge",
-            method: Some("balance"),
-            money: req.amount,
-            bonus: 0,
-            tariff_id: None,
-            refund_of: None,
-            session_id: req.session_id,
-            reason: Some(&reason),
-        })?;
-        let e = NewLedger {
-            at: t,
-            client_id: client.id,
-            account: Account::Money,
-            amount: -req.amount,
-            kind: "extra_charge",
-            order_id: Some(order_id),
-            session_id: req.session_id,
-            operator_id: actor.operator_id(),
-        };
-        tx.insert_ledger(&e)?;
-        let mut a = actor.audit("order.extra_charge", now);
-        a.client_id = Some(client.id);
-        a.session_id = req.session_id;
-        a.after = Some(serde_json::json!({"order_id": order_id, "amount": req.amount}));
-        a.reason = Some(reason);
-        tx.insert_audit(&a)?;
-        let view = tx
-            .get_order(order_id)?
-            .map(order_view)
-            .ok_or_else(|| Error::not_found("order", order_id))?;
-        let event = balance_event(&mut *tx, client.id)?;
-        self.commit(tx, vec![event]).await?;
-        Ok(view)
+            if client.balance < req.amount {
+                return Err(Error::Conflict(format!(
+                    "the client's balance of {} does not cover the {} charge",
+                    client.balance, req.amount
+                )));
+            }
+            let order_id = tx.insert_order(&NewOrder {
+                at: t,
+                client_id: client.id,
+                operator_id: actor.operator_id(),
+                kind: "extra_charge",
+                method: Some("balance"),
+                money: req.amount,
+                bonus: 0,
+                tariff_id: None,
+                refund_of: None,
+                session_id: req.session_id,
+                reason: Some(&reason),
+            })?;
+            let e = NewLedger {
+                at: t,
+                client_id: client.id,
+                account: Account::Money,
+                amount: -req.amount,
+                kind: "extra_charge",
+                order_id: Some(order_id),
+                session_id: req.session_id,
+                operator_id: actor.operator_id(),
+            };
+            tx.insert_ledger(&e)?;
+            let mut a = actor.audit("order.extra_charge", now);
+            a.client_id = Some(client.id);
+            a.session_id = req.session_id;
+            a.after = Some(serde_json::json!({"order_id": order_id, "amount": req.amount}));
+            a.reason = Some(reason);
+            tx.insert_audit(&a)?;
+            let view = tx
+                .get_order(order_id)?
+                .map(order_view)
+                .ok_or_else(|| Error::not_found("order", order_id))?;
+            let event = balance_event(&mut *tx, client.id)?;
+            let events = vec![event];
+            Ok((view, events))
+        })
+        .await
     }
 }

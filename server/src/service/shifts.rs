@@ -114,23 +114,27 @@ impl Service {
         actor.require(Permission::ShiftManage)?;
         let op = staff_id(actor)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        if let Some(open) = tx.open_shift_of(op)? {
-            return Err(Error::Conflict(format!(
-                "shift {} is already open; close it first",
-                open.id
-            )));
-        }
-        let id = tx.open_shift(op, store::ms(now))?;
-        let shift = tx
-            .get_shift(id)?
-            .ok_or_else(|| Error::not_found("shift", id))?;
-        let mut a = actor.audit("shift.open", now);
-        a.after = Some(serde_json::json!({"shift_id": id}));
-        tx.insert_audit(&a)?;
-        let r = report(&mut *tx, &shift)?;
-        self.commit(tx, vec![]).await?;
-        Ok(r)
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            if let Some(open) = tx.open_shift_of(op)? {
+                return Err(Error::Conflict(format!(
+                    "shift {} is already open; close it first",
+                    open.id
+                )));
+            }
+            let id = tx.open_shift(op, store::ms(now))?;
+            let shift = tx
+                .get_shift(id)?
+                .ok_or_else(|| Error::not_found("shift", id))?;
+            let mut a = actor.audit("shift.open", now);
+            a.after = Some(serde_json::json!({"shift_id": id}));
+            tx.insert_audit(&a)?;
+            let r = report(&mut *tx, &shift)?;
+            let events = vec![];
+            Ok((r, events))
+        })
+        .await
     }
 
     /// The caller's open shift with its X report.
@@ -149,28 +153,32 @@ impl Service {
         actor.require(Permission::ShiftManage)?;
         let op = staff_id(actor)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let shift = tx
-            .get_shift(id)?
-            .ok_or_else(|| Error::not_found("shift", id))?;
-        if shift.operator_id != op {
-            actor.require(Permission::RoleManage)?;
-        }
-        if shift.closed_at.is_some() {
-            return Err(Error::Conflict(format!("shift {id} is already closed")));
-        }
-        let mut a = actor.audit("shift.close", now);
-        a.before = Some(serde_json::json!({"shift_id": id}));
-        tx.insert_audit(&a)?;
-        let closed = store::ShiftRow {
-            closed_at: Some(store::ms(now)),
-            ..shift
-        };
-        let z = report(&mut *tx, &closed)?;
-        let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
-        tx.close_shift(id, store::ms(now), &json)?;
-        self.commit(tx, vec![]).await?;
-        Ok(z)
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let shift = tx
+                .get_shift(id)?
+                .ok_or_else(|| Error::not_found("shift", id))?;
+            if shift.operator_id != op {
+                actor.require(Permission::RoleManage)?;
+            }
+            if shift.closed_at.is_some() {
+                return Err(Error::Conflict(format!("shift {id} is already closed")));
+            }
+            let mut a = actor.audit("shift.close", now);
+            a.before = Some(serde_json::json!({"shift_id": id}));
+            tx.insert_audit(&a)?;
+            let closed = store::ShiftRow {
+                closed_at: Some(store::ms(now)),
+                ..shift
+            };
+            let z = report(&mut *tx, &closed)?;
+            let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
+            tx.close_shift(id, store::ms(now), &json)?;
+            let events = vec![];
+            Ok((z, events))
+        })
+        .await
     }
 
     pub async fn shift_report(&self, actor: &Actor, id: i64) -> Result<ShiftReport> {

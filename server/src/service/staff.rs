@@ -28,18 +28,22 @@ impl Service {
     pub async fn create_role(&self, actor: &Actor, req: NewRole) -> Result<RoleView> {
         actor.require(Permission::RoleManage)?;
         let name = required_text("name", &req.name, 60)?;
-        let mut tx = self.store.write().await?;
-        let perms = permissions_json(&req.permissions);
-        let id = tx.insert_role(&name, false, &perms)?;
-        let row = tx
-            .get_role(id)?
-            .ok_or_else(|| Error::not_found("role", id))?;
-        let view = role_view(&row);
-        let mut a = actor.audit("role.create", self.now());
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let perms = permissions_json(&req.permissions);
+            let id = tx.insert_role(&name, false, &perms)?;
+            let row = tx
+                .get_role(id)?
+                .ok_or_else(|| Error::not_found("role", id))?;
+            let view = role_view(&row);
+            let mut a = actor.audit("role.create", this.now());
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((view, events))
+        })
+        .await
     }
 
     /// Role settings. The Owner role keeps RoleManage, so a club can never
@@ -51,29 +55,33 @@ impl Service {
         req: RolePermissions,
     ) -> Result<RoleView> {
         actor.require(Permission::RoleManage)?;
-        let mut tx = self.store.write().await?;
-        let before = tx
-            .get_role(role_id)?
-            .ok_or_else(|| Error::not_found("role", role_id))?;
-        if before.name == club_shared::builtin_roles::OWNER
-            && !req.permissions.contains(&Permission::RoleManage)
-        {
-            return Err(Error::bad(
-                "permissions",
-                "the Owner role must keep RoleManage",
-            ));
-        }
-        tx.set_role_permissions(role_id, &permissions_json(&req.permissions))?;
-        let after = tx
-            .get_role(role_id)?
-            .ok_or_else(|| Error::not_found("role", role_id))?;
-        let view = role_view(&after);
-        let mut a = actor.audit("role.permissions", self.now());
-        a.before = json(&role_view(&before));
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let before = tx
+                .get_role(role_id)?
+                .ok_or_else(|| Error::not_found("role", role_id))?;
+            if before.name == club_shared::builtin_roles::OWNER
+                && !req.permissions.contains(&Permission::RoleManage)
+            {
+                return Err(Error::bad(
+                    "permissions",
+                    "the Owner role must keep RoleManage",
+                ));
+            }
+            tx.set_role_permissions(role_id, &permissions_json(&req.permissions))?;
+            let after = tx
+                .get_role(role_id)?
+                .ok_or_else(|| Error::not_found("role", role_id))?;
+            let view = role_view(&after);
+            let mut a = actor.audit("role.permissions", this.now());
+            a.before = json(&role_view(&before));
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((view, events))
+        })
+        .await
     }
 
     pub async fn list_operators(&self, actor: &Actor) -> Result<Vec<OperatorView>> {
@@ -123,41 +131,44 @@ impl Service {
             None => None,
         };
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let before = tx
-            .get_operator(id)?
-            .ok_or_else(|| Error::not_found("operator", id))?;
-        let role_id = req.role_id.unwrap_or(before.role_id);
-        if tx.get_role(role_id)?.is_none() {
-            return Err(Error::NotFound(format!(
-                "role_id: role {role_id} not found"
-            )));
-        }
-        let disabled = req.disabled.unwrap_or(before.disabled);
-        tx.update_operator(id, role_id, disabled, hash.as_deref())?;
-        let ended = if disabled || hash.is_some() {
-            tx.delete_operator_tokens(id, None)?
-        } else {
-            Vec::new()
-        };
-        let after = tx
-            .get_operator(id)?
-            .ok_or_else(|| Error::not_found("operator", id))?;
-        let view = operator_view(&after);
-        let mut a = actor.audit("operator.update", now);
-        a.before = json(&operator_view(&before));
-        a.after = Some(serde_json::json!({
-            "operator": view,
-            "password_reset": hash.is_some(),
-            "sign_ins_ended": ended.len(),
-        }));
-        tx.insert_audit(&a)?;
-        let events = ended
-            .into_iter()
-            .map(|token_hash| Event::SignedOut { token_hash })
-            .collect();
-        self.commit(tx, events).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            let before = tx
+                .get_operator(id)?
+                .ok_or_else(|| Error::not_found("operator", id))?;
+            let role_id = req.role_id.unwrap_or(before.role_id);
+            if tx.get_role(role_id)?.is_none() {
+                return Err(Error::NotFound(format!(
+                    "role_id: role {role_id} not found"
+                )));
+            }
+            let disabled = req.disabled.unwrap_or(before.disabled);
+            tx.update_operator(id, role_id, disabled, hash.as_deref())?;
+            let ended = if disabled || hash.is_some() {
+                tx.delete_operator_tokens(id, None)?
+            } else {
+                Vec::new()
+            };
+            let after = tx
+                .get_operator(id)?
+                .ok_or_else(|| Error::not_found("operator", id))?;
+            let view = operator_view(&after);
+            let mut a = actor.audit("operator.update", now);
+            a.before = json(&operator_view(&before));
+            a.after = Some(serde_json::json!({
+                "operator": view,
+                "password_reset": hash.is_some(),
+                "sign_ins_ended": ended.len(),
+            }));
+            tx.insert_audit(&a)?;
+            let events = ended
+                .into_iter()
+                .map(|token_hash| Event::SignedOut { token_hash })
+                .collect();
+            Ok((view, events))
+        })
+        .await
     }
 
     /// An operator changes their own password; their other sign-ins end.
@@ -211,28 +222,32 @@ impl Service {
         let login = required_text("login", &req.login, 60)?;
         check_password("password", &req.password)?;
         let hash = hash_secret(&req.password).await?;
-        let mut tx = self.store.write().await?;
-        if tx.get_role(req.role_id)?.is_none() {
-            return Err(Error::NotFound(format!(
-                "role_id: role {} not found",
-                req.role_id
-            )));
-        }
-        if tx.get_operator_by_login(&login)?.is_some() {
-            return Err(Error::Conflict(format!(
-                "an operator with login {login} already exists"
-            )));
-        }
-        let now = self.now();
-        let id = tx.insert_operator(&login, &hash, req.role_id, store::ms(now))?;
-        let row = tx
-            .get_operator(id)?
-            .ok_or_else(|| Error::not_found("operator", id))?;
-        let view = operator_view(&row);
-        let mut a = actor.audit("operator.create", now);
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        Ok(view)
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            if tx.get_role(req.role_id)?.is_none() {
+                return Err(Error::NotFound(format!(
+                    "role_id: role {} not found",
+                    req.role_id
+                )));
+            }
+            if tx.get_operator_by_login(&login)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "an operator with login {login} already exists"
+                )));
+            }
+            let now = this.now();
+            let id = tx.insert_operator(&login, &hash, req.role_id, store::ms(now))?;
+            let row = tx
+                .get_operator(id)?
+                .ok_or_else(|| Error::not_found("operator", id))?;
+            let view = operator_view(&row);
+            let mut a = actor.audit("operator.create", now);
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((view, events))
+        })
+        .await
     }
 }

@@ -147,52 +147,55 @@ impl Service {
         actor.require(Permission::TariffManage)?;
         let name = validate(&req)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        for z in &req.zone_ids {
-            if !tx.zone_exists(*z)? {
-                return Err(Error::NotFound(format!("zone_ids: zone {z} not found")));
+        let actor = actor.clone();
+        self.run(move |_, tx| {
+            let actor = &actor;
+            for z in &req.zone_ids {
+                if !tx.zone_exists(*z)? {
+                    return Err(Error::NotFound(format!("zone_ids: zone {z} not found")));
+                }
             }
-        }
-        let fields = TariffFields {
-            name: &name,
-            duration_seconds: req.duration_seconds,
-            price: req.price,
-            refund_policy: req.refund_policy,
-            max_bonus_percent: req.max_bonus_percent,
-            validity_days: req.validity_days,
-            expiration_policy: req.expiration_policy,
-            window_start_minute: req.window_start_minute,
-            window_end_minute: req.window_end_minute,
-            active: req.active,
-        };
-        let (id, before) = match id {
-            Some(id) => {
-                let old = tx
-                    .get_tariff(id)?
-                    .ok_or_else(|| Error::not_found("tariff", id))?;
-                let before = tariff_view(&mut *tx, old)?;
-                tx.update_tariff(id, &fields, store::ms(now))?;
-                (id, Some(before))
-            }
-            None => (tx.insert_tariff(&fields, store::ms(now))?, None),
-        };
-        tx.set_tariff_zones(id, &req.zone_ids)?;
-        let row = tx
-            .get_tariff(id)?
-            .ok_or_else(|| Error::not_found("tariff", id))?;
-        let view = tariff_view(&mut *tx, row)?;
-        let kind = if before.is_some() {
-            "tariff.update"
-        } else {
-            "tariff.create"
-        };
-        let mut a = actor.audit(kind, now);
-        a.before = before.as_ref().and_then(json);
-        a.after = json(&view);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![Event::TariffChanged { tariff_id: id }])
-            .await?;
-        Ok(view)
+            let fields = TariffFields {
+                name: &name,
+                duration_seconds: req.duration_seconds,
+                price: req.price,
+                refund_policy: req.refund_policy,
+                max_bonus_percent: req.max_bonus_percent,
+                validity_days: req.validity_days,
+                expiration_policy: req.expiration_policy,
+                window_start_minute: req.window_start_minute,
+                window_end_minute: req.window_end_minute,
+                active: req.active,
+            };
+            let (id, before) = match id {
+                Some(id) => {
+                    let old = tx
+                        .get_tariff(id)?
+                        .ok_or_else(|| Error::not_found("tariff", id))?;
+                    let before = tariff_view(&mut *tx, old)?;
+                    tx.update_tariff(id, &fields, store::ms(now))?;
+                    (id, Some(before))
+                }
+                None => (tx.insert_tariff(&fields, store::ms(now))?, None),
+            };
+            tx.set_tariff_zones(id, &req.zone_ids)?;
+            let row = tx
+                .get_tariff(id)?
+                .ok_or_else(|| Error::not_found("tariff", id))?;
+            let view = tariff_view(&mut *tx, row)?;
+            let kind = if before.is_some() {
+                "tariff.update"
+            } else {
+                "tariff.create"
+            };
+            let mut a = actor.audit(kind, now);
+            a.before = before.as_ref().and_then(json);
+            a.after = json(&view);
+            tx.insert_audit(&a)?;
+            let events = vec![Event::TariffChanged { tariff_id: id }];
+            Ok((view, events))
+        })
+        .await
     }
 
     pub async fn settings(&self) -> Result<Settings> {
@@ -213,16 +216,20 @@ impl Service {
         if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
             return Err(Error::bad("utc_offset_minutes", "must be -840..840"));
         }
-        let mut tx = self.store.write().await?;
-        let before = load_settings(&mut *tx)?;
-        let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
-        tx.put_setting(SETTINGS_KEY, &value)?;
-        let mut a = actor.audit("settings.update", self.now());
-        a.before = json(&before);
-        a.after = json(&s);
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![]).await?;
-        self.schedule_changed().notify_one();
-        Ok(s)
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let actor = &actor;
+            let before = load_settings(&mut *tx)?;
+            let value = serde_json::to_string(&s).map_err(|e| Error::Internal(e.into()))?;
+            tx.put_setting(SETTINGS_KEY, &value)?;
+            let mut a = actor.audit("settings.update", this.now());
+            a.before = json(&before);
+            a.after = json(&s);
+            tx.insert_audit(&a)?;
+            let events = vec![];
+            Ok((s, events))
+        })
+        .await
+        .inspect(|_| self.schedule_changed().notify_one())
     }
 }

@@ -146,9 +146,8 @@ impl Service {
         actor.require(Permission::SessionDelete)?;
         let reason = clean_reason(reason)?;
         let now = self.now();
-        let (service, actor) = (self.clone(), actor.clone());
-        self.store
-            .run(move |tx| service.cancel_session_in(tx, &actor, id, reason, now))
+        let actor = actor.clone();
+        self.run(move |this, tx| this.cancel_session_in(tx, &actor, id, reason, now))
             .await
     }
 
@@ -159,7 +158,7 @@ impl Service {
         id: i64,
         reason: Option<String>,
         now: DateTime<Utc>,
-    ) -> store::Done<SessionView, Error> {
+    ) -> Result<(SessionView, Vec<Event>)> {
         let s = load_session(&mut *tx, id)?;
         check_cancel(s.status, at_opt(s.actual_start_at))?;
         let before = session_view(&mut *tx, id)?;
@@ -180,13 +179,13 @@ impl Service {
         }));
         a.reason = reason;
         tx.insert_audit(&a)?;
-        let after = self.finish_in(
+        let events = session_events(
             tx,
             SessionChange::Cancelled,
             &view,
             balance_changed.then_some(s.client_id),
         )?;
-        Ok((view, after))
+        Ok((view, events))
     }
 
     /// Staff end a STARTED session now; the refund policy applies to the
@@ -221,7 +220,19 @@ impl Service {
         closing: Closing,
         reason: Option<String>,
     ) -> Result<SessionView> {
-        let mut tx = self.store.write().await?;
+        let actor = actor.clone();
+        self.run(move |this, tx| this.end_in(tx, &actor, id, closing, reason))
+            .await
+    }
+
+    fn end_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        id: i64,
+        closing: Closing,
+        reason: Option<String>,
+    ) -> Result<(SessionView, Vec<Event>)> {
         let s = load_session(&mut *tx, id)?;
         transition(s.status, Action::End)?;
         // A natural end happens when the time ran out, read in this same
@@ -267,14 +278,13 @@ impl Service {
         }));
         a.reason = reason;
         tx.insert_audit(&a)?;
-        self.finish(
+        let events = session_events(
             tx,
             SessionChange::Ended,
             &view,
             balance_changed.then_some(s.client_id),
-        )
-        .await?;
-        Ok(view)
+        )?;
+        Ok((view, events))
     }
 
     /// What cancel or end would do now, changing nothing.

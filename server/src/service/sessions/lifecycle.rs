@@ -17,6 +17,9 @@ use club_shared::{HoldingStatus, Minor, Permission, SessionStatus, SessionView};
 /// operator's screen clock and the server's may differ a little.
 pub(crate) const PLANNED_START_TOLERANCE_SECONDS: i64 = 60;
 
+/// An operation's answer, or the session it refused and why.
+pub(crate) type Refused<T> = std::result::Result<T, (store::SessionRow, String)>;
+
 /// The span a live session holds its device for.
 pub(crate) fn session_span(
     c: &mut Conn,
@@ -162,9 +165,8 @@ impl Service {
                 "applies only when buying a tariff_id",
             ));
         }
-        let (service, actor) = (self.clone(), actor.clone());
-        self.store
-            .run(move |tx| service.create_session_in(tx, &actor, req, now, planned))
+        let actor = actor.clone();
+        self.run(move |this, tx| this.create_session_in(tx, &actor, req, now, planned))
             .await
     }
 
@@ -175,7 +177,7 @@ impl Service {
         req: NewSession,
         now: DateTime<Utc>,
         planned: DateTime<Utc>,
-    ) -> store::Done<SessionView, Error> {
+    ) -> Result<(SessionView, Vec<Event>)> {
         let client = tx
             .get_client(req.client_id)?
             .ok_or_else(|| Error::not_found("client", req.client_id))?;
@@ -240,8 +242,8 @@ impl Service {
         a.after = Some(summary(&view));
         tx.insert_audit(&a)?;
         let bought = req.tariff_id.is_some().then_some(client.id);
-        let after = self.finish_in(tx, SessionChange::Created, &view, bought)?;
-        Ok((view, after))
+        let events = session_events(tx, SessionChange::Created, &view, bought)?;
+        Ok((view, events))
     }
 
     /// Start pressed: by an operator (SessionStart), by the player in the
@@ -256,7 +258,30 @@ impl Service {
     ) -> Result<SessionView> {
         actor.require(Permission::SessionStart)?;
         let now = self.now();
-        let mut tx = self.store.write().await?;
+        let (who, press) = (actor.clone(), press_id.map(str::to_owned));
+        let started = self
+            .run(move |this, tx| this.start_session_in(tx, &who, id, press.as_deref(), now))
+            .await?;
+        match started {
+            Ok(view) => Ok(view),
+            Err((s, why)) => {
+                self.audit_refusal(actor, "session.start_refused", &s, &why)
+                    .await?;
+                Err(Error::NotAllowed(why))
+            }
+        }
+    }
+
+    /// Start in the transaction; a press by the wrong player or PC is
+    /// answered with its session and why, for the refusal's own audit.
+    fn start_session_in(
+        &self,
+        tx: &mut Conn,
+        actor: &Actor,
+        id: i64,
+        press_id: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<(Refused<SessionView>, Vec<Event>)> {
         let s = load_session(&mut *tx, id)?;
         let refusal = match actor {
             Actor::Player { client_id } if *client_id != s.client_id => {
@@ -268,17 +293,14 @@ impl Service {
             _ => None,
         };
         if let Some(why) = refusal {
-            drop(tx);
-            self.audit_refusal(actor, "session.start_refused", &s, &why)
-                .await?;
-            return Err(Error::NotAllowed(why));
+            return Ok((Err((s, why)), Vec::new()));
         }
         let status = s.status;
         if status == SessionStatus::Started
             && press_id.is_some()
             && s.start_press_id.as_deref() == press_id
         {
-            return session_view(&mut *tx, id);
+            return Ok((Ok(session_view(&mut *tx, id)?), Vec::new()));
         }
         transition(status, Action::Start)?;
         let segment = tx
@@ -313,8 +335,8 @@ impl Service {
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
         tx.insert_audit(&a)?;
-        self.finish(tx, SessionChange::Started, &view, None).await?;
-        Ok(view)
+        let events = session_events(tx, SessionChange::Started, &view, None)?;
+        Ok((Ok(view), events))
     }
 
     pub(crate) async fn audit_refusal(
@@ -324,7 +346,6 @@ impl Service {
         s: &store::SessionRow,
         why: &str,
     ) -> Result<()> {
-        let mut tx = self.store.write().await?;
         let mut a = actor.audit(kind, self.now());
         a.session_id = Some(s.id);
         a.device_id = match actor {
@@ -333,30 +354,30 @@ impl Service {
         };
         a.client_id = Some(s.client_id);
         a.reason = Some(why.to_owned());
-        tx.insert_audit(&a)?;
-        tx.commit().await?;
-        Ok(())
+        self.run(move |_, tx| Ok((tx.insert_audit(&a)?, Vec::new())))
+            .await
     }
 
     /// The scheduler: planned start reached, PENDING becomes ACTIVE.
     pub async fn activate(&self, id: i64) -> Result<SessionView> {
         let now = self.now();
-        let mut tx = self.store.write().await?;
-        let s = load_session(&mut *tx, id)?;
-        transition(s.status, Action::Activate)?;
-        if s.planned_start_at > store::ms(now) {
-            return Err(Error::Conflict(format!(
-                "session {id} is planned for later"
-            )));
-        }
-        tx.set_session_status(id, SessionStatus::Active)?;
-        let view = session_view(&mut *tx, id)?;
-        let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
-        a.before = Some(serde_json::json!({"status": s.status}));
-        a.after = Some(serde_json::json!({"status": view.status}));
-        tx.insert_audit(&a)?;
-        self.commit(tx, vec![session_event(SessionChange::Activated, &view)])
-            .await?;
-        Ok(view)
+        self.run(move |_, tx| {
+            let s = load_session(&mut *tx, id)?;
+            transition(s.status, Action::Activate)?;
+            if s.planned_start_at > store::ms(now) {
+                return Err(Error::Conflict(format!(
+                    "session {id} is planned for later"
+                )));
+            }
+            tx.set_session_status(id, SessionStatus::Active)?;
+            let view = session_view(&mut *tx, id)?;
+            let mut a = audit_on_session(&Actor::System, "session.activate", now, &s);
+            a.before = Some(serde_json::json!({"status": s.status}));
+            a.after = Some(serde_json::json!({"status": view.status}));
+            tx.insert_audit(&a)?;
+            let events = vec![session_event(SessionChange::Activated, &view)];
+            Ok((view, events))
+        })
+        .await
     }
 }

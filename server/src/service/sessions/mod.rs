@@ -8,7 +8,7 @@ use super::{Actor, Service};
 use crate::domain::SegmentOutcome;
 use crate::error::{Error, Result};
 use crate::requests::sessions::{AuditQuery, NewSession, PreviewAction, SessionQuery};
-use crate::store::{self, AfterCommit, Conn, NewAudit, Tx};
+use crate::store::{self, Conn, NewAudit, Tx};
 use chrono::{DateTime, Utc};
 use club_shared::events::SessionChange;
 use club_shared::{Event, Minor, Receipt, SessionStatus, SessionView};
@@ -97,27 +97,21 @@ impl Service {
         self.schedule_changed().notify_one();
         Ok(())
     }
+}
 
-    /// `finish` for an operation on the writer's thread: what to run once
-    /// its transaction is durable (publishing, waking the scheduler).
-    pub(super) fn finish_in(
-        &self,
-        c: &mut Conn,
-        change: SessionChange,
-        view: &SessionView,
-        balance_of: Option<i64>,
-    ) -> Result<AfterCommit> {
-        let mut events = vec![session_event(change, view)];
-        if let Some(client_id) = balance_of {
-            events.push(balance_event(c, client_id)?);
-        }
-        let publish = self.publish_after(c, events)?;
-        let schedule = self.schedule_changed();
-        Ok(Box::new(move || {
-            publish();
-            schedule.notify_one();
-        }))
+/// What a session operation publishes: the session, and the client's
+/// balances when they moved.
+pub(crate) fn session_events(
+    c: &mut Conn,
+    change: SessionChange,
+    view: &SessionView,
+    balance_of: Option<i64>,
+) -> Result<Vec<Event>> {
+    let mut events = vec![session_event(change, view)];
+    if let Some(client_id) = balance_of {
+        events.push(balance_event(c, client_id)?);
     }
+    Ok(events)
 }
 
 pub(crate) fn clean_reason(reason: Option<String>) -> Result<Option<String>> {
