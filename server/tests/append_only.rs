@@ -90,7 +90,9 @@ async fn history_cannot_be_rewritten_even_with_raw_sql() {
         planned_start_at: None,
     };
     let session = s.create_session(&sys, req).await.unwrap();
-    s.start_session(&sys, session.id, None).await.unwrap();
+    s.start_session(&sys, session.id, None, false)
+        .await
+        .unwrap();
     clock.advance(Duration::minutes(10));
     s.end_session(&sys, session.id, None).await.unwrap();
     app.service.store.close().await;

@@ -1123,16 +1123,38 @@
       if (!ok) this.closePane();
     },
 
-    async start() {
+    /**
+     * Start for the player. On a PC whose agent is offline the server
+     * refuses (it could not unlock, and the time would run): the button
+     * then becomes "Start anyway", which forces it (audited).
+     */
+    async start(force = false) {
       const sid = this.sid;
       const btn = $('#btn-start');
+      const d = state.devices.get(this.deviceId);
+      const offerForce = (text) => {
+        setMsg(this.parts.msg, text);
+        if (!btn) return;
+        btn.disabled = false;
+        btn.textContent = 'Start anyway';
+        btn.dataset.force = 'true';
+        btn.onclick = () => this.start(true);
+      };
       setMsg(this.parts.msg, null);
+      if (!force && d && !d.online) {
+        offerForce(`${d.name} is offline: it cannot unlock, and the player's time would run. Start anyway only if you know why.`);
+        return;
+      }
       if (btn) btn.disabled = true;
       try {
-        this.afterAction(await api.post(`/sessions/${sid}/start`), false);
+        this.afterAction(await api.post(`/sessions/${sid}/start`, force ? { force: true } : {}), false);
       } catch (err) {
-        if (this.parts) setError(this.parts.msg, err);
-        if (btn) btn.disabled = false;
+        if (!this.parts) return;
+        if (!force && err instanceof ApiError && err.status === 409 && / is offline/.test(err.message)) offerForce(err.message);
+        else {
+          setError(this.parts.msg, err);
+          if (btn) btn.disabled = false;
+        }
       }
     },
 

@@ -1,7 +1,8 @@
 //! The operator page in real headless Chromium against a real server and
 //! real agents: sign in, a PC comes online, a session is created on the
 //! page, Start on the PC shows without a reload, a move updates both PCs,
-//! and a Cashier has no Cancel button and is refused when forcing it.
+//! a Cashier has no Cancel button and is refused when forcing it, and
+//! Start on a PC whose agent is offline must be confirmed.
 
 use club_tests::agents::TestAgent;
 use club_tests::browser::Browser;
@@ -187,6 +188,38 @@ async fn a_cashier_sees_no_cancel_button_and_is_refused_when_forcing_it() -> any
         .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
         .await;
     assert_eq!(after["status"], "ACTIVE", "nothing changed");
+
+    // A booking on a PC whose agent is offline: Start first says so, and
+    // only "Start anyway" starts it (audited as forced).
+    let offline = h.pcs[0];
+    let booked = new_session(&owner, h.client, offline, h.keep).await;
+    b.wait_for(&tile(offline), Some(("data-state", "offline")))
+        .await?;
+    b.click(&tile(offline)).await?;
+    b.wait_for("#session-card", Some(("data-status", "ACTIVE")))
+        .await?;
+    b.click("#btn-start").await?;
+    b.wait_for("#btn-start", Some(("data-force", "true")))
+        .await?;
+    assert!(b.text("#session-card").await?.contains("is offline"));
+    let unchanged = owner
+        .ok(Method::GET, &format!("/sessions/{booked}"), Value::Null)
+        .await;
+    assert_eq!(
+        unchanged["status"], "ACTIVE",
+        "the first press starts nothing"
+    );
+    b.click("#btn-start").await?;
+    b.wait_for("#session-card", Some(("data-status", "STARTED")))
+        .await?;
+    let started = owner
+        .ok(Method::GET, &format!("/sessions/{booked}"), Value::Null)
+        .await;
+    assert!(started["audit"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "session.start_offline"));
 
     b.quit().await;
     a.stop().await;

@@ -32,7 +32,7 @@ async fn bulk_cancel_answers_per_session_and_tells_the_agents() {
     api.ok(
         Method::POST,
         &format!("/sessions/{}/start", playing["id"]),
-        json!({}),
+        json!({"force": true}),
     )
     .await;
     agent.wait("welcome", |s| s.session.is_some()).await;

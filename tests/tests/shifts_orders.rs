@@ -73,7 +73,7 @@ async fn a_shift_collects_its_operators_money_corrections_and_cancellations() {
     ada.ok(
         Method::POST,
         &format!("/sessions/{}/start", played["id"]),
-        json!({}),
+        json!({"force": true}),
     )
     .await;
     ada.ok(
@@ -190,6 +190,21 @@ async fn refunds_go_through_orders_back_to_the_balance_or_paid_out() {
         .await;
     assert_eq!(refund["kind"], "refund");
     assert_eq!(refund["refund_of"], purchase["id"]);
+    // Refunded in full: another refund depends on that state, a 409.
+    let (st, body) = api
+        .post(
+            &format!("/orders/{}/refund", purchase["id"]),
+            json!({"amount": 1, "method": "balance", "reason": "again"}),
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing is left to refund"),
+        "{body}"
+    );
     assert_eq!(purchase["lines"][0]["description"], "Tariff Burn");
     assert_eq!(purchase["lines"][0]["money"], PRICE);
     assert_eq!(balance(&api, h.client).await, before + 200);
@@ -229,7 +244,7 @@ async fn refunds_go_through_orders_back_to_the_balance_or_paid_out() {
     api.ok(
         Method::POST,
         &format!("/sessions/{}/start", s["id"]),
-        json!({}),
+        json!({"force": true}),
     )
     .await;
     let (st, body) = api

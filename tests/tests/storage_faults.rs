@@ -184,8 +184,12 @@ async fn the_scheduler_goes_on_past_a_failing_session_and_comes_back_for_it() {
     let mut ids = Vec::new();
     for pc in &h.pcs[..2] {
         let id = new_session(&api, h.client, *pc, h.keep).await;
-        api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-            .await;
+        api.ok(
+            Method::POST,
+            &format!("/sessions/{id}/start"),
+            json!({"force": true}),
+        )
+        .await;
         ids.push(id);
     }
     // The first session to end cannot be written: the storage refuses it.

@@ -1,6 +1,8 @@
 use super::extract::{Body, OptionalBody, Path, Query};
 use crate::error::{ErrorBody, Result};
-use crate::requests::sessions::{AuditQuery, NewSession, PreviewAction, SessionQuery};
+use crate::requests::sessions::{
+    AuditQuery, NewSession, PreviewAction, SessionQuery, StartOptions,
+};
 use crate::service::Preview;
 use crate::state::AppState;
 use crate::state::{Player, Staff};
@@ -59,16 +61,20 @@ pub async fn get_session(
     Ok(Json(SessionDetail { session, audit }))
 }
 
-/// An operator presses Start for the player (SessionStart).
+/// An operator presses Start for the player (SessionStart). Refused (409)
+/// on a PC whose agent is offline unless the body says `"force": true`.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/start", tag = "sessions", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = i64, Path)), request_body(content = Option<StartOptions>, description = "May be left out, or `null`."),
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody),
+        (status = 409, description = "not startable now, or the PC is offline and `force` is not set", body = ErrorBody)))]
 pub async fn start_session(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
+    OptionalBody(body): OptionalBody<Option<StartOptions>>,
 ) -> Result<Json<SessionView>> {
-    Ok(Json(s.service.start_session(&a, id, None).await?))
+    let force = body.is_some_and(|b| b.force);
+    Ok(Json(s.service.start_session(&a, id, None, force).await?))
 }
 
 /// The optional body of cancel and end: left out, `null` or `{}` all mean
@@ -142,15 +148,19 @@ pub async fn audit(
 }
 
 /// The player presses Start in the app, on one of their own sessions.
+/// Refused (409) on a PC whose agent is offline unless `"force": true`.
 #[utoipa::path(post, path = "/api/v1/player/sessions/{id}/start", tag = "player", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = i64, Path)), request_body(content = Option<StartOptions>, description = "May be left out, or `null`."),
+    responses((status = 200, body = SessionView), (status = 403, body = ErrorBody),
+        (status = 409, description = "not startable now, or the PC is offline and `force` is not set", body = ErrorBody)))]
 pub async fn player_start(
     State(s): State<AppState>,
     Player(p): Player,
     Path(id): Path<i64>,
+    OptionalBody(body): OptionalBody<Option<StartOptions>>,
 ) -> Result<Json<SessionView>> {
-    Ok(Json(s.service.start_session(&p, id, None).await?))
+    let force = body.is_some_and(|b| b.force);
+    Ok(Json(s.service.start_session(&p, id, None, force).await?))
 }
 
 /// Add a tariff (extension or switch, SessionEdit): a new segment from now.

@@ -386,7 +386,7 @@ async fn handle(service: &Service, device: &AgentDevice, text: &str) -> Option<S
                 device_id: device.id,
             };
             match service
-                .start_session(&actor, session_id, Some(&press_id))
+                .start_session(&actor, session_id, Some(&press_id), false)
                 .await
             {
                 // The unlock follows as the desired-state push the start

@@ -58,3 +58,14 @@ pub struct AuditQuery {
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
+
+/// The optional body of Start: left out, `null` or `{}` start only on a PC
+/// whose agent is connected.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartOptions {
+    /// Start although the PC's agent is offline, so that it cannot unlock
+    /// (its time runs all the same); the start is audited as forced.
+    #[serde(default)]
+    pub force: bool,
+}

@@ -197,7 +197,7 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
     let playing = service
         .create_session(&sys, session(clients[0], pcs[0], three.id, None))
         .await?;
-    service.start_session(&sys, playing.id, None).await?;
+    service.start_session(&sys, playing.id, None, false).await?;
     service
         .create_session(&sys, session(clients[1], pcs[1], hour.id, None))
         .await?;

@@ -113,12 +113,25 @@ impl Service {
             let order = tx
                 .get_order(id)?
                 .ok_or_else(|| Error::not_found("order", id))?;
-            let left = order.money - order.refunded;
-            if req.amount > left {
+            // More than the order ever took is a bad request; more than
+            // earlier refunds left of it depends on them: a conflict.
+            if req.amount > order.money {
                 return Err(Error::bad(
                     "amount",
-                    format!("at most {left} is left to refund on order {id}"),
+                    format!("order {id} took {}; a refund cannot be more", order.money),
                 ));
+            }
+            let left = order.money - order.refunded;
+            if left == 0 {
+                return Err(Error::Conflict(format!(
+                    "order {id} is refunded in full; nothing is left to refund"
+                )));
+            }
+            if req.amount > left {
+                return Err(Error::Conflict(format!(
+                    "only {left} is left to refund on order {id} ({} was refunded already)",
+                    order.refunded
+                )));
             }
             match order.kind.as_str() {
                 "top_up" => {
@@ -153,10 +166,9 @@ impl Service {
                     let from_holding = req.amount.min(h.value_remaining);
                     let from_revenue = req.amount - from_holding;
                     if from_revenue > tx.holding_revenue(hid)? {
-                        return Err(Error::bad(
-                            "amount",
-                            format!("more than order {id} is worth now"),
-                        ));
+                        return Err(Error::Conflict(format!(
+                            "the refund is more than order {id} is worth now"
+                        )));
                     }
                     let value = h.value_remaining - from_holding;
                     let remaining = if value == 0 {

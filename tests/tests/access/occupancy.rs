@@ -224,7 +224,7 @@ async fn a_player_starts_their_own_session_from_the_app() {
         .ok(
             Method::POST,
             &format!("/player/sessions/{}/start", mine["id"]),
-            json!({}),
+            json!({"force": true}),
         )
         .await;
     assert_eq!(started["status"], "STARTED");

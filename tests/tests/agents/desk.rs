@@ -253,8 +253,12 @@ async fn a_pc_that_rebooted_is_told_apart_from_an_agent_that_restarted() {
         club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
     let (_, secret) = state.load_enrollment().unwrap();
     let id = new_session(&api, h.client, device_id, h.keep).await;
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     // Hellos as the agent sends them: when it started, and the PC's uptime.
     let connect = |started: chrono::DateTime<chrono::Utc>, uptime: u64| {
         let (srv, secret) = (&srv, secret.clone());

@@ -94,8 +94,12 @@ async fn the_pc_follows_the_session_start_cancel_end_and_natural_end() {
             session_status(s) == Some(SessionStatus::Active)
         })
         .await;
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     agent.wait("unlocked by the desk", |s| !s.locked).await;
     srv.clock.advance(Duration::hours(2));
     agent
@@ -213,10 +217,18 @@ async fn agents_come_back_after_a_restart_and_catch_up() {
     let b = TestAgent::start(&srv, &api, h.zone, "PC-B").await;
     let sa = new_session(&api, h.client, a.device_id, h.keep).await;
     let sb = new_session(&api, h.client, b.device_id, h.keep).await;
-    api.ok(Method::POST, &format!("/sessions/{sa}/start"), json!({}))
-        .await;
-    api.ok(Method::POST, &format!("/sessions/{sb}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{sa}/start"),
+        json!({"force": true}),
+    )
+    .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{sb}/start"),
+        json!({"force": true}),
+    )
+    .await;
     a.wait("A playing", |s| !s.locked).await;
     b.wait("B playing", |s| !s.locked).await;
 
@@ -255,8 +267,12 @@ async fn offline_the_agent_locks_when_the_time_runs_out_and_never_unlocks_alone(
     let h = hall(&api).await;
     let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
     let id = new_session(&api, h.client, agent.device_id, h.keep).await;
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     agent.wait("playing", |s| !s.locked).await;
 
     let stopped = srv.stop_for_a_while().await;
@@ -300,8 +316,12 @@ async fn a_reboot_with_the_server_down_stays_locked() {
     let logs = tempfile::tempdir().unwrap();
     let agent = TestAgent::run(&srv.clock, device_id, state_dir.clone(), logs, |_| {}).await;
     let id = new_session(&api, h.client, device_id, h.keep).await;
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     agent.wait("playing", |s| !s.locked).await;
     let stopped = srv.stop_for_a_while().await;
     agent.stop().await;

@@ -20,6 +20,7 @@ mod desk;
 mod following;
 mod gateway;
 mod lock_channel;
+mod offline_start;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;

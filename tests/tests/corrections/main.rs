@@ -28,7 +28,11 @@ async fn started_on(api: &Api, client: i64, device: i64, tariff: i64) -> i64 {
         .await["id"]
         .as_i64()
         .unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     id
 }

@@ -59,7 +59,7 @@ impl World {
             }
             Op::Start { pick } => {
                 if let Some(id) = self.pick_session(pick) {
-                    allowed(svc.start_session(sys, id, None).await)?;
+                    allowed(svc.start_session(sys, id, None, false).await)?;
                 }
             }
             Op::Cancel { pick } => {

@@ -13,7 +13,11 @@ async fn a_session_goes_active_started_ended_with_a_receipt() {
 
     let id = s["id"].as_i64().unwrap();
     let started = api
-        .ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .ok(
+            Method::POST,
+            &format!("/sessions/{id}/start"),
+            json!({"force": true}),
+        )
         .await;
     assert_eq!(started["status"], "STARTED");
     assert_eq!(started["actual_start_at"], "2026-06-01T12:00:00Z");
@@ -49,8 +53,12 @@ async fn each_refused_transition_is_409_naming_the_status() {
         .unwrap()
         .starts_with("session is ACTIVE"));
 
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     let (st, body) = api.post(&format!("/sessions/{id}/cancel"), json!({})).await;
     assert_eq!(st, 409);
     assert_eq!(

@@ -45,8 +45,12 @@ async fn an_open_session_keeps_the_refund_policy_it_started_with() {
     let id = create(&api, h.client, h.pcs[0], h.convert).await["id"]
         .as_i64()
         .unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
 
     // The owner switches the tariff to burn while the session runs.
     let changed = api
@@ -128,8 +132,12 @@ async fn every_operation_writes_an_audit_entry() {
     let id = create(&api, h.client, h.pcs[0], h.keep).await["id"]
         .as_i64()
         .unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     api.ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
         .await;
     let audit = api.ok(Method::GET, "/audit", Value::Null).await;
@@ -146,7 +154,8 @@ async fn every_operation_writes_an_audit_entry() {
         "client.create",
         "client.top_up",
         "session.create",
-        "session.start",
+        // Forced: the PC of this test has no agent.
+        "session.start_offline",
         "session.end",
     ] {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");

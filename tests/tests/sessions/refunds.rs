@@ -81,8 +81,12 @@ async fn manual_end_converts_the_unused_time_to_bonus_as_in_the_seed() {
     let id = create(&api, h.client, h.pcs[0], h.convert).await["id"]
         .as_i64()
         .unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
     srv.clock.advance(Duration::minutes(90));
 
     let preview = api
@@ -136,7 +140,7 @@ async fn manual_end_keeps_or_burns_the_unused_time_by_policy() {
         api.ok(
             Method::POST,
             &format!("/sessions/{}/start", s["id"]),
-            json!({}),
+            json!({"force": true}),
         )
         .await;
     }
@@ -172,8 +176,12 @@ async fn natural_end_on_the_manual_clock_applies_no_policy() {
     let id = create(&api, h.client, h.pcs[0], h.convert).await["id"]
         .as_i64()
         .unwrap();
-    api.ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
-        .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
 
     srv.clock.advance(Duration::minutes(119));
     srv.clock.advance(Duration::minutes(1));

@@ -248,19 +248,24 @@ impl Service {
 
     /// Start pressed: by an operator (SessionStart), by the player in the
     /// app (own sessions only) or on the PC (its own device only). A press
-    /// repeated with the same `press_id` is a no-op.
+    /// repeated with the same `press_id` is a no-op. An operator or the app
+    /// cannot start a session on a PC whose agent is offline (it could not
+    /// unlock, and the time would run) unless `force`, which is audited.
     #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
     pub async fn start_session(
         &self,
         actor: &Actor,
         id: i64,
         press_id: Option<&str>,
+        force: bool,
     ) -> Result<SessionView> {
         actor.require(Permission::SessionStart)?;
         let now = self.now();
         let (who, press) = (actor.clone(), press_id.map(str::to_owned));
         let started = self
-            .run(move |this, tx| this.start_session_in(tx, &who, id, press.as_deref(), now))
+            .run(move |this, tx| {
+                this.start_session_in(tx, &who, id, (press.as_deref(), force), now)
+            })
             .await?;
         match started {
             Ok(view) => Ok(view),
@@ -279,7 +284,7 @@ impl Service {
         tx: &mut Conn,
         actor: &Actor,
         id: i64,
-        press_id: Option<&str>,
+        (press_id, force): (Option<&str>, bool),
         now: DateTime<Utc>,
     ) -> Result<(Refused<SessionView>, Vec<Event>)> {
         let s = load_session(&mut *tx, id)?;
@@ -303,6 +308,19 @@ impl Service {
             return Ok((Ok(session_view(&mut *tx, id)?), Vec::new()));
         }
         transition(status, Action::Start)?;
+        // The PC itself pressed Start, or the system did (the demo): it is
+        // there. An operator or the app may be starting a PC that is not.
+        let offline = matches!(actor, Actor::Staff(_) | Actor::Player { .. })
+            && !self.presence(s.device_id).online;
+        if offline && !force {
+            let name = tx
+                .get_device(s.device_id)?
+                .map_or_else(|| format!("#{}", s.device_id), |d| d.name);
+            return Err(Error::Conflict(format!(
+                "PC {name} is offline: its agent is not connected, so it cannot unlock and the \
+                 player's time would run; start it anyway with \"force\": true"
+            )));
+        }
         let segment = tx
             .session_segments(id)?
             .into_iter()
@@ -331,9 +349,18 @@ impl Service {
         tx.open_segment(segment.id, store::ms(now), store::ms(ends_at))?;
         tx.start_binding(id, store::ms(now))?;
         let view = session_view(&mut *tx, id)?;
-        let mut a = audit_on_session(actor, "session.start", now, &s);
+        // Forced on an offline PC: its own kind, so reports find it.
+        let kind = if offline {
+            "session.start_offline"
+        } else {
+            "session.start"
+        };
+        let mut a = audit_on_session(actor, kind, now, &s);
         a.before = Some(summary(&before));
         a.after = Some(summary(&view));
+        if offline {
+            a.reason = Some("started with force while the PC's agent was offline".into());
+        }
         tx.insert_audit(&a)?;
         let events = session_events(tx, SessionChange::Started, &view, None)?;
         Ok((Ok(view), events))
