@@ -21,7 +21,7 @@ pub mod update;
 
 pub use runtime::{
     run, AgentHandle, AgentOptions, Clock, HookOutcome, LocalStatus, StatusSession,
-    DEFAULT_REBOOT_CMD, DEFAULT_SHUTDOWN_CMD,
+    DEFAULT_REBOOT_CMD, DEFAULT_SHUTDOWN_CMD, KEY_REVOKED,
 };
 
 use anyhow::{bail, Context};

@@ -89,6 +89,19 @@ pub(super) async fn connection_loop(
     }
 }
 
+/// What the agent says when the server refuses its key.
+pub const KEY_REVOKED: &str =
+    "this PC's key was revoked; enroll it again (club-agent enroll --server URL --code CODE)";
+
+/// Whether the server answered the WebSocket upgrade with 401: it refused
+/// the key itself, not the connection.
+fn key_refused(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<tokio_tungstenite::tungstenite::Error>(),
+        Some(tokio_tungstenite::tungstenite::Error::Http(r)) if r.status() == 401
+    )
+}
+
 pub(super) fn send_json(msg: &AgentMsg) -> Message {
     Message::text(serde_json::to_string(msg).unwrap_or_default())
 }
@@ -133,6 +146,15 @@ pub(super) async fn connect_once(
     };
     let mut ws = match ws {
         Ok(Ok(ws)) => ws,
+        Ok(Err(e)) if key_refused(&e) => {
+            // The server does not know this PC's key (revoked by a new
+            // enrollment or by disabling the PC): asking again with the same
+            // key cannot help. Say so, on the lock screen too, and stop.
+            tracing::error!("{KEY_REVOKED}");
+            handle.lock_local().refused = Some(KEY_REVOKED.into());
+            handle.changed();
+            return Ended::Refused;
+        }
         Ok(Err(e)) => {
             tracing::warn!(error = format!("{e:#}"), "cannot reach the server");
             return Ended::Retry { healthy: false };

@@ -225,6 +225,9 @@ impl AgentHandle {
     /// unlocks) or refused it.
     pub async fn press_start(&self) -> Result<(), String> {
         let st = self.status();
+        if let Some(why) = st.refused.filter(|_| !st.connected) {
+            return Err(why);
+        }
         if !st.connected {
             return Err("not connected to the club server; ask the desk".into());
         }

@@ -7,6 +7,7 @@
 //! and unlock commands; `connection`: the one WebSocket to the server.
 
 mod connection;
+pub use connection::KEY_REVOKED;
 mod handle;
 mod hooks;
 

@@ -34,9 +34,36 @@ fn tariff(name: &str, minutes: i64, price: i64, policy: RefundPolicy) -> TariffI
     }
 }
 
-/// Fills an empty hall; answers None when the database already has zones.
+/// The setting that lists the PCs the demo created: the only ones its
+/// in-process agents may ever enroll.
+const DEMO_DEVICES: &str = "demo_devices";
+
+/// Whether the club already has anything of its own: then the demo adds
+/// nothing to it.
+async fn has_data(service: &Service) -> Result<bool> {
+    let clients = {
+        let mut c = service.store.read().await?;
+        c.search_clients("", 1)?.len()
+    };
+    Ok(clients > 0
+        || !service.list_zones().await?.is_empty()
+        || !service.list_devices().await?.is_empty()
+        || !service.list_tariffs().await?.is_empty())
+}
+
+/// The PCs the demo created in this database.
+#[cfg(feature = "demo-agents")]
+async fn demo_devices(service: &Service) -> Result<Vec<i64>> {
+    let mut c = service.store.read().await?;
+    Ok(c.get_setting(DEMO_DEVICES)?
+        .and_then(|v| serde_json::from_str(&v).ok())
+        .unwrap_or_default())
+}
+
+/// Fills an empty database; answers None, adding nothing, when it already
+/// has zones, PCs, tariffs or clients.
 pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
-    if !service.list_zones().await?.is_empty() {
+    if has_data(service).await? {
         return Ok(None);
     }
     let sys = Actor::System;
@@ -70,6 +97,11 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
         };
         pcs.push(service.create_device(&sys, d).await?.device.id);
     }
+
+    let ids = serde_json::to_string(&pcs).map_err(|e| crate::error::Error::Internal(e.into()))?;
+    service
+        .run(move |_, tx| Ok((tx.put_setting(DEMO_DEVICES, &ids)?, Vec::new())))
+        .await?;
 
     let hour = service
         .save_tariff(
@@ -246,9 +278,11 @@ pub async fn run_agents(
 ) -> anyhow::Result<()> {
     use crate::requests::enrollment::EnrollRequest;
     use club_agent::state::{Enrollment, StateDir};
-    let mut screens = Vec::new();
+    let (mut screens, mut left_alone) = (Vec::new(), Vec::new());
+    let ours = demo_devices(service).await?;
     for device in service.list_devices().await? {
         let state_dir = StateDir::new(dir.join(&device.name));
+        // The demo's own key for this PC, if the server still knows it.
         let enrolled = match state_dir.load_enrollment() {
             Ok((e, secret)) if e.device_id == device.id => service
                 .authenticate_device(&secret)
@@ -259,6 +293,13 @@ pub async fn run_agents(
         };
         let secret = match enrolled {
             Some(secret) => secret,
+            // Never a PC the demo did not create, and never one a real
+            // agent enrolled since: a new code would revoke its key.
+            None if !ours.contains(&device.id) => continue,
+            None if device.enrolled || !device.enabled => {
+                left_alone.push(device.name);
+                continue;
+            }
             None => {
                 let code = service
                     .new_enrollment_code(&Actor::System, device.id)
@@ -284,9 +325,21 @@ pub async fn run_agents(
         let (handle, _task) = club_agent::run(opts, shutdown.clone()).await?;
         screens.push((device.name, handle.ui_addr()));
     }
-    println!("Demo PCs are running the agent in this process. Lock screens:");
+    if !screens.is_empty() {
+        println!("Demo PCs are running the agent in this process. Lock screens:");
+    }
+    let running = screens.len();
     for (name, addr) in screens {
         println!("  {name:<7} http://{addr}/");
     }
+    if !left_alone.is_empty() {
+        println!(
+            "Left alone, enrolled by an agent of their own or disabled: {}",
+            left_alone.join(", ")
+        );
+    }
+    println!(
+        "Demo agents: {running} running (only PCs --demo created and enrolled itself; nothing else is touched)."
+    );
     Ok(())
 }

@@ -21,6 +21,7 @@ mod following;
 mod gateway;
 mod lock_channel;
 mod offline_start;
+mod revoked;
 
 type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
