@@ -141,13 +141,21 @@ fn minutes(ms: i64) -> String {
 }
 
 impl Service {
-    /// The device a secret belongs to; unknown or revoked secrets are 401.
+    /// The device a secret belongs to; unknown or revoked secrets are 401
+    /// (the agent stops: that key will never work again), the secret of a
+    /// disabled PC is 403 (it works again once the PC is enabled).
     pub async fn authenticate_device(&self, secret: &str) -> Result<AgentDevice> {
         let mut c = self.store.read().await?;
         let secret_hash = secrets::digest(secret);
         let d = c
             .device_by_secret(&secret_hash)?
             .ok_or_else(|| Error::Unauthorized("unknown or revoked device secret".into()))?;
+        if !d.enabled {
+            return Err(Error::NotAllowed(format!(
+                "PC {} is disabled at the desk; its agent is let in again once it is enabled",
+                d.name
+            )));
+        }
         Ok(AgentDevice {
             id: d.id,
             name: d.name,

@@ -60,3 +60,32 @@ async fn an_agent_whose_key_was_revoked_says_so_and_stops_retrying() {
     agent.stop().await;
     srv.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_pcs_agent_keeps_trying_and_is_let_in_once_enabled() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let (device_id, state_dir, _disk) =
+        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
+    let agent = TestAgent::run(
+        &srv.clock,
+        device_id,
+        state_dir,
+        tempfile::tempdir().unwrap(),
+        |o| o.backoff = Backoff::new(StdDuration::from_millis(5), StdDuration::from_millis(10)),
+    )
+    .await;
+    agent.wait("connected", |s| s.connected).await;
+    let path = format!("/devices/{device_id}");
+    api.ok(Method::PATCH, &path, json!({"enabled": false}))
+        .await;
+    agent.wait("disconnected", |s| !s.connected).await;
+    // Each attempt meanwhile is answered 403, not "revoked": it keeps
+    // trying, and is let in as soon as the PC is enabled again.
+    api.ok(Method::PATCH, &path, json!({"enabled": true})).await;
+    let back = agent.wait("let in again", |s| s.connected).await;
+    assert_eq!(back.refused, None);
+    agent.stop().await;
+    srv.stop().await;
+}

@@ -65,7 +65,7 @@ impl Hall for Db {
     fn device_by_secret(&mut self, secret_hash: &str) -> Result<Option<DeviceRow>> {
         let c = self;
         c.one(
-            &format!("{DEVICE_COLUMNS} WHERE secret_hash = ? AND enabled = 1"),
+            &format!("{DEVICE_COLUMNS} WHERE secret_hash = ?"),
             rusqlite::params![secret_hash],
         )
     }
