@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod hall;
+pub mod phone;
 pub mod requests;
 pub mod scheduler;
 pub mod secrets;
@@ -58,6 +59,16 @@ impl App {
             .bootstrap(config.owner_password.as_deref())
             .await
             .context("creating the first Owner")?;
+        let normalized = service
+            .normalize_stored_phones()
+            .await
+            .context("bringing stored phone numbers to E.164")?;
+        if normalized > 0 {
+            tracing::info!(
+                clients = normalized,
+                "stored phone numbers brought to E.164"
+            );
+        }
         let demo = if config.demo {
             service::demo::fill(&service)
                 .await

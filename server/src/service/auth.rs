@@ -264,7 +264,14 @@ impl Service {
 
     pub async fn player_login(&self, phone: &str, pin: &str, from: IpAddr) -> Result<String> {
         let bad = || Error::Unauthorized("wrong phone or PIN".into());
-        let phone = phone.trim();
+        // Any spelling of the number is the client's; one that is no number
+        // at all finds nobody (and still counts as a failed attempt).
+        let typed = phone.trim();
+        let region = self.phone_region().await?;
+        let normalized = (typed.len() <= MAX_LOGIN_BYTES)
+            .then(|| crate::phone::normalize(typed, region).ok())
+            .flatten();
+        let phone = normalized.as_deref().unwrap_or(typed);
         let attempt = self.begin_attempt(vec![
             (Key::Address(from), ADDRESS),
             (Key::Phone(bounded(phone)), PLAYER),

@@ -12,16 +12,10 @@ use club_shared::{ClientView, Event, HoldingView, Minor, Permission};
 /// The most one top-up may add: a typo guard, not a business rule.
 pub(super) const MAX_TOP_UP: Minor = 10_000_000_00;
 
-fn check_phone(phone: &str) -> Result<String> {
+/// A phone number as kept: E.164, whatever the spelling (see `phone`).
+fn check_phone(phone: &str, region: phonenumber::country::Id) -> Result<String> {
     let p = required_text("phone", phone, 32)?;
-    let digits = p.chars().filter(char::is_ascii_digit).count();
-    if digits < 5 || !p.chars().all(|c| c.is_ascii_digit() || "+-() ".contains(c)) {
-        return Err(Error::bad(
-            "phone",
-            "must be a phone number (digits, + - ( ) and spaces)",
-        ));
-    }
-    Ok(p)
+    crate::phone::normalize(&p, region).map_err(|why| Error::bad("phone", why))
 }
 
 fn check_pin(pin: &str) -> Result<()> {
@@ -74,13 +68,74 @@ pub(crate) fn balance_event(c: &mut Conn, client_id: i64) -> Result<Event> {
 }
 
 impl Service {
+    /// Clients by part of a name or of a phone number: a search of digits
+    /// and phone punctuation matches the digits, however they were spelled
+    /// (leading zeros, a trunk or international prefix, left out: numbers
+    /// are kept in E.164).
     pub async fn search_clients(&self, search: &str) -> Result<Vec<ClientView>> {
+        let search = search.trim();
+        let digits: String = search.chars().filter(char::is_ascii_digit).collect();
+        let digits = match digits.trim_start_matches('0') {
+            "" => digits.as_str(),
+            rest => rest,
+        };
+        let phone_like = !digits.is_empty()
+            && search
+                .chars()
+                .all(|c| c.is_ascii_digit() || "+-().  /".contains(c));
+        let search = if phone_like { digits } else { search };
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for row in tx.search_clients(search.trim(), 200)? {
+        for row in tx.search_clients(search, 200)? {
             out.push(client_view(&mut *tx, row.id)?);
         }
         Ok(out)
+    }
+
+    /// Brings every stored phone number to E.164 (numbers kept before
+    /// normalisation, as typed). One that two clients would then share, or
+    /// that is no number, is left as it is and logged; each change is
+    /// audited. Answers how many changed.
+    pub async fn normalize_stored_phones(&self) -> Result<usize> {
+        let region = self.phone_region().await?;
+        let now = self.now();
+        self.run(move |_, tx| {
+            let mut changed = 0;
+            for row in tx.search_clients("", i64::MAX)? {
+                let e164 = match crate::phone::normalize(&row.phone, region) {
+                    Ok(p) if p == row.phone => continue,
+                    Ok(p) => p,
+                    Err(why) => {
+                        tracing::warn!(
+                            client.id = row.id,
+                            phone = %row.phone,
+                            %why,
+                            "a stored phone number is left as it is"
+                        );
+                        continue;
+                    }
+                };
+                if let Some(other) = tx.get_client_by_phone(&e164)? {
+                    tracing::warn!(
+                        client.id = row.id,
+                        other.id = other.id,
+                        phone = %e164,
+                        "two clients have this number; left as typed"
+                    );
+                    continue;
+                }
+                let pin = row.pin_hash.as_deref();
+                tx.update_client(row.id, &row.name, &e164, row.auto_renewal, pin)?;
+                let mut a = Actor::System.audit("client.phone_normalized", now);
+                a.client_id = Some(row.id);
+                a.before = Some(serde_json::json!({ "phone": row.phone }));
+                a.after = Some(serde_json::json!({ "phone": e164 }));
+                tx.insert_audit(&a)?;
+                changed += 1;
+            }
+            Ok((changed, Vec::new()))
+        })
+        .await
     }
 
     pub async fn client(&self, id: i64) -> Result<ClientView> {
@@ -91,7 +146,7 @@ impl Service {
     pub async fn create_client(&self, actor: &Actor, req: NewClient) -> Result<ClientView> {
         actor.require(Permission::ClientManage)?;
         let name = required_text("name", &req.name, 120)?;
-        let phone = check_phone(&req.phone)?;
+        let phone = check_phone(&req.phone, self.phone_region().await?)?;
         let pin_hash = match &req.pin {
             Some(pin) => {
                 check_pin(pin)?;
@@ -138,7 +193,10 @@ impl Service {
             .as_deref()
             .map(|n| required_text("name", n, 120))
             .transpose()?;
-        let phone = req.phone.as_deref().map(check_phone).transpose()?;
+        let phone = match req.phone.as_deref() {
+            Some(p) => Some(check_phone(p, self.phone_region().await?)?),
+            None => None,
+        };
         let new_pin_hash = match &req.pin {
             Some(pin) => {
                 check_pin(pin)?;

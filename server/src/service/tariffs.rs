@@ -23,6 +23,15 @@ pub struct Settings {
     #[serde(default)]
     #[schema(minimum = -840, maximum = 840)]
     pub utc_offset_minutes: i64,
+    /// The region (ISO 3166 two-letter code) a phone number typed without
+    /// `+` is read in; every number is kept in E.164.
+    #[serde(default = "default_region")]
+    #[schema(schema_with = crate::phone::region_schema)]
+    pub phone_region: String,
+}
+
+fn default_region() -> String {
+    crate::phone::DEFAULT_REGION.to_owned()
 }
 
 fn default_warn() -> i64 {
@@ -35,6 +44,7 @@ impl Default for Settings {
             no_show_minutes: None,
             warn_before_end_seconds: default_warn(),
             utc_offset_minutes: 0,
+            phone_region: default_region(),
         }
     }
 }
@@ -203,6 +213,12 @@ impl Service {
         load_settings(&mut *c)
     }
 
+    /// The region phone numbers without `+` are read in.
+    pub(crate) async fn phone_region(&self) -> Result<phonenumber::country::Id> {
+        let region = self.settings().await?.phone_region;
+        crate::phone::region(&region).map_err(|why| Error::Internal(anyhow::anyhow!(why)))
+    }
+
     pub async fn put_settings(&self, actor: &Actor, s: Settings) -> Result<Settings> {
         actor.require(Permission::RoleManage)?;
         if let Some(m) = s.no_show_minutes {
@@ -216,6 +232,12 @@ impl Service {
         if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
             return Err(Error::bad("utc_offset_minutes", "must be -840..840"));
         }
+        let region =
+            crate::phone::region(&s.phone_region).map_err(|why| Error::bad("phone_region", why))?;
+        let s = Settings {
+            phone_region: region.as_ref().to_owned(),
+            ..s
+        };
         let actor = actor.clone();
         self.run(move |this, tx| {
             let actor = &actor;

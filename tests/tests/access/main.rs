@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 mod bad_input;
 mod occupancy;
 mod permissions;
+mod phones;
 
 async fn balance_and_ledger(api: &Api, client: i64) -> (Value, usize) {
     let c = api
