@@ -59,6 +59,13 @@ impl App {
             .bootstrap(config.owner_password.as_deref())
             .await
             .context("creating the first Owner")?;
+        if service
+            .upgrade_stored_settings()
+            .await
+            .context("upgrading the stored settings")?
+        {
+            tracing::info!("stored settings upgraded: the UTC offset is now a time zone");
+        }
         let normalized = service
             .normalize_stored_phones()
             .await

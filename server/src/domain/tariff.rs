@@ -1,6 +1,8 @@
-//! Tariff time windows (e.g. a night package usable 22:00-08:00).
+//! Tariff time windows (e.g. a night package usable 22:00-08:00) and the
+//! club's days, in the club's time zone (IANA, daylight saving included).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
 
 /// A daily window in club-local minutes after midnight; `start > end` wraps
 /// past midnight.
@@ -8,6 +10,28 @@ use chrono::{DateTime, Duration, Utc};
 pub struct Window {
     pub start_minute: i64,
     pub end_minute: i64,
+}
+
+/// The instant a club-local wall time names: the earlier one when the
+/// clock shows it twice (the hour repeated in autumn), and the moment the
+/// clock jumps when it never shows it (the hour skipped in spring).
+pub fn local_instant(tz: Tz, local: NaiveDateTime) -> DateTime<Utc> {
+    let mut t = local;
+    // A gap is at most a few hours (usually one); a minute at a time.
+    for _ in 0..=24 * 60 {
+        if let Some(at) = tz.from_local_datetime(&t).earliest() {
+            return at.with_timezone(&Utc);
+        }
+        t += Duration::minutes(1);
+    }
+    Utc.from_utc_datetime(&local)
+}
+
+/// A club day (`date` in the club's time zone) as an instant range
+/// [start, end): 23 or 25 hours on the days the clocks change.
+pub fn club_day(tz: Tz, date: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
+    let midnight = |d: NaiveDate| local_instant(tz, d.and_hms_opt(0, 0, 0).unwrap_or_default());
+    (midnight(date), midnight(date.succ_opt().unwrap_or(date)))
 }
 
 impl Window {
@@ -23,12 +47,13 @@ impl Window {
         format!("{}-{}", hm(self.start_minute), hm(self.end_minute))
     }
 
-    fn local_second_of_day(at: DateTime<Utc>, utc_offset_minutes: i64) -> i64 {
-        (at.timestamp() + utc_offset_minutes * 60).rem_euclid(86_400)
+    fn local_minute_of_day(at: DateTime<Utc>, tz: Tz) -> i64 {
+        let l = at.with_timezone(&tz);
+        i64::from(l.hour() * 60 + l.minute())
     }
 
-    pub fn contains(&self, at: DateTime<Utc>, utc_offset_minutes: i64) -> bool {
-        let m = Self::local_second_of_day(at, utc_offset_minutes) / 60;
+    pub fn contains(&self, at: DateTime<Utc>, tz: Tz) -> bool {
+        let m = Self::local_minute_of_day(at, tz);
         if self.start_minute <= self.end_minute {
             self.start_minute <= m && m < self.end_minute
         } else {
@@ -36,14 +61,22 @@ impl Window {
         }
     }
 
-    /// The end of the window that `at` falls in, or None when outside it.
-    pub fn end_after(&self, at: DateTime<Utc>, utc_offset_minutes: i64) -> Option<DateTime<Utc>> {
-        if !self.contains(at, utc_offset_minutes) {
+    /// The end of the window that `at` falls in, or None when outside it:
+    /// the next time the club's clock shows the window's end.
+    pub fn end_after(&self, at: DateTime<Utc>, tz: Tz) -> Option<DateTime<Utc>> {
+        if !self.contains(at, tz) {
             return None;
         }
-        let now = Self::local_second_of_day(at, utc_offset_minutes);
-        let delta = (self.end_minute * 60 - now).rem_euclid(86_400);
-        Some(at + Duration::seconds(delta))
+        let local = at.with_timezone(&tz).naive_local();
+        let end_of = |d: NaiveDate| {
+            let hm = (self.end_minute.clamp(0, 24 * 60 - 1)) as u32;
+            d.and_hms_opt(hm / 60, hm % 60, 0).unwrap_or_default()
+        };
+        let mut end = end_of(local.date());
+        if end <= local {
+            end = end_of(local.date().succ_opt()?);
+        }
+        Some(local_instant(tz, end)).filter(|e| *e > at)
     }
 }
 
@@ -53,12 +86,12 @@ pub fn segment_seconds(
     remaining_seconds: i64,
     window: Option<Window>,
     start: DateTime<Utc>,
-    utc_offset_minutes: i64,
+    tz: Tz,
 ) -> Option<i64> {
     match window {
         None => Some(remaining_seconds),
         Some(w) => {
-            let end = w.end_after(start, utc_offset_minutes)?;
+            let end = w.end_after(start, tz)?;
             Some(remaining_seconds.min((end - start).num_seconds()))
         }
     }
@@ -67,10 +100,16 @@ pub fn segment_seconds(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
+
+    const UTC: Tz = chrono_tz::UTC;
+    const BERLIN: Tz = chrono_tz::Europe::Berlin;
 
     fn at(h: u32, m: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 3, 1, h, m, 0).unwrap()
+    }
+
+    fn utc(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, mo, d, h, mi, 0).unwrap()
     }
 
     const NIGHT: Window = Window {
@@ -80,34 +119,102 @@ mod tests {
 
     #[test]
     fn night_window_wraps_midnight() {
-        assert!(NIGHT.contains(at(23, 0), 0));
-        assert!(NIGHT.contains(at(3, 0), 0));
-        assert!(!NIGHT.contains(at(8, 0), 0));
-        assert!(!NIGHT.contains(at(12, 0), 0));
+        assert!(NIGHT.contains(at(23, 0), UTC));
+        assert!(NIGHT.contains(at(3, 0), UTC));
+        assert!(!NIGHT.contains(at(8, 0), UTC));
+        assert!(!NIGHT.contains(at(12, 0), UTC));
     }
 
     #[test]
     fn a_night_package_ends_at_the_window_end() {
         // 10 h package started at 23:00 ends at 08:00, after 9 h.
         assert_eq!(
-            segment_seconds(36_000, Some(NIGHT), at(23, 0), 0),
+            segment_seconds(36_000, Some(NIGHT), at(23, 0), UTC),
             Some(9 * 3600)
         );
         // Outside the window it cannot start.
-        assert_eq!(segment_seconds(36_000, Some(NIGHT), at(12, 0), 0), None);
+        assert_eq!(segment_seconds(36_000, Some(NIGHT), at(12, 0), UTC), None);
         // Short holdings end on their own time.
-        assert_eq!(segment_seconds(3600, Some(NIGHT), at(23, 0), 0), Some(3600));
+        assert_eq!(
+            segment_seconds(3600, Some(NIGHT), at(23, 0), UTC),
+            Some(3600)
+        );
     }
 
     #[test]
     fn the_window_is_in_club_local_time() {
-        // 21:00 UTC is 23:00 at UTC+2.
-        assert!(NIGHT.contains(at(21, 0), 120));
-        assert!(!NIGHT.contains(at(21, 0), 0));
+        // 21:00 UTC is 23:00 in Athens in winter (UTC+2).
+        assert!(NIGHT.contains(at(21, 0), chrono_tz::Europe::Athens));
+        assert!(!NIGHT.contains(at(21, 0), UTC));
     }
 
     #[test]
     fn no_window_means_all_of_the_holding() {
-        assert_eq!(segment_seconds(7200, None, at(12, 0), 0), Some(7200));
+        assert_eq!(segment_seconds(7200, None, at(12, 0), UTC), Some(7200));
+    }
+
+    #[test]
+    fn a_night_across_the_spring_change_is_an_hour_shorter() {
+        // 23:00 CET on 28 March 2026 = 22:00 UTC; the clocks go 02:00 ->
+        // 03:00; the window ends at 08:00 CEST = 06:00 UTC: 8 hours, not 9.
+        let start = utc(2026, 3, 28, 22, 0);
+        assert_eq!(NIGHT.end_after(start, BERLIN), Some(utc(2026, 3, 29, 6, 0)));
+        assert_eq!(
+            segment_seconds(36_000, Some(NIGHT), start, BERLIN),
+            Some(8 * 3600)
+        );
+        // 08:30 CEST is outside the window, though 07:30 at the winter offset.
+        assert!(!NIGHT.contains(utc(2026, 3, 29, 6, 30), BERLIN));
+    }
+
+    #[test]
+    fn a_night_across_the_autumn_change_is_an_hour_longer() {
+        // 23:00 CEST on 24 October 2026 = 21:00 UTC; the clocks go 03:00 ->
+        // 02:00; 08:00 CET = 07:00 UTC: 10 hours.
+        let start = utc(2026, 10, 24, 21, 0);
+        assert_eq!(
+            NIGHT.end_after(start, BERLIN),
+            Some(utc(2026, 10, 25, 7, 0))
+        );
+        assert_eq!(
+            segment_seconds(36_000, Some(NIGHT), start, BERLIN),
+            Some(10 * 3600)
+        );
+    }
+
+    #[test]
+    fn a_window_ending_in_the_skipped_or_repeated_hour() {
+        let w = Window {
+            start_minute: 22 * 60,
+            end_minute: 2 * 60 + 30,
+        };
+        // 02:30 does not exist on 29 March 2026 in Berlin: the window ends
+        // when the clock jumps from 02:00 CET (01:00 UTC) to 03:00 CEST.
+        assert_eq!(
+            w.end_after(utc(2026, 3, 28, 22, 0), BERLIN),
+            Some(utc(2026, 3, 29, 1, 0))
+        );
+        // 02:30 is shown twice on 25 October: the first one ends it.
+        assert_eq!(
+            w.end_after(utc(2026, 10, 24, 21, 0), BERLIN),
+            Some(utc(2026, 10, 25, 0, 30))
+        );
+    }
+
+    #[test]
+    fn a_club_day_is_23_or_25_hours_on_the_days_the_clocks_change() {
+        let day = |y, m, d| club_day(BERLIN, NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        assert_eq!(
+            day(2026, 3, 29),
+            (utc(2026, 3, 28, 23, 0), utc(2026, 3, 29, 22, 0))
+        );
+        assert_eq!(
+            day(2026, 10, 25),
+            (utc(2026, 10, 24, 22, 0), utc(2026, 10, 25, 23, 0))
+        );
+        assert_eq!(
+            day(2026, 6, 1),
+            (utc(2026, 5, 31, 22, 0), utc(2026, 6, 1, 22, 0))
+        );
     }
 }

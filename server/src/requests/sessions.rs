@@ -1,6 +1,6 @@
 //! Sessions: a new one, the preview's action, the report's and the audit's filters.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use club_shared::{Minor, SessionStatus};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -47,6 +47,10 @@ pub struct SessionQuery {
     pub from: Option<DateTime<Utc>>,
     /// Planned start before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
+    /// Planned start on this club day (YYYY-MM-DD, midnight to midnight on
+    /// the club's clock: 23 or 25 hours when the clocks change); not with
+    /// `from` or `to`.
+    pub day: Option<NaiveDate>,
 }
 
 /// The audit trail's filters (all optional).
@@ -57,6 +61,9 @@ pub struct AuditQuery {
     pub operator_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
+    /// Entries of this club day (YYYY-MM-DD, on the club's clock); not
+    /// with `from` or `to`.
+    pub day: Option<NaiveDate>,
 }
 
 /// The optional body of Start: left out, `null` or `{}` start only on a PC

@@ -33,9 +33,9 @@ fn open_new_segment(
     let position = c.session_segments(s.id)?.len() as i64;
     let ends_at = match running_from {
         Some(from) => {
-            let offset = load_settings(c)?.utc_offset_minutes;
+            let tz = load_settings(c)?.tz();
             let window = tariff_window(tariff);
-            let seconds = segment_seconds(holding.remaining_seconds, window, from, offset)
+            let seconds = segment_seconds(holding.remaining_seconds, window, from, tz)
                 .filter(|s| *s > 0)
                 .ok_or_else(|| {
                     let w = window.map(|w| w.describe()).unwrap_or_default();

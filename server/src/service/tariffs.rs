@@ -19,15 +19,68 @@ pub struct Settings {
     #[serde(default = "default_warn")]
     #[schema(minimum = 0, maximum = 3600)]
     pub warn_before_end_seconds: i64,
-    /// Club local time as an offset from UTC, for tariff windows.
-    #[serde(default)]
-    #[schema(minimum = -840, maximum = 840)]
-    pub utc_offset_minutes: i64,
+    /// The club's time zone (IANA, e.g. `Europe/Berlin`): tariff windows and
+    /// club days follow its clock, daylight saving included.
+    #[serde(default = "default_time_zone")]
+    #[schema(schema_with = time_zone_schema)]
+    pub time_zone: String,
     /// The region (ISO 3166 two-letter code) a phone number typed without
     /// `+` is read in; every number is kept in E.164.
     #[serde(default = "default_region")]
     #[schema(schema_with = crate::phone::region_schema)]
     pub phone_region: String,
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+/// `time_zone` as the document states it: one of the IANA names.
+fn time_zone_schema() -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(chrono_tz::TZ_VARIANTS.iter().map(|z| z.name())))
+        .description(Some(
+            "The club's time zone (IANA): tariff windows and club days follow its clock.",
+        ))
+        .build()
+}
+
+impl Settings {
+    /// The club's time zone (UTC if the stored name is unknown, which a PUT
+    /// never lets in).
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+}
+
+/// The zone that keeps what a fixed offset (the setting before time zones)
+/// meant, named so that it stays that offset all year.
+pub(crate) fn zone_for_offset(minutes: i64) -> Option<&'static str> {
+    let fixed = [
+        (0, "UTC"),
+        (210, "Asia/Tehran"),
+        (270, "Asia/Kabul"),
+        (330, "Asia/Kolkata"),
+        (345, "Asia/Kathmandu"),
+        (390, "Asia/Yangon"),
+        (525, "Australia/Eucla"),
+        (570, "Australia/Darwin"),
+        (-570, "Pacific/Marquesas"),
+    ];
+    if let Some((_, z)) = fixed.iter().find(|(m, _)| *m == minutes) {
+        return Some(z);
+    }
+    if minutes % 60 != 0 || !(-12..=14).contains(&(minutes / 60)) {
+        return None;
+    }
+    // Etc/GMT names count the other way: UTC+2 is Etc/GMT-2.
+    let name = format!("Etc/GMT{:+}", -(minutes / 60));
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|z| z.name())
+        .find(|n| *n == name)
 }
 
 fn default_region() -> String {
@@ -43,7 +96,7 @@ impl Default for Settings {
         Settings {
             no_show_minutes: None,
             warn_before_end_seconds: default_warn(),
-            utc_offset_minutes: 0,
+            time_zone: default_time_zone(),
             phone_region: default_region(),
         }
     }
@@ -52,9 +105,36 @@ impl Default for Settings {
 const SETTINGS_KEY: &str = "club";
 
 pub(crate) fn load_settings(c: &mut Conn) -> Result<Settings> {
-    Ok(c.get_setting(SETTINGS_KEY)?
-        .and_then(|s| serde_json::from_str(&s).ok())
-        .unwrap_or_default())
+    let Some(stored) = c.get_setting(SETTINGS_KEY)? else {
+        return Ok(Settings::default());
+    };
+    let value = serde_json::from_str(&stored).map_err(|e| Error::Internal(e.into()))?;
+    let (settings, _) = upgrade_settings(value)?;
+    Ok(settings)
+}
+
+/// Stored settings as this server reads them: an older `utc_offset_minutes`
+/// becomes the `time_zone` that keeps it. Answers whether anything changed.
+pub(crate) fn upgrade_settings(mut value: serde_json::Value) -> Result<(Settings, bool)> {
+    let mut upgraded = false;
+    if let Some(obj) = value.as_object_mut() {
+        if let Some(offset) = obj.remove("utc_offset_minutes") {
+            upgraded = true;
+            if !obj.contains_key("time_zone") {
+                let minutes = offset.as_i64().unwrap_or(0);
+                let zone = zone_for_offset(minutes).unwrap_or_else(|| {
+                    tracing::warn!(
+                        minutes,
+                        "no time zone keeps this UTC offset; the club's is UTC now"
+                    );
+                    "UTC"
+                });
+                obj.insert("time_zone".into(), zone.into());
+            }
+        }
+    }
+    let settings = serde_json::from_value(value).map_err(|e| Error::Internal(e.into()))?;
+    Ok((settings, upgraded))
 }
 
 pub(crate) fn tariff_window(t: &store::TariffRow) -> Option<Window> {
@@ -213,6 +293,31 @@ impl Service {
         load_settings(&mut *c)
     }
 
+    /// Stores settings kept by an older server in this one's shape (a UTC
+    /// offset becomes a time zone), audited; answers whether it did.
+    pub async fn upgrade_stored_settings(&self) -> Result<bool> {
+        let now = self.now();
+        self.run(move |_, tx| {
+            let Some(stored) = tx.get_setting(SETTINGS_KEY)? else {
+                return Ok((false, Vec::new()));
+            };
+            let before: serde_json::Value =
+                serde_json::from_str(&stored).map_err(|e| Error::Internal(e.into()))?;
+            let (settings, upgraded) = upgrade_settings(before.clone())?;
+            if !upgraded {
+                return Ok((false, Vec::new()));
+            }
+            let value = serde_json::to_string(&settings).map_err(|e| Error::Internal(e.into()))?;
+            tx.put_setting(SETTINGS_KEY, &value)?;
+            let mut a = Actor::System.audit("settings.upgraded", now);
+            a.before = Some(before);
+            a.after = json(&settings);
+            tx.insert_audit(&a)?;
+            Ok((true, Vec::new()))
+        })
+        .await
+    }
+
     /// The region phone numbers without `+` are read in.
     pub(crate) async fn phone_region(&self) -> Result<phonenumber::country::Id> {
         let region = self.settings().await?.phone_region;
@@ -229,8 +334,14 @@ impl Service {
         if !(0..=3600).contains(&s.warn_before_end_seconds) {
             return Err(Error::bad("warn_before_end_seconds", "must be 0..3600"));
         }
-        if !(-14 * 60..=14 * 60).contains(&s.utc_offset_minutes) {
-            return Err(Error::bad("utc_offset_minutes", "must be -840..840"));
+        if s.time_zone.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Error::bad(
+                "time_zone",
+                format!(
+                    "{:?} is not a time zone (an IANA name such as Europe/Berlin)",
+                    s.time_zone
+                ),
+            ));
         }
         let region =
             crate::phone::region(&s.phone_region).map_err(|why| Error::bad("phone_region", why))?;

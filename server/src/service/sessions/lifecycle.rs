@@ -198,7 +198,7 @@ impl Service {
         )?;
         let settings = load_settings(&mut *tx)?;
         if let Some(w) = tariff_window(&tariff) {
-            if !w.contains(planned, settings.utc_offset_minutes) {
+            if !w.contains(planned, settings.tz()) {
                 return Err(Error::bad(
                     "planned_start_at",
                     format!("tariff {} is usable only {}", tariff.name, w.describe()),
@@ -332,9 +332,9 @@ impl Service {
         let tariff = tx
             .get_tariff(segment.tariff_id)?
             .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
-        let offset = load_settings(&mut *tx)?.utc_offset_minutes;
+        let tz = load_settings(&mut *tx)?.tz();
         let window = tariff_window(&tariff);
-        let seconds = segment_seconds(holding.remaining_seconds, window, now, offset)
+        let seconds = segment_seconds(holding.remaining_seconds, window, now, tz)
             .filter(|s| *s > 0)
             .ok_or_else(|| {
                 let w = window.map(|w| w.describe()).unwrap_or_default();

@@ -98,14 +98,15 @@ impl Service {
 
     pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
         actor.require(Permission::ReportView)?;
+        let (from, to) = self.range(q.from, q.to, q.day).await?;
         let mut tx = self.store.snapshot().await?;
         let filter = store::SessionFilter {
             status: q.status,
             client_id: q.client_id,
             device_id: q.device_id,
             operator_id: q.operator_id,
-            from: q.from.map(store::ms),
-            to: q.to.map(store::ms),
+            from: from.map(store::ms),
+            to: to.map(store::ms),
             limit: 500,
         };
         let mut out = Vec::new();
@@ -120,13 +121,33 @@ impl Service {
         self.audit_entries(q).await
     }
 
+    /// A report's time range: `from` and `to`, or the club day `day` on
+    /// the club's clock.
+    async fn range(
+        &self,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        day: Option<chrono::NaiveDate>,
+    ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+        let Some(day) = day else {
+            return Ok((from, to));
+        };
+        if from.is_some() || to.is_some() {
+            return Err(Error::bad("day", "give a day, or from and to, not both"));
+        }
+        let tz = self.settings().await?.tz();
+        let (start, end) = crate::domain::club_day(tz, day);
+        Ok((Some(start), Some(end)))
+    }
+
     pub(crate) async fn audit_entries(&self, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
+        let (from, to) = self.range(q.from, q.to, q.day).await?;
         let mut c = self.store.read().await?;
         let filter = store::AuditFilter {
             session_id: q.session_id,
             operator_id: q.operator_id,
-            from: q.from.map(store::ms),
-            to: q.to.map(store::ms),
+            from: from.map(store::ms),
+            to: to.map(store::ms),
             limit: 1000,
         };
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
