@@ -1378,7 +1378,7 @@
         client = cl;
         const avail = cl.holdings.filter((x) => x.status === 'available');
         append(holding, avail.map((x) => h('option', { value: x.id }, `#${x.id} ${tariffName(x.tariff_id)} · ${fmtDuration(x.remaining_seconds)} left`)));
-        if (!avail.length) append(holding, h('option', { value: '', disabled: true }, 'no available holding'));
+        if (!avail.length) append(holding, [h('option', { value: '', disabled: true }, 'no available holding')]);
         updateInfo();
       }).catch((err) => setError(form, err));
     }

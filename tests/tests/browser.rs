@@ -79,6 +79,19 @@ async fn an_administrator_runs_a_session_from_the_hall_page() -> anyhow::Result<
         .await?;
     b.screenshot(&docs("session-card.png")).await?;
 
+    // Add tariff for a client with no holding left on the balance: the
+    // pane says so (it used to fail with a script error).
+    b.click("#btn-add-tariff").await?;
+    b.wait_for("#add-tariff-form", None).await?;
+    let no_holding = "#add-tariff-holding option[disabled]";
+    b.wait_for(no_holding, None).await?;
+    assert_eq!(b.text(no_holding).await?, "no available holding");
+    assert!(
+        !b.exists("#add-tariff-form [role=alert]").await?,
+        "{}",
+        b.text("#add-tariff-form").await?
+    );
+
     // Move it to PC-B from the card: both PCs update.
     b.wait_for("#btn-move", None).await?;
     b.click("#btn-move").await?;

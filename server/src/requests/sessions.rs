@@ -48,8 +48,8 @@ pub struct SessionQuery {
     /// Planned start before (RFC 3339).
     pub to: Option<DateTime<Utc>>,
     /// Planned start on this club day (YYYY-MM-DD, midnight to midnight on
-    /// the club's clock: 23 or 25 hours when the clocks change); not with
-    /// `from` or `to`.
+    /// the club's clock: 23 or 25 hours when the clocks change); with
+    /// `from` or `to`, the part of the day they leave.
     pub day: Option<NaiveDate>,
 }
 
@@ -61,8 +61,8 @@ pub struct AuditQuery {
     pub operator_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    /// Entries of this club day (YYYY-MM-DD, on the club's clock); not
-    /// with `from` or `to`.
+    /// Entries of this club day (YYYY-MM-DD, on the club's clock); with
+    /// `from` or `to`, the part of the day they leave.
     pub day: Option<NaiveDate>,
 }
 

@@ -121,8 +121,8 @@ impl Service {
         self.audit_entries(q).await
     }
 
-    /// A report's time range: `from` and `to`, or the club day `day` on
-    /// the club's clock.
+    /// A report's time range: `from` and `to`, within the club day `day`
+    /// on the club's clock when one is given.
     async fn range(
         &self,
         from: Option<DateTime<Utc>>,
@@ -132,12 +132,12 @@ impl Service {
         let Some(day) = day else {
             return Ok((from, to));
         };
-        if from.is_some() || to.is_some() {
-            return Err(Error::bad("day", "give a day, or from and to, not both"));
-        }
         let tz = self.settings().await?.tz();
         let (start, end) = crate::domain::club_day(tz, day);
-        Ok((Some(start), Some(end)))
+        Ok((
+            Some(from.map_or(start, |f| f.max(start))),
+            Some(to.map_or(end, |t| t.min(end))),
+        ))
     }
 
     pub(crate) async fn audit_entries(&self, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
