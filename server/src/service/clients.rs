@@ -9,6 +9,9 @@ use crate::requests::clients::{ClientPatch, NewClient};
 use crate::store::{self, at, at_opt, Conn};
 use club_shared::{ClientView, Event, HoldingView, Minor, Permission};
 
+/// Set once the stored phone numbers were brought to E.164.
+const PHONES_NORMALIZED: &str = "phones_e164";
+
 /// The most one top-up may add: a typo guard, not a business rule.
 pub(super) const MAX_TOP_UP: Minor = 10_000_000_00;
 
@@ -93,13 +96,17 @@ impl Service {
     }
 
     /// Brings every stored phone number to E.164 (numbers kept before
-    /// normalisation, as typed). One that two clients would then share, or
-    /// that is no number, is left as it is and logged; each change is
-    /// audited. Answers how many changed.
+    /// normalisation, as typed), once per database: every number written
+    /// since is normalised on its way in. One that two clients would then
+    /// share, or that is no number, is left as it is and logged; each
+    /// change is audited. Answers how many changed.
     pub async fn normalize_stored_phones(&self) -> Result<usize> {
         let region = self.phone_region().await?;
         let now = self.now();
         self.run(move |_, tx| {
+            if tx.get_setting(PHONES_NORMALIZED)?.is_some() {
+                return Ok((0, Vec::new()));
+            }
             let mut changed = 0;
             for row in tx.search_clients("", i64::MAX)? {
                 let e164 = match crate::phone::normalize(&row.phone, region) {
@@ -133,6 +140,7 @@ impl Service {
                 tx.insert_audit(&a)?;
                 changed += 1;
             }
+            tx.put_setting(PHONES_NORMALIZED, "1")?;
             Ok((changed, Vec::new()))
         })
         .await

@@ -165,7 +165,9 @@ impl Service {
         a.before = Some(summary(&before));
         a.after = Some(serde_json::json!({"session": summary(&view), "closed": outcomes}));
         tx.insert_audit(&a)?;
-        self.finish(tx, SessionChange::Renewed, &view, None).await?;
+        // A session event: the scheduler is woken after the commit.
+        let events = session_events(&mut *tx, SessionChange::Renewed, &view, None)?;
+        self.commit(tx, events).await?;
         Ok(Some(view))
     }
 }

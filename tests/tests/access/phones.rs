@@ -102,6 +102,8 @@ async fn numbers_kept_as_typed_before_are_brought_to_e164_at_start() {
         // As an older server kept them: as typed; and two spellings of one
         // number on two clients, which no rule can merge.
         let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute("DELETE FROM settings WHERE key = 'phones_e164'", [])
+            .unwrap();
         c.execute(
             "UPDATE clients SET phone = '(212) 555-0100' WHERE id = ?",
             [a["id"].as_i64()],

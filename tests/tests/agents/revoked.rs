@@ -4,23 +4,30 @@ use super::*;
 use club_agent::backoff::Backoff;
 use std::time::Duration as StdDuration;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_whose_key_was_revoked_says_so_and_stops_retrying() {
+/// A server with one enrolled PC whose agent is connected and, were it to
+/// retry, would within milliseconds.
+async fn connected_agent() -> (TestServer, Api, TestAgent, tempfile::TempDir) {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
-    let (device_id, state_dir, _disk) =
+    let (device_id, state_dir, disk) =
         club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
     let agent = TestAgent::run(
         &srv.clock,
         device_id,
         state_dir,
         tempfile::tempdir().unwrap(),
-        // Were it to retry, it would within milliseconds.
         |o| o.backoff = Backoff::new(StdDuration::from_millis(5), StdDuration::from_millis(10)),
     )
     .await;
     agent.wait("connected", |s| s.connected).await;
+    (srv, api, agent, disk)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_whose_key_was_revoked_says_so_and_stops_retrying() {
+    let (srv, api, agent, _disk) = connected_agent().await;
+    let device_id = agent.device_id;
 
     // The PC is enrolled again elsewhere: the old key is revoked and its
     // connection closed.
@@ -63,20 +70,8 @@ async fn an_agent_whose_key_was_revoked_says_so_and_stops_retrying() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disabled_pcs_agent_keeps_trying_and_is_let_in_once_enabled() {
-    let srv = TestServer::start().await;
-    let api = srv.owner().await;
-    let h = hall(&api).await;
-    let (device_id, state_dir, _disk) =
-        club_tests::agents::enrolled_pc(&srv, &api, h.zone, "PC-A").await;
-    let agent = TestAgent::run(
-        &srv.clock,
-        device_id,
-        state_dir,
-        tempfile::tempdir().unwrap(),
-        |o| o.backoff = Backoff::new(StdDuration::from_millis(5), StdDuration::from_millis(10)),
-    )
-    .await;
-    agent.wait("connected", |s| s.connected).await;
+    let (srv, api, agent, _disk) = connected_agent().await;
+    let device_id = agent.device_id;
     let path = format!("/devices/{device_id}");
     api.ok(Method::PATCH, &path, json!({"enabled": false}))
         .await;

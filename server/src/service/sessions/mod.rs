@@ -4,11 +4,11 @@
 //! (cancel, end, preview), `views` (reading), `reports` (CSV).
 
 use super::clients::balance_event;
-use super::{Actor, Service};
+use super::Actor;
 use crate::domain::SegmentOutcome;
 use crate::error::{Error, Result};
 use crate::requests::sessions::{AuditQuery, NewSession, PreviewAction, SessionQuery};
-use crate::store::{self, Conn, NewAudit, Tx};
+use crate::store::{self, Conn, NewAudit};
 use chrono::{DateTime, Utc};
 use club_shared::events::SessionChange;
 use club_shared::{Event, Minor, Receipt, SessionStatus, SessionView};
@@ -77,26 +77,6 @@ pub(crate) fn summary(v: &SessionView) -> serde_json::Value {
             "closed_at": g.closed_at, "seconds_used": g.seconds_used,
         })).collect::<Vec<_>>(),
     })
-}
-
-impl Service {
-    /// Commits a session operation and publishes what it changed: the
-    /// session, and the client's balances when they moved.
-    pub(super) async fn finish(
-        &self,
-        mut tx: Tx,
-        change: SessionChange,
-        view: &SessionView,
-        balance_of: Option<i64>,
-    ) -> Result<()> {
-        let mut events = vec![session_event(change, view)];
-        if let Some(client_id) = balance_of {
-            events.push(balance_event(&mut *tx, client_id)?);
-        }
-        self.commit(tx, events).await?;
-        self.schedule_changed().notify_one();
-        Ok(())
-    }
 }
 
 /// What a session operation publishes: the session, and the client's
