@@ -132,8 +132,16 @@ pub struct SessionActions {
 }
 
 impl SessionView {
-    pub fn current_segment(&self) -> Option<&SegmentView> {
-        self.segments.last()
+    /// The segment running at `now`, or the first one still to run.
+    pub fn current_segment(&self, now: DateTime<Utc>) -> Option<&SegmentView> {
+        let open = || self.segments.iter().filter(|g| g.closed_at.is_none());
+        open()
+            .find(|g| {
+                g.starts_at
+                    .zip(g.ends_at)
+                    .is_some_and(|(a, b)| a <= now && now < b)
+            })
+            .or_else(|| open().next())
     }
 }
 
@@ -212,6 +220,17 @@ impl Metrics {
     }
 }
 
+/// A tariff still to run in a live session: its span once the session has
+/// started (queued ones start when the one before them ends).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct PlannedSegment {
+    pub tariff_name: String,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Its time: the span's length once started, the reserved time before.
+    pub seconds: i64,
+}
+
 /// The live session on a device, as the hall map shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceSession {
@@ -222,7 +241,12 @@ pub struct DeviceSession {
     pub planned_start_at: DateTime<Utc>,
     pub actual_start_at: Option<DateTime<Utc>>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// The first tariff still to run (see `segments` for the one running now).
     pub tariff_name: String,
+    /// The tariffs still to run, in order: the running one (once started)
+    /// and those queued after it. `ends_at` is the last one's end.
+    #[serde(default)]
+    pub segments: Vec<PlannedSegment>,
     /// What it allows now (see [`SessionView::actions`]).
     #[serde(default)]
     pub actions: SessionActions,

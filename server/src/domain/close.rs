@@ -36,12 +36,14 @@ impl OpenSegment {
 pub enum Closing {
     /// Before Start: the refund policy applies to every reserved holding.
     Cancel,
-    /// Staff ended it at this moment: the policy applies to the unused time.
+    /// Staff ended it at this moment: the policy applies to the unused time
+    /// of the running segment and to the whole holding of a queued one.
     ManualEnd(DateTime<Utc>),
-    /// The time ran out: no remainder on the expiring segment.
+    /// The time ran out: every segment ran to its end, no remainder.
     NaturalEnd,
-    /// A tariff was added at this moment: the time used counts, and the
-    /// holding keeps what it did not use, whatever the refund policy.
+    /// A tariff was switched to at this moment: the time used counts, and
+    /// each holding keeps what it did not use, whatever the refund policy
+    /// (a queued segment's holding is back on the balance, whole).
     Switch(DateTime<Utc>),
 }
 
@@ -82,6 +84,9 @@ pub fn close_segment(
     let (used_seconds, unused_seconds) = match (closing, segment.span) {
         (Closing::Cancel, _) | (_, None) => (0, segment.reserved_seconds),
         (Closing::NaturalEnd, Some(_)) => (length, 0),
+        // A queued segment that has not begun: a manual end applies its
+        // policy to its whole holding (a switch leaves the holding whole).
+        (Closing::ManualEnd(now), Some((from, _))) if now <= from => (0, segment.reserved_seconds),
         (Closing::ManualEnd(now) | Closing::Switch(now), Some((from, _))) => {
             let used = (now - from).num_seconds().clamp(0, length);
             (used, length - used)
@@ -237,6 +242,68 @@ mod tests {
         assert_eq!(out.seconds_used, 0);
         assert_eq!(out.bonus, 0);
         assert_eq!(out.holding_remaining_seconds, 7200);
+    }
+
+    fn queued(policy: RefundPolicy, from: DateTime<Utc>) -> OpenSegment {
+        OpenSegment {
+            id: 2,
+            holding_id: 8,
+            tariff_id: 4,
+            tariff_name: "1 hour".into(),
+            refund_policy: policy,
+            reserved_seconds: 3600,
+            span: Some((from, from + Duration::hours(1))),
+        }
+    }
+
+    // DESIGN: "A cancel or manual end applies each queued segment's own
+    // refund policy to its whole holding."
+    #[test]
+    fn manual_end_applies_a_queued_segments_policy_to_its_whole_holding() {
+        let at = t0() + Duration::minutes(30);
+        let convert = close_segment(
+            &queued(RefundPolicy::ConvertToBonus, t0() + Duration::hours(2)),
+            HoldingState::new(3600, 100),
+            Closing::ManualEnd(at),
+        );
+        assert_eq!((convert.seconds_used, convert.amount), (0, 0));
+        assert_eq!((convert.unused_seconds, convert.bonus), (3600, 100));
+        let burn = close_segment(
+            &queued(RefundPolicy::Burn, t0() + Duration::hours(2)),
+            HoldingState::new(3600, 100),
+            Closing::ManualEnd(at),
+        );
+        assert_eq!((burn.burned, burn.holding_remaining_seconds), (100, 0));
+        let keep = close_segment(
+            &queued(RefundPolicy::KeepBalance, t0() + Duration::hours(2)),
+            HoldingState::new(3600, 100),
+            Closing::ManualEnd(at),
+        );
+        assert_eq!(
+            (keep.kept_seconds, keep.holding_value_remaining),
+            (3600, 100)
+        );
+    }
+
+    #[test]
+    fn a_switch_leaves_a_queued_segments_holding_whole() {
+        let out = close_segment(
+            &queued(RefundPolicy::Burn, t0() + Duration::hours(2)),
+            HoldingState::new(3600, 100),
+            Closing::Switch(t0() + Duration::minutes(30)),
+        );
+        assert_eq!((out.seconds_used, out.burned, out.bonus), (0, 0, 0));
+        assert_eq!(out.holding_remaining_seconds, 3600);
+    }
+
+    #[test]
+    fn a_natural_end_uses_a_queued_segment_to_its_end() {
+        let out = close_segment(
+            &queued(RefundPolicy::Burn, t0() + Duration::hours(2)),
+            HoldingState::new(3600, 100),
+            Closing::NaturalEnd,
+        );
+        assert_eq!((out.seconds_used, out.amount), (3600, 100));
     }
 
     #[test]

@@ -97,6 +97,29 @@ pub fn segment_seconds(
     }
 }
 
+/// The spans of segments run one after the other from `start`: each its
+/// holding's time (`remaining_seconds`), cut at its window's end; a segment
+/// whose window does not allow its turn gets no time (an empty span) and
+/// the next one follows on.
+pub fn chain(
+    start: DateTime<Utc>,
+    segments: &[(i64, Option<Window>)],
+    tz: Tz,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut from = start;
+    segments
+        .iter()
+        .map(|&(remaining, window)| {
+            let seconds = segment_seconds(remaining, window, from, tz)
+                .unwrap_or(0)
+                .max(0);
+            let span = (from, from + chrono::Duration::seconds(seconds));
+            from = span.1;
+            span
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +239,31 @@ mod tests {
             day(2026, 6, 1),
             (utc(2026, 5, 31, 22, 0), utc(2026, 6, 1, 22, 0))
         );
+    }
+
+    #[test]
+    fn chained_segments_follow_one_another_and_a_window_cuts_its_own() {
+        // 20:00: two hours, then a night package (ends 08:00), then an hour.
+        let spans = chain(
+            at(20, 0),
+            &[(7200, None), (36_000, Some(NIGHT)), (3600, None)],
+            UTC,
+        );
+        assert_eq!(spans[0], (at(20, 0), at(22, 0)));
+        assert_eq!(
+            spans[1],
+            (at(22, 0), at(22, 0) + chrono::Duration::hours(10))
+        );
+        assert_eq!(spans[2].0, spans[1].1);
+        assert_eq!(spans[2].1 - spans[2].0, chrono::Duration::hours(1));
+        // A night package whose turn comes at noon gets no time; the next
+        // segment follows at once.
+        let spans = chain(
+            at(11, 0),
+            &[(3600, None), (36_000, Some(NIGHT)), (60, None)],
+            UTC,
+        );
+        assert_eq!(spans[1], (at(12, 0), at(12, 0)));
+        assert_eq!(spans[2], (at(12, 0), at(12, 1)));
     }
 }

@@ -1,7 +1,7 @@
 //! Adding a tariff to a session.
 
 use club_shared::Minor;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -18,7 +18,24 @@ pub struct AddTariff {
     #[serde(default)]
     #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
     pub bonus_amount: Minor,
+    /// `extend` (the default) queues the tariff after the last one; `switch`
+    /// starts it now and closes the current one.
+    #[serde(default)]
+    pub mode: AddMode,
     #[serde(default)]
     #[schema(max_length = 500)]
     pub reason: Option<String>,
+}
+
+/// How a tariff joins a live session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AddMode {
+    /// The client plays longer: the new segment runs after the last one,
+    /// and the session ends later by its time. Nothing is given back.
+    #[default]
+    Extend,
+    /// The client moves to another tariff now: the open segments close at
+    /// this moment and their holdings keep the time they did not use.
+    Switch,
 }

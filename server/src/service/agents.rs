@@ -35,9 +35,18 @@ fn compute_desired(
         });
     };
     let status = s.status;
-    let tariff_name = c
-        .session_segments(s.id)?
-        .last()
+    // The tariff running now, else the first one still to run.
+    let segments = c.session_segments(s.id)?;
+    let t = store::ms(now);
+    let open = || segments.iter().filter(|g| g.closed_at.is_none());
+    let tariff_name = open()
+        .find(|g| {
+            g.starts_at
+                .zip(g.ends_at)
+                .is_some_and(|(a, b)| a <= t && t < b)
+        })
+        .or_else(|| open().next())
+        .or(segments.last())
         .map(|g| g.tariff_name.clone())
         .unwrap_or_default();
     let left_ms = s.ends_at.map(|e| e - store::ms(now));

@@ -3,11 +3,10 @@
 //! and pushed to the agents it touches.
 
 use super::sessions::{
-    audit_on_session, check_device_free, clean_reason, closing_segments, load_session,
-    session_events, session_span, session_view,
+    audit_on_session, check_device_free, clean_reason, load_session, open_segments, session_events,
+    session_span, session_view,
 };
 use super::{required_text, Actor, Service};
-use crate::domain::Closing;
 use crate::error::{Error, Result};
 use crate::requests::corrections::{MoveSession, PriceCorrection, MAX_CORRECTION};
 use crate::store::{self, Conn, NewLedger};
@@ -63,12 +62,14 @@ impl Service {
             if !this.presence(target.id).online {
                 return Err(Error::Conflict(format!("PC {} is offline", target.name)));
             }
-            if let Some(current) = closing_segments(&mut *tx, id, Closing::NaturalEnd)?.last() {
-                let zones = tx.tariff_zones(current.tariff_id)?;
+            // Every tariff still to run (the current one and those queued)
+            // must be allowed where the session goes.
+            for g in open_segments(&mut *tx, id)? {
+                let zones = tx.tariff_zones(g.tariff_id)?;
                 if !zones.is_empty() && !zones.contains(&target.zone_id) {
                     return Err(Error::Conflict(format!(
                         "tariff {} is not allowed in the zone of PC {}",
-                        current.tariff_name, target.name
+                        g.tariff_name, target.name
                     )));
                 }
             }

@@ -4,22 +4,35 @@
 
 use super::corrections::require_live;
 use super::sessions::{
-    apply_plan, audit_on_session, check_device_free, clean_reason, closing_segments,
-    holdings_state, load_session, plan, playable_holding, session_events, session_view, summary,
+    apply_plan, audit_on_session, chained_spans, check_device_free, clean_reason, holdings_state,
+    load_session, open_segments, plan, playable_holding, session_events, session_view, summary,
     usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{Actor, Service};
 use crate::domain::{occupancy, segment_seconds, Closing, Span};
 use crate::error::{Error, Result};
-use crate::requests::extend::AddTariff;
+use crate::requests::extend::{AddMode, AddTariff};
 use crate::store::{self, at_opt, Conn};
 use chrono::{DateTime, Duration, Utc};
 use club_shared::events::SessionChange;
 use club_shared::{Event, HoldingStatus, Permission, SessionStatus, SessionView};
 
-/// Opens a new segment on `holding` for a session, starting at `from` if it
-/// is running (else when it starts). Answers its end, if running.
+/// Where a new segment goes.
+#[derive(Debug, Clone, Copy)]
+enum Placement {
+    /// The session is running: the segment runs from this moment (now for
+    /// a switch, the end of the last open segment for an extension or a
+    /// renewal).
+    Running(DateTime<Utc>),
+    /// The session has not started: the segment is reserved after the
+    /// open ones, and gets its span at Start.
+    Reserved,
+}
+
+/// Opens a new segment on `holding` for a session, placed as `placement`
+/// says, after checking that the PC is free for the session's new span.
+/// Answers the new end of the session, if running.
 #[allow(clippy::too_many_arguments)] // the pieces of one new segment
 fn open_new_segment(
     c: &mut Conn,
@@ -27,19 +40,23 @@ fn open_new_segment(
     device_name: &str,
     holding: &store::HoldingRow,
     tariff: &store::TariffRow,
-    running_from: Option<DateTime<Utc>>,
+    placement: Placement,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>> {
-    let position = c.session_segments(s.id)?.len() as i64;
-    let ends_at = match running_from {
-        Some(from) => {
+    let segments = c.session_segments(s.id)?;
+    let position = segments.len() as i64;
+    let window = tariff_window(tariff);
+    let usable_only = |when: &str| {
+        let w = window.map(|w| w.describe()).unwrap_or_default();
+        Error::Conflict(format!("tariff {} is usable only {w}{when}", tariff.name))
+    };
+    let ends_at = match placement {
+        Placement::Running(from) => {
             let tz = load_settings(c)?.tz();
-            let window = tariff_window(tariff);
             let seconds = segment_seconds(holding.remaining_seconds, window, from, tz)
                 .filter(|s| *s > 0)
                 .ok_or_else(|| {
-                    let w = window.map(|w| w.describe()).unwrap_or_default();
-                    Error::Conflict(format!("tariff {} is usable only {w}", tariff.name))
+                    usable_only(&format!("; its turn comes at {}", from.to_rfc3339()))
                 })?;
             let ends = from + Duration::seconds(seconds);
             check_device_free(
@@ -52,13 +69,28 @@ fn open_new_segment(
             )?;
             Some(ends)
         }
-        None => {
-            let status = s.status;
+        Placement::Reserved => {
+            let open: Vec<_> = segments
+                .into_iter()
+                .filter(|g| g.closed_at.is_none())
+                .collect();
+            let reserved: i64 = open.iter().map(|g| g.reserved_seconds).sum();
+            // Its turn, if the session started at its planned start (or
+            // now): a windowed tariff must be usable then.
+            let start = store::at(s.planned_start_at).max(now);
+            let mut spans = chained_spans(c, &open, start)?;
+            let turn = spans.pop().map_or(start, |(_, to)| to);
+            let tz = load_settings(c)?.tz();
+            segment_seconds(holding.remaining_seconds, window, turn, tz)
+                .filter(|s| *s > 0)
+                .ok_or_else(|| {
+                    usable_only(&format!("; its turn would come at {}", turn.to_rfc3339()))
+                })?;
             let span = occupancy(
-                status,
+                s.status,
                 store::at(s.planned_start_at),
                 None,
-                holding.remaining_seconds,
+                reserved + holding.remaining_seconds,
                 now,
             )
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a live session has a span")))?;
@@ -75,7 +107,7 @@ fn open_new_segment(
         tariff.refund_policy,
         tariff.max_bonus_percent,
     )?;
-    if let (Some(from), Some(ends)) = (running_from, ends_at) {
+    if let (Placement::Running(from), Some(ends)) = (placement, ends_at) {
         c.open_segment(segment_id, store::ms(from), store::ms(ends))?;
         c.set_session_ends_at(s.id, Some(store::ms(ends)))?;
     }
@@ -89,8 +121,10 @@ fn open_new_segment(
 }
 
 impl Service {
-    /// Extension or switch: a new segment from now; the previous one closes
-    /// now and its holding keeps what it did not use. The PC stays as it is.
+    /// A tariff added to a live session. Extend (the default) queues the new
+    /// segment after the last one, so the session ends later by its time;
+    /// switch starts it now and closes the open segments now, each holding
+    /// keeping what it did not use. The PC stays as it is.
     #[tracing::instrument(skip_all, fields(session.id = id, operator.id = actor.operator_id()))]
     pub async fn add_tariff(&self, actor: &Actor, id: i64, req: AddTariff) -> Result<SessionView> {
         actor.require(Permission::SessionEdit)?;
@@ -117,7 +151,7 @@ impl Service {
         let client = tx
             .get_client(s.client_id)?
             .ok_or_else(|| Error::not_found("client", s.client_id))?;
-        let segments = closing_segments(&mut *tx, id, Closing::NaturalEnd)?;
+        let segments = open_segments(&mut *tx, id)?;
         let Some(current) = segments.last() else {
             return Ok(None);
         };
@@ -149,7 +183,7 @@ impl Service {
                 &device.name,
                 &holding,
                 &tariff,
-                Some(ends_at),
+                Placement::Running(ends_at),
                 now,
             ),
             Err(e) => Err(e),
@@ -189,11 +223,18 @@ fn add_tariff_in(
     let before = session_view(&mut *tx, id)?;
     let holdings_before = holdings_state(&mut *tx, &before)?;
 
-    // The previous segment locks its time first, so that its holding,
-    // if it is the one added again, is back on the balance.
-    let segments = closing_segments(&mut *tx, id, Closing::Switch(now))?;
-    let outcomes = plan(&mut *tx, &segments, Closing::Switch(now))?;
-    apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
+    // A switch: the open segments lock their time first, so that a
+    // holding among them, if it is the one added again, is back on the
+    // balance. An extension gives nothing back.
+    let outcomes = match req.mode {
+        AddMode::Switch => {
+            let segments = open_segments(&mut *tx, id)?;
+            let outcomes = plan(&mut *tx, &segments, Closing::Switch(now))?;
+            apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
+            outcomes
+        }
+        AddMode::Extend => Vec::new(),
+    };
 
     if req.holding_id.is_some() && req.tariff_id.is_none() && req.bonus_amount != 0 {
         return Err(Error::bad(
@@ -210,14 +251,21 @@ fn add_tariff_in(
         now,
         store::ms(now),
     )?;
-    let running_from = (status == SessionStatus::Started).then_some(now);
+    let placement = match (status, req.mode) {
+        (SessionStatus::Started, AddMode::Switch) => Placement::Running(now),
+        // After the last open segment, which ends when the session does.
+        (SessionStatus::Started, AddMode::Extend) => {
+            Placement::Running(at_opt(s.ends_at).unwrap_or(now))
+        }
+        _ => Placement::Reserved,
+    };
     open_new_segment(
         &mut *tx,
         &s,
         &device.name,
         &holding,
         &tariff,
-        running_from,
+        placement,
         now,
     )?;
 
@@ -227,6 +275,7 @@ fn add_tariff_in(
     a.after = Some(serde_json::json!({
         "session": summary(&view),
         "holdings": holdings_state(&mut *tx, &view)?,
+        "mode": req.mode,
         "closed": outcomes,
         "added": {"holding_id": holding.id, "tariff_id": tariff.id, "tariff_name": tariff.name},
     }));

@@ -5,7 +5,8 @@ use crate::requests::hall::{NewDevice, NewZone};
 use crate::secrets;
 use crate::store::{self, at_opt, Conn};
 use club_shared::{
-    DeviceSession, DeviceView, Event, HallSnapshot, Permission, SessionStatus, ZoneView,
+    DeviceSession, DeviceView, Event, HallSnapshot, Permission, PlannedSegment, SessionStatus,
+    ZoneView,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -217,9 +218,24 @@ fn device_session(c: &mut Conn, s: &store::SessionRow) -> Result<DeviceSession> 
         actual_start_at: at_opt(s.actual_start_at),
         ends_at: at_opt(s.ends_at),
         tariff_name: segments
-            .last()
+            .iter()
+            .find(|g| g.closed_at.is_none())
+            .or(segments.last())
             .map(|g| g.tariff_name.clone())
             .unwrap_or_default(),
+        segments: segments
+            .iter()
+            .filter(|g| g.closed_at.is_none())
+            .map(|g| {
+                let span = g.starts_at.zip(g.ends_at);
+                PlannedSegment {
+                    tariff_name: g.tariff_name.clone(),
+                    starts_at: at_opt(g.starts_at),
+                    ends_at: at_opt(g.ends_at),
+                    seconds: span.map_or(g.reserved_seconds, |(a, b)| (b - a) / 1000),
+                }
+            })
+            .collect(),
         actions: crate::domain::available_actions(s.status, at_opt(s.actual_start_at)),
     })
 }

@@ -9,6 +9,7 @@ use club_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+mod extend;
 mod moves;
 mod prices;
 mod tariffs;

@@ -140,7 +140,7 @@ async fn segments_are_append_only() {
         .ok(
             Method::POST,
             &format!("/sessions/{id}/tariffs"),
-            json!({"tariff_id": h.convert}),
+            json!({"tariff_id": h.convert, "mode": "switch"}),
         )
         .await;
     let closed = first["segments"][0].clone();
@@ -148,7 +148,7 @@ async fn segments_are_append_only() {
     api.ok(
         Method::POST,
         &format!("/sessions/{id}/tariffs"),
-        json!({"tariff_id": h.burn}),
+        json!({"tariff_id": h.burn, "mode": "switch"}),
     )
     .await;
     srv.clock.advance(Duration::minutes(10));

@@ -3,7 +3,7 @@
 use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn adding_a_tariff_starts_a_new_segment_now_without_locking_the_pc() {
+async fn a_switch_starts_a_new_segment_now_without_locking_the_pc() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
     let h = hall(&api).await;
@@ -16,7 +16,7 @@ async fn adding_a_tariff_starts_a_new_segment_now_without_locking_the_pc() {
         .ok(
             Method::POST,
             &format!("/sessions/{id}/tariffs"),
-            json!({"tariff_id": h.keep, "reason": "one more"}),
+            json!({"tariff_id": h.keep, "mode": "switch", "reason": "one more"}),
         )
         .await;
     let segs = after["segments"].as_array().unwrap();
@@ -120,7 +120,7 @@ async fn adding_a_tariff_needs_a_live_session_and_valid_payment() {
         .ok(
             Method::POST,
             &format!("/sessions/{}/tariffs", pending["id"]),
-            json!({"tariff_id": h.convert}),
+            json!({"tariff_id": h.convert, "mode": "switch"}),
         )
         .await;
     assert_eq!(switched["status"], "PENDING");
@@ -141,6 +141,17 @@ async fn adding_a_tariff_needs_a_live_session_and_valid_payment() {
         .post(&format!("/sessions/{}/tariffs", pending["id"]), json!({}))
         .await;
     assert_eq!(st, 400);
+    let (st, body) = api
+        .post(
+            &format!("/sessions/{}/tariffs", pending["id"]),
+            json!({"tariff_id": h.keep, "mode": "later"}),
+        )
+        .await;
+    assert_eq!(st, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("mode"),
+        "{body}"
+    );
     let after = api
         .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
         .await;

@@ -33,15 +33,10 @@ impl World {
                 offset_minutes,
             } => {
                 let client_id = self.clients[client];
-                let (holding_id, tariff_id, bonus_amount) = match *source {
-                    Source::Tariff { tariff, bonus } => (None, Some(self.tariffs[tariff]), bonus),
-                    Source::Holding { pick } => {
-                        let holdings = read("client", svc.client(client_id).await)?.holdings;
-                        if holdings.is_empty() {
-                            return Ok(());
-                        }
-                        (Some(holdings[pick % holdings.len()].id), None, 0)
-                    }
+                let Some((holding_id, tariff_id, bonus_amount)) =
+                    self.payment(client_id, source).await?
+                else {
+                    return Ok(());
                 };
                 let planned_start_at = (offset_minutes > 0)
                     .then(|| self.clock.now() + Duration::minutes(offset_minutes));
@@ -72,11 +67,54 @@ impl World {
                     allowed(svc.end_session(sys, id, None).await)?;
                 }
             }
+            Op::AddTariff {
+                pick,
+                ref source,
+                switch,
+            } => {
+                let Some(id) = self.pick_session(pick) else {
+                    return Ok(());
+                };
+                let client_id = read("session", svc.session(id).await)?.client_id;
+                let Some((holding_id, tariff_id, bonus_amount)) =
+                    self.payment(client_id, source).await?
+                else {
+                    return Ok(());
+                };
+                let req = AddTariff {
+                    holding_id,
+                    tariff_id,
+                    bonus_amount,
+                    mode: if switch {
+                        AddMode::Switch
+                    } else {
+                        AddMode::Extend
+                    },
+                    reason: None,
+                };
+                allowed(svc.add_tariff(sys, id, req).await)?;
+            }
             Op::Advance { minutes } => {
                 self.clock.advance(Duration::minutes(minutes));
                 self.run_scheduler_passes().await?;
             }
         }
         Ok(())
+    }
+
+    /// What a client pays with: `(holding_id, tariff_id, bonus)`, or None
+    /// when they have no holding to pick.
+    async fn payment(
+        &self,
+        client_id: i64,
+        source: &Source,
+    ) -> Result<Option<(Option<i64>, Option<i64>, i64)>, TestCaseError> {
+        Ok(match *source {
+            Source::Tariff { tariff, bonus } => Some((None, Some(self.tariffs[tariff]), bonus)),
+            Source::Holding { pick } => {
+                let holdings = read("client", self.service.client(client_id).await)?.holdings;
+                (!holdings.is_empty()).then(|| (Some(holdings[pick % holdings.len()].id), None, 0))
+            }
+        })
     }
 }

@@ -15,6 +15,7 @@ impl World {
         )?;
         self.check_one_running_per_device(&sessions).await?;
         self.check_statuses_move_forward(&sessions)?;
+        check_segments_chain(&sessions)?;
         self.check_nothing_negative().await
     }
 
@@ -156,4 +157,68 @@ impl World {
         }
         Ok(())
     }
+}
+
+/// Invariant 6: a started session's open segments run back to back from
+/// its start (or a switch), the session ends when the last one does, and no
+/// segment, open or closed, uses more than its span. Before Start no open
+/// segment has a span.
+fn check_segments_chain(sessions: &[SessionView]) -> Result<(), TestCaseError> {
+    for s in sessions {
+        let open: Vec<_> = s
+            .segments
+            .iter()
+            .filter(|g| g.closed_at.is_none())
+            .collect();
+        match s.status {
+            SessionStatus::Started => {
+                for pair in open.windows(2) {
+                    prop_assert_eq!(
+                        pair[0].ends_at,
+                        pair[1].starts_at,
+                        "session {}: segment {} does not follow segment {}",
+                        s.id,
+                        pair[1].id,
+                        pair[0].id
+                    );
+                }
+                prop_assert!(
+                    open.iter()
+                        .all(|g| g.starts_at.is_some() && g.ends_at.is_some()),
+                    "session {} runs an open segment without a span",
+                    s.id
+                );
+                if let Some(last) = open.last() {
+                    prop_assert_eq!(
+                        last.ends_at,
+                        s.ends_at,
+                        "session {} ends apart from its last segment",
+                        s.id
+                    );
+                }
+            }
+            SessionStatus::Pending | SessionStatus::Active => {
+                prop_assert!(
+                    open.iter().all(|g| g.starts_at.is_none()),
+                    "session {} has a running segment before Start",
+                    s.id
+                );
+            }
+            SessionStatus::Ended | SessionStatus::Cancelled => {
+                prop_assert!(open.is_empty(), "closed session {} has open segments", s.id);
+            }
+        }
+        for g in &s.segments {
+            if let (Some(used), Some(from), Some(to)) = (g.seconds_used, g.starts_at, g.ends_at) {
+                prop_assert!(
+                    used <= (to - from).num_seconds(),
+                    "segment {} used {} s of a {} s span",
+                    g.id,
+                    used,
+                    (to - from).num_seconds()
+                );
+            }
+        }
+    }
+    Ok(())
 }

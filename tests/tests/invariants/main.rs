@@ -13,7 +13,9 @@
 //!    what the session list says;
 //! 4. a session's status never goes backwards, and ENDED and CANCELLED are
 //!    final (and no session ever disappears);
-//! 5. no balance, bonus balance or holding goes negative.
+//! 5. no balance, bonus balance or holding goes negative;
+//! 6. a started session's open segments run back to back and it ends when
+//!    the last one does; no segment uses more time than its span.
 //!
 //! The scheduler is not started: "advance the clock" runs `run_due` by hand,
 //! so every step is deterministic and the failing sequence replays exactly.
@@ -23,6 +25,7 @@ use club_server::clock::{Clock, ManualClock};
 use club_server::config::Config;
 use club_server::error::Error;
 use club_server::requests::clients::NewClient;
+use club_server::requests::extend::{AddMode, AddTariff};
 use club_server::requests::hall::{NewDevice, NewZone};
 use club_server::requests::money::{Purchase, TopUp};
 use club_server::requests::sessions::{NewSession, SessionQuery};
@@ -89,6 +92,13 @@ enum Op {
     End {
         pick: usize,
     },
+    /// A tariff added to a session: queued after the last one (extend) or
+    /// started now (switch).
+    AddTariff {
+        pick: usize,
+        source: Source,
+        switch: bool,
+    },
     /// Move the clock, then run whatever the scheduler would run now.
     Advance {
         minutes: i64,
@@ -130,6 +140,8 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (0..64usize).prop_map(|pick| Op::Start { pick }),
         2 => (0..64usize).prop_map(|pick| Op::Cancel { pick }),
         3 => (0..64usize).prop_map(|pick| Op::End { pick }),
+        3 => (0..64usize, source(), prop_oneof![3 => Just(false), 1 => Just(true)])
+            .prop_map(|(pick, source, switch)| Op::AddTariff { pick, source, switch }),
         3 => (1..=120i64).prop_map(|minutes| Op::Advance { minutes }),
     ]
 }
@@ -302,9 +314,17 @@ impl World {
             .expect("sessions");
         sessions
             .iter()
-            .map(|s| match &s.end_kind {
-                Some(kind) => format!("{} {kind}", s.status),
-                None => s.status.to_string(),
+            .map(|s| {
+                let outcome = match &s.end_kind {
+                    Some(kind) => format!("{} {kind}", s.status),
+                    None => s.status.to_string(),
+                };
+                // Sessions with added tariffs are tallied apart: the
+                // rules for queued segments must be exercised too.
+                match s.segments.len() {
+                    1 => outcome,
+                    _ => format!("{outcome} (tariff added)"),
+                }
             })
             .collect()
     }
@@ -379,4 +399,16 @@ fn invariants_hold_after_every_step() {
             "no case reached {status}: {tally:?}"
         );
     }
+    let added = tally
+        .iter()
+        .filter(|(outcome, _)| {
+            outcome.ends_with("(tariff added)")
+                && (outcome.starts_with("ENDED") || outcome.starts_with("CANCELLED"))
+        })
+        .map(|(_, n)| n)
+        .sum::<usize>();
+    assert!(
+        added > 0,
+        "no case closed a session with an added tariff: {tally:?}"
+    );
 }

@@ -52,24 +52,13 @@ pub(crate) fn plan(
     Ok(out)
 }
 
-/// The segments a closing touches: every open one on a cancel, the current
-/// one on an end.
-pub(crate) fn closing_segments(
-    c: &mut Conn,
-    session_id: i64,
-    closing: Closing,
-) -> Result<Vec<store::SegmentRow>> {
-    let open: Vec<_> = c
-        .session_segments(session_id)?
+/// The segments a closing touches: every open one, in the order they run
+/// (the running one, then those queued after it).
+pub(crate) fn open_segments(c: &mut Conn, session_id: i64) -> Result<Vec<store::SegmentRow>> {
+    Ok(c.session_segments(session_id)?
         .into_iter()
         .filter(|g| g.closed_at.is_none())
-        .collect();
-    Ok(match closing {
-        Closing::Cancel => open,
-        Closing::ManualEnd(_) | Closing::NaturalEnd | Closing::Switch(_) => {
-            open.into_iter().last().into_iter().collect()
-        }
-    })
+        .collect())
 }
 
 /// Writes a plan: the postings the domain makes of it (holdings, closed
@@ -163,7 +152,7 @@ impl Service {
         check_cancel(s.status, at_opt(s.actual_start_at))?;
         let before = session_view(&mut *tx, id)?;
         let holdings_before = holdings_state(&mut *tx, &before)?;
-        let segments = closing_segments(&mut *tx, id, Closing::Cancel)?;
+        let segments = open_segments(&mut *tx, id)?;
         let outcomes = plan(&mut *tx, &segments, Closing::Cancel)?;
         let balance_changed = apply_plan(&mut *tx, actor, &s, &outcomes, now)?;
         tx.mark_session_cancelled(id, store::ms(now), actor.operator_id(), reason.as_deref())?;
@@ -248,7 +237,7 @@ impl Service {
         }
         let before = session_view(&mut *tx, id)?;
         let holdings_before = holdings_state(&mut *tx, &before)?;
-        let segments = closing_segments(&mut *tx, id, closing)?;
+        let segments = open_segments(&mut *tx, id)?;
         let outcomes = plan(&mut *tx, &segments, closing)?;
         let end_kind = if closing == Closing::NaturalEnd {
             "natural"
@@ -311,7 +300,7 @@ impl Service {
         };
         let refusal = allowed.err().map(|r| r.to_string());
         let (outcomes, receipt) = if refusal.is_none() {
-            let segments = closing_segments(&mut *tx, id, closing)?;
+            let segments = open_segments(&mut *tx, id)?;
             let outcomes = plan(&mut *tx, &segments, closing)?;
             let receipt = match action {
                 PreviewAction::End => Some(build_receipt(&mut *tx, id, &outcomes, "manual", now)?),

@@ -3,7 +3,7 @@
 //! press.
 
 use super::*;
-use crate::domain::{initial_status, occupancy, segment_seconds, transition, Action, Span};
+use crate::domain::{chain, initial_status, occupancy, transition, Action, Span};
 use crate::error::{Error, Result};
 use crate::service::money::buy_tariff;
 use crate::service::tariffs::{load_settings, tariff_window};
@@ -39,6 +39,24 @@ pub(crate) fn session_span(
         reserved,
         now,
     ))
+}
+
+/// The spans of a session's open segments run one after the other from
+/// `from`, each as long as its holding's time, cut by its tariff's window.
+pub(crate) fn chained_spans(
+    c: &mut Conn,
+    open: &[store::SegmentRow],
+    from: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
+    let tz = load_settings(c)?.tz();
+    let mut parts = Vec::with_capacity(open.len());
+    for g in open {
+        let tariff = c
+            .get_tariff(g.tariff_id)?
+            .ok_or_else(|| Error::not_found("tariff", g.tariff_id))?;
+        parts.push((g.reserved_seconds, tariff_window(&tariff)));
+    }
+    Ok(chain(from, &parts, tz))
 }
 
 /// The holding a session plays from: one of the client's (`holding_id`)
@@ -321,32 +339,29 @@ impl Service {
                  player's time would run; start it anyway with \"force\": true"
             )));
         }
-        let segment = tx
-            .session_segments(id)?
-            .into_iter()
-            .find(|g| g.closed_at.is_none())
-            .ok_or_else(|| Error::Conflict(format!("session {id} has no tariff left")))?;
-        let holding = tx
-            .get_holding(segment.holding_id)?
-            .ok_or_else(|| Error::not_found("holding", segment.holding_id))?;
-        let tariff = tx
-            .get_tariff(segment.tariff_id)?
-            .ok_or_else(|| Error::not_found("tariff", segment.tariff_id))?;
-        let tz = load_settings(&mut *tx)?.tz();
-        let window = tariff_window(&tariff);
-        let seconds = segment_seconds(holding.remaining_seconds, window, now, tz)
-            .filter(|s| *s > 0)
-            .ok_or_else(|| {
-                let w = window.map(|w| w.describe()).unwrap_or_default();
-                Error::Conflict(format!(
-                    "tariff {} is usable only {w}; it cannot start now",
-                    tariff.name
-                ))
-            })?;
+        // Every open segment gets its span: the first from now, those
+        // queued (extensions added before Start) one after the other.
+        let open = open_segments(&mut *tx, id)?;
+        let spans = chained_spans(&mut *tx, &open, now)?;
+        let (Some(first), Some(&(_, ends_at))) = (open.first(), spans.last()) else {
+            return Err(Error::Conflict(format!("session {id} has no tariff left")));
+        };
+        if spans[0].0 == spans[0].1 {
+            let w = tx
+                .get_tariff(first.tariff_id)?
+                .and_then(|t| tariff_window(&t))
+                .map(|w| w.describe())
+                .unwrap_or_default();
+            return Err(Error::Conflict(format!(
+                "tariff {} is usable only {w}; it cannot start now",
+                first.tariff_name
+            )));
+        }
         let before = session_view(&mut *tx, id)?;
-        let ends_at = now + Duration::seconds(seconds);
         tx.mark_session_started(id, store::ms(now), store::ms(ends_at), press_id)?;
-        tx.open_segment(segment.id, store::ms(now), store::ms(ends_at))?;
+        for (g, (from, to)) in open.iter().zip(&spans) {
+            tx.open_segment(g.id, store::ms(*from), store::ms(*to))?;
+        }
         tx.start_binding(id, store::ms(now))?;
         let view = session_view(&mut *tx, id)?;
         // Forced on an offline PC: its own kind, so reports find it.
