@@ -322,6 +322,32 @@
     return null;
   }
 
+  /**
+   * A live session's tariffs at `t`: the one running (or first to run) and
+   * those queued after it, from the hall's `segments` or a session's own
+   * open segments (queued ones start when the one before them ends).
+   */
+  function tariffPlan(segments, t = now()) {
+    const open = (segments || []).filter((g) => !g.closed_at);
+    let i = open.findIndex((g) => g.starts_at && g.ends_at && Date.parse(g.starts_at) <= t && t < Date.parse(g.ends_at));
+    if (i < 0) i = 0;
+    const seconds = (g) => g.seconds != null ? g.seconds
+      : g.starts_at && g.ends_at ? (Date.parse(g.ends_at) - Date.parse(g.starts_at)) / 1000 : null;
+    const queued = open.slice(i + 1);
+    return {
+      current: open[i] || null,
+      queued,
+      queuedSeconds: queued.reduce((sum, g) => sum + (seconds(g) || 0), 0),
+    };
+  }
+
+  /** "+2h 00m queued (Keep)": what an extension adds after the current tariff. */
+  function queuedText(plan) {
+    if (!plan.queued.length) return '';
+    const names = [...new Set(plan.queued.map((g) => g.tariff_name))].join(', ');
+    return `+${fmtDuration(plan.queuedSeconds)} queued (${names})`;
+  }
+
   /** The tile's data-state (see the DOM contract). */
   function deviceState(d, t = now()) {
     if (!d.online) return 'offline';
@@ -675,7 +701,10 @@
       if (d.command && d.command.state !== 'done') lines.push(h('span', { class: 'tile-command cmd-' + d.command.state, title: commandText(d.command) }, commandText(d.command)));
       if (live) {
         lines.push(h('span', { class: 'tile-client' }, live.client_name));
-        lines.push(h('span', { class: 'tile-tariff' }, live.tariff_name));
+        const plan = tariffPlan(live.segments, t);
+        lines.push(h('span', { class: 'tile-tariff' }, plan.current ? plan.current.tariff_name : live.tariff_name));
+        if (plan.queued.length) lines.push(h('span', { class: 'tile-queued', title: 'Added time, after the current tariff' }, queuedText(plan)));
+        el.dataset.tariff = plan.current ? plan.current.tariff_name : live.tariff_name;
         if (live.status === 'STARTED' && live.ends_at) {
           lines.push(h('span', { class: 'tile-timer', 'data-ends-at': live.ends_at }, fmtCountdown(Date.parse(live.ends_at) - t)));
         } else if (live.status === 'ACTIVE') {
@@ -693,6 +722,7 @@
         lines.push(h('span', { class: 'tile-metrics' }, seen));
       }
 
+      if (!live) delete el.dataset.tariff;
       el.className = cls.join(' ');
       el.dataset.state = st;
       if (alarm) el.dataset.alert = 'offline_while_playing';
@@ -726,7 +756,10 @@
       for (const el of $$('[data-ends-at]')) el.textContent = fmtCountdown(Date.parse(el.dataset.endsAt) - t);
       for (const d of state.devices.values()) {
         const tile = state.tiles.get(d.id);
-        if (tile && tile.dataset.state !== deviceState(d, t)) this.replaceTile(d);
+        // A state change, or a queued tariff's turn: the tile is redrawn.
+        const plan = d.session ? tariffPlan(d.session.segments, t) : null;
+        const tariff = plan && plan.current ? plan.current.tariff_name : undefined;
+        if (tile && (tile.dataset.state !== deviceState(d, t) || (d.session && tile.dataset.tariff !== tariff))) this.replaceTile(d);
       }
       this.renderSummary();
       card.tick();
@@ -753,9 +786,10 @@
   }
 
   function segmentsTable(segments) {
-    const last = segments[segments.length - 1];
-    return table(['Tariff', 'Policy', 'Starts', 'Ends', 'Used'], segments.map((g) => h('tr', { class: g.closed_at ? 'closed' : null },
-      td([g.tariff_name, g === last && !g.closed_at ? h('span', { class: 'muted' }, ' (current)') : null]),
+    const plan = tariffPlan(segments);
+    const mark = (g) => g === plan.current ? ' (current)' : plan.queued.includes(g) ? ' (queued)' : null;
+    return table(['Tariff', 'Policy', 'Starts', 'Ends', 'Used'], segments.map((g) => h('tr', { class: g.closed_at ? 'closed' : plan.queued.includes(g) ? 'queued' : null },
+      td([g.tariff_name, mark(g) ? h('span', { class: 'muted' }, mark(g)) : null]),
       td(POLICY_LABEL[g.refund_policy] || g.refund_policy),
       td(timeEl(g.starts_at)),
       td(timeEl(g.closed_at || g.ends_at)),
@@ -1003,10 +1037,12 @@
         return;
       }
       const v = this.detail && this.detail.id === s.id ? this.detail : null;
+      const plan = tariffPlan(v ? v.segments : s.segments);
       nodes.push(h('div', { class: 'session-head' }, h('h3', null, `Session #${s.id}`), statusChip(status)));
       nodes.push(kv([
         ['Client', [s.client_name, ' ', h('button', { type: 'button', class: 'link', title: 'Open client', onclick: () => clientsView.openFromCard(s.client_id) }, `#${s.client_id}`)]],
-        ['Tariff', s.tariff_name],
+        ['Tariff', plan.current ? plan.current.tariff_name : s.tariff_name],
+        plan.queued.length ? ['Queued', h('span', { class: 'queued' }, queuedText(plan))] : null,
         ['Planned start', timeEl(s.planned_start_at)],
         ['Started', timeEl(s.actual_start_at)],
         ['Ends at', timeEl(s.ends_at)],
@@ -1341,9 +1377,16 @@
     const holding = h('select', { id: 'add-tariff-holding' }, h('option', { value: '' }, '— none —'));
     const bonus = h('input', { id: 'add-tariff-bonus', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
     const info = h('small', { class: 'hint' });
+    const modeInput = (value, label, hint, checked) => h('label', { class: 'choice' },
+      h('input', { type: 'radio', name: 'add-tariff-mode', id: `add-tariff-${value}`, value, checked }),
+      h('span', null, h('strong', null, label), h('small', { class: 'hint' }, hint)));
+    const modes = h('fieldset', { class: 'modes' },
+      h('legend', null, 'How'),
+      modeInput('extend', 'Extend', 'Plays longer: queued after the current time, the session ends later. Nothing is given back.', true),
+      modeInput('switch', 'Switch now', 'Moves to this tariff now: the current tariff stops and its holding keeps the time not used; queued time goes back to the balance.', false));
     const form = h('form', { id: 'add-tariff-form', class: 'pane-form', novalidate: true },
       h('h3', null, 'Add tariff'),
-      h('p', { class: 'hint' }, 'A new segment starts now; the current one keeps what it did not use.'),
+      modes,
       field('Buy a tariff now', tariff), info,
       field('Bonus to spend', bonus),
       field('Or use a holding of the client', holding),
@@ -1388,6 +1431,7 @@
       if (holding.value) body = { holding_id: Number(holding.value) };
       else if (tariff.value) body = { tariff_id: Number(tariff.value), bonus_amount: parseMoney(bonus.value, 'bonus_amount') || 0 };
       else throw new InputError('tariff: choose a tariff to buy or a holding');
+      body.mode = form.querySelector('input[name="add-tariff-mode"]:checked').value;
       c.afterAction(await api.post(`/sessions/${sid}/tariffs`, body));
     });
     return { el: form, focus: tariff };

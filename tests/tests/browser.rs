@@ -77,7 +77,6 @@ async fn an_administrator_runs_a_session_from_the_hall_page() -> anyhow::Result<
     b.click(&tile(a.device_id)).await?;
     b.wait_for("#session-card", Some(("data-status", "STARTED")))
         .await?;
-    b.screenshot(&docs("session-card.png")).await?;
 
     // Add tariff for a client with no holding left on the balance: the
     // pane says so (it used to fail with a script error).
@@ -91,6 +90,19 @@ async fn an_administrator_runs_a_session_from_the_hall_page() -> anyhow::Result<
         "{}",
         b.text("#add-tariff-form").await?
     );
+    // Extend is the default: the tariff bought now is queued after the
+    // current one, and the tile and the card show the time added.
+    let extend_checked = "return document.querySelector('#add-tariff-extend').checked;";
+    assert_eq!(b.script(extend_checked, json!([])).await?, json!(true));
+    b.select("#add-tariff-tariff", &h.keep.to_string()).await?;
+    b.screenshot(&docs("add-tariff.png")).await?;
+    b.click("#add-tariff-submit").await?;
+    let queued = format!("{} .tile-queued", tile(a.device_id));
+    b.wait_for(&queued, None).await?;
+    assert_eq!(b.text(&queued).await?, "+2h 00m queued (Keep)");
+    b.wait_for("#session-card .queued", None).await?;
+    b.wait_for("#session-card tr.queued", None).await?;
+    b.screenshot(&docs("session-card.png")).await?;
 
     // Move it to PC-B from the card: both PCs update.
     b.wait_for("#btn-move", None).await?;
