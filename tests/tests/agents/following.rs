@@ -306,6 +306,51 @@ async fn offline_the_agent_locks_when_the_time_runs_out_and_never_unlocks_alone(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_the_agent_plays_on_through_time_added_by_an_extension() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let agent = TestAgent::start(&srv, &api, h.zone, "PC-A").await;
+    let id = new_session(&api, h.client, agent.device_id, h.keep).await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/start"),
+        json!({"force": true}),
+    )
+    .await;
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/tariffs"),
+        json!({"tariff_id": h.burn}),
+    )
+    .await;
+    agent
+        .wait("the new end", |s| {
+            s.session.as_ref().and_then(|x| x.ends_at) == Some(t0() + Duration::hours(4))
+        })
+        .await;
+
+    let stopped = srv.stop_for_a_while().await;
+    agent.wait("disconnected", |s| !s.connected).await;
+    // Past the first tariff's end: the queued one is paid for.
+    stopped.clock.advance(Duration::minutes(150));
+    agent
+        .wait("still playing, 90 minutes left", |s| {
+            !s.locked && s.seconds_left == Some(90 * 60)
+        })
+        .await;
+    stopped.clock.advance(Duration::minutes(90));
+    agent.wait("locked by itself", |s| s.locked).await;
+    assert_eq!(agent.lock_log().await, ["lock", "unlock", "lock"]);
+    let srv = stopped.start_again().await;
+    agent
+        .wait("reconnected", |s| s.connected && s.session.is_none())
+        .await;
+    agent.stop().await;
+    srv.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reboot_with_the_server_down_stays_locked() {
     let srv = TestServer::start().await;
     let api = srv.owner().await;
