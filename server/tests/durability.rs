@@ -117,6 +117,15 @@ async fn create_client(http: &reqwest::Client, base: &str, token: &str) -> i64 {
         .expect("create client request");
     assert_eq!(res.status(), 201, "create client");
     let body: Value = res.json().await.expect("client answer");
+    // Cash is taken in the operator's open shift.
+    let res = http
+        .post(format!("{base}/api/v1/shifts/open"))
+        .bearer_auth(token)
+        .json(&json!({"opening_cash": 0}))
+        .send()
+        .await
+        .expect("open shift request");
+    assert_eq!(res.status(), 201, "open shift");
     body["id"].as_i64().expect("client id")
 }
 

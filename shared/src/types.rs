@@ -5,6 +5,26 @@ use utoipa::ToSchema;
 /// Money in minor units (cents). Never a float.
 pub type Minor = i64;
 
+/// An amount as people read it, in major units: `12345` is "123.45",
+/// `-5` is "-0.05". Messages that name an amount use this.
+pub fn major(amount: Minor) -> String {
+    let sign = if amount < 0 { "-" } else { "" };
+    let a = amount.unsigned_abs();
+    format!("{sign}{}.{:02}", a / 100, a % 100)
+}
+
+#[cfg(test)]
+mod major_tests {
+    #[test]
+    fn amounts_read_in_major_units() {
+        assert_eq!(super::major(12345), "123.45");
+        assert_eq!(super::major(5), "0.05");
+        assert_eq!(super::major(-5), "-0.05");
+        assert_eq!(super::major(0), "0.00");
+        assert_eq!(super::major(i64::MIN), "-92233720368547758.08");
+    }
+}
+
 /// The life of a session; see DESIGN.md "The session state machine".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

@@ -202,6 +202,7 @@ pub async fn new_client(api: &Api, name: &str, phone: &str, money: i64) -> i64 {
         .as_i64()
         .unwrap();
     if money > 0 {
+        open_shift(api).await;
         api.ok(
             Method::POST,
             &format!("/clients/{id}/top-ups"),
@@ -210,4 +211,11 @@ pub async fn new_client(api: &Api, name: &str, phone: &str, money: i64) -> i64 {
         .await;
     }
     id
+}
+
+/// Opens the caller's shift with an empty till, as an operator does before
+/// taking cash; a shift already open is fine.
+pub async fn open_shift(api: &Api) {
+    let (st, body) = api.post("/shifts/open", json!({"opening_cash": 0})).await;
+    assert!(st == 201 || st == 409, "opening a shift: {st} {body}");
 }

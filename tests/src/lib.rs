@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-pub use api::{hall, new_client, new_session, Api, Hall, PRICE, TWO_HOURS};
+pub use api::{hall, new_client, new_session, open_shift, Api, Hall, PRICE, TWO_HOURS};
 
 pub const OWNER_PASSWORD: &str = "owner-pass-1";
 

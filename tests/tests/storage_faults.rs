@@ -68,6 +68,7 @@ async fn a_full_disk_answers_storage_unavailable_changes_nothing_and_recovers() 
     let srv = ServerProcess::start(server_command(&db, "trap '' XFSZ", &[])).await;
     let api = sign_in(&srv.base).await;
     let client = new_client(&api, "Dana", "+1 555 0100", 0).await;
+    open_shift(&api).await;
 
     // The disk fills: no file of the database may grow past its size now.
     let wal = db.with_extension("db-wal");

@@ -72,7 +72,9 @@ pub async fn update_client(
 /// Money onto the balance (BalanceTopUp).
 #[utoipa::path(post, path = "/api/v1/clients/{id}/top-ups", tag = "clients", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = TopUp,
-    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ClientView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "the operator has no open shift (club setting `require_open_shift`)", body = ErrorBody)))]
 pub async fn top_up(
     State(s): State<AppState>,
     Staff(a): Staff,

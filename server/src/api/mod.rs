@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(sessions::bulk_cancel))
         .routes(routes!(sessions::sessions_csv))
         .routes(routes!(orders::open_shift))
+        .routes(routes!(orders::list_shifts))
         .routes(routes!(orders::current_shift))
         .routes(routes!(orders::close_shift))
         .routes(routes!(orders::shift_report))

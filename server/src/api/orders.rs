@@ -1,6 +1,6 @@
 use super::extract::{Body, Path, Query};
 use crate::error::{ErrorBody, Result};
-use crate::requests::orders::{ExtraCharge, OrderRefund};
+use crate::requests::orders::{CloseShift, ExtraCharge, OpenShift, OrderRefund, ShiftQuery};
 use crate::service::{OrderView, ShiftReport};
 use crate::state::AppState;
 use crate::state::Staff;
@@ -10,14 +10,33 @@ use axum::Json;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// Opens a shift for the caller (ShiftManage); answers its X report.
+/// Opens a shift for the caller (ShiftManage) with the cash float counted
+/// in the till; answers its X report.
 #[utoipa::path(post, path = "/api/v1/shifts/open", tag = "shifts", security(("bearer" = [])),
-    responses((status = 201, body = ShiftReport), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = OpenShift,
+    responses((status = 201, body = ShiftReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "the caller's shift is already open", body = ErrorBody)))]
 pub async fn open_shift(
     State(s): State<AppState>,
     Staff(a): Staff,
+    Body(req): Body<OpenShift>,
 ) -> Result<(StatusCode, Json<ShiftReport>)> {
-    Ok((StatusCode::CREATED, Json(s.service.open_shift(&a).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.open_shift(&a, req).await?),
+    ))
+}
+
+/// Shifts, newest first, with their X or Z reports (ReportView).
+#[utoipa::path(get, path = "/api/v1/shifts", tag = "shifts", security(("bearer" = [])),
+    params(ShiftQuery),
+    responses((status = 200, body = [ShiftReport]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_shifts(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Query(q): Query<ShiftQuery>,
+) -> Result<Json<Vec<ShiftReport>>> {
+    Ok(Json(s.service.list_shifts(&a, q).await?))
 }
 
 /// The caller's open shift with its live X report.
@@ -30,16 +49,19 @@ pub async fn current_shift(
     Ok(Json(s.service.current_shift(&a).await?))
 }
 
-/// Closes a shift and answers its Z report.
+/// Closes a shift with the cash counted in the till and answers its Z
+/// report (expected cash, counted cash, the difference).
 #[utoipa::path(post, path = "/api/v1/shifts/{id}/close", tag = "shifts", security(("bearer" = [])),
-    params(("id" = i64, Path)),
-    responses((status = 200, body = ShiftReport), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    params(("id" = i64, Path)), request_body = CloseShift,
+    responses((status = 200, body = ShiftReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn close_shift(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
+    Body(req): Body<CloseShift>,
 ) -> Result<Json<ShiftReport>> {
-    Ok(Json(s.service.close_shift(&a, id).await?))
+    Ok(Json(s.service.close_shift(&a, id, req).await?))
 }
 
 /// X report of an open shift, or the Z report of a closed one (ReportView).

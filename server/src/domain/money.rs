@@ -1,6 +1,6 @@
 //! Money rules. Every amount is an integer in minor units.
 
-use club_shared::{Minor, RefundPolicy};
+use club_shared::{major, Minor, RefundPolicy};
 
 /// The time and value left on a holding (a bought tariff on a client's
 /// balance). `value_remaining` is the part of the price not yet used,
@@ -124,23 +124,35 @@ pub enum PurchaseError {
 }
 
 impl std::fmt::Display for PurchaseError {
+    // Amounts as people read them (major units).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::BonusOverCap { cap } => {
-                write!(f, "bonus_amount is over this tariff's bonus cap of {cap}")
+                write!(
+                    f,
+                    "bonus_amount is over this tariff's bonus cap of {}",
+                    major(*cap)
+                )
             }
             Self::BonusOverPrice { price } => {
-                write!(f, "bonus_amount is over the tariff price of {price}")
+                write!(
+                    f,
+                    "bonus_amount is over the tariff price of {}",
+                    major(*price)
+                )
             }
             Self::NotEnoughBonus { bonus_balance } => {
                 write!(
                     f,
-                    "bonus_amount is over the client's bonus balance of {bonus_balance}"
+                    "bonus_amount is over the client's bonus balance of {}",
+                    major(*bonus_balance)
                 )
             }
             Self::NotEnoughMoney { needed, balance } => write!(
                 f,
-                "the client's balance of {balance} does not cover the {needed} to pay"
+                "the client's balance of {} does not cover the {} to pay",
+                major(*balance),
+                major(*needed)
             ),
         }
     }

@@ -55,3 +55,33 @@ pub struct ExtraCharge {
     )]
     pub reason: String,
 }
+
+/// Opening a shift: the cash float counted in the till.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenShift {
+    /// Minor units counted in the till at the start.
+    #[schema(value_type = i64, minimum = 0, maximum = 1000000000)]
+    pub opening_cash: Minor,
+}
+
+/// Closing a shift: the cash counted in the till at the end.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseShift {
+    /// Minor units counted in the till; compared with the expected cash.
+    #[schema(value_type = i64, minimum = 0, maximum = 1000000000)]
+    pub counted_cash: Minor,
+}
+
+/// Which shifts to list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ShiftQuery {
+    /// One operator's shifts.
+    pub operator_id: Option<i64>,
+    /// The next page: shifts older than this one.
+    pub before_id: Option<i64>,
+    /// 1..500, 50 by default.
+    pub limit: Option<i64>,
+}

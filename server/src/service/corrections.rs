@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::requests::corrections::{MoveSession, PriceCorrection, MAX_CORRECTION};
 use crate::store::{self, Conn, NewLedger};
 use club_shared::events::SessionChange;
-use club_shared::{Account, Event, Minor, Permission, SessionStatus, SessionView};
+use club_shared::{major, Account, Event, Minor, Permission, SessionStatus, SessionView};
 
 /// Live sessions only; the message names the status otherwise.
 pub(super) fn require_live(s: &store::SessionRow, what: &str) -> Result<SessionStatus> {
@@ -119,7 +119,7 @@ impl Service {
         if !(-MAX_CORRECTION..=MAX_CORRECTION).contains(&req.delta) {
             return Err(Error::bad(
                 "delta",
-                format!("must be within ±{MAX_CORRECTION}"),
+                format!("must be within ±{}", major(MAX_CORRECTION)),
             ));
         }
         let now = self.now();
@@ -155,7 +155,8 @@ impl Service {
             if req.delta > client.balance {
                 return Err(Error::Conflict(format!(
                     "the client's balance of {} does not cover the {} charge",
-                    client.balance, req.delta
+                    major(client.balance),
+                    major(req.delta)
                 )));
             }
             tx.insert_price_correction(

@@ -3,13 +3,16 @@
 //! the same transaction.
 
 use super::clients::{balance_event, client_view, holding_view, MAX_TOP_UP};
+use super::shifts::require_open_shift;
 use super::{positive_amount, Actor, Service};
 use crate::domain::split_payment;
 use crate::error::{Error, Result};
 use crate::requests::money::{Purchase, TopUp};
 use crate::store::{self, at, Conn, NewLedger, NewOrder};
 use chrono::{DateTime, Utc};
-use club_shared::{Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, Permission};
+use club_shared::{
+    major, Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, Permission,
+};
 
 /// Buys a tariff into a new holding inside `c`'s transaction: an order, the
 /// ledger entries for money and bonus, and the holding. Answers the holding.
@@ -96,7 +99,7 @@ impl Service {
         if req.amount > MAX_TOP_UP {
             return Err(Error::bad(
                 "amount",
-                format!("must be at most {MAX_TOP_UP}"),
+                format!("must be at most {} (a typo guard)", major(MAX_TOP_UP)),
             ));
         }
         let now = self.now();
@@ -107,6 +110,7 @@ impl Service {
             let before = tx
                 .get_client(client_id)?
                 .ok_or_else(|| Error::not_found("client", client_id))?;
+            require_open_shift(&mut *tx, actor, "taking a cash or card top-up")?;
             let order_id = tx.insert_order(&NewOrder {
                 at: t,
                 client_id,

@@ -3,12 +3,13 @@
 
 use super::clients::balance_event;
 use super::sessions::load_session;
+use super::shifts::require_open_shift;
 use super::{positive_amount, required_text, Actor, Service};
 use crate::error::{Error, Result};
 use crate::requests::orders::{ExtraCharge, OrderRefund, RefundMethod};
 use crate::store::{self, at, NewLedger, NewOrder, NewValueMovement};
 use chrono::{DateTime, Utc};
-use club_shared::{Account, HoldingStatus, Minor, Permission};
+use club_shared::{major, Account, HoldingStatus, Minor, Permission};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -118,7 +119,10 @@ impl Service {
             if req.amount > order.money {
                 return Err(Error::bad(
                     "amount",
-                    format!("order {id} took {}; a refund cannot be more", order.money),
+                    format!(
+                        "order {id} took {}; a refund cannot be more",
+                        major(order.money)
+                    ),
                 ));
             }
             let left = order.money - order.refunded;
@@ -129,9 +133,13 @@ impl Service {
             }
             if req.amount > left {
                 return Err(Error::Conflict(format!(
-                    "only {left} is left to refund on order {id} ({} was refunded already)",
-                    order.refunded
+                    "only {} is left to refund on order {id} ({} was refunded already)",
+                    major(left),
+                    major(order.refunded)
                 )));
+            }
+            if req.method != RefundMethod::Balance {
+                require_open_shift(&mut *tx, actor, "paying money out")?;
             }
             match order.kind.as_str() {
                 "top_up" => {
@@ -147,7 +155,8 @@ impl Service {
                     if client.balance < req.amount {
                         return Err(Error::Conflict(format!(
                             "the client's balance of {} is less than the {} to pay out",
-                            client.balance, req.amount
+                            major(client.balance),
+                            major(req.amount)
                         )));
                     }
                 }
@@ -288,7 +297,8 @@ impl Service {
             if client.balance < req.amount {
                 return Err(Error::Conflict(format!(
                     "the client's balance of {} does not cover the {} charge",
-                    client.balance, req.amount
+                    major(client.balance),
+                    major(req.amount)
                 )));
             }
             let order_id = tx.insert_order(&NewOrder {

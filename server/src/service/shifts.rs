@@ -4,6 +4,7 @@
 
 use super::{Actor, Service};
 use crate::error::{Error, Result};
+use crate::requests::orders::{CloseShift, OpenShift, ShiftQuery};
 use crate::store::{self, at, at_opt};
 use chrono::{DateTime, Utc};
 use club_shared::{Minor, Permission};
@@ -41,10 +42,35 @@ pub struct CancellationLine {
 pub struct ShiftReport {
     pub shift_id: i64,
     pub operator_id: i64,
+    /// The operator's login, beside the id.
+    #[serde(default)]
+    pub operator_login: String,
     pub opened_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     /// `x` while open, `z` once closed.
     pub kind: String,
+    /// The till: the float counted at the opening, cash taken (top-ups
+    /// paid in cash) and paid out (refunds in cash), and what should be
+    /// in it now: opening + in - out.
+    #[serde(default)]
+    pub opening_cash: Minor,
+    #[serde(default)]
+    pub cash_in: Minor,
+    #[serde(default)]
+    pub cash_out: Minor,
+    #[serde(default)]
+    pub expected_cash: Minor,
+    /// Counted at the close (Z only), and counted minus expected: a
+    /// shortfall is negative.
+    #[serde(default)]
+    pub counted_cash: Option<Minor>,
+    #[serde(default)]
+    pub cash_difference: Option<Minor>,
+    /// Card payments taken and refunded to cards.
+    #[serde(default)]
+    pub card_in: Minor,
+    #[serde(default)]
+    pub card_out: Minor,
     /// Totals by order kind and payment method.
     pub payments: Vec<PaymentLine>,
     pub bonus_issued: Minor,
@@ -60,8 +86,18 @@ pub(super) fn staff_id(actor: &Actor) -> Result<i64> {
 }
 
 fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
-    let payments = c
-        .shift_order_totals(shift.id)?
+    let totals = c.shift_order_totals(shift.id)?;
+    let sum = |kind: &str, method: &str| -> Minor {
+        totals
+            .iter()
+            .filter(|(k, m, ..)| k == kind && m.as_deref() == Some(method))
+            .map(|(_, _, money, ..)| money)
+            .sum()
+    };
+    let (cash_in, cash_out) = (sum("top_up", "cash"), sum("refund", "cash"));
+    let (card_in, card_out) = (sum("top_up", "card"), sum("refund", "card"));
+    let expected_cash = shift.opening_cash + cash_in - cash_out;
+    let payments = totals
         .into_iter()
         .map(|(kind, method, money, bonus, count)| PaymentLine {
             kind,
@@ -98,9 +134,18 @@ fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
     Ok(ShiftReport {
         shift_id: shift.id,
         operator_id: shift.operator_id,
+        operator_login: shift.operator_login.clone(),
         opened_at: at(shift.opened_at),
         closed_at: at_opt(shift.closed_at),
         kind: if shift.closed_at.is_some() { "z" } else { "x" }.into(),
+        opening_cash: shift.opening_cash,
+        cash_in,
+        cash_out,
+        expected_cash,
+        counted_cash: shift.counted_cash,
+        cash_difference: shift.counted_cash.map(|c| c - expected_cash),
+        card_in,
+        card_out,
         payments,
         bonus_issued,
         bonus_spent,
@@ -110,9 +155,10 @@ fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
 }
 
 impl Service {
-    pub async fn open_shift(&self, actor: &Actor) -> Result<ShiftReport> {
+    pub async fn open_shift(&self, actor: &Actor, req: OpenShift) -> Result<ShiftReport> {
         actor.require(Permission::ShiftManage)?;
         let op = staff_id(actor)?;
+        let opening_cash = till_amount("opening_cash", req.opening_cash)?;
         let now = self.now();
         let actor = actor.clone();
         self.run(move |_, tx| {
@@ -123,12 +169,12 @@ impl Service {
                     open.id
                 )));
             }
-            let id = tx.open_shift(op, store::ms(now))?;
+            let id = tx.open_shift(op, store::ms(now), opening_cash)?;
             let shift = tx
                 .get_shift(id)?
                 .ok_or_else(|| Error::not_found("shift", id))?;
             let mut a = actor.audit("shift.open", now);
-            a.after = Some(serde_json::json!({"shift_id": id}));
+            a.after = Some(serde_json::json!({"shift_id": id, "opening_cash": opening_cash}));
             tx.insert_audit(&a)?;
             let r = report(&mut *tx, &shift)?;
             let events = vec![];
@@ -147,11 +193,18 @@ impl Service {
         report(&mut *tx, &shift)
     }
 
-    /// Closes a shift (its operator's own, or any with RoleManage) and fixes
-    /// its Z report.
-    pub async fn close_shift(&self, actor: &Actor, id: i64) -> Result<ShiftReport> {
+    /// Closes a shift (its operator's own, or any with RoleManage) with the
+    /// cash counted in the till, and fixes its Z report: the expected cash,
+    /// the counted cash and the difference.
+    pub async fn close_shift(
+        &self,
+        actor: &Actor,
+        id: i64,
+        req: CloseShift,
+    ) -> Result<ShiftReport> {
         actor.require(Permission::ShiftManage)?;
         let op = staff_id(actor)?;
+        let counted = till_amount("counted_cash", req.counted_cash)?;
         let now = self.now();
         let actor = actor.clone();
         self.run(move |_, tx| {
@@ -170,15 +223,41 @@ impl Service {
             tx.insert_audit(&a)?;
             let closed = store::ShiftRow {
                 closed_at: Some(store::ms(now)),
+                counted_cash: Some(counted),
                 ..shift
             };
             let z = report(&mut *tx, &closed)?;
+            let mut a = actor.audit("shift.count", now);
+            a.after = Some(serde_json::json!({
+                "shift_id": id, "expected_cash": z.expected_cash,
+                "counted_cash": counted, "cash_difference": z.cash_difference,
+            }));
+            tx.insert_audit(&a)?;
             let json = serde_json::to_string(&z).map_err(|e| Error::Internal(e.into()))?;
-            tx.close_shift(id, store::ms(now), &json)?;
+            tx.close_shift(id, store::ms(now), counted, &json)?;
             let events = vec![];
             Ok((z, events))
         })
         .await
+    }
+
+    /// Shifts, newest first, with their reports (ReportView); the next
+    /// page is `before_id` = the last id of this one.
+    pub async fn list_shifts(&self, actor: &Actor, q: ShiftQuery) -> Result<Vec<ShiftReport>> {
+        actor.require(Permission::ReportView)?;
+        let limit = q.limit.unwrap_or(50);
+        if !(1..=500).contains(&limit) {
+            return Err(Error::bad("limit", "must be 1..500"));
+        }
+        let mut tx = self.store.snapshot().await?;
+        let mut out = Vec::new();
+        for shift in tx.list_shifts(q.operator_id, q.before_id, limit)? {
+            out.push(match stored_z(&shift) {
+                Some(z) => z,
+                None => report(&mut *tx, &shift)?,
+            });
+        }
+        Ok(out)
     }
 
     pub async fn shift_report(&self, actor: &Actor, id: i64) -> Result<ShiftReport> {
@@ -187,13 +266,49 @@ impl Service {
         let shift = tx
             .get_shift(id)?
             .ok_or_else(|| Error::not_found("shift", id))?;
-        if let Some(z) = shift
-            .z_report
-            .as_deref()
-            .and_then(|z| serde_json::from_str(z).ok())
-        {
+        if let Some(z) = stored_z(&shift) {
             return Ok(z);
         }
         report(&mut *tx, &shift)
     }
+}
+
+/// The open shift of a staff member taking cash or card money, when the
+/// club requires one: a 409 that names what is missing.
+pub(crate) fn require_open_shift(c: &mut store::Conn, actor: &Actor, what: &str) -> Result<()> {
+    let Actor::Staff(staff) = actor else {
+        return Ok(());
+    };
+    if !super::tariffs::load_settings(c)?.require_open_shift {
+        return Ok(());
+    }
+    if c.open_shift_of(staff.operator_id)?.is_none() {
+        return Err(Error::Conflict(format!(
+            "{} has no open shift: open a shift with the counted cash float before {what}",
+            staff.login
+        )));
+    }
+    Ok(())
+}
+
+/// The Z report fixed at the close, with the login beside the id (a Z
+/// fixed before logins were in it has none).
+fn stored_z(shift: &store::ShiftRow) -> Option<ShiftReport> {
+    let mut z: ShiftReport = serde_json::from_str(shift.z_report.as_deref()?).ok()?;
+    z.operator_login.clone_from(&shift.operator_login);
+    Some(z)
+}
+
+/// A till amount: 0 up to the top-up limit.
+fn till_amount(field: &str, amount: Minor) -> Result<Minor> {
+    if !(0..=super::clients::MAX_TOP_UP).contains(&amount) {
+        return Err(Error::bad(
+            field,
+            format!(
+                "must be 0..{} (minor units)",
+                club_shared::major(super::clients::MAX_TOP_UP)
+            ),
+        ));
+    }
+    Ok(amount)
 }

@@ -29,6 +29,14 @@ pub struct Settings {
     #[serde(default = "default_region")]
     #[schema(schema_with = crate::phone::region_schema)]
     pub phone_region: String,
+    /// Cash and card money (top-ups, refunds paid out) needs the
+    /// operator's open shift, so that the till can be reconciled.
+    #[serde(default = "default_true")]
+    pub require_open_shift: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_time_zone() -> String {
@@ -98,6 +106,7 @@ impl Default for Settings {
             warn_before_end_seconds: default_warn(),
             time_zone: default_time_zone(),
             phone_region: default_region(),
+            require_open_shift: true,
         }
     }
 }

@@ -24,9 +24,12 @@ pub struct OrderRow {
 pub struct ShiftRow {
     pub id: i64,
     pub operator_id: i64,
+    pub operator_login: String,
     pub opened_at: i64,
     pub closed_at: Option<i64>,
     pub z_report: Option<String>,
+    pub opening_cash: i64,
+    pub counted_cash: Option<i64>,
 }
 
 /// (kind, method, money, bonus, count) of a shift's orders.
@@ -44,10 +47,18 @@ pub trait Orders {
     fn list_orders(&mut self, client_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>>;
     /// Revenue a holding has earned and not yet given back.
     fn holding_revenue(&mut self, holding_id: i64) -> Result<i64>;
-    fn open_shift(&mut self, operator_id: i64, at: i64) -> Result<i64>;
+    fn open_shift(&mut self, operator_id: i64, at: i64, opening_cash: i64) -> Result<i64>;
+    /// Shifts, newest first: of one operator if given, before the shift
+    /// `before_id` if given (the next page), at most `limit`.
+    fn list_shifts(
+        &mut self,
+        operator_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ShiftRow>>;
     fn open_shift_of(&mut self, operator_id: i64) -> Result<Option<ShiftRow>>;
     fn get_shift(&mut self, id: i64) -> Result<Option<ShiftRow>>;
-    fn close_shift(&mut self, id: i64, at: i64, z_report: &str) -> Result<()>;
+    fn close_shift(&mut self, id: i64, at: i64, counted_cash: i64, z_report: &str) -> Result<()>;
     /// The totals of a shift's orders by kind and method.
     fn shift_order_totals(&mut self, shift_id: i64) -> Result<Vec<OrderTotal>>;
     /// (bonus issued, bonus spent) in a shift.

@@ -19,7 +19,7 @@ async fn not_enough_money_is_refused_and_rolled_back() {
     assert!(body["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("balance of 150"));
+        .contains("balance of 1.50 does not cover the 2.00"));
     assert_eq!(balance_and_ledger(&api, poor).await, before);
     // The PC is still free: a half-done session would block it.
     api.ok(

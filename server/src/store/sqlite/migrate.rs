@@ -45,6 +45,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "agent builds",
         include_str!("../../../migrations/0008_agent_builds.sql"),
     ),
+    (
+        9,
+        "shift cash",
+        include_str!("../../../migrations/0009_shift_cash.sql"),
+    ),
 ];
 
 /// The newest schema version this server knows.

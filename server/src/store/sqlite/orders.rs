@@ -28,12 +28,15 @@ const ORDER_COLUMNS: &str = "SELECT o.id, o.at, o.client_id, o.operator_id, o.ki
 crate::from_row!(ShiftRow {
     id,
     operator_id,
+    operator_login,
     opened_at,
     closed_at,
-    z_report
+    z_report,
+    opening_cash,
+    counted_cash
 });
 
-const SHIFT_COLUMNS: &str = "SELECT id, operator_id, opened_at, closed_at, z_report FROM shifts";
+const SHIFT_COLUMNS: &str = "SELECT s.id, s.operator_id, o.login AS operator_login, s.opened_at,      s.closed_at, s.z_report, s.opening_cash, s.counted_cash      FROM shifts s JOIN operators o ON o.id = s.operator_id";
 
 impl Orders for Db {
     fn get_order(&mut self, id: i64) -> Result<Option<OrderRow>> {
@@ -60,18 +63,34 @@ impl Orders for Db {
          FROM value_movements WHERE holding_id = ?", rusqlite::params![holding_id])
     }
 
-    fn open_shift(&mut self, operator_id: i64, at: i64) -> Result<i64> {
+    fn open_shift(&mut self, operator_id: i64, at: i64, opening_cash: i64) -> Result<i64> {
         let c = self;
         c.insert(
-            "INSERT INTO shifts (operator_id, opened_at) VALUES (?, ?)",
-            rusqlite::params![operator_id, at],
+            "INSERT INTO shifts (operator_id, opened_at, opening_cash) VALUES (?, ?, ?)",
+            rusqlite::params![operator_id, at, opening_cash],
+        )
+    }
+
+    fn list_shifts(
+        &mut self,
+        operator_id: Option<i64>,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<ShiftRow>> {
+        let c = self;
+        c.all(
+            &format!(
+                "{SHIFT_COLUMNS} WHERE (?1 IS NULL OR s.operator_id = ?1) \
+                 AND (?2 IS NULL OR s.id < ?2) ORDER BY s.id DESC LIMIT ?3"
+            ),
+            rusqlite::params![operator_id, before_id, limit],
         )
     }
 
     fn open_shift_of(&mut self, operator_id: i64) -> Result<Option<ShiftRow>> {
         let c = self;
         c.one(
-            &format!("{SHIFT_COLUMNS} WHERE operator_id = ? AND closed_at IS NULL"),
+            &format!("{SHIFT_COLUMNS} WHERE s.operator_id = ? AND s.closed_at IS NULL"),
             rusqlite::params![operator_id],
         )
     }
@@ -79,16 +98,17 @@ impl Orders for Db {
     fn get_shift(&mut self, id: i64) -> Result<Option<ShiftRow>> {
         let c = self;
         c.one(
-            &format!("{SHIFT_COLUMNS} WHERE id = ?"),
+            &format!("{SHIFT_COLUMNS} WHERE s.id = ?"),
             rusqlite::params![id],
         )
     }
 
-    fn close_shift(&mut self, id: i64, at: i64, z_report: &str) -> Result<()> {
+    fn close_shift(&mut self, id: i64, at: i64, counted_cash: i64, z_report: &str) -> Result<()> {
         let c = self;
         c.run(
-            "UPDATE shifts SET closed_at = ?, z_report = ? WHERE id = ? AND closed_at IS NULL",
-            rusqlite::params![at, z_report, id],
+            "UPDATE shifts SET closed_at = ?, counted_cash = ?, z_report = ? \
+             WHERE id = ? AND closed_at IS NULL",
+            rusqlite::params![at, counted_cash, z_report, id],
         )
         .map(drop)
     }

@@ -249,6 +249,8 @@ impl Api {
                 json!({"name": format!("Bench {tag}"), "phone": format!("+1 555 {:04}", 1000 + n)}),
             )
             .await?;
+        // Cash needs the operator's open shift; one may be open already.
+        let _ = self.post("/shifts/open", json!({"opening_cash": 0})).await;
         self.post(
             &format!("/clients/{client}/top-ups"),
             json!({"amount": 1_000_000_000, "method": "cash"}),
