@@ -251,3 +251,73 @@ async fn a_cashier_sees_no_cancel_button_and_is_refused_when_forcing_it() -> any
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_opens_and_closes_a_shift_with_a_cash_difference() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let ada = srv.staff("ada", "Administrator").await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "ada", "password-123").await?;
+
+    // No shift yet: the page asks for the float counted in the till. The
+    // Shift button shows once the operator's permissions are known.
+    b.wait_for("#nav-shift:not([hidden])", None).await?;
+    b.click("#nav-shift").await?;
+    b.wait_for("#shift-open-form", None).await?;
+    b.type_into("#shift-opening-cash", "100").await?;
+    b.click("#shift-open-submit").await?;
+    b.wait_for(".shift-report", Some(("data-kind", "x")))
+        .await?;
+
+    // 5.00 cash taken at the desk: the till expects 105.00.
+    ada.ok(
+        Method::POST,
+        &format!("/clients/{}/top-ups", h.client),
+        json!({"amount": 5_00, "method": "cash"}),
+    )
+    .await;
+    b.click("#shift-refresh").await?;
+    b.wait_for(".shift-report", Some(("data-expected-cash", "10500")))
+        .await?;
+
+    // 104.50 counted: the page says the till is short before it closes.
+    b.type_into("#shift-counted-cash", "104.50").await?;
+    b.click("#shift-close-submit").await?;
+    b.wait_for("#shift-close-warning:not([hidden])", None)
+        .await?;
+    assert!(b.text("#shift-close-warning").await?.contains("0.50 short"));
+    b.click("#shift-close-submit").await?;
+    b.wait_for("#shift-current .shift-report", Some(("data-kind", "z")))
+        .await?;
+    assert_eq!(
+        b.text("#shift-current .cash-difference").await?,
+        "0.50 short"
+    );
+    assert_eq!(b.text("#shift-current .counted-cash").await?, "104.50");
+    b.wait_for("#shift-open-form", None).await?;
+    b.wait_for("#shift-list", None).await?;
+    b.script(
+        "document.querySelector('#shift-current h2').scrollIntoView(true);",
+        json!([]),
+    )
+    .await?;
+    b.screenshot(&docs("shift-z.png")).await?;
+
+    let shifts = owner.ok(Method::GET, "/shifts", Value::Null).await;
+    let z = shifts
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["operator_login"] == "ada")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (z["counted_cash"].as_i64(), z["cash_difference"].as_i64()),
+        (Some(104_50), Some(-50))
+    );
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}
