@@ -83,5 +83,6 @@ pub struct ShiftQuery {
     /// The next page: shifts older than this one.
     pub before_id: Option<i64>,
     /// 1..500, 50 by default.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
