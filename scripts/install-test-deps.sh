@@ -4,7 +4,8 @@
 # chromedriver for the browser tests; Xvfb, xdotool, x11-utils and
 # ImageMagick for the lock screen on a real X display; mingw-w64 and Rust's x86_64-pc-windows-gnu target to build the
 # agent and the lock screen for Windows; Python's venv and schemathesis
-# (from PyPI, into target/schemathesis-venv) for the API fuzzing run.
+# (from PyPI, into target/schemathesis-venv) for the API fuzzing run; Node.js
+# and npm for ESLint on the operator page (scripts/lint-web.sh installs it).
 set -euo pipefail
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -25,6 +26,8 @@ command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v strip >/dev/null 2>&1 || need+=(binutils)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   sudo=""

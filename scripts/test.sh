@@ -2,7 +2,8 @@
 # Runs every Clubhall test: formatting, lints, unit tests, API and agent
 # tests against a real server, the property test, the durability test, the
 # browser tests in headless Chromium, the lock screen on a real X display
-# (Xvfb), and the Windows build of the agent and the lock screen. On a fresh machine it installs
+# (Xvfb), the operator page's modules (ESLint), and the Windows build of the
+# agent and the lock screen. On a fresh machine it installs
 # what the tests need first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== eslint: the operator page's modules"
+./scripts/lint-web.sh
 echo "== the server without the demo agents (it does not need club-agent)"
 cargo clippy -p club-server --no-default-features -- -D warnings
 echo "== Windows: club-agent and club-lock for x86_64-pc-windows-gnu (built, not run)"

@@ -85,7 +85,8 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "acceptInsecureCerts": accept_insecure_certs,
-            "goog:chromeOptions": {"binary": chromium()?, "args": args}
+            "goog:chromeOptions": {"binary": chromium()?, "args": args},
+            "goog:loggingPrefs": {"browser": "ALL"}
         }}});
         let http = reqwest::Client::new();
         let res: Value = http
@@ -125,6 +126,24 @@ impl Browser {
             bail!("webdriver {path}: {err}: {}", res["value"]["message"]);
         }
         Ok(res["value"].clone())
+    }
+
+    /// What the page's scripts logged as errors since the last call: thrown
+    /// exceptions and `console.error`. A refused request (a 4xx the page
+    /// shows to the operator) is the network's entry, not a script error.
+    pub async fn script_errors(&self) -> anyhow::Result<Vec<String>> {
+        let entries = self
+            .cmd("POST", "/se/log", json!({"type": "browser"}))
+            .await?;
+        Ok(entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .filter(|e| e["source"] != "network")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .filter(|m| !m.contains("Failed to load resource"))
+            .collect())
     }
 
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {

@@ -321,3 +321,40 @@ async fn an_operator_opens_and_closes_a_shift_with_a_cash_difference() -> anyhow
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_opens_without_a_script_error() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    new_session(&owner, h.client, h.pcs[0], h.keep).await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    // Each view, and what it loads: its own element appears.
+    for (view, loaded) in [
+        ("clients", "#view-clients"),
+        ("sessions", "#sessions-list table"),
+        ("shift", "#shift-current .shift-report"),
+        ("tariffs", "#tariffs-list table"),
+        ("roles", "#roles-matrix table"),
+        ("audit", "#audit-list table"),
+        ("hall", &tile(h.pcs[0]) as &str),
+    ] {
+        let nav = format!("#nav-{view}:not([hidden])");
+        b.wait_for(&nav, None).await?;
+        b.click(&nav).await?;
+        b.wait_for(loaded, None).await?;
+    }
+    b.click(&tile(h.pcs[0])).await?;
+    b.wait_for("#session-card", Some(("data-status", "ACTIVE")))
+        .await?;
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    // The check can fail: a script error is seen.
+    b.script("console.error('seen');", json!([])).await?;
+    let seen = b.script_errors().await?;
+    assert!(seen.iter().any(|m| m.contains("seen")), "{seen:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}

@@ -6,7 +6,7 @@ use super::*;
 async fn every_response_carries_the_security_headers() {
     let srv = TestServer::start().await;
     let http = reqwest::Client::new();
-    for path in ["/", "/app.js", "/api/v1/hall", "/nowhere"] {
+    for path in ["/", "/js/main.js", "/api/v1/hall", "/nowhere"] {
         let res = http
             .get(format!("{}{path}", srv.base))
             .send()
