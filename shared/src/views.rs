@@ -84,10 +84,35 @@ pub struct ReceiptLine {
     pub tariff_id: i64,
     pub tariff_name: String,
     pub seconds_used: i64,
+    /// The value of the time used: what the client is charged for it.
     pub amount: Minor,
+    /// The refund policy applied to the unused time at this end (none for
+    /// a natural end, or a segment a switch closed before).
+    #[serde(default)]
+    pub refund_policy: Option<RefundPolicy>,
+    #[serde(default)]
+    pub unused_seconds: i64,
+    /// Unused time that stays on the client's holding for a later visit.
+    #[serde(default)]
+    pub kept_seconds: i64,
+    /// Unused time converted to bonus, and the value voided by burn.
+    #[serde(default)]
+    pub bonus: Minor,
+    #[serde(default)]
+    pub burned: Minor,
 }
 
-/// Billing by actual usage, made on every end.
+/// A price correction as the receipt lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiptCorrection {
+    /// Signed: positive charges the client, negative credits them.
+    pub delta: Minor,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Billing by actual usage, made on every end: each segment's time and
+/// what happened to its unused part, the corrections, and the sums.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Receipt {
     pub session_id: i64,
@@ -95,8 +120,26 @@ pub struct Receipt {
     pub end_kind: String,
     pub ended_at: DateTime<Utc>,
     pub lines: Vec<ReceiptLine>,
+    /// The sum of the corrections, and each of them.
     pub corrections: Minor,
+    #[serde(default)]
+    pub correction_lines: Vec<ReceiptCorrection>,
+    /// The time played: the sum of the lines' amounts.
+    #[serde(default)]
+    pub time_charged: Minor,
+    /// What the refund policies returned: bonus, time kept on holdings.
+    #[serde(default)]
+    pub bonus_returned: Minor,
+    #[serde(default)]
+    pub kept_seconds: i64,
+    #[serde(default)]
+    pub burned: Minor,
+    /// Time charged plus corrections, never below zero...
     pub total: Minor,
+    /// ...and what the corrections credited beyond the time played (they
+    /// were paid onto the client's balance when made).
+    #[serde(default)]
+    pub credited: Minor,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -146,6 +146,16 @@ impl Browser {
             .collect())
     }
 
+    /// A Chrome DevTools command (e.g. emulating print media).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            json!({"cmd": cmd, "params": params}),
+        )
+        .await
+    }
+
     pub async fn goto(&self, url: &str) -> anyhow::Result<()> {
         self.cmd("POST", "/url", json!({ "url": url }))
             .await

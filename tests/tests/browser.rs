@@ -358,3 +358,68 @@ async fn every_view_opens_without_a_script_error() -> anyhow::Result<()> {
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ended_session_shows_an_itemised_receipt_that_prints_alone() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let a = TestAgent::start(&srv, &owner, h.zone, "PC-A").await;
+    let id = new_session(&owner, h.client, a.device_id, h.keep).await;
+    owner
+        .ok(Method::POST, &format!("/sessions/{id}/start"), json!({}))
+        .await;
+    srv.clock.advance(chrono::Duration::minutes(30));
+    owner
+        .ok(
+            Method::POST,
+            &format!("/sessions/{id}/price-corrections"),
+            json!({"delta": -10, "reason": "slow network"}),
+        )
+        .await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    b.wait_for(&tile(a.device_id), Some(("data-state", "playing")))
+        .await?;
+    b.click(&tile(a.device_id)).await?;
+    b.wait_for("#btn-end", None).await?;
+    b.click("#btn-end").await?;
+    b.wait_for("#btn-confirm", None).await?;
+    b.click("#btn-confirm").await?;
+
+    // The card shows the receipt: time played, the unused time kept on
+    // the Keep holding, the correction with its reason, the total.
+    let receipt = format!("#session-card .receipt[data-session-id=\"{id}\"]");
+    b.wait_for(&receipt, None).await?;
+    let text = b.text(&receipt).await?;
+    for part in [
+        "Keep",
+        "30m",
+        "1h 30m kept on the holding",
+        "Correction: slow network",
+        "-0.10",
+        "0.40",
+        "Print receipt",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text:?}");
+    }
+    b.screenshot(&docs("receipt.png")).await?;
+
+    // Printed, the receipt is all there is on the page.
+    b.cdp("Emulation.setEmulatedMedia", json!({"media": "print"}))
+        .await?;
+    let visibility = "const r = document.querySelector(arguments[0]);
+        r.classList.add('printing'); document.body.classList.add('print-one');
+        const seen = (el) => getComputedStyle(el).visibility === 'visible';
+        return [seen(r), seen(r.querySelector('table')), seen(document.querySelector('.sidenav')),
+                seen(document.querySelector('.tile')), seen(r.querySelector('.print-receipt'))
+                    && getComputedStyle(r.querySelector('.no-print')).display !== 'none'];";
+    assert_eq!(
+        b.script(visibility, json!([receipt])).await?,
+        json!([true, true, false, false, false])
+    );
+    b.quit().await;
+    a.stop().await;
+    srv.stop().await;
+    Ok(())
+}

@@ -201,6 +201,7 @@ const card = {
     if (note) {
       nodes.push(h('p', { class: 'note' }, note.text,
         note.deviceId != null ? [' ', h('button', { type: 'button', class: 'link', onclick: () => this.open(note.deviceId) }, `Open ${deviceName(note.deviceId)}`)] : null));
+      if (note.receipt) nodes.push(receiptBlock(note.receipt, `Receipt · session #${note.sid}`));
     }
     if (!s) {
       nodes.push(h('p', { class: 'muted' }, 'No session on this PC.'));

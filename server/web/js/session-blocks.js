@@ -1,12 +1,11 @@
 /* Blocks of the session card: segments, corrections, receipt, refund preview. */
 import { deviceName, tariffPlan } from './state.js';
-import { POLICY_LABEL, fmtDateTime, fmtDuration, fmtMoney, fmtSigned, h, kv, num, table, td, timeEl } from './util.js';
+import { POLICY_LABEL, fmtDateTime, fmtDuration, fmtMoney, fmtSigned, h, kv, num, table, td, timeEl, printOnly } from './util.js';
 
 function noteFor(v, sid, deviceId) {
   if (!v) return { sid, text: `Session #${sid} is no longer on this PC.` };
   if (v.status === 'ENDED') {
-    const total = v.receipt ? ` · receipt total ${fmtMoney(v.receipt.total)}` : '';
-    return { sid: v.id, text: `Session #${v.id} (${v.client_name}) ended${total}.` };
+    return { sid: v.id, text: `Session #${v.id} (${v.client_name}) ended.`, receipt: v.receipt };
   }
   if (v.status === 'CANCELLED') return { sid: v.id, text: `Session #${v.id} (${v.client_name}) was cancelled.` };
   if (v.status === 'PENDING' && v.device_id === deviceId) {
@@ -35,14 +34,38 @@ function correctionsTable(list) {
     td(c.reason), td(timeEl(c.at)), num(c.operator_id != null ? `#${c.operator_id}` : '—'))), 'No price corrections.');
 }
 
-function receiptBlock(r) {
-  return h('div', { class: 'receipt' },
-    table(['Tariff', 'Used', 'Amount'], r.lines.map((l) => h('tr', null, td(l.tariff_name), num(fmtDuration(l.seconds_used)), num(fmtMoney(l.amount))))),
+/** The itemised receipt of an ended session, printable. */
+function receiptBlock(r, title) {
+  const lines = r.lines.map((l) => {
+    const rest = [];
+    if (l.kept_seconds) rest.push(`${fmtDuration(l.kept_seconds)} kept on the holding`);
+    if (l.bonus) rest.push(`${fmtMoney(l.bonus)} converted to bonus`);
+    if (l.burned) rest.push(`${fmtMoney(l.burned)} burned`);
+    return h('tr', null,
+      td(l.tariff_name),
+      num(fmtDuration(l.seconds_used)),
+      td(rest.length ? rest.join(', ') : '—'),
+      num(fmtMoney(l.amount)));
+  });
+  const corrections = (r.correction_lines || []).map((c) => h('tr', null,
+    td(['Correction: ', c.reason]), num(''), td(''), num(h('span', { class: c.delta < 0 ? 'neg' : 'pos' }, fmtSigned(c.delta)))));
+  const tbl = table(['Tariff', 'Played', 'Unused time', 'Amount'], [...lines, ...corrections]);
+  tbl.append(h('tfoot', null,
+    h('tr', null, h('th', { colspan: 3 }, 'Total'), num(h('strong', { class: 'receipt-total' }, fmtMoney(r.total))))));
+  const returned = [];
+  if (r.bonus_returned) returned.push(`${fmtMoney(r.bonus_returned)} to bonus`);
+  if (r.kept_seconds) returned.push(`${fmtDuration(r.kept_seconds)} kept on holdings`);
+  return h('div', { class: 'receipt', 'data-session-id': r.session_id },
+    title ? h('h4', null, title) : null,
+    tbl,
+    r.credited ? h('p', { class: 'summary credited' },
+      `Credited to the client's balance: ${fmtMoney(r.credited)} (the corrections exceed the time played).`) : null,
     kv([
-      ['Corrections', fmtSigned(r.corrections)],
-      ['Total', h('strong', null, fmtMoney(r.total))],
-      ['End', `${r.end_kind} at `, timeEl(r.ended_at)],
-    ].map(([k, ...v]) => [k, v])));
+      returned.length ? ['Returned', returned.join('; ')] : null,
+      r.burned ? ['Burned', fmtMoney(r.burned)] : null,
+      ['End', [`${r.end_kind} at `, timeEl(r.ended_at)]],
+    ]),
+    h('div', { class: 'row no-print' }, h('button', { type: 'button', class: 'print-receipt', onclick: (e) => printOnly(e.target.closest('.receipt')) }, 'Print receipt')));
 }
 
 function previewBlock(p) {

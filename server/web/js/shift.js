@@ -1,7 +1,7 @@
 /* Shift: the till (open with the float, X report, close with the count). */
 import { api, qs } from './api.js';
 import { can } from './state.js';
-import { $, $$, ApiError, InputError, clear, field, fmtMoney, fmtSigned, h, kv, num, onSubmit, parseMoney, table, td, timeEl } from './util.js';
+import { $, ApiError, InputError, clear, field, fmtMoney, fmtSigned, h, kv, num, onSubmit, parseMoney, table, td, timeEl, printOnly } from './util.js';
 
 const PAYMENT_LABEL = { top_up: 'Top-ups', purchase: 'Tariff sales', refund: 'Refunds', extra_charge: 'Extra charges' };
 
@@ -38,15 +38,7 @@ function shiftReportBlock(r) {
     h('h4', null, 'Cancellations'),
     table(['Session', 'Reason', 'At'], r.cancellations.map((c) => h('tr', null,
       td(c.session_id != null ? `#${c.session_id}` : '—'), td(c.reason || '—'), td(timeEl(c.at)))), 'No cancellations.'),
-    h('div', { class: 'row no-print' }, h('button', { type: 'button', class: 'print', onclick: () => printReport(r.shift_id) }, 'Print')));
-}
-
-/** Prints one report: the page's print CSS shows only the marked one. */
-function printReport(id) {
-  for (const el of $$('.shift-report')) el.classList.toggle('printing', el.id === `shift-report-${id}`);
-  document.body.classList.add('print-report');
-  window.print();
-  document.body.classList.remove('print-report');
+    h('div', { class: 'row no-print' }, h('button', { type: 'button', class: 'print', onclick: (e) => printOnly(e.target.closest('.shift-report')) }, 'Print')));
 }
 
 const shiftView = {
@@ -148,4 +140,4 @@ const shiftView = {
   },
 };
 
-export { PAYMENT_LABEL, printReport, shiftReportBlock, shiftView };
+export { PAYMENT_LABEL, shiftReportBlock, shiftView };

@@ -243,4 +243,15 @@ function jsonCell(v) {
     h('pre', null, JSON.stringify(v, null, 2)));
 }
 
-export { $, $$, ApiError, DOM_PROPS, ENDING_MS, InputError, LIVE_STATUSES, OPERATOR_KEY, PERMISSIONS, POLICY_LABEL, POLL_MS, STATES, STATUS_RANK, TOKEN_KEY, append, backButton, byName, chip, clear, clickableRow, debounce, field, fmtCountdown, fmtDateTime, fmtDuration, fmtMoney, fmtSigned, fmtTime, gib, h, jsonCell, kv, metricsText, minuteOfDay, num, onSubmit, pad2, parseCount, parseId, parseMoney, setError, setMsg, setOk, setOptions, statusChip, table, td, timeEl };
+
+/** Prints `el` alone: the print stylesheet hides everything else. */
+function printOnly(el) {
+  for (const other of $$('.printing')) other.classList.remove('printing');
+  el.classList.add('printing');
+  document.body.classList.add('print-one');
+  window.print();
+  document.body.classList.remove('print-one');
+  el.classList.remove('printing');
+}
+
+export { $, $$, ApiError, append, backButton, byName, chip, clear, clickableRow, debounce, DOM_PROPS, ENDING_MS, field, fmtCountdown, fmtDateTime, fmtDuration, fmtMoney, fmtSigned, fmtTime, gib, h, InputError, jsonCell, kv, LIVE_STATUSES, metricsText, minuteOfDay, num, onSubmit, OPERATOR_KEY, pad2, parseCount, parseId, parseMoney, PERMISSIONS, POLICY_LABEL, POLL_MS, printOnly, setError, setMsg, setOk, setOptions, STATES, STATUS_RANK, statusChip, table, td, timeEl, TOKEN_KEY };

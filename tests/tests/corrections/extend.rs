@@ -199,6 +199,34 @@ async fn a_manual_end_applies_each_queued_segments_policy_to_its_whole_holding()
     let receipt = &ended["receipt"];
     assert_eq!(receipt["total"], 50, "only the time played is charged");
     assert_eq!(receipt["lines"].as_array().unwrap().len(), 3);
+    // Itemised: what each segment's policy did with its unused time.
+    let effect: Vec<_> = receipt["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["kept_seconds"].as_i64(),
+                l["bonus"].as_i64(),
+                l["burned"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        effect,
+        [
+            (Some(5400), Some(0), Some(0)),
+            (Some(0), Some(PRICE), Some(0)),
+            (Some(0), Some(0), Some(PRICE)),
+        ]
+    );
+    assert_eq!(
+        (
+            receipt["bonus_returned"].as_i64(),
+            receipt["burned"].as_i64()
+        ),
+        (Some(PRICE), Some(PRICE))
+    );
     let kept = holding(&api, h.client, &segs[0]["holding_id"]).await;
     assert_eq!(
         (kept["status"].as_str(), kept["remaining_seconds"].as_i64()),

@@ -69,6 +69,23 @@ async fn a_price_correction_needs_a_reason_shows_on_the_receipt_and_not_after_th
         .await;
     assert_eq!(ended["receipt"]["corrections"], 20);
     assert_eq!(ended["receipt"]["total"], 100 + 20);
+    let itemised: Vec<_> = ended["receipt"]["correction_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["delta"].as_i64().unwrap(),
+                c["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        itemised,
+        [(50, "snacks".to_owned()), (-30, "lag".to_owned())]
+    );
+    assert_eq!(ended["receipt"]["time_charged"], 100);
+    assert_eq!(ended["receipt"]["credited"], 0);
     let (st, body) = api
         .post(
             &format!("/sessions/{id}/price-corrections"),
@@ -171,5 +188,34 @@ async fn segments_are_append_only() {
             panic!("{path} touches segments: {item}");
         }
     }
+    srv.stop().await;
+}
+
+#[tokio::test]
+async fn a_receipt_never_shows_a_negative_total_it_says_what_was_credited() {
+    let srv = TestServer::start().await;
+    let api = srv.owner().await;
+    let h = hall(&api).await;
+    let id = started_on(&api, h.client, h.pcs[0], h.keep).await;
+    srv.clock.advance(Duration::minutes(30));
+    api.ok(
+        Method::POST,
+        &format!("/sessions/{id}/price-corrections"),
+        json!({"delta": -120, "reason": "PC froze twice"}),
+    )
+    .await;
+    let ended = api
+        .ok(Method::POST, &format!("/sessions/{id}/end"), json!({}))
+        .await;
+    let r = &ended["receipt"];
+    assert_eq!(r["time_charged"], 50, "30 minutes of a 2-hour 2.00 tariff");
+    assert_eq!(r["corrections"], -120);
+    assert_eq!(r["total"], 0);
+    assert_eq!(r["credited"], 70);
+    assert_eq!(r["correction_lines"][0]["reason"], "PC froze twice");
+    // The unused 90 minutes stay on the Keep holding, on the receipt too.
+    assert_eq!(r["lines"][0]["refund_policy"], "keep_balance");
+    assert_eq!(r["lines"][0]["kept_seconds"], 5400);
+    assert_eq!(r["kept_seconds"], 5400);
     srv.stop().await;
 }

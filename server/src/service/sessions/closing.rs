@@ -13,7 +13,7 @@ use crate::service::{Actor, Service};
 use crate::store::{self, at, at_opt, Conn};
 use chrono::{DateTime, Utc};
 use club_shared::events::SessionChange;
-use club_shared::{Minor, Permission, Receipt, ReceiptLine, SessionView};
+use club_shared::{Minor, Permission, Receipt, ReceiptCorrection, ReceiptLine, SessionView};
 
 pub(crate) fn holding_state(h: &store::HoldingRow) -> HoldingState {
     HoldingState {
@@ -80,7 +80,8 @@ pub(crate) fn apply_plan(
 }
 
 /// The receipt from actual usage: every segment's time and amount, with
-/// the current segment taken from `current` (not yet written).
+/// the segments closing now taken from `current` (not yet written) and
+/// what their refund policies did; the corrections one by one.
 pub(crate) fn build_receipt(
     c: &mut Conn,
     session_id: i64,
@@ -97,30 +98,56 @@ pub(crate) fn build_receipt(
                 tariff_name: g.tariff_name.clone(),
                 seconds_used: o.seconds_used,
                 amount: o.amount,
+                refund_policy: o.refund_policy,
+                unused_seconds: o.unused_seconds,
+                kept_seconds: o.kept_seconds,
+                bonus: o.bonus,
+                burned: o.burned,
             },
-            None => ReceiptLine {
-                segment_id: g.id,
-                tariff_id: g.tariff_id,
-                tariff_name: g.tariff_name.clone(),
-                seconds_used: g.seconds_used.unwrap_or(0),
-                amount: g.amount.unwrap_or(0),
-            },
+            // Closed before, by a switch: its holding kept what it did not use.
+            None => {
+                let used = g.seconds_used.unwrap_or(0);
+                ReceiptLine {
+                    segment_id: g.id,
+                    tariff_id: g.tariff_id,
+                    tariff_name: g.tariff_name.clone(),
+                    seconds_used: used,
+                    amount: g.amount.unwrap_or(0),
+                    refund_policy: None,
+                    unused_seconds: 0,
+                    kept_seconds: (g.reserved_seconds - used).max(0),
+                    bonus: 0,
+                    burned: 0,
+                }
+            }
         };
         lines.push(line);
     }
-    let corrections: Minor = c
+    let correction_lines: Vec<ReceiptCorrection> = c
         .session_price_corrections(session_id)?
-        .iter()
-        .map(|p| p.delta)
-        .sum();
-    let total = lines.iter().map(|l| l.amount).sum::<Minor>() + corrections;
+        .into_iter()
+        .map(|p| ReceiptCorrection {
+            delta: p.delta,
+            reason: p.reason,
+            at: at(p.at),
+        })
+        .collect();
+    let corrections: Minor = correction_lines.iter().map(|p| p.delta).sum();
+    let time_charged: Minor = lines.iter().map(|l| l.amount).sum();
+    let net = time_charged + corrections;
     Ok(Receipt {
         session_id,
         end_kind: end_kind.to_owned(),
         ended_at,
+        bonus_returned: lines.iter().map(|l| l.bonus).sum(),
+        kept_seconds: lines.iter().map(|l| l.kept_seconds).sum(),
+        burned: lines.iter().map(|l| l.burned).sum(),
         lines,
         corrections,
-        total,
+        correction_lines,
+        time_charged,
+        total: net.max(0),
+        credited: (-net).max(0),
     })
 }
 
