@@ -148,6 +148,9 @@ pub struct SessionView {
     pub client_id: i64,
     pub client_name: String,
     pub device_id: i64,
+    /// The PC's name beside its id.
+    #[serde(default)]
+    pub device_name: String,
     pub status: SessionStatus,
     pub planned_start_at: DateTime<Utc>,
     pub actual_start_at: Option<DateTime<Utc>>,
@@ -155,6 +158,9 @@ pub struct SessionView {
     pub ends_at: Option<DateTime<Utc>>,
     pub cancelled_at: Option<DateTime<Utc>>,
     pub cancelled_by: Option<i64>,
+    /// The login of the operator who cancelled it.
+    #[serde(default)]
+    pub cancelled_by_login: Option<String>,
     pub end_kind: Option<String>,
     pub segments: Vec<SegmentView>,
     pub bindings: Vec<BindingView>,
@@ -422,6 +428,14 @@ pub struct AuditEntryView {
     pub session_id: Option<i64>,
     pub device_id: Option<i64>,
     pub client_id: Option<i64>,
+    /// Names beside the ids: the operator's login, the PC's and the
+    /// client's names (null where the id is).
+    #[serde(default)]
+    pub operator_login: Option<String>,
+    #[serde(default)]
+    pub device_name: Option<String>,
+    #[serde(default)]
+    pub client_name: Option<String>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
     pub reason: Option<String>,

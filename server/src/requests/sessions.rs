@@ -51,6 +51,14 @@ pub struct SessionQuery {
     /// the club's clock: 23 or 25 hours when the clocks change); with
     /// `from` or `to`, the part of the day they leave.
     pub day: Option<NaiveDate>,
+    /// The next page: entries older than this id (the last id of a page).
+    #[param(minimum = 1)]
+    #[schema(minimum = 1)]
+    pub before_id: Option<i64>,
+    /// Entries per page, 1..=500 (500 by default).
+    #[param(minimum = 1, maximum = 500)]
+    #[schema(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
 }
 
 /// The audit trail's filters (all optional).
@@ -64,6 +72,14 @@ pub struct AuditQuery {
     /// Entries of this club day (YYYY-MM-DD, on the club's clock); with
     /// `from` or `to`, the part of the day they leave.
     pub day: Option<NaiveDate>,
+    /// The next page: entries older than this id (the last id of a page).
+    #[param(minimum = 1)]
+    #[schema(minimum = 1)]
+    pub before_id: Option<i64>,
+    /// Entries per page, 1..=1000 (1000 by default).
+    #[param(minimum = 1, maximum = 1000)]
+    #[schema(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
 }
 
 /// The optional body of Start: left out, `null` or `{}` start only on a PC

@@ -25,6 +25,9 @@ pub struct AuditRow {
     pub session_id: Option<i64>,
     pub device_id: Option<i64>,
     pub client_id: Option<i64>,
+    pub operator_login: Option<String>,
+    pub device_name: Option<String>,
+    pub client_name: Option<String>,
     pub before: Option<String>,
     pub after: Option<String>,
     pub reason: Option<String>,
@@ -36,6 +39,8 @@ pub struct AuditFilter {
     pub operator_id: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// The next page: entries older than this id.
+    pub before_id: Option<i64>,
     pub limit: i64,
 }
 

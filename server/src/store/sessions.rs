@@ -7,6 +7,7 @@ pub struct SessionRow {
     pub client_id: i64,
     pub client_name: String,
     pub device_id: i64,
+    pub device_name: String,
     pub status: SessionStatus,
     pub planned_start_at: i64,
     pub actual_start_at: Option<i64>,
@@ -14,6 +15,7 @@ pub struct SessionRow {
     pub ends_at: Option<i64>,
     pub cancelled_at: Option<i64>,
     pub cancelled_by: Option<i64>,
+    pub cancelled_by_login: Option<String>,
     pub end_kind: Option<String>,
     pub start_press_id: Option<String>,
     pub receipt: Option<String>,
@@ -61,6 +63,8 @@ pub struct SessionFilter {
     pub operator_id: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
+    /// The next page: sessions older than this id.
+    pub before_id: Option<i64>,
     pub limit: i64,
 }
 

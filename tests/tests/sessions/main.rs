@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 mod lifecycle;
 mod records;
 mod refunds;
+mod reports;
 mod time_zone;
 
 async fn create(api: &Api, client: i64, device: i64, tariff: i64) -> Value {

@@ -27,8 +27,9 @@ pub(crate) fn csv_field(v: &str) -> String {
 pub fn sessions_csv(sessions: &[SessionView]) -> String {
     let t = |v: Option<DateTime<Utc>>| v.map(|t| t.to_rfc3339()).unwrap_or_default();
     let mut out = String::from(
-        "id,client_id,client_name,device_id,status,planned_start_at,actual_start_at,\
-         actual_end_at,cancelled_at,cancelled_by,end_kind,tariffs,corrections,receipt_total\r\n",
+        "id,client_id,client_name,device_id,device_name,status,planned_start_at,\
+         actual_start_at,actual_end_at,cancelled_at,cancelled_by,cancelled_by_login,end_kind,\
+         tariffs,corrections,receipt_total\r\n",
     );
     for s in sessions {
         let tariffs: Vec<&str> = s.segments.iter().map(|g| g.tariff_name.as_str()).collect();
@@ -38,18 +39,21 @@ pub fn sessions_csv(sessions: &[SessionView]) -> String {
             s.client_id.to_string(),
             csv_text(&s.client_name),
             s.device_id.to_string(),
+            csv_text(&s.device_name),
             s.status.to_string(),
             t(Some(s.planned_start_at)),
             t(s.actual_start_at),
             t(s.actual_end_at),
             t(s.cancelled_at),
             s.cancelled_by.map(|v| v.to_string()).unwrap_or_default(),
+            csv_text(s.cancelled_by_login.as_deref().unwrap_or_default()),
             s.end_kind.clone().unwrap_or_default(),
             csv_text(&tariffs.join(" + ")),
-            corrections.to_string(),
+            // Money as people read it, in major units.
+            club_shared::major(corrections),
             s.receipt
                 .as_ref()
-                .map(|r| r.total.to_string())
+                .map(|r| club_shared::major(r.total))
                 .unwrap_or_default(),
         ];
         let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();

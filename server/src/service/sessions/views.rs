@@ -9,6 +9,15 @@ use club_shared::{
     AuditEntryView, BindingView, Permission, PriceCorrectionView, SegmentView, SessionView,
 };
 
+/// A page's size: 1..=`max`, `max` when not given.
+fn page_limit(field: &str, limit: Option<i64>, max: i64) -> Result<i64> {
+    match limit {
+        None => Ok(max),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(_) => Err(Error::bad(field, format!("must be 1..{max}"))),
+    }
+}
+
 pub(crate) fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
     c.get_session(id)?
         .ok_or_else(|| Error::not_found("session", id))
@@ -57,6 +66,7 @@ pub(crate) fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
         client_id: s.client_id,
         client_name: s.client_name.clone(),
         device_id: s.device_id,
+        device_name: s.device_name.clone(),
         status: s.status,
         planned_start_at: at(s.planned_start_at),
         actual_start_at: at_opt(s.actual_start_at),
@@ -64,6 +74,7 @@ pub(crate) fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
         ends_at: at_opt(s.ends_at),
         cancelled_at: at_opt(s.cancelled_at),
         cancelled_by: s.cancelled_by,
+        cancelled_by_login: s.cancelled_by_login.clone(),
         end_kind: s.end_kind.clone(),
         segments,
         bindings,
@@ -107,12 +118,36 @@ impl Service {
             operator_id: q.operator_id,
             from: from.map(store::ms),
             to: to.map(store::ms),
-            limit: 500,
+            before_id: q.before_id,
+            limit: page_limit("limit", q.limit, 500)?,
         };
         let mut out = Vec::new();
         for s in tx.list_sessions(&filter)? {
             out.push(session_view(&mut *tx, s.id)?);
         }
+        Ok(out)
+    }
+
+    /// Every session the filters match, page after page, at most `cap`.
+    pub async fn all_sessions(
+        &self,
+        actor: &Actor,
+        mut q: SessionQuery,
+        cap: usize,
+    ) -> Result<Vec<SessionView>> {
+        let page = q.limit.unwrap_or(500);
+        let mut out = Vec::new();
+        loop {
+            let got = self.list_sessions(actor, q.clone()).await?;
+            let last = got.last().map(|s| s.id);
+            let full = got.len() as i64 == page;
+            out.extend(got);
+            match last {
+                Some(id) if full && out.len() < cap => q.before_id = Some(id),
+                _ => break,
+            }
+        }
+        out.truncate(cap);
         Ok(out)
     }
 
@@ -148,7 +183,8 @@ impl Service {
             operator_id: q.operator_id,
             from: from.map(store::ms),
             to: to.map(store::ms),
-            limit: 1000,
+            before_id: q.before_id,
+            limit: page_limit("limit", q.limit, 1000)?,
         };
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
         Ok(c.list_audit(&filter)?
@@ -162,6 +198,9 @@ impl Service {
                 session_id: a.session_id,
                 device_id: a.device_id,
                 client_id: a.client_id,
+                operator_login: a.operator_login,
+                device_name: a.device_name,
+                client_name: a.client_name,
                 before: parse(a.before),
                 after: parse(a.after),
                 reason: a.reason,

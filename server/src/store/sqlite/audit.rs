@@ -10,6 +10,9 @@ crate::from_row!(AuditRow {
     session_id,
     device_id,
     client_id,
+    operator_login,
+    device_name,
+    client_name,
     before,
     after,
     reason
@@ -42,22 +45,29 @@ impl AuditLog for Db {
     fn list_audit(&mut self, f: &AuditFilter) -> Result<Vec<AuditRow>> {
         let c = self;
         let mut q = Query::new(
-            "SELECT id, at, operator_id, actor, kind, session_id, device_id, client_id, before, \
-         after, reason FROM audit WHERE 1 = 1",
+            "SELECT a.id, a.at, a.operator_id, a.actor, a.kind, a.session_id, a.device_id, \
+             a.client_id, o.login AS operator_login, d.name AS device_name, \
+             c.name AS client_name, a.before, a.after, a.reason FROM audit a \
+             LEFT JOIN operators o ON o.id = a.operator_id \
+             LEFT JOIN devices d ON d.id = a.device_id \
+             LEFT JOIN clients c ON c.id = a.client_id WHERE 1 = 1",
         );
         if let Some(v) = f.session_id {
-            q.push(" AND session_id = ").push_bind(v);
+            q.push(" AND a.session_id = ").push_bind(v);
         }
         if let Some(v) = f.operator_id {
-            q.push(" AND operator_id = ").push_bind(v);
+            q.push(" AND a.operator_id = ").push_bind(v);
         }
         if let Some(v) = f.from {
-            q.push(" AND at >= ").push_bind(v);
+            q.push(" AND a.at >= ").push_bind(v);
         }
         if let Some(v) = f.to {
-            q.push(" AND at < ").push_bind(v);
+            q.push(" AND a.at < ").push_bind(v);
         }
-        q.push(" ORDER BY id DESC LIMIT ").push_bind(f.limit);
+        if let Some(v) = f.before_id {
+            q.push(" AND a.id < ").push_bind(v);
+        }
+        q.push(" ORDER BY a.id DESC LIMIT ").push_bind(f.limit);
         c.all(&q.sql, q.params())
     }
 }

@@ -7,6 +7,7 @@ crate::from_row!(SessionRow {
     client_id,
     client_name,
     device_id,
+    device_name,
     status,
     planned_start_at,
     actual_start_at,
@@ -14,6 +15,7 @@ crate::from_row!(SessionRow {
     ends_at,
     cancelled_at,
     cancelled_by,
+    cancelled_by_login,
     end_kind,
     start_press_id,
     receipt
@@ -51,9 +53,11 @@ crate::from_row!(PriceCorrectionRow {
 });
 
 const SESSION_COLUMNS: &str = "SELECT s.id, s.client_id, c.name AS client_name, s.device_id, \
-     s.status, s.planned_start_at, s.actual_start_at, s.actual_end_at, s.ends_at, \
-     s.cancelled_at, s.cancelled_by, s.end_kind, s.start_press_id, s.receipt \
-     FROM sessions s JOIN clients c ON c.id = s.client_id";
+     d.name AS device_name, s.status, s.planned_start_at, s.actual_start_at, s.actual_end_at, \
+     s.ends_at, s.cancelled_at, s.cancelled_by, o.login AS cancelled_by_login, s.end_kind, \
+     s.start_press_id, s.receipt \
+     FROM sessions s JOIN clients c ON c.id = s.client_id JOIN devices d ON d.id = s.device_id \
+     LEFT JOIN operators o ON o.id = s.cancelled_by";
 
 const SEGMENT_COLUMNS: &str = "SELECT g.id, g.session_id, g.position, g.holding_id, \
      g.tariff_id, t.name AS tariff_name, g.reserved_seconds, g.starts_at, g.ends_at, \
@@ -126,6 +130,9 @@ impl Sessions for Db {
         }
         if let Some(v) = f.to {
             q.push(" AND s.planned_start_at < ").push_bind(v);
+        }
+        if let Some(v) = f.before_id {
+            q.push(" AND s.id < ").push_bind(v);
         }
         q.push(" ORDER BY s.id DESC LIMIT ").push_bind(f.limit);
         c.all(&q.sql, q.params())
