@@ -352,7 +352,7 @@ async fn the_session_report_filters_and_exports_csv() {
     let csv = res.text().await.unwrap();
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 2, "{csv}");
-    assert!(lines[0].starts_with("id,client_id,client_name,device_id,status"));
+    assert!(lines[0].starts_with("id,client_id,client_name,device_id,device_name,status"));
     assert!(lines[1].contains(",CANCELLED,"));
     assert!(lines[1].starts_with(&format!("{},", a["id"])));
     srv.stop().await;
