@@ -21,6 +21,7 @@ const MODULES: &[(&str, &str)] = &[
     ("hall.js", include_str!("../web/js/hall.js")),
     ("main.js", include_str!("../web/js/main.js")),
     ("panes.js", include_str!("../web/js/panes.js")),
+    ("report-tools.js", include_str!("../web/js/report-tools.js")),
     ("roles.js", include_str!("../web/js/roles.js")),
     (
         "session-blocks.js",

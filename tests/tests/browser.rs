@@ -423,3 +423,80 @@ async fn an_ended_session_shows_an_itemised_receipt_that_prints_alone() -> anyho
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reports_page_read_by_name_and_cancel_in_bulk() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    owner
+        .ok(
+            Method::POST,
+            &format!("/clients/{}/top-ups", h.client),
+            json!({"amount": 300_00, "method": "cash"}),
+        )
+        .await;
+    // 101 bookings, one a day: more than a page of 100.
+    let mut ids = Vec::new();
+    for day in 1..=101 {
+        let s = owner
+            .ok(
+                Method::POST,
+                "/sessions",
+                json!({"client_id": h.client, "device_id": h.pcs[0], "tariff_id": h.keep,
+                    "planned_start_at": t0() + chrono::Duration::days(day)}),
+            )
+            .await;
+        ids.push(s["id"].as_i64().unwrap());
+    }
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    b.wait_for("#nav-sessions:not([hidden])", None).await?;
+    b.click("#nav-sessions").await?;
+    let row = |id: i64| format!("#sessions-list tr[data-session-id=\"{id}\"]");
+    b.wait_for(&row(ids[100]), None).await?;
+    assert!(!b.exists(&row(ids[0])).await?, "the oldest is on page 2");
+    b.click("#sessions-pager .page-older").await?;
+    b.wait_for(&row(ids[0]), None).await?;
+    b.click("#sessions-pager .page-newer").await?;
+    b.wait_for(&row(ids[100]), None).await?;
+
+    // Two bookings ticked and cancelled in one go, each on its own.
+    for id in [ids[100], ids[99]] {
+        b.click(&format!("{} .bulk-pick", row(id))).await?;
+    }
+    b.type_into("#bulk-reason", "tournament moved").await?;
+    b.click("#bulk-cancel-submit").await?;
+    b.wait_for("#bulk-result", None).await?;
+    assert_eq!(b.text("#bulk-result").await?, "2 cancelled.");
+    for id in [ids[100], ids[99]] {
+        let s = owner
+            .ok(Method::GET, &format!("/sessions/{id}"), Value::Null)
+            .await;
+        assert_eq!(s["status"], "CANCELLED");
+        assert_eq!(s["cancelled_by_login"], "owner");
+    }
+    b.click("#sessions-csv").await?;
+
+    // The audit names who and where, and says what changed in words.
+    b.click("#nav-audit").await?;
+    b.type_into("#audit-session", &ids[100].to_string()).await?;
+    b.click("#audit-apply").await?;
+    b.wait_for("#audit-list tr[data-audit-id]", None).await?;
+    let text = b.text("#audit-list").await?;
+    for part in [
+        "owner",
+        "PC-0",
+        "Dana",
+        "session.status: PENDING → CANCELLED",
+        "tournament moved",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text:?}");
+    }
+    b.screenshot(&docs("audit.png")).await?;
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}
