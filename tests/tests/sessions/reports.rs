@@ -86,7 +86,7 @@ async fn reports_name_who_and_where_and_page_past_any_cap() {
     let mut newest_first = ids.clone();
     newest_first.reverse();
     assert_eq!(seen, newest_first);
-    for bad in ["limit=0", "limit=501", "before_id=x"] {
+    for bad in ["limit=0", "limit=501", "before_id=x", "before_id=0"] {
         let (st, body) = api.get(&format!("/sessions?{bad}")).await;
         assert_eq!(st, 400, "{bad}: {body}");
     }

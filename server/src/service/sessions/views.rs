@@ -9,6 +9,14 @@ use club_shared::{
     AuditEntryView, BindingView, Permission, PriceCorrectionView, SegmentView, SessionView,
 };
 
+/// A page's start: an id, so 1 or more.
+fn page_before(before_id: Option<i64>) -> Result<Option<i64>> {
+    match before_id {
+        Some(b) if b < 1 => Err(Error::bad("before_id", "must be an id (1 or more)")),
+        b => Ok(b),
+    }
+}
+
 /// A page's size: 1..=`max`, `max` when not given.
 fn page_limit(field: &str, limit: Option<i64>, max: i64) -> Result<i64> {
     match limit {
@@ -118,7 +126,7 @@ impl Service {
             operator_id: q.operator_id,
             from: from.map(store::ms),
             to: to.map(store::ms),
-            before_id: q.before_id,
+            before_id: page_before(q.before_id)?,
             limit: page_limit("limit", q.limit, 500)?,
         };
         let mut out = Vec::new();
@@ -183,7 +191,7 @@ impl Service {
             operator_id: q.operator_id,
             from: from.map(store::ms),
             to: to.map(store::ms),
-            before_id: q.before_id,
+            before_id: page_before(q.before_id)?,
             limit: page_limit("limit", q.limit, 1000)?,
         };
         let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
