@@ -434,3 +434,111 @@ async fn cash_and_card_money_needs_the_operators_open_shift_unless_the_club_turn
     books_balance(&srv).await;
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn a_tariff_is_sold_for_cash_in_one_step_and_orders_filter_by_shift_and_date() {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let ada = srv.staff("ada", "Administrator").await;
+    let shift = ada
+        .ok(Method::POST, "/shifts/open", json!({"opening_cash": 0}))
+        .await;
+    let before = balance(&owner, h.client).await;
+
+    let holding = ada
+        .ok(
+            Method::POST,
+            &format!("/clients/{}/purchases", h.client),
+            json!({"tariff_id": h.keep, "pay": "cash"}),
+        )
+        .await;
+    assert_eq!(holding["remaining_seconds"], TWO_HOURS);
+    assert_eq!(
+        balance(&owner, h.client).await,
+        before,
+        "paid at the desk: the balance is as it was"
+    );
+    let mine = owner
+        .ok(
+            Method::GET,
+            &format!("/orders?shift_id={}", shift["shift_id"]),
+            Value::Null,
+        )
+        .await;
+    let kinds: Vec<_> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["kind"].as_str().unwrap().to_owned(),
+                o["method"].as_str().unwrap().to_owned(),
+                o["money"].as_i64().unwrap(),
+                o["operator_login"].as_str().unwrap().to_owned(),
+                o["client_name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let row = |kind: &str, method: &str| {
+        (
+            kind.to_owned(),
+            method.to_owned(),
+            PRICE,
+            "ada".to_owned(),
+            "Dana".to_owned(),
+        )
+    };
+    assert_eq!(kinds, [row("purchase", "balance"), row("top_up", "cash")]);
+    let x = ada.ok(Method::GET, "/shifts/current", Value::Null).await;
+    assert_eq!(x["expected_cash"], PRICE, "the sale is in the till");
+
+    // Without a shift a cash sale is refused and sells nothing.
+    let carl = srv.staff("carl", "Cashier").await;
+    let client_before = owner
+        .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+        .await;
+    let (st, body) = carl
+        .post(
+            &format!("/clients/{}/purchases", h.client),
+            json!({"tariff_id": h.keep, "pay": "card"}),
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(
+        owner
+            .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+            .await,
+        client_before
+    );
+
+    // Dates and pages.
+    let later = (t0() + Duration::hours(1)).to_rfc3339().replace('+', "%2B");
+    let none = owner
+        .ok(Method::GET, &format!("/orders?from={later}"), Value::Null)
+        .await;
+    assert_eq!(none, json!([]));
+    let one = owner.ok(Method::GET, "/orders?limit=1", Value::Null).await;
+    let first = one[0]["id"].as_i64().unwrap();
+    let next = owner
+        .ok(
+            Method::GET,
+            &format!("/orders?limit=1&before_id={first}"),
+            Value::Null,
+        )
+        .await;
+    assert!(next[0]["id"].as_i64().unwrap() < first);
+    for bad in ["limit=0", "before_id=0", "shift_id=x"] {
+        let (st, _) = owner.get(&format!("/orders?{bad}")).await;
+        assert_eq!(st, 400, "{bad}");
+    }
+
+    // The club's confirmation threshold is a setting, in minor units.
+    let mut settings = owner.ok(Method::GET, "/settings", Value::Null).await;
+    assert_eq!(settings["confirm_above"], 100_00);
+    settings["confirm_above"] = json!(-1);
+    let (st, _) = owner.call(Method::PUT, "/settings", Some(settings)).await;
+    assert_eq!(st, 400);
+    books_balance(&srv).await;
+    srv.stop().await;
+}

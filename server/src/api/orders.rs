@@ -1,14 +1,14 @@
 use super::extract::{Body, Path, Query};
 use crate::error::{ErrorBody, Result};
-use crate::requests::orders::{CloseShift, ExtraCharge, OpenShift, OrderRefund, ShiftQuery};
+use crate::requests::orders::{
+    CloseShift, ExtraCharge, OpenShift, OrderQuery, OrderRefund, ShiftQuery,
+};
 use crate::service::{OrderView, ShiftReport};
 use crate::state::AppState;
 use crate::state::Staff;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use utoipa::IntoParams;
 
 /// Opens a shift for the caller (ShiftManage) with the cash float counted
 /// in the till; answers its X report.
@@ -75,20 +75,17 @@ pub async fn shift_report(
     Ok(Json(s.service.shift_report(&a, id).await?))
 }
 
-#[derive(Deserialize, IntoParams)]
-pub struct OrderFilter {
-    client_id: Option<i64>,
-}
-
-/// Orders, newest first (ReportView).
+/// Orders, newest first (ReportView): by client, shift and dates; the next
+/// page is `before_id` = the last id of this one.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
-    params(OrderFilter), responses((status = 200, body = [OrderView])))]
+    params(OrderQuery), responses((status = 200, body = [OrderView]), (status = 400, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn list_orders(
     State(s): State<AppState>,
     Staff(a): Staff,
-    Query(f): Query<OrderFilter>,
+    Query(q): Query<OrderQuery>,
 ) -> Result<Json<Vec<OrderView>>> {
-    Ok(Json(s.service.list_orders(&a, f.client_id).await?))
+    Ok(Json(s.service.list_orders(&a, q).await?))
 }
 
 /// Refund through an order (OrderRefund, reason required).

@@ -22,4 +22,9 @@ pub struct Purchase {
     #[serde(default)]
     #[schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)]
     pub bonus_amount: Minor,
+    /// Paid at the desk now, in cash or by card: the money part is taken
+    /// (a top-up in the operator's shift) and spent on the tariff in one
+    /// step, so the balance is left as it was. Left out: from the balance.
+    #[serde(default)]
+    pub pay: Option<PaymentMethod>,
 }

@@ -86,3 +86,22 @@ pub struct ShiftQuery {
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
+
+/// Which orders to list, newest first.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OrderQuery {
+    pub client_id: Option<i64>,
+    /// The orders taken in this shift.
+    pub shift_id: Option<i64>,
+    /// At or after (RFC 3339).
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before (RFC 3339).
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// The next page: orders older than this one.
+    #[param(minimum = 1)]
+    pub before_id: Option<i64>,
+    /// 1..500, 500 by default.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<i64>,
+}

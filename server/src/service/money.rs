@@ -11,7 +11,8 @@ use crate::requests::money::{Purchase, TopUp};
 use crate::store::{self, at, Conn, NewLedger, NewOrder};
 use chrono::{DateTime, Utc};
 use club_shared::{
-    major, Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, Permission,
+    major, Account, ClientView, Event, HoldingView, LedgerEntryView, Minor, PaymentMethod,
+    Permission,
 };
 
 /// Buys a tariff into a new holding inside `c`'s transaction: an order, the
@@ -92,6 +93,62 @@ pub(crate) fn buy_tariff(
     Ok(holding)
 }
 
+/// A sale paid at the desk: the money part of the price (after the bonus
+/// spent) is taken by `method` as a top-up in the operator's shift, so that
+/// the purchase that follows in the same transaction spends exactly it.
+fn take_payment_for(
+    c: &mut Conn,
+    actor: &Actor,
+    client_id: i64,
+    req: &Purchase,
+    method: PaymentMethod,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    require_open_shift(c, actor, "taking a cash or card payment")?;
+    let client = c
+        .get_client(client_id)?
+        .ok_or_else(|| Error::not_found("client", client_id))?;
+    let tariff = c
+        .get_tariff(req.tariff_id)?
+        .ok_or_else(|| Error::NotFound(format!("tariff_id: tariff {} not found", req.tariff_id)))?;
+    // The balance does not matter here: the desk pays the money part.
+    let (money, _) = split_payment(
+        tariff.price,
+        tariff.max_bonus_percent,
+        req.bonus_amount,
+        Minor::MAX,
+        client.bonus_balance,
+    )?;
+    if money == 0 {
+        return Ok(());
+    }
+    let t = store::ms(now);
+    let order_id = c.insert_order(&NewOrder {
+        at: t,
+        client_id,
+        operator_id: actor.operator_id(),
+        kind: "top_up",
+        method: Some(method.as_str()),
+        money,
+        bonus: 0,
+        tariff_id: None,
+        refund_of: None,
+        session_id: None,
+        reason: Some("paid at the desk for a tariff"),
+    })?;
+    c.insert_ledger(&NewLedger {
+        at: t,
+        client_id,
+        account: Account::Money,
+        amount: money,
+        kind: "top_up",
+        order_id: Some(order_id),
+        session_id: None,
+        operator_id: actor.operator_id(),
+    })?;
+    Ok(())
+}
+
 impl Service {
     pub async fn top_up(&self, actor: &Actor, client_id: i64, req: TopUp) -> Result<ClientView> {
         actor.require(Permission::BalanceTopUp)?;
@@ -166,6 +223,9 @@ impl Service {
         self.run(move |_, tx| {
             let actor = &actor;
             let before = client_view(&mut *tx, client_id)?;
+            if let Some(method) = req.pay {
+                take_payment_for(&mut *tx, actor, client_id, &req, method, now)?;
+            }
             let holding = buy_tariff(
                 &mut *tx,
                 actor,
@@ -183,7 +243,7 @@ impl Service {
             a.after = Some(serde_json::json!({
                 "balance": after.balance, "bonus_balance": after.bonus_balance,
                 "holding_id": holding.id, "tariff_id": req.tariff_id,
-                "bonus_amount": req.bonus_amount,
+                "bonus_amount": req.bonus_amount, "paid_at_desk": req.pay,
             }));
             tx.insert_audit(&a)?;
             let event = balance_event(&mut *tx, client_id)?;

@@ -6,7 +6,7 @@ use super::sessions::load_session;
 use super::shifts::require_open_shift;
 use super::{positive_amount, required_text, Actor, Service};
 use crate::error::{Error, Result};
-use crate::requests::orders::{ExtraCharge, OrderRefund, RefundMethod};
+use crate::requests::orders::{ExtraCharge, OrderQuery, OrderRefund, RefundMethod};
 use crate::store::{self, at, NewLedger, NewOrder, NewValueMovement};
 use chrono::{DateTime, Utc};
 use club_shared::{major, Account, HoldingStatus, Minor, Permission};
@@ -18,7 +18,10 @@ pub struct OrderView {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub client_id: i64,
+    /// Names beside the ids.
+    pub client_name: String,
     pub operator_id: Option<i64>,
+    pub operator_login: Option<String>,
     /// `top_up`, `purchase`, `refund` or `extra_charge`.
     pub kind: String,
     pub method: Option<String>,
@@ -65,7 +68,9 @@ fn order_view(o: store::OrderRow) -> OrderView {
         id: o.id,
         at: at(o.at),
         client_id: o.client_id,
+        client_name: o.client_name,
         operator_id: o.operator_id,
+        operator_login: o.operator_login,
         kind: o.kind,
         method: o.method,
         money: o.money,
@@ -81,14 +86,25 @@ fn order_view(o: store::OrderRow) -> OrderView {
 }
 
 impl Service {
-    pub async fn list_orders(
-        &self,
-        actor: &Actor,
-        client_id: Option<i64>,
-    ) -> Result<Vec<OrderView>> {
+    pub async fn list_orders(&self, actor: &Actor, q: OrderQuery) -> Result<Vec<OrderView>> {
         actor.require(Permission::ReportView)?;
+        let limit = q.limit.unwrap_or(500);
+        if !(1..=500).contains(&limit) {
+            return Err(Error::bad("limit", "must be 1..500"));
+        }
+        if q.before_id.is_some_and(|b| b < 1) {
+            return Err(Error::bad("before_id", "must be an id (1 or more)"));
+        }
+        let filter = store::OrderFilter {
+            client_id: q.client_id,
+            shift_id: q.shift_id,
+            from: q.from.map(store::ms),
+            to: q.to.map(store::ms),
+            before_id: q.before_id,
+            limit,
+        };
         let mut c = self.store.read().await?;
-        Ok(c.list_orders(client_id, 500)?
+        Ok(c.list_orders(&filter)?
             .into_iter()
             .map(order_view)
             .collect())

@@ -3,7 +3,7 @@ use crate::domain::Window;
 use crate::error::{Error, Result};
 use crate::requests::tariffs::TariffInput;
 use crate::store::{self, Conn, TariffFields};
-use club_shared::{Event, Permission, TariffView};
+use club_shared::{Event, Minor, Permission, TariffView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -33,6 +33,15 @@ pub struct Settings {
     /// operator's open shift, so that the till can be reconciled.
     #[serde(default = "default_true")]
     pub require_open_shift: bool,
+    /// The page asks for a confirmation before taking more than this
+    /// (minor units) in a top-up or a sale; every cash payout is confirmed.
+    #[serde(default = "default_confirm_above")]
+    #[schema(minimum = 0, maximum = 1000000000)]
+    pub confirm_above: Minor,
+}
+
+fn default_confirm_above() -> Minor {
+    100_00
 }
 
 fn default_true() -> bool {
@@ -107,6 +116,7 @@ impl Default for Settings {
             time_zone: default_time_zone(),
             phone_region: default_region(),
             require_open_shift: true,
+            confirm_above: default_confirm_above(),
         }
     }
 }
@@ -339,6 +349,15 @@ impl Service {
             if !(1..=1440).contains(&m) {
                 return Err(Error::bad("no_show_minutes", "must be null or 1..1440"));
             }
+        }
+        if !(0..=super::clients::MAX_TOP_UP).contains(&s.confirm_above) {
+            return Err(Error::bad(
+                "confirm_above",
+                format!(
+                    "must be 0..{}",
+                    club_shared::major(super::clients::MAX_TOP_UP)
+                ),
+            ));
         }
         if !(0..=3600).contains(&s.warn_before_end_seconds) {
             return Err(Error::bad("warn_before_end_seconds", "must be 0..3600"));

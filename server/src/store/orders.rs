@@ -18,6 +18,19 @@ pub struct OrderRow {
     pub shift_id: Option<i64>,
     pub refunded: i64,
     pub tariff_name: Option<String>,
+    pub client_name: String,
+    pub operator_login: Option<String>,
+}
+
+/// Which orders to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub client_id: Option<i64>,
+    pub shift_id: Option<i64>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub before_id: Option<i64>,
+    pub limit: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -44,7 +57,7 @@ pub type CancellationLine = (Option<i64>, Option<i64>, i64, Option<String>);
 /// What the store keeps of orders, as every backend answers it.
 pub trait Orders {
     fn get_order(&mut self, id: i64) -> Result<Option<OrderRow>>;
-    fn list_orders(&mut self, client_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>>;
+    fn list_orders(&mut self, f: &OrderFilter) -> Result<Vec<OrderRow>>;
     /// Revenue a holding has earned and not yet given back.
     fn holding_revenue(&mut self, holding_id: i64) -> Result<i64>;
     fn open_shift(&mut self, operator_id: i64, at: i64, opening_cash: i64) -> Result<i64>;

@@ -17,13 +17,17 @@ crate::from_row!(OrderRow {
     reason,
     shift_id,
     refunded,
-    tariff_name
+    tariff_name,
+    client_name,
+    operator_login
 });
 
 const ORDER_COLUMNS: &str = "SELECT o.id, o.at, o.client_id, o.operator_id, o.kind, o.method, \
      o.money, o.bonus, o.tariff_id, o.holding_id, o.session_id, o.refund_of, o.reason, o.shift_id, \
      (SELECT COALESCE(SUM(r.money), 0) FROM orders r WHERE r.refund_of = o.id) AS refunded, \
-     t.name AS tariff_name FROM orders o LEFT JOIN tariffs t ON t.id = o.tariff_id";
+     t.name AS tariff_name, c.name AS client_name, op.login AS operator_login \
+     FROM orders o LEFT JOIN tariffs t ON t.id = o.tariff_id \
+     JOIN clients c ON c.id = o.client_id LEFT JOIN operators op ON op.id = o.operator_id";
 
 crate::from_row!(ShiftRow {
     id,
@@ -47,13 +51,26 @@ impl Orders for Db {
         )
     }
 
-    fn list_orders(&mut self, client_id: Option<i64>, limit: i64) -> Result<Vec<OrderRow>> {
+    fn list_orders(&mut self, f: &OrderFilter) -> Result<Vec<OrderRow>> {
         let c = self;
         let mut q = Query::new(ORDER_COLUMNS);
-        if let Some(id) = client_id {
-            q.push(" WHERE o.client_id = ").push_bind(id);
+        q.push(" WHERE 1 = 1");
+        if let Some(v) = f.client_id {
+            q.push(" AND o.client_id = ").push_bind(v);
         }
-        q.push(" ORDER BY o.id DESC LIMIT ").push_bind(limit);
+        if let Some(v) = f.shift_id {
+            q.push(" AND o.shift_id = ").push_bind(v);
+        }
+        if let Some(v) = f.from {
+            q.push(" AND o.at >= ").push_bind(v);
+        }
+        if let Some(v) = f.to {
+            q.push(" AND o.at < ").push_bind(v);
+        }
+        if let Some(v) = f.before_id {
+            q.push(" AND o.id < ").push_bind(v);
+        }
+        q.push(" ORDER BY o.id DESC LIMIT ").push_bind(f.limit);
         c.all(&q.sql, q.params())
     }
 
