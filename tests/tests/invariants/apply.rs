@@ -23,6 +23,7 @@ impl World {
                 let req = Purchase {
                     tariff_id: self.tariffs[tariff],
                     bonus_amount: bonus,
+                    pay: None,
                 };
                 allowed(svc.purchase(sys, self.clients[client], req).await)?;
             }
