@@ -20,6 +20,7 @@ const MODULES: &[(&str, &str)] = &[
     ("feed.js", include_str!("../web/js/feed.js")),
     ("hall.js", include_str!("../web/js/hall.js")),
     ("main.js", include_str!("../web/js/main.js")),
+    ("orders.js", include_str!("../web/js/orders.js")),
     ("panes.js", include_str!("../web/js/panes.js")),
     ("report-tools.js", include_str!("../web/js/report-tools.js")),
     ("roles.js", include_str!("../web/js/roles.js")),

@@ -335,6 +335,7 @@ async fn every_view_opens_without_a_script_error() -> anyhow::Result<()> {
         ("clients", "#view-clients"),
         ("sessions", "#sessions-list table"),
         ("shift", "#shift-current .shift-report"),
+        ("orders", "#orders-list table"),
         ("tariffs", "#tariffs-list table"),
         ("roles", "#roles-matrix table"),
         ("audit", "#audit-list table"),
@@ -494,6 +495,84 @@ async fn the_reports_page_read_by_name_and_cancel_in_bulk() -> anyhow::Result<()
         assert!(text.contains(part), "{part:?} not in {text:?}");
     }
     b.screenshot(&docs("audit.png")).await?;
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cash_payout_from_the_orders_screen_is_confirmed_and_a_tariff_sells_for_cash(
+) -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let top_up = owner
+        .ok(
+            Method::GET,
+            &format!("/orders?client_id={}", h.client),
+            Value::Null,
+        )
+        .await[0]["id"]
+        .as_i64()
+        .unwrap();
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    b.wait_for("#nav-orders:not([hidden])", None).await?;
+    b.click("#nav-orders").await?;
+    let row = format!("#orders-list tr[data-order-id=\"{top_up}\"]");
+    b.wait_for(&format!("{row} .refund-open"), None).await?;
+    assert!(b.text(&row).await?.contains("Dana"));
+    b.click(&format!("{row} .refund-open")).await?;
+    b.wait_for("#refund-form", None).await?;
+    b.type_into("#refund-amount", "1.00").await?;
+    b.type_into("#refund-reason", "typed one too many").await?;
+    b.click("#refund-submit").await?;
+    // Cash leaves the till only on the second press.
+    b.wait_for("#refund-form .confirm-note:not([hidden])", None)
+        .await?;
+    assert!(b
+        .text("#refund-form .confirm-note")
+        .await?
+        .contains("Pay out 1.00 in cash"));
+    let orders = |api: Api| async move {
+        api.ok(
+            Method::GET,
+            &format!("/orders?client_id={}", h.client),
+            Value::Null,
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .len()
+    };
+    assert_eq!(orders(owner.clone()).await, 1, "nothing paid out yet");
+    b.click("#refund-submit").await?;
+    b.wait_for("#orders-filter .ok", None).await?;
+    assert_eq!(orders(owner.clone()).await, 2);
+    b.screenshot(&docs("orders.png")).await?;
+
+    // A tariff sold for cash from the client card: the balance stays.
+    let before = owner
+        .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+        .await["balance"]
+        .clone();
+    b.click("#nav-clients").await?;
+    b.wait_for(&format!("[data-client-id=\"{}\"]", h.client), None)
+        .await?;
+    b.click(&format!("[data-client-id=\"{}\"]", h.client))
+        .await?;
+    b.wait_for("#purchase-form", None).await?;
+    b.select("#purchase-tariff", &h.keep.to_string()).await?;
+    b.select("#purchase-pay", "cash").await?;
+    b.click("#purchase-submit").await?;
+    b.wait_for("#purchase-form .ok", None).await?;
+    let client = owner
+        .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+        .await;
+    assert_eq!(client["balance"], before);
+    assert_eq!(client["holdings"].as_array().unwrap().len(), 1);
     let errors = b.script_errors().await?;
     assert!(errors.is_empty(), "script errors: {errors:?}");
     b.quit().await;

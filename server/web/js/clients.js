@@ -1,8 +1,8 @@
 /* Clients: search, create, top up, sell a tariff, holdings and ledger. */
 import { api, qs } from './api.js';
 import { showView } from './main.js';
-import { can, capText, fillTariffs, loadTariffs, state, tariffById, tariffName } from './state.js';
-import { $, $$, InputError, clear, clickableRow, debounce, field, fmtDuration, fmtMoney, fmtSigned, h, kv, num, onSubmit, parseMoney, setError, setMsg, setOk, table, td, timeEl } from './util.js';
+import { can, capText, fillTariffs, loadTariffs, overThreshold, state, tariffById, tariffName } from './state.js';
+import { $, $$, clear, clickableRow, confirmGate, debounce, field, fmtDuration, fmtMoney, fmtSigned, h, InputError, kv, num, onSubmit, parseMoney, setError, setMsg, setOk, table, td, timeEl } from './util.js';
 
 const clientsView = {
   list: [],
@@ -147,9 +147,11 @@ const clientsView = {
       const topup = h('form', { id: 'topup-form', class: 'mini-form', novalidate: true },
         h('h3', null, 'Top up'),
         h('div', { class: 'row' }, field('Amount', amount), field('Method', method), h('button', { id: 'topup-submit', type: 'submit', class: 'primary' }, 'Top up')));
+      const topupGate = confirmGate(topup);
       onSubmit(topup, async () => {
         const value = parseMoney(amount.value, 'amount');
         if (!value) throw new InputError('amount: enter an amount, e.g. 50.00');
+        if (overThreshold(value) && topupGate.ask(`${value}|${method.value}`, `Take ${fmtMoney(value)} (${method.value})? That is more than usual: check the amount.`)) return;
         const updated = await api.post(`/clients/${c.id}/top-ups`, { amount: value, method: method.value });
         amount.value = '';
         this.current = updated;
@@ -175,16 +177,24 @@ const clientsView = {
       tariff.addEventListener('change', p.purchaseInfo);
       fill();
       if (!state.tariffs.length) loadTariffs().then(fill).catch(() => {});
+      const pay = h('select', { id: 'purchase-pay' },
+        h('option', { value: '' }, 'the balance'), h('option', { value: 'cash' }, 'cash now'), h('option', { value: 'card' }, 'card now'));
       const purchase = h('form', { id: 'purchase-form', class: 'mini-form', novalidate: true },
         h('h3', null, 'Sell a tariff'),
         field('Tariff', tariff),
-        h('div', { class: 'row' }, field('Bonus to spend', bonus), h('button', { id: 'purchase-submit', type: 'submit', class: 'primary' }, 'Sell')),
+        h('div', { class: 'row' }, field('Bonus to spend', bonus), field('Paid from', pay), h('button', { id: 'purchase-submit', type: 'submit', class: 'primary' }, 'Sell')),
         info);
+      const saleGate = confirmGate(purchase);
       onSubmit(purchase, async () => {
         if (!tariff.value) throw new InputError('tariff_id: choose a tariff');
+        const bonusAmount = parseMoney(bonus.value, 'bonus_amount') || 0;
+        const t = tariffById(tariff.value);
+        const due = t ? t.price - bonusAmount : 0;
+        if (pay.value && overThreshold(due) && saleGate.ask(`${tariff.value}|${bonusAmount}|${pay.value}`, `Take ${fmtMoney(due)} (${pay.value}) for ${t.name}?`)) return;
         const holding = await api.post(`/clients/${c.id}/purchases`, {
           tariff_id: Number(tariff.value),
-          bonus_amount: parseMoney(bonus.value, 'bonus_amount') || 0,
+          bonus_amount: bonusAmount,
+          pay: pay.value || null,
         });
         bonus.value = '';
         setOk(purchase, `Sold ${tariffName(holding.tariff_id)}: holding #${holding.id}.`);

@@ -7,10 +7,11 @@ import { card } from './card.js';
 import { clientsView } from './clients.js';
 import { feed } from './feed.js';
 import { hall } from './hall.js';
+import { ordersView } from './orders.js';
 import { rolesView } from './roles.js';
 import { sessionsView } from './sessions.js';
 import { shiftView } from './shift.js';
-import { can, loadTariffs, state } from './state.js';
+import { can, loadSettings, loadTariffs, state } from './state.js';
 import { tariffsView } from './tariffs.js';
 import { $, $$, clear, h } from './util.js';
 
@@ -19,6 +20,7 @@ const VIEWS = {
   clients: { perm: null, show: () => clientsView.show() },
   sessions: { perm: 'ReportView', show: () => sessionsView.show() },
   shift: { perm: 'ShiftManage', show: () => shiftView.show().catch((err) => clear($('#shift-current'), h('p', { class: 'error', role: 'alert' }, err.message))) },
+  orders: { perm: 'ReportView', show: () => ordersView.show() },
   tariffs: { perm: null, show: () => tariffsView.show() },
   roles: { perm: 'RoleManage', show: () => rolesView.show() },
   audit: { perm: 'ReportView', show: () => auditView.show() },
@@ -65,6 +67,7 @@ const app = {
     hall.render();
     feed.start();
     loadTariffs().catch(() => {});
+    loadSettings();
     showView(viewFromHash());
   },
 
@@ -84,6 +87,7 @@ const app = {
     rolesView.reset();
     auditView.reset();
     shiftView.reset();
+    ordersView.reset();
   },
 };
 
@@ -101,6 +105,7 @@ function boot() {
   tariffsView.init();
   auditView.init();
   shiftView.init();
+  ordersView.init();
   setInterval(() => {
     if (state.token) hall.tick();
   }, 1000);

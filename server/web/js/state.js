@@ -47,6 +47,18 @@ function fillTariffs(select, blankLabel, zoneId) {
 }
 
 let tariffsLoading = null;
+/** The club settings the page uses (the confirmation threshold). */
+async function loadSettings() {
+  try {
+    state.settings = await api.get('/settings');
+  } catch (_) {
+    state.settings = null;
+  }
+}
+
+/** Over the club's threshold: a payment to confirm first. */
+const overThreshold = (amount) => amount > ((state.settings && state.settings.confirm_above) ?? 100_00);
+
 function loadTariffs() {
   if (!tariffsLoading) {
     tariffsLoading = api.get('/tariffs')
@@ -98,4 +110,4 @@ function deviceState(d, t = now()) {
   return (d.reservations || []).length ? 'reserved' : 'free';
 }
 
-export { activeTariffs, bonusCap, can, capText, deviceName, deviceState, fillTariffs, loadTariffs, now, queuedText, sessionState, state, tariffById, tariffName, tariffOption, tariffPlan, tariffsLoading, zoneName };
+export { activeTariffs, bonusCap, can, capText, deviceName, deviceState, fillTariffs, loadSettings, loadTariffs, now, overThreshold, queuedText, sessionState, state, tariffById, tariffName, tariffOption, tariffPlan, tariffsLoading, zoneName };

@@ -254,4 +254,39 @@ function printOnly(el) {
   el.classList.remove('printing');
 }
 
-export { $, $$, ApiError, append, backButton, byName, chip, clear, clickableRow, debounce, DOM_PROPS, ENDING_MS, field, fmtCountdown, fmtDateTime, fmtDuration, fmtMoney, fmtSigned, fmtTime, gib, h, InputError, jsonCell, kv, LIVE_STATUSES, metricsText, minuteOfDay, num, onSubmit, OPERATOR_KEY, pad2, parseCount, parseId, parseMoney, PERMISSIONS, POLICY_LABEL, POLL_MS, printOnly, setError, setMsg, setOk, setOptions, STATES, STATUS_RANK, statusChip, table, td, timeEl, TOKEN_KEY };
+
+/**
+ * A form's second press: `gate.ask(key, text)` answers true (stop here) the
+ * first time for `key`, showing `text` beside the submit button, which then
+ * reads "Confirm"; the same key again goes through. Any input resets it.
+ */
+function confirmGate(form) {
+  const button = form.querySelector('button[type=submit]');
+  const label = button.textContent;
+  const note = h('p', { class: 'note confirm-note', hidden: true });
+  button.before(note);
+  let confirmed = null;
+  const reset = () => {
+    confirmed = null;
+    note.hidden = true;
+    button.textContent = label;
+  };
+  form.addEventListener('input', reset);
+  form.addEventListener('change', reset);
+  return {
+    ask(key, text) {
+      if (confirmed === key) {
+        reset();
+        return false;
+      }
+      confirmed = key;
+      note.textContent = text;
+      note.hidden = false;
+      button.textContent = 'Confirm';
+      return true;
+    },
+    reset,
+  };
+}
+
+export { $, $$, ApiError, append, backButton, byName, chip, clear, clickableRow, confirmGate, debounce, DOM_PROPS, ENDING_MS, field, fmtCountdown, fmtDateTime, fmtDuration, fmtMoney, fmtSigned, fmtTime, gib, h, InputError, jsonCell, kv, LIVE_STATUSES, metricsText, minuteOfDay, num, onSubmit, OPERATOR_KEY, pad2, parseCount, parseId, parseMoney, PERMISSIONS, POLICY_LABEL, POLL_MS, printOnly, setError, setMsg, setOk, setOptions, STATES, STATUS_RANK, statusChip, table, td, timeEl, TOKEN_KEY };
