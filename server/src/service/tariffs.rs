@@ -36,7 +36,7 @@ pub struct Settings {
     /// The page asks for a confirmation before taking more than this
     /// (minor units) in a top-up or a sale; every cash payout is confirmed.
     #[serde(default = "default_confirm_above")]
-    #[schema(minimum = 0, maximum = 1000000000)]
+    #[schema(value_type = i64, minimum = 0, maximum = 1000000000)]
     pub confirm_above: Minor,
 }
 
