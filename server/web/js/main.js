@@ -10,6 +10,7 @@ import { hall } from './hall.js';
 import { ordersView } from './orders.js';
 import { rolesView } from './roles.js';
 import { sessionsView } from './sessions.js';
+import { setupView } from './setup.js';
 import { shiftView } from './shift.js';
 import { can, loadSettings, loadTariffs, state } from './state.js';
 import { tariffsView } from './tariffs.js';
@@ -21,6 +22,7 @@ const VIEWS = {
   sessions: { perm: 'ReportView', show: () => sessionsView.show() },
   shift: { perm: 'ShiftManage', show: () => shiftView.show().catch((err) => clear($('#shift-current'), h('p', { class: 'error', role: 'alert' }, err.message))) },
   orders: { perm: 'ReportView', show: () => ordersView.show() },
+  setup: { perm: null, show: () => setupView.show() },
   tariffs: { perm: null, show: () => tariffsView.show() },
   roles: { perm: 'RoleManage', show: () => rolesView.show() },
   audit: { perm: 'ReportView', show: () => auditView.show() },
@@ -88,6 +90,7 @@ const app = {
     auditView.reset();
     shiftView.reset();
     ordersView.reset();
+    setupView.reset();
   },
 };
 
