@@ -565,6 +565,20 @@ async fn a_cash_payout_from_the_orders_screen_is_confirmed_and_a_tariff_sells_fo
     b.click(&format!("[data-client-id=\"{}\"]", h.client))
         .await?;
     b.wait_for("#purchase-form", None).await?;
+    // An error names the field as the form labels it, money in units.
+    b.type_into("#topup-amount", "12.345").await?;
+    b.click("#topup-submit").await?;
+    b.wait_for("#topup-form .error", None).await?;
+    let said = b.text("#topup-form .error").await?;
+    assert!(said.starts_with("Amount: "), "{said}");
+    b.type_into("#topup-amount", "20000000").await?;
+    b.click("#topup-submit").await?;
+    b.wait_for("#topup-form .confirm-note:not([hidden])", None)
+        .await?;
+    b.click("#topup-submit").await?;
+    b.wait_for("#topup-form .error", None).await?;
+    let said = b.text("#topup-form .error").await?;
+    assert_eq!(said, "Amount: must be at most 10000000.00 (a typo guard)");
     b.select("#purchase-tariff", &h.keep.to_string()).await?;
     b.select("#purchase-pay", "cash").await?;
     b.click("#purchase-submit").await?;

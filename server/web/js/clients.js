@@ -161,7 +161,7 @@ const clientsView = {
       });
 
       const tariff = h('select', { id: 'purchase-tariff' });
-      const bonus = h('input', { id: 'purchase-bonus', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
+      const bonus = h('input', { id: 'purchase-bonus', 'data-field': 'bonus_amount', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
       const info = h('small', { class: 'hint purchase-info' });
       p.purchaseInfo = () => {
         const t = tariffById(tariff.value);

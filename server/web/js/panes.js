@@ -48,7 +48,7 @@ function createPane(c) {
   const tariff = h('select', { id: 'create-tariff' });
   const tariffInfo = h('small', { class: 'hint' });
   const holding = h('select', { id: 'create-holding' }, h('option', { value: '' }, '— buy the tariff now —'));
-  const bonus = h('input', { id: 'create-bonus', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
+  const bonus = h('input', { id: 'create-bonus', 'data-field': 'bonus_amount', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
   const planned = h('input', { id: 'create-planned', type: 'datetime-local' });
   const form = h('form', { id: 'create-form', class: 'pane-form', novalidate: true },
     h('h3', null, `New session on ${d ? d.name : 'this PC'}`),
@@ -143,7 +143,7 @@ function addTariffPane(c, sid) {
   const clientId = (c.detail && c.detail.id === sid && c.detail.client_id) || (s && s.client_id);
   const tariff = h('select', { id: 'add-tariff-tariff' });
   const holding = h('select', { id: 'add-tariff-holding' }, h('option', { value: '' }, '— none —'));
-  const bonus = h('input', { id: 'add-tariff-bonus', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
+  const bonus = h('input', { id: 'add-tariff-bonus', 'data-field': 'bonus_amount', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
   const info = h('small', { class: 'hint' });
   const modeInput = (value, label, hint, checked) => h('label', { class: 'choice' },
     h('input', { type: 'radio', name: 'add-tariff-mode', id: `add-tariff-${value}`, value, checked }),

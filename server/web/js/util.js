@@ -106,7 +106,7 @@ function onSubmit(form, fn) {
     try {
       await fn();
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 401)) setError(form, err);
+      if (!(err instanceof ApiError && err.status === 401)) setMsg(form, labelled(form, err.message || String(err)));
     } finally {
       if (btn) btn.disabled = false;
     }
@@ -116,6 +116,23 @@ function onSubmit(form, fn) {
     run();
   });
   return run;
+}
+
+/**
+ * An error about a field ("bonus_amount: is over the cap") as the form
+ * labels that field ("Bonus to spend: is over the cap"): the control whose
+ * `data-field`, or whose id without its form's prefix, names the field.
+ */
+function labelled(form, message) {
+  const m = /^([a-z][a-z_]*): ([\s\S]*)$/.exec(message);
+  if (!m) return message;
+  const [, name, rest] = m;
+  const key = (id) => id.replace(/^[a-z]+-/, '').replace(/-/g, '_');
+  const control = $$('input, select, textarea', form).find((c) =>
+    c.dataset.field === name || (c.id && [name, name.replace(/_id$/, '')].includes(key(c.id))));
+  const label = control && control.closest('label');
+  const text = label && [...label.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('').trim();
+  return text ? `${text}: ${rest}` : message;
 }
 
 function field(label, control, hint) {
