@@ -146,6 +146,17 @@ impl Browser {
             .collect())
     }
 
+    /// Resizes the browser window (the page's viewport follows).
+    pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// A Chrome DevTools command (e.g. emulating print media).
     pub async fn cdp(&self, cmd: &str, params: Value) -> anyhow::Result<Value> {
         self.cmd(

@@ -668,3 +668,71 @@ async fn the_owner_adds_a_pc_reads_its_code_and_disables_an_operator() -> anyhow
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hall_goes_stale_and_takes_no_action_while_the_server_is_down() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    b.wait_for(&tile(h.pcs[0]), None).await?;
+    b.wait_for(".feed.live", None).await?;
+    let inert = "return document.querySelector('#view-hall').inert;";
+    assert_eq!(b.script(inert, json!([])).await?, json!(false));
+
+    let stopped = srv.stop_for_a_while().await;
+    b.wait_for("body.hall-stale", None).await?;
+    b.wait_for("#hall-stale:not([hidden])", None).await?;
+    assert_eq!(
+        b.script(inert, json!([])).await?,
+        json!(true),
+        "no action on a stale hall"
+    );
+    b.screenshot(&docs("hall-stale.png")).await?;
+
+    let srv = stopped.start_again().await;
+    b.wait_for("#hall-stale[hidden]", None).await?;
+    assert_eq!(b.script(inert, json!([])).await?, json!(false));
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_of_pcs_fits_beside_an_open_card_at_1280_pixels() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let zone = owner
+        .ok(Method::POST, "/zones", json!({"name": "Arena"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut first = 0;
+    for x in 0..6 {
+        let d = owner
+            .ok(
+                Method::POST,
+                "/devices",
+                json!({"name": format!("A-{x}"), "zone_id": zone, "x": x, "y": 0}),
+            )
+            .await;
+        if x == 0 {
+            first = d["id"].as_i64().unwrap();
+        }
+    }
+    let b = Browser::start().await?;
+    b.resize(1280, 800).await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    b.wait_for(&tile(first), None).await?;
+    b.click(&tile(first)).await?;
+    b.wait_for("#session-card", None).await?;
+    let fits = "const hall = document.querySelector('#hall');
+        return [hall.scrollWidth <= hall.clientWidth, hall.clientWidth];";
+    let got = b.script(fits, json!([])).await?;
+    assert_eq!(got[0], json!(true), "the hall scrolls sideways: {got}");
+    b.screenshot(&docs("hall-1280.png")).await?;
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}

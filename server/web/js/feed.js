@@ -112,6 +112,20 @@ const feed = {
     const el = $('#feed-status');
     el.textContent = live ? 'live' : 'reconnecting…';
     el.parentElement.classList.toggle('live', live);
+    if (live) this.setReachable(true);
+  },
+
+  /**
+   * Whether the hall is current: the feed is live, or the fallback's last
+   * poll answered. When not, the whole hall shows it is stale and takes no
+   * action (it is inert) until the server answers again.
+   */
+  setReachable(ok) {
+    const stale = !ok && !this.live;
+    document.body.classList.toggle('hall-stale', stale);
+    const view = $('#view-hall');
+    view.inert = stale;
+    $('#hall-stale').hidden = !stale;
   },
 
   startPolling() {

@@ -15,8 +15,11 @@ const hall = {
     try {
       const snap = await api.get('/hall');
       if (!feed.live && state.token) this.applySnapshot(snap);
+      feed.setReachable(true);
     } catch (_) {
-      // 401 signs out in api; otherwise keep the last picture and try again later.
+      // 401 signs out in api; otherwise the picture is stale: say so, and
+      // try again later.
+      feed.setReachable(false);
     }
   },
 
@@ -60,7 +63,9 @@ const hall = {
       list.sort((a, b) => a.y - b.y || a.x - b.x || a.id - b.id);
       const cols = Math.max(1, ...list.map((d) => Math.max(0, d.x) + 1));
       const grid = h('div', { class: 'zone-grid' });
-      grid.style.gridTemplateColumns = `repeat(${cols}, var(--tile-w))`;
+      // The map's columns narrow (down to a readable tile) before the hall
+      // scrolls sideways: an open card does not push tiles out of sight.
+      grid.style.gridTemplateColumns = `repeat(${cols}, minmax(var(--tile-min), var(--tile-w)))`;
       const taken = new Set();
       for (const d of list) {
         const tile = this.tile(d);
