@@ -588,6 +588,25 @@ async fn a_cash_payout_from_the_orders_screen_is_confirmed_and_a_tariff_sells_fo
         .await;
     assert_eq!(client["balance"], before);
     assert_eq!(client["holdings"].as_array().unwrap().len(), 1);
+
+    // The client's phone and PIN change from the card.
+    b.click(".client-edit summary").await?;
+    b.type_into("#client-edit-phone", "+1 (555) 0177").await?;
+    b.type_into("#client-edit-pin", "2468").await?;
+    b.click("#client-edit-submit").await?;
+    b.wait_for("#client-edit-form .ok", None).await?;
+    let client = owner
+        .ok(Method::GET, &format!("/clients/{}", h.client), Value::Null)
+        .await;
+    assert_eq!(client["phone"], "+15550177", "kept in E.164");
+    let (st, body) = srv
+        .anonymous()
+        .post(
+            "/player/login",
+            json!({"phone": "+1 555 0177", "pin": "2468"}),
+        )
+        .await;
+    assert_eq!(st, 200, "the new PIN signs the player in: {body}");
     let errors = b.script_errors().await?;
     assert!(errors.is_empty(), "script errors: {errors:?}");
     b.quit().await;

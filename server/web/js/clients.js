@@ -140,6 +140,31 @@ const clientsView = {
     });
     p.auto = auto;
 
+    // Editing the client (ClientManage): name, phone, a new PIN.
+    let edit = null;
+    if (can('ClientManage')) {
+      const name = h('input', { id: 'client-edit-name', value: c.name, maxlength: '80', autocomplete: 'off' });
+      const phone = h('input', { id: 'client-edit-phone', value: c.phone, autocomplete: 'off' });
+      const pin = h('input', { id: 'client-edit-pin', inputmode: 'numeric', autocomplete: 'off', placeholder: 'unchanged', maxlength: '8' });
+      edit = h('details', { class: 'client-edit' }, h('summary', null, 'Edit client'),
+        h('form', { id: 'client-edit-form', class: 'mini-form', novalidate: true },
+          h('div', { class: 'row' }, field('Name', name), field('Phone', phone), field('New PIN (4 to 8 digits)', pin)),
+          h('button', { id: 'client-edit-submit', type: 'submit', class: 'primary' }, 'Save')));
+      onSubmit(edit.querySelector('form'), async () => {
+        const body = {};
+        if (name.value.trim() !== this.current.name) body.name = name.value.trim();
+        if (phone.value.trim() !== this.current.phone) body.phone = phone.value.trim();
+        if (pin.value.trim()) body.pin = pin.value.trim();
+        if (!Object.keys(body).length) throw new InputError('name: nothing changed');
+        this.current = await api.patch(`/clients/${this.current.id}`, body);
+        pin.value = '';
+        phone.value = this.current.phone;
+        setOk(edit.querySelector('form'), `Saved${body.pin ? ' (new PIN set)' : ''}.`);
+        this.update();
+        this.replaceRow(this.current);
+      });
+    }
+
     const forms = [];
     if (can('BalanceTopUp')) {
       const amount = h('input', { id: 'topup-amount', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
@@ -206,7 +231,7 @@ const clientsView = {
     const closeBtn = h('button', { type: 'button', class: 'icon', 'aria-label': 'Close', title: 'Close', onclick: () => this.close() }, '×');
     clear(box,
       h('header', { class: 'detail-head' }, p.title, closeBtn),
-      p.summary, autoRow, forms,
+      p.summary, autoRow, edit, forms,
       h('h3', null, 'Holdings'), p.holdings,
       h('h3', null, 'Ledger'), p.ledger);
     box.hidden = false;

@@ -34,8 +34,9 @@ function h(tag, props, ...children) {
   return el;
 }
 
+/** Appends children: one node or text, or any nesting of arrays of them. */
 function append(el, children) {
-  for (const c of children.flat(Infinity)) {
+  for (const c of [children].flat(Infinity)) {
     if (c == null || c === false || c === '') continue;
     el.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
