@@ -20,6 +20,7 @@ const MODULES: &[(&str, &str)] = &[
     ("feed.js", include_str!("../web/js/feed.js")),
     ("hall.js", include_str!("../web/js/hall.js")),
     ("main.js", include_str!("../web/js/main.js")),
+    ("map-edit.js", include_str!("../web/js/map-edit.js")),
     ("orders.js", include_str!("../web/js/orders.js")),
     ("panes.js", include_str!("../web/js/panes.js")),
     ("report-tools.js", include_str!("../web/js/report-tools.js")),

@@ -146,6 +146,39 @@ impl Browser {
             .collect())
     }
 
+    /// Drags with the mouse (pointer events): presses on the middle of
+    /// `css`, moves by (dx, dy) in steps, and lets go.
+    pub async fn drag(&self, css: &str, dx: i64, dy: i64) -> anyhow::Result<()> {
+        let at = self
+            .script(
+                "const r = document.querySelector(arguments[0]).getBoundingClientRect();
+                 return [Math.round(r.left + r.width / 2), Math.round(r.top + r.height / 2)];",
+                json!([css]),
+            )
+            .await?;
+        let (x, y) = (at[0].as_i64().unwrap_or(0), at[1].as_i64().unwrap_or(0));
+        let mut steps = vec![
+            json!({"type": "pointerMove", "origin": "viewport", "x": x, "y": y}),
+            json!({"type": "pointerDown", "button": 0}),
+        ];
+        for i in 1..=5 {
+            steps.push(
+                json!({"type": "pointerMove", "origin": "pointer", "duration": 20,
+                "x": dx / 5 + if i == 5 { dx % 5 } else { 0 },
+                "y": dy / 5 + if i == 5 { dy % 5 } else { 0 }}),
+            );
+        }
+        steps.push(json!({"type": "pointerUp", "button": 0}));
+        self.cmd(
+            "POST",
+            "/actions",
+            json!({"actions": [{"type": "pointer", "id": "mouse",
+                "parameters": {"pointerType": "mouse"}, "actions": steps}]}),
+        )
+        .await
+        .map(drop)
+    }
+
     /// Resizes the browser window (the page's viewport follows).
     pub async fn resize(&self, width: u32, height: u32) -> anyhow::Result<()> {
         self.cmd(

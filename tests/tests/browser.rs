@@ -755,3 +755,43 @@ async fn a_row_of_pcs_fits_beside_an_open_card_at_1280_pixels() -> anyhow::Resul
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pc_dragged_on_the_map_keeps_its_new_place() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    let pc = tile(h.pcs[0]);
+    b.wait_for(&pc, Some(("data-x", "0"))).await?;
+    b.wait_for("#arrange-toggle", None).await?;
+    b.click("#arrange-toggle").await?;
+    b.wait_for("body.arranging", None).await?;
+    // PC-0 from the first cell to the free row below, third column.
+    let size = b
+        .script(
+            "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.width, r.height];",
+            json!([pc]),
+        )
+        .await?;
+    let (w, ht) = (size[0].as_f64().unwrap(), size[1].as_f64().unwrap());
+    b.drag(&pc, (2.0 * (w + 8.0)) as i64, (ht + 8.0) as i64)
+        .await?;
+    b.wait_for(&pc, Some(("data-y", "1"))).await?;
+    let d = owner
+        .ok(Method::GET, &format!("/devices/{}", h.pcs[0]), Value::Null)
+        .await;
+    assert_eq!((d["x"].as_i64(), d["y"].as_i64()), (Some(2), Some(1)));
+    assert!(
+        !b.exists("#session-card").await?,
+        "arranging, a click does not open the card"
+    );
+    b.click("#arrange-toggle").await?;
+    b.wait_for("body:not(.arranging)", None).await?;
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}

@@ -3,8 +3,9 @@ import { api } from './api.js';
 import { card } from './card.js';
 import { clientsView } from './clients.js';
 import { feed } from './feed.js';
+import { mapEdit } from './map-edit.js';
 import { commandText } from './panes.js';
-import { deviceState, now, queuedText, sessionState, state, tariffPlan, zoneName } from './state.js';
+import { can, deviceState, now, queuedText, sessionState, state, tariffPlan, zoneName } from './state.js';
 import { tariffsView } from './tariffs.js';
 import { $, $$, STATES, chip, clear, fmtCountdown, fmtDateTime, fmtTime, h, metricsText } from './util.js';
 
@@ -61,8 +62,12 @@ const hall = {
     const sections = [];
     for (const [zoneId, list] of groups) {
       list.sort((a, b) => a.y - b.y || a.x - b.x || a.id - b.id);
-      const cols = Math.max(1, ...list.map((d) => Math.max(0, d.x) + 1));
+      // Arranging, the grid has a free column and row to move PCs into.
+      const spare = mapEdit.on ? 1 : 0;
+      const cols = Math.max(1, ...list.map((d) => Math.max(0, d.x) + 1)) + spare;
+      const rows = Math.max(1, ...list.map((d) => Math.max(0, d.y) + 1)) + spare;
       const grid = h('div', { class: 'zone-grid' });
+      grid.style.gridTemplateRows = `repeat(${rows}, minmax(108px, auto))`;
       // The map's columns narrow (down to a readable tile) before the hall
       // scrolls sideways: an open card does not push tiles out of sight.
       grid.style.gridTemplateColumns = `repeat(${cols}, minmax(var(--tile-min), var(--tile-w)))`;
@@ -92,7 +97,7 @@ const hall = {
     let el = state.tiles.get(d.id);
     if (!el) {
       const id = d.id;
-      el = h('button', { type: 'button', class: 'tile', 'data-device-id': id, onclick: () => card.open(id) });
+      el = h('button', { type: 'button', class: 'tile', 'data-device-id': id, onclick: () => { if (!mapEdit.on) card.open(id); } });
       state.tiles.set(id, el);
     }
     this.fill(el, d);
@@ -147,6 +152,8 @@ const hall = {
     if (!live) delete el.dataset.tariff;
     el.className = cls.join(' ');
     el.dataset.state = st;
+    el.dataset.x = d.x;
+    el.dataset.y = d.y;
     if (alarm) el.dataset.alert = 'offline_while_playing';
     else delete el.dataset.alert;
     clear(el, h('span', { class: 'tile-top' }, h('span', { class: 'tile-name' }, d.name), h('span', { class: 'tile-chips' }, chips)), lines);
@@ -167,9 +174,17 @@ const hall = {
     const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
     const t = now();
     for (const d of state.devices.values()) counts[deviceState(d, t)] += 1;
+    if (!this.arrangeWired) {
+      this.arrangeWired = true;
+      mapEdit.attach($('#hall'), (err) => {
+        this.render();
+        if (err) $('#hall').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
+      });
+    }
     clear($('#hall-summary'),
       STATES.map((s) => h('span', { class: 'legend' }, h('span', { class: 'dot dot-' + s }), `${s} ${counts[s]}`)),
-      h('span', { class: 'muted legend-total' }, `${state.devices.size} PCs`));
+      h('span', { class: 'muted legend-total' }, `${state.devices.size} PCs`),
+      can('DeviceManage') ? (this.arrangeButton ||= mapEdit.button(() => { this.arrangeButton = null; this.render(); })) : null);
   },
 
   /** Every second: countdowns, playing -> ending, the summary. */
