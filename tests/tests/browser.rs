@@ -27,6 +27,8 @@ async fn sign_in(b: &Browser, srv: &TestServer, login: &str, password: &str) -> 
     b.type_into("#login", login).await?;
     b.type_into("#password", password).await?;
     b.click("#login-submit").await?;
+    // The app is in the page from the start: wait until it is shown.
+    b.wait_for("#app:not([hidden])", None).await?;
     b.wait_for("#hall", None).await?;
     b.wait_for("#feed-status", None).await?;
     Ok(())
@@ -624,7 +626,9 @@ async fn the_owner_adds_a_pc_reads_its_code_and_disables_an_operator() -> anyhow
     srv.staff("ada", "Administrator").await;
     let b = Browser::start().await?;
     sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
-    b.click("#nav-setup").await?;
+    // A fresh install's hall says where PCs are added.
+    b.wait_for("#hall-setup-link", None).await?;
+    b.click("#hall-setup-link").await?;
     b.wait_for("#pc-form", None).await?;
 
     // A new PC: its one-time code and the command to run on it.

@@ -86,8 +86,12 @@ const hall = {
         h('h2', { class: 'zone-title' }, zoneName(zoneId), h('span', { class: 'muted' }, `${list.length} PC${list.length === 1 ? '' : 's'}`)),
         list.length ? grid : h('p', { class: 'muted' }, 'No PCs in this zone.')));
     }
-    const empty = state.hallLoaded ? 'No PCs yet.' : 'Loading the hall…';
-    clear(root, sections.length ? sections : h('p', { class: 'empty' }, empty));
+    // A fresh install: say where PCs are added.
+    const empty = !state.hallLoaded ? 'Loading the hall…'
+      : can('DeviceManage') ? ['No PCs yet. ', h('a', { id: 'hall-setup-link', href: '#setup' }, 'Add zones and PCs in Set-up'), '.']
+        : 'No PCs yet: ask the club owner to add them in Set-up.';
+    const noPcs = !state.devices.size;
+    clear(root, sections.length && !noPcs ? sections : [h('p', { class: 'empty' }, empty), noPcs ? null : sections]);
     if (focusedId && state.tiles.has(focusedId)) state.tiles.get(focusedId).focus();
     this.renderSummary();
   },
