@@ -122,31 +122,51 @@ fn take_payment_for(
     if money == 0 {
         return Ok(());
     }
-    let t = store::ms(now);
+    record_top_up(
+        c,
+        actor,
+        client_id,
+        (money, method),
+        Some("paid at the desk for a tariff"),
+        store::ms(now),
+    )?;
+    Ok(())
+}
+
+/// Money taken at the desk onto a client's balance: the top-up order and
+/// its ledger entry. Answers the order's id.
+fn record_top_up(
+    c: &mut Conn,
+    actor: &Actor,
+    client_id: i64,
+    (amount, method): (Minor, PaymentMethod),
+    reason: Option<&str>,
+    t: i64,
+) -> Result<i64> {
     let order_id = c.insert_order(&NewOrder {
         at: t,
         client_id,
         operator_id: actor.operator_id(),
         kind: "top_up",
         method: Some(method.as_str()),
-        money,
+        money: amount,
         bonus: 0,
         tariff_id: None,
         refund_of: None,
         session_id: None,
-        reason: Some("paid at the desk for a tariff"),
+        reason,
     })?;
     c.insert_ledger(&NewLedger {
         at: t,
         client_id,
         account: Account::Money,
-        amount: money,
+        amount,
         kind: "top_up",
         order_id: Some(order_id),
         session_id: None,
         operator_id: actor.operator_id(),
     })?;
-    Ok(())
+    Ok(order_id)
 }
 
 impl Service {
@@ -168,29 +188,14 @@ impl Service {
                 .get_client(client_id)?
                 .ok_or_else(|| Error::not_found("client", client_id))?;
             require_open_shift(&mut *tx, actor, "taking a cash or card top-up")?;
-            let order_id = tx.insert_order(&NewOrder {
-                at: t,
+            let order_id = record_top_up(
+                &mut *tx,
+                actor,
                 client_id,
-                operator_id: actor.operator_id(),
-                kind: "top_up",
-                method: Some(req.method.as_str()),
-                money: req.amount,
-                bonus: 0,
-                tariff_id: None,
-                refund_of: None,
-                session_id: None,
-                reason: None,
-            })?;
-            tx.insert_ledger(&NewLedger {
-                at: t,
-                client_id,
-                account: Account::Money,
-                amount: req.amount,
-                kind: "top_up",
-                order_id: Some(order_id),
-                session_id: None,
-                operator_id: actor.operator_id(),
-            })?;
+                (req.amount, req.method),
+                None,
+                t,
+            )?;
             let view = client_view(&mut *tx, client_id)?;
             let mut a = actor.audit("client.top_up", now);
             a.client_id = Some(client_id);
