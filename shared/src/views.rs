@@ -180,20 +180,6 @@ pub struct SessionActions {
     pub end: bool,
 }
 
-impl SessionView {
-    /// The segment running at `now`, or the first one still to run.
-    pub fn current_segment(&self, now: DateTime<Utc>) -> Option<&SegmentView> {
-        let open = || self.segments.iter().filter(|g| g.closed_at.is_none());
-        open()
-            .find(|g| {
-                g.starts_at
-                    .zip(g.ends_at)
-                    .is_some_and(|(a, b)| a <= now && now < b)
-            })
-            .or_else(|| open().next())
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema, Default)]
 pub struct Metrics {
     pub cpu_percent: f32,

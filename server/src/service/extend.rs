@@ -50,9 +50,9 @@ fn open_new_segment(
         let w = window.map(|w| w.describe()).unwrap_or_default();
         Error::Conflict(format!("tariff {} is usable only {w}{when}", tariff.name))
     };
+    let tz = load_settings(c)?.tz();
     let ends_at = match placement {
         Placement::Running(from) => {
-            let tz = load_settings(c)?.tz();
             let seconds = segment_seconds(holding.remaining_seconds, window, from, tz)
                 .filter(|s| *s > 0)
                 .ok_or_else(|| {
@@ -80,7 +80,6 @@ fn open_new_segment(
             let start = store::at(s.planned_start_at).max(now);
             let mut spans = chained_spans(c, &open, start)?;
             let turn = spans.pop().map_or(start, |(_, to)| to);
-            let tz = load_settings(c)?.tz();
             segment_seconds(holding.remaining_seconds, window, turn, tz)
                 .filter(|s| *s > 0)
                 .ok_or_else(|| {

@@ -178,13 +178,6 @@ const hall = {
     const counts = Object.fromEntries(STATES.map((s) => [s, 0]));
     const t = now();
     for (const d of state.devices.values()) counts[deviceState(d, t)] += 1;
-    if (!this.arrangeWired) {
-      this.arrangeWired = true;
-      mapEdit.attach($('#hall'), (err) => {
-        this.render();
-        if (err) $('#hall').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
-      });
-    }
     clear($('#hall-summary'),
       STATES.map((s) => h('span', { class: 'legend' }, h('span', { class: 'dot dot-' + s }), `${s} ${counts[s]}`)),
       h('span', { class: 'muted legend-total' }, `${state.devices.size} PCs`),

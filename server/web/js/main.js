@@ -7,6 +7,7 @@ import { card } from './card.js';
 import { clientsView } from './clients.js';
 import { feed } from './feed.js';
 import { hall } from './hall.js';
+import { mapEdit } from './map-edit.js';
 import { ordersView } from './orders.js';
 import { rolesView } from './roles.js';
 import { sessionsView } from './sessions.js';
@@ -109,6 +110,11 @@ function boot() {
   auditView.init();
   shiftView.init();
   ordersView.init();
+  // Arranging the map: a PC dropped on a new cell is stored, and redrawn.
+  mapEdit.attach($('#hall'), (err) => {
+    hall.render();
+    if (err) $('#hall').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
+  });
   setInterval(() => {
     if (state.token) hall.tick();
   }, 1000);
