@@ -10,6 +10,11 @@ cd "$(dirname "$0")/.."
 
 ./scripts/install-test-deps.sh
 
+# A CI run builds once from scratch: incremental caches would only take disk.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
+report_disk() { echo "== disk: target $(du -sh "${CARGO_TARGET_DIR:-target}" 2>/dev/null | cut -f1), free $(df -h --output=avail . | tail -1 | tr -d ' ')"; }
+trap report_disk EXIT
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
