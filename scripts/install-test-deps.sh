@@ -5,7 +5,8 @@
 # ImageMagick for the lock screen on a real X display; mingw-w64 and Rust's x86_64-pc-windows-gnu target to build the
 # agent and the lock screen for Windows; Python's venv and schemathesis
 # (from PyPI, into target/schemathesis-venv) for the API fuzzing run; Node.js
-# and npm for ESLint on the operator page (scripts/lint-web.sh installs it).
+# and npm for ESLint on the operator page (scripts/lint-web.sh installs it);
+# Prometheus's promtool to check the server's /metrics.
 set -euo pipefail
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -28,6 +29,7 @@ command -v strip >/dev/null 2>&1 || need+=(binutils)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   sudo=""

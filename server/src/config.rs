@@ -1,10 +1,103 @@
-use clap::{Parser, ValueEnum};
+//! The server's settings: flags, each also read from a `CLUB_` variable
+//! and from a TOML file (`--config FILE`) under the flag's own name; a flag
+//! wins over its variable, and both over the file.
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use std::ffi::OsString;
 use std::net::SocketAddr;
 
 /// Clubhall club server.
-#[derive(Debug, Clone, Parser)]
-#[command(name = "club-server", version, about)]
+#[derive(Debug, Parser)]
+#[command(
+    name = "club-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `club-server` does besides serving.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Makes an online, consistent copy of the club's database, also while
+    /// the server runs, and checks the copy.
+    Backup {
+        /// The database to copy (a path or sqlite:// URL).
+        #[arg(long, env = "CLUB_DATABASE", default_value = "./clubhall.db")]
+        database: String,
+        /// The copy; it must not exist yet.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Replaces a stopped server's database with a backup, keeping the
+    /// replaced files beside it.
+    Restore {
+        /// The backup to restore (made by `club-server backup`).
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The database to replace (a path or sqlite:// URL).
+        #[arg(long, env = "CLUB_DATABASE", default_value = "./clubhall.db")]
+        database: String,
+    },
+    /// Asks a running server whether it is ready (`GET /readyz`); exits 0
+    /// if it is, 1 if not. For container and service-manager health checks.
+    Health {
+        /// The server's address.
+        #[arg(long, env = "CLUB_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+/// A password or token from the configuration: never printed, never
+/// logged (its Debug is a placeholder).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(\"***\")")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines; coloured only on a terminal.
+    Text,
+    /// One JSON object per line, for a log collector.
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct Config {
+    /// A TOML file with any of these settings under the flags' names
+    /// (`listen = "0.0.0.0:8080"`); flags and CLUB_ variables win over it.
+    #[arg(long, env = "CLUB_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+
     /// Address to listen on.
     #[arg(long, env = "CLUB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -15,7 +108,16 @@ pub struct Config {
 
     /// Password for the first Owner of a new database (generated and printed once if absent).
     #[arg(long, env = "CLUB_OWNER_PASSWORD", hide_env_values = true)]
-    pub owner_password: Option<String>,
+    pub owner_password: Option<Secret>,
+
+    /// `text`, or `json` for one JSON object per line.
+    #[arg(long, env = "CLUB_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// A bearer token that lets other machines read /metrics (loopback
+    /// needs none; without a token, only loopback may read them).
+    #[arg(long, env = "CLUB_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
 
     /// Fill an empty database with a demo hall and print the demo logins.
     #[arg(long, env = "CLUB_DEMO")]
@@ -133,8 +235,11 @@ impl Config {
     pub fn for_database(database: impl Into<String>) -> Self {
         Config {
             listen: "127.0.0.1:0".parse().expect("valid address"),
+            config: None,
             database: database.into(),
             owner_password: None,
+            log_format: LogFormat::Text,
+            metrics_token: None,
             demo: false,
             sqlite_synchronous: Synchronous::Full,
             token_ttl_hours: 12,
@@ -163,4 +268,121 @@ pub fn database_file(database: &str) -> &str {
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     path.split('?').next().unwrap_or(path)
+}
+
+/// The command line as given, with the `--config` file's settings for
+/// whatever neither a flag nor a `CLUB_` variable set.
+pub fn parse_from(args: Vec<OsString>) -> anyhow::Result<Cli> {
+    let matches = Cli::command().try_get_matches_from(&args)?;
+    let path = matches.get_one::<std::path::PathBuf>("config");
+    let (Some(path), None) = (path, matches.subcommand_name()) else {
+        return Ok(Cli::from_arg_matches(&matches)?);
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("reading the config file {}: {e}", path.display()))?;
+    let extra = file_args(&text, &matches)
+        .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+    let mut all = Vec::with_capacity(args.len() + extra.len());
+    let mut given = args.into_iter();
+    all.extend(given.next());
+    all.extend(extra);
+    all.extend(given);
+    Ok(Cli::try_parse_from(all)?)
+}
+
+/// A TOML file's settings as flags, leaving out those the command line or
+/// the environment already set.
+fn file_args(text: &str, given: &clap::ArgMatches) -> anyhow::Result<Vec<OsString>> {
+    let table: toml::Table = text.parse()?;
+    let cmd = Cli::command();
+    let mut out = Vec::new();
+    for (key, value) in table {
+        let id = key.replace('-', "_");
+        let arg = cmd
+            .get_arguments()
+            .find(|a| a.get_id().as_str() == id && a.get_long().is_some() && id != "config")
+            .ok_or_else(|| anyhow::anyhow!("unknown setting `{key}` (settings are the flags' names: listen, database, demo, …)"))?;
+        use clap::parser::ValueSource;
+        if matches!(
+            given.value_source(&id),
+            Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+        ) {
+            continue;
+        }
+        let flag = format!("--{}", arg.get_long().unwrap_or(&id));
+        let is_switch = matches!(arg.get_action(), clap::ArgAction::SetTrue);
+        match value {
+            toml::Value::Boolean(on) if is_switch => {
+                if on {
+                    out.push(flag.into());
+                }
+            }
+            _ if is_switch => anyhow::bail!("`{key}` is true or false"),
+            toml::Value::String(v) => out.push(format!("{flag}={v}").into()),
+            toml::Value::Integer(v) => out.push(format!("{flag}={v}").into()),
+            toml::Value::Float(v) => out.push(format!("{flag}={v}").into()),
+            _ => anyhow::bail!("`{key}` is a string or a number"),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str], file: Option<&str>) -> anyhow::Result<Cli> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all: Vec<OsString> = args.iter().map(OsString::from).collect();
+        if let Some(text) = file {
+            let path = dir.path().join("club.toml");
+            std::fs::write(&path, text).unwrap();
+            all.push("--config".into());
+            all.push(path.into());
+        }
+        all.insert(0, "club-server".into());
+        parse_from(all)
+    }
+
+    #[test]
+    fn the_file_fills_what_the_flags_leave_out_and_flags_win() {
+        let file = "listen = \"0.0.0.0:9000\"\ndatabase = \"/var/lib/club.db\"\n\
+                    demo = true\nlog-format = \"json\"\ntoken_ttl_hours = 8\n";
+        let cli = parse(&["--listen", "127.0.0.1:7000"], Some(file)).unwrap();
+        let c = cli.config;
+        assert_eq!(c.listen, "127.0.0.1:7000".parse().unwrap(), "the flag wins");
+        assert_eq!(c.database, "/var/lib/club.db");
+        assert!(c.demo);
+        assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.token_ttl_hours, 8, "snake_case names work too");
+    }
+
+    #[test]
+    fn an_unknown_or_mistyped_setting_is_an_error_that_names_it() {
+        let e = parse(&[], Some("lsiten = \"0.0.0.0:1\"\n")).unwrap_err();
+        assert!(e.to_string().contains("unknown setting `lsiten`"), "{e}");
+        let e = parse(&[], Some("demo = \"yes\"\n")).unwrap_err();
+        assert!(e.to_string().contains("`demo` is true or false"), "{e}");
+        let e = parse(&[], Some("listen = [1]\n")).unwrap_err();
+        assert!(e.to_string().contains("`listen` is a string"), "{e}");
+        let e = parse(&[], Some("token-ttl-hours = \"soon\"\n")).unwrap_err();
+        assert!(e.to_string().contains("soon"), "{e}");
+    }
+
+    #[test]
+    fn secrets_never_show_in_a_debug_print() {
+        let file = "owner-password = \"hunter2-owner\"\nmetrics-token = \"m3trics-t0ken\"\n";
+        let cli = parse(&[], Some(file)).unwrap();
+        let printed = format!("{cli:?} {:#?}", cli.config);
+        assert!(!printed.contains("hunter2-owner"), "{printed}");
+        assert!(!printed.contains("m3trics-t0ken"), "{printed}");
+        assert_eq!(cli.config.owner_password.unwrap().expose(), "hunter2-owner");
+    }
+
+    #[test]
+    fn maintenance_commands_parse_without_the_server_flags() {
+        let cli = parse(&["backup", "--database", "a.db", "--to", "b.db"], None).unwrap();
+        assert!(matches!(cli.command, Some(Command::Backup { .. })));
+        assert!(parse(&["--demo", "backup", "--to", "b.db"], None).is_err());
+    }
 }

@@ -9,6 +9,8 @@ pub mod error;
 pub mod events;
 pub mod gateway;
 pub mod hall;
+pub mod metrics;
+pub mod ops;
 pub mod phone;
 pub mod requests;
 pub mod scheduler;
@@ -42,6 +44,20 @@ pub struct App {
     pub tls: Option<tls::Tls>,
     agent_offline_after: std::time::Duration,
     limits: serve::Limits,
+    metrics_token: Option<config::Secret>,
+    announce: Option<Box<dyn FnOnce(Started) + Send>>,
+}
+
+/// What a started server tells its operator, once everything it starts is
+/// up (the demo agents connected too), so that it is the last thing on the
+/// terminal rather than scrolled away under their log lines.
+pub struct Started {
+    pub addr: std::net::SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// With `--demo`: the PCs whose agents run in this process, with their
+    /// lock screens' addresses.
+    pub demo_agents: service::demo::DemoAgents,
 }
 
 impl App {
@@ -56,7 +72,7 @@ impl App {
             .with_server_cert_sha256(tls.as_ref().map(|t| t.cert_sha256.clone()))
             .with_wol_target(config.wol_target);
         let generated_owner_password = service
-            .bootstrap(config.owner_password.as_deref())
+            .bootstrap(config.owner_password.as_ref().map(config::Secret::expose))
             .await
             .context("creating the first Owner")?;
         if service
@@ -86,28 +102,39 @@ impl App {
         let demo_agents = config
             .demo
             .then(|| service::demo::agents_dir(&config.database));
+        let feed = hall::HallFeed::new(
+            config.hall_screen_queue,
+            std::time::Duration::from_millis(config.hall_screen_send_timeout_ms.max(1)),
+            config.hall_screens_per_sign_in,
+        )
+        .with_metrics(&service.metrics);
         Ok(App {
             service,
             generated_owner_password,
             demo,
             demo_agents,
             limits: config.limits(),
+            metrics_token: config.metrics_token.clone(),
+            announce: None,
             tls,
             agent_offline_after: std::time::Duration::from_secs(
                 config.agent_offline_after_seconds.max(1),
             ),
-            feed: hall::HallFeed::new(
-                config.hall_screen_queue,
-                std::time::Duration::from_millis(config.hall_screen_send_timeout_ms.max(1)),
-                config.hall_screens_per_sign_in,
-            ),
+            feed,
         })
+    }
+
+    /// Calls `f` once the server is up: listening, and with `--demo` its
+    /// agents connected.
+    pub fn on_started(mut self, f: impl FnOnce(Started) + Send + 'static) -> Self {
+        self.announce = Some(Box::new(f));
+        self
     }
 
     /// Serves until `shutdown` is cancelled, then stops the scheduler and
     /// closes the database.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
@@ -119,6 +146,7 @@ impl App {
             tasks: tokio_util::task::TaskTracker::new(),
             feed: self.feed.clone(),
             request_timeout: self.limits.request_timeout,
+            metrics_token: self.metrics_token.clone().map(std::sync::Arc::new),
         };
         let hub = tokio::spawn(hall::run_hub(
             self.service.clone(),
@@ -141,12 +169,26 @@ impl App {
             shutdown.clone(),
         ));
         let sockets = state.tasks.clone();
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let addr = listener.local_addr()?;
+        let mut demo_agents = service::demo::DemoAgents::default();
         if let Some(dir) = &self.demo_agents {
-            let scheme = if self.tls.is_some() { "https" } else { "http" };
-            let base = format!("{scheme}://{}", listener.local_addr()?);
-            service::demo::run_agents(&self.service, dir, &base, shutdown.clone())
+            let base = format!("{scheme}://{addr}");
+            demo_agents = service::demo::run_agents(&self.service, dir, &base, shutdown.clone())
                 .await
                 .context("starting the demo agents")?;
+        }
+        if let Some(announce) = self.announce.take() {
+            tokio::spawn(async move {
+                if let Some(connected) = demo_agents.connected.take() {
+                    connected.await;
+                }
+                announce(Started {
+                    addr,
+                    scheme,
+                    demo_agents,
+                });
+            });
         }
         let app = api::router(state);
         let stop = shutdown.clone();

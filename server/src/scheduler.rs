@@ -32,8 +32,21 @@ fn left(step: &str, result: crate::error::Result<Pass>) -> bool {
     }
 }
 
+/// Marks the scheduler running for /readyz and /metrics while it lives.
+struct Running(prometheus::IntGauge);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.set(0);
+    }
+}
+
 pub async fn run(service: Service, shutdown: CancellationToken) {
+    service.metrics.scheduler_running.set(1);
+    let _running = Running(service.metrics.scheduler_running.clone());
     let changed = service.schedule_changed();
+    // The deadline the scheduler last slept until, when that woke it.
+    let mut woke_for: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut last_pass = service.now();
     let mut woken_by_change = false;
     let mut pass_started = tokio::time::Instant::now();
@@ -54,6 +67,10 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
         notified.as_mut().enable();
 
         let now = service.now();
+        if let Some(deadline) = woke_for.take() {
+            let late = (now - deadline).to_std().unwrap_or_default();
+            service.metrics.scheduler_lag.observe(late.as_secs_f64());
+        }
         let mut behind = left("sessions due", service.run_due(now).await);
         behind |= left("no-shows", service.release_no_shows(now).await);
         behind |= left("holding expiry", service.expire_holdings(now).await);
@@ -88,5 +105,8 @@ pub async fn run(service: Service, shutdown: CancellationToken) {
             _ = &mut notified => true,
             _ = sleep => false,
         };
+        if !woken_by_change {
+            woke_for = next;
+        }
     }
 }

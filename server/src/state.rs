@@ -19,6 +19,8 @@ pub struct AppState {
     pub feed: crate::hall::HallFeed,
     /// A request must arrive whole and be answered within this.
     pub request_timeout: std::time::Duration,
+    /// Lets machines beyond loopback read /metrics.
+    pub metrics_token: Option<std::sync::Arc<crate::config::Secret>>,
 }
 
 /// A bearer token from the Authorization header, or `?token=` on a

@@ -20,7 +20,7 @@ async fn demo(db: &std::path::Path) -> (tokio::process::Child, Vec<String>) {
     let said = tokio::time::timeout(WAIT * 2, async {
         let mut said = Vec::new();
         while let Some(line) = lines.next_line().await.unwrap() {
-            let done = line.starts_with("Demo agents:");
+            let done = line.starts_with("Clubhall is listening on");
             said.push(line);
             if done {
                 break;
@@ -57,6 +57,26 @@ async fn the_demo_hall_comes_up_online_with_its_logins_and_lock_screens() {
     let text = said.join("\n");
     assert!(text.contains("Demo hall ready"), "{text}");
     assert!(text.contains("admin-demo-1"), "{text}");
+    // One block after start-up: the agents' log lines come before it, and
+    // nothing comes between its lines.
+    let block = said
+        .iter()
+        .position(|l| l.starts_with("Demo hall ready"))
+        .expect("the block");
+    assert!(
+        said[..block].iter().any(|l| l.contains("agent connected")),
+        "the demo agents connected before the block: {text}"
+    );
+    assert!(
+        said[block..]
+            .iter()
+            .all(|l| !l.contains(" INFO ") && !l.contains(" WARN ")),
+        "no log line inside the block: {text}"
+    );
+    assert!(
+        !text.contains("PC locked") && !text.contains("connected to the club server"),
+        "the in-process agents log only their warnings: {text}"
+    );
     let base = base_of(&said);
     let screens = lock_screens(&said);
     assert_eq!(screens.len(), 12, "{text}");

@@ -45,6 +45,133 @@ fn the_agents_system_unit_and_the_lock_screens_user_unit_verify() {
 }
 
 #[test]
+fn the_servers_unit_and_its_backup_timer_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = workspace_bin("club-server");
+    let bin_dir = bin.parent().unwrap().to_string_lossy().to_string();
+    let mut files = Vec::new();
+    for name in [
+        "club-server.service",
+        "club-server-backup.service",
+        "club-server-backup.timer",
+    ] {
+        let file = dir.path().join(name);
+        std::fs::write(&file, packaged(name).replace("/usr/local/bin", &bin_dir)).unwrap();
+        files.push(file);
+    }
+    let Ok(out) = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .args(&files)
+        .output()
+    else {
+        eprintln!("no systemd-analyze on this machine: the server's units not verified");
+        return;
+    };
+    let said =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && said.trim().is_empty(), "{said}");
+    let unit = packaged("club-server.service");
+    for line in [
+        "Restart=on-failure",
+        "ExecStart=/usr/local/bin/club-server --config /etc/clubhall/club-server.toml",
+        "StateDirectory=clubhall",
+        "WantedBy=multi-user.target",
+    ] {
+        assert!(unit.contains(line), "club-server.service lacks {line}");
+    }
+}
+
+#[test]
+fn the_example_config_file_is_one_the_server_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("club-server.toml");
+    std::fs::write(&file, packaged("club-server.toml")).unwrap();
+    let cli = club_server::config::parse_from(vec![
+        "club-server".into(),
+        "--config".into(),
+        file.into_os_string(),
+    ])
+    .unwrap();
+    assert_eq!(cli.config.database, "/var/lib/clubhall/clubhall.db");
+    assert_eq!(cli.config.listen, "0.0.0.0:8080".parse().unwrap());
+    assert_eq!(cli.config.log_format, club_server::config::LogFormat::Json);
+}
+
+/// The repository's own file (Dockerfile, compose.yaml).
+fn repository_file(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// No Docker engine runs on the test machines, so the image is not built
+/// here: what can be checked without one is. The container's settings are
+/// variables the server reads, and its health check is a command the
+/// server has, run here against a real server as the container would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_containers_settings_and_health_check_are_the_servers_own() {
+    let dockerfile = repository_file("Dockerfile");
+    let compose = repository_file("compose.yaml");
+    let help = std::process::Command::new(workspace_bin("club-server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).to_string();
+    for file in [&dockerfile, &compose] {
+        for var in file
+            .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .filter(|w| w.starts_with("CLUB_"))
+        {
+            assert!(
+                help.contains(&format!("env: {var}")),
+                "{var} is no setting of the server"
+            );
+        }
+    }
+    assert!(
+        dockerfile.contains(r#"HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 CMD ["club-server", "health"]"#),
+        "{dockerfile}"
+    );
+    assert!(dockerfile.contains(r#"ENTRYPOINT ["club-server"]"#));
+    assert!(dockerfile.contains("VOLUME /var/lib/clubhall"));
+    assert!(
+        compose.contains(r#"test: ["CMD", "club-server", "health"]"#),
+        "{compose}"
+    );
+    assert!(
+        compose.contains("clubhall-data:/var/lib/clubhall"),
+        "{compose}"
+    );
+    // The build command the image runs is one that builds.
+    assert!(dockerfile.contains("cargo build --release --locked -p club-server --bin club-server"));
+
+    // The health check, as the container runs it: CLUB_LISTEN tells it
+    // where (the image listens on every address; it asks loopback).
+    let dir = tempfile::tempdir().unwrap();
+    let srv = club_tests::process::ServerProcess::start(club_tests::process::server_command(
+        &dir.path().join("club.db"),
+        "",
+        &[],
+    ))
+    .await;
+    let port = srv.base.rsplit(':').next().unwrap().to_owned();
+    let health = |listen: String| {
+        let mut c = tokio::process::Command::new(workspace_bin("club-server"));
+        c.arg("health").env("CLUB_LISTEN", listen);
+        c.output()
+    };
+    let out = health(format!("0.0.0.0:{port}")).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    srv.stop().await;
+    let out = health(format!("0.0.0.0:{port}")).await.unwrap();
+    assert!(!out.status.success(), "a stopped server is not healthy");
+}
+
+#[test]
 fn the_agent_unit_restarts_always_and_keeps_its_state_to_root() {
     let unit = packaged("club-agent.service");
     for line in [

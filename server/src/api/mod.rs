@@ -6,6 +6,7 @@ mod clients;
 mod doc;
 mod extract;
 mod hall;
+mod ops;
 mod orders;
 mod sessions;
 mod staff;
@@ -76,6 +77,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(clients::unlock_pin))
         .routes(routes!(clients::player_me))
         .routes(routes!(sessions::player_start))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
         .split_for_parts();
     let doc = std::sync::Arc::new(doc::with_standard_responses(doc));
     let router = Router::new()
@@ -90,6 +94,10 @@ pub fn router(state: AppState) -> Router {
         .route("/agent/v1/ws", get(crate::gateway::upgrade))
         .route("/api/v1/hall/ws", get(crate::hall::upgrade))
         .merge(crate::web::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.service.metrics.clone(),
+            count_operation,
+        ))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state);
@@ -111,6 +119,25 @@ pub fn router(state: AppState) -> Router {
                 },
             ),
         )
+}
+
+/// Counts each request that changes something by its route and result.
+async fn count_operation(
+    axum::extract::State(metrics): axum::extract::State<crate::metrics::Metrics>,
+    route: axum::extract::MatchedPath,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let method = req.method().clone();
+    let res = next.run(req).await;
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        let kind = format!("{method} {}", route.as_str());
+        metrics
+            .operations
+            .with_label_values(&[&kind, &crate::metrics::result_of(res.status())])
+            .inc();
+    }
+    res
 }
 
 /// Headers on every response: the page runs only its own script and

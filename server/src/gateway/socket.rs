@@ -78,7 +78,7 @@ async fn serve_agent(state: AppState, device: AgentDevice, socket: WebSocket, gr
     // once per connection or per frame is boxed, so that its futures take
     // memory only while they run (5.2 KiB per connection before, unboxed).
     let silent_limit = state.gateway.offline_after;
-    let Some((outbox, conn_id, mut ok)) =
+    let Some((outbox, conn_id, mut ok, _counted)) =
         Box::pin(open(&state, &device, &mut sink, &mut stream)).await
     else {
         // Its place is free before the socket closes.
@@ -140,7 +140,7 @@ async fn open(
     device: &AgentDevice,
     sink: &mut Sink,
     stream: &mut Stream,
-) -> Option<(Outbox, u64, bool)> {
+) -> Option<(Outbox, u64, bool, crate::metrics::Connected)> {
     // Until its hello, a connection waits for nothing else: the server
     // stopping ends the wait too.
     let hello = tokio::select! {
@@ -198,6 +198,7 @@ async fn open(
         Err(e) => tracing::error!(error = ?e, "re-reading the device's secret"),
     }
     tracing::info!("agent connected");
+    let counted = state.service.metrics.agent_connected(version);
     if let Some(started) = agent_started_at {
         let uptime = hardware.uptime_seconds;
         if let Err(e) = state
@@ -222,7 +223,7 @@ async fn open(
         sink,
     )
     .await;
-    Some((outbox, conn_id, ok))
+    Some((outbox, conn_id, ok, counted))
 }
 
 /// What a hello says.
@@ -385,10 +386,19 @@ async fn handle(service: &Service, device: &AgentDevice, text: &str) -> Option<S
             let actor = Actor::Agent {
                 device_id: device.id,
             };
-            match service
+            let started = service
                 .start_session(&actor, session_id, Some(&press_id), false)
-                .await
-            {
+                .await;
+            let result = match &started {
+                Ok(_) => "ok",
+                Err(e) => e.code(),
+            };
+            service
+                .metrics
+                .agent_reports
+                .with_label_values(&["start_pressed", result])
+                .inc();
+            match started {
                 // The unlock follows as the desired-state push the start
                 // stored in its transaction.
                 Ok(_) => None,

@@ -50,6 +50,8 @@ struct Screen {
 
 #[derive(Clone)]
 pub struct HallFeed {
+    /// Counts overflowing screens (see `dispatch`).
+    overflows: Option<prometheus::IntCounter>,
     seq: Arc<AtomicU64>,
     screens: Arc<Mutex<HashMap<u64, Screen>>>,
     next_id: Arc<AtomicU64>,
@@ -94,6 +96,7 @@ impl Drop for ScreenSlot {
 impl HallFeed {
     pub fn new(queue: usize, send_timeout: Duration, screens_per_sign_in: usize) -> Self {
         HallFeed {
+            overflows: None,
             seq: Arc::default(),
             screens: Arc::default(),
             next_id: Arc::default(),
@@ -104,6 +107,12 @@ impl HallFeed {
             per_sign_in: Arc::default(),
             screens_per_sign_in: screens_per_sign_in.max(1),
         }
+    }
+
+    /// Counts the screens whose queue overflows in these metrics.
+    pub fn with_metrics(mut self, metrics: &crate::metrics::Metrics) -> Self {
+        self.overflows = Some(metrics.hall_overflows.clone());
+        self
     }
 
     fn take_slot(&self, token_hash: &str) -> Option<ScreenSlot> {
@@ -166,7 +175,11 @@ impl HallFeed {
         for screen in self.screens().values() {
             if let Err(mpsc::error::TrySendError::Full(_)) = screen.tx.try_send((seq, json.clone()))
             {
-                screen.resync.store(true, Ordering::Release);
+                if !screen.resync.swap(true, Ordering::AcqRel) {
+                    if let Some(c) = &self.overflows {
+                        c.inc();
+                    }
+                }
                 screen.wake.notify_one();
             }
         }

@@ -166,6 +166,7 @@ async fn serve_screen(
             signed_out: signed_out.clone(),
         },
     );
+    let _counted = state.service.metrics.screen_connected();
     let mut expiry = tokio::time::interval(EXPIRY_CHECK);
     expiry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
@@ -230,6 +231,7 @@ async fn serve_screen(
             break;
         }
         if send_snapshot && ok {
+            state.service.metrics.hall_resyncs.inc();
             // Behind or asked: drop the backlog, start again from now.
             while queue.try_recv().is_ok() {}
             match snapshot(&state.service, &feed).await {

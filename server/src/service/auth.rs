@@ -138,9 +138,19 @@ impl Service {
     /// Decides a failed attempt; a lock it sets goes into the audit trail.
     async fn attempt_failed(&self, attempt: Attempt, client_id: Option<i64>) -> Result<()> {
         let now = self.now();
+        let who = attempt.who();
+        self.metrics.login_failures.with_label_values(&[who]).inc();
         let locked = attempt.failed(now);
         if locked.is_empty() {
             return Ok(());
+        }
+        for l in &locked {
+            let what = match &l.key {
+                Key::Address(_) => "address",
+                Key::Staff(..) => "login",
+                Key::Phone(_) => "phone",
+            };
+            self.metrics.lockouts.with_label_values(&[what]).inc();
         }
         self.run(move |_, tx| {
             for l in &locked {

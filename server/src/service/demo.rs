@@ -261,9 +261,24 @@ pub async fn run_agents(
     _dir: &std::path::Path,
     _server_url: &str,
     _shutdown: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<()> {
-    println!("Built without the demo-agents feature: the demo PCs stay offline.");
-    Ok(())
+) -> anyhow::Result<DemoAgents> {
+    Ok(DemoAgents {
+        built_without: true,
+        ..DemoAgents::default()
+    })
+}
+
+/// The demo PCs whose agents run in this process.
+#[derive(Default)]
+pub struct DemoAgents {
+    /// Each PC's name and its lock screen's address.
+    pub screens: Vec<(String, std::net::SocketAddr)>,
+    /// Demo PCs left alone: enrolled by an agent of their own, or disabled.
+    pub left_alone: Vec<String>,
+    /// This server was built without the demo-agents feature.
+    pub built_without: bool,
+    /// Resolves once every agent is connected (10 s at most).
+    pub connected: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
 }
 
 /// Runs the agent's own code for every PC of the hall, in this process, so
@@ -275,10 +290,10 @@ pub async fn run_agents(
     dir: &std::path::Path,
     server_url: &str,
     shutdown: tokio_util::sync::CancellationToken,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<DemoAgents> {
     use crate::requests::enrollment::EnrollRequest;
     use club_agent::state::{Enrollment, StateDir};
-    let (mut screens, mut left_alone) = (Vec::new(), Vec::new());
+    let (mut screens, mut left_alone, mut handles) = (Vec::new(), Vec::new(), Vec::new());
     let ours = demo_devices(service).await?;
     for device in service.list_devices().await? {
         let state_dir = StateDir::new(dir.join(&device.name));
@@ -324,22 +339,17 @@ pub async fn run_agents(
         opts.lock_channel = None;
         let (handle, _task) = club_agent::run(opts, shutdown.clone()).await?;
         screens.push((device.name, handle.ui_addr()));
+        handles.push(handle);
     }
-    if !screens.is_empty() {
-        println!("Demo PCs are running the agent in this process. Lock screens:");
-    }
-    let running = screens.len();
-    for (name, addr) in screens {
-        println!("  {name:<7} http://{addr}/");
-    }
-    if !left_alone.is_empty() {
-        println!(
-            "Left alone, enrolled by an agent of their own or disabled: {}",
-            left_alone.join(", ")
-        );
-    }
-    println!(
-        "Demo agents: {running} running (only PCs --demo created and enrolled itself; nothing else is touched)."
-    );
-    Ok(())
+    let connected = async move {
+        let wait = std::time::Duration::from_secs(10);
+        futures_util::future::join_all(handles.iter().map(|h| h.wait_until(wait, |s| s.connected)))
+            .await;
+    };
+    Ok(DemoAgents {
+        screens,
+        left_alone,
+        built_without: false,
+        connected: Some(Box::pin(connected)),
+    })
 }

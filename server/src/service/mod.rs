@@ -16,6 +16,7 @@ mod enrollment;
 mod extend;
 mod hall;
 pub mod hashing;
+pub mod health;
 mod housekeeping;
 mod money;
 mod orders;
@@ -123,11 +124,18 @@ pub struct Service {
     build_downloads: Arc<tokio::sync::Semaphore>,
     /// One agent build upload at a time.
     build_uploads: Arc<tokio::sync::Semaphore>,
+    /// What /metrics serves.
+    pub metrics: crate::metrics::Metrics,
+    /// The last readiness check, reused for a second (see `health`).
+    readiness: Arc<tokio::sync::Mutex<Option<health::Checked>>>,
 }
 
 impl Service {
     pub fn new(store: Store, bus: Bus, clock: SharedClock, token_ttl_hours: i64) -> Self {
+        let metrics = crate::metrics::Metrics::new(Some(store.writer_stats()));
         Service {
+            metrics,
+            readiness: Arc::default(),
             store,
             bus,
             clock,

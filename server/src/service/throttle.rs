@@ -235,6 +235,15 @@ pub struct Attempt {
 }
 
 impl Attempt {
+    /// `player` for a PIN sign-in, `staff` for a password one.
+    pub fn who(&self) -> &'static str {
+        if self.keys.iter().any(|(k, _)| matches!(k, Key::Phone(_))) {
+            "player"
+        } else {
+            "staff"
+        }
+    }
+
     /// A wrong password or PIN: answers the locks it set.
     pub fn failed(mut self, now: DateTime<Utc>) -> Vec<Locked> {
         self.decided = true;

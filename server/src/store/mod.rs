@@ -27,7 +27,12 @@ pub use orders::*;
 pub use schedule::*;
 pub use sessions::*;
 pub use settings::*;
-pub use sqlite::store::{Reader, Store};
+pub use sqlite::store::{hold, lock_file, Reader, Store};
+
+/// The newest schema version this build knows.
+pub fn latest_migration() -> i64 {
+    sqlite::migrate::latest()
+}
 pub use sqlite::writer::{AfterCommit, Done, Tx};
 pub use staff::*;
 pub use tariffs::*;

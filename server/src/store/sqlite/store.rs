@@ -33,6 +33,44 @@ const TUNING: &str = "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;";
 pub struct Store {
     writer: Writer,
     readers: Arc<Readers>,
+    /// The server's hold on the database (see [`hold`]), let go at close.
+    held: Arc<Mutex<Option<std::fs::File>>>,
+}
+
+/// The file a server holds locked while it serves a database: a second
+/// server, and `club-server restore`, refuse to touch a database in use.
+pub fn lock_file(database: &std::path::Path) -> PathBuf {
+    let mut p = database.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+/// Locks `database`'s lock file for this process (let go when the file is
+/// closed, also when the process dies), or says who has it. An in-memory
+/// database needs no lock.
+pub fn hold(database: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
+    let name = database.to_string_lossy();
+    if name.is_empty() || name.contains(":memory:") || name.starts_with("file:") {
+        return Ok(None);
+    }
+    let path = lock_file(database);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| anyhow::anyhow!("opening the lock file {}: {e}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another club-server is using the database {} (it holds {}); stop it first",
+            database.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            anyhow::bail!("locking {}: {e}", path.display())
+        }
+    }
 }
 
 struct Readers {
@@ -60,6 +98,7 @@ impl Readers {
 impl Store {
     pub async fn open(database: &str, synchronous: Synchronous) -> anyhow::Result<Self> {
         let path = PathBuf::from(crate::config::database_file(database));
+        let held = hold(&path)?;
         // FULL: the writer's flusher fsyncs the WAL itself before it
         // answers, so SQLite's COMMIT need not (see `writer`).
         let sync = match synchronous {
@@ -119,7 +158,29 @@ impl Store {
             idle: Mutex::new(Vec::new()),
             free: Arc::new(Semaphore::new(READERS)),
         });
-        Ok(Store { writer, readers })
+        Ok(Store {
+            writer,
+            readers,
+            held: Arc::new(Mutex::new(held)),
+        })
+    }
+
+    /// Whether the database takes a write now: the writer is not stopped
+    /// by a failed flush, and a small write commits (and is flushed).
+    /// Answers the newest migration the database has applied.
+    pub async fn probe(&self) -> Result<i64> {
+        if self.writer.broken() {
+            return Err(Error::Unavailable {
+                why: "the writer stopped after a failed flush",
+                detail: "restart the server once the disk is checked".into(),
+            });
+        }
+        self.writer.probe(probe_writable).await
+    }
+
+    /// The writer's figures, for the server's metrics.
+    pub fn writer_stats(&self) -> crate::metrics::WriterStats {
+        self.writer.stats()
     }
 
     /// An operation's write transaction: it holds the write lock from its
@@ -207,6 +268,8 @@ impl Store {
             .unwrap_or_else(|e| e.into_inner())
             .clear();
         self.writer.close().await;
+        // Another server, or a restore, may have the database now.
+        self.held.lock().unwrap_or_else(|e| e.into_inner()).take();
     }
 }
 

@@ -145,6 +145,8 @@ pub struct Writer {
     broken: Arc<AtomicBool>,
     /// Operations for the writer's own thread; none in that thread's copy.
     jobs: Option<mpsc::Sender<thread::Job>>,
+    /// Commit and flush figures for /metrics.
+    stats: crate::metrics::WriterStats,
 }
 
 /// Counts an operation queued for the writer until it holds it, also when
@@ -182,12 +184,14 @@ impl Writer {
     fn with_max_age(conn: Db, max_age: Duration, wal: Option<PathBuf>) -> Self {
         let broken = Arc::new(AtomicBool::new(false));
         let flushes = Arc::new(AtomicU64::new(0));
+        let stats = crate::metrics::WriterStats::default();
         let flusher = wal.map(|wal| {
             let (send, batches) = mpsc::channel();
             let (broken, flushes) = (broken.clone(), flushes.clone());
+            let timing = stats.flush_seconds.clone();
             std::thread::Builder::new()
                 .name("wal-flusher".into())
-                .spawn(move || flush(wal, batches, broken, flushes))
+                .spawn(move || flush(wal, batches, broken, flushes, timing))
                 .expect("starting the WAL flusher thread");
             send
         });
@@ -211,6 +215,7 @@ impl Writer {
             flushes,
             broken,
             jobs: None,
+            stats,
         };
         let (jobs, queue) = mpsc::channel();
         let own = writer.clone();
@@ -225,6 +230,29 @@ impl Writer {
     /// COMMITs issued so far: operations / commits is the batching factor.
     pub fn commits(&self) -> u64 {
         self.commits.load(Ordering::Relaxed)
+    }
+
+    /// Runs `write` on the writer's connection as an operation of its own
+    /// and commits it; answers the newest migration applied.
+    pub async fn probe(&self, write: fn(&Db) -> Result<()>) -> Result<i64> {
+        let tx = self.begin().await?;
+        let version = {
+            let db = &tx.guard.as_ref().expect("live transaction").conn;
+            write(db)?;
+            db.first::<Option<i64>>("SELECT MAX(version) FROM schema_migrations", [])?
+        };
+        tx.commit().await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// The writer's figures, for the server's metrics.
+    pub fn stats(&self) -> crate::metrics::WriterStats {
+        self.stats.clone()
+    }
+
+    /// Whether a failed flush stopped the writer (it refuses operations).
+    pub fn broken(&self) -> bool {
+        self.broken.load(Ordering::SeqCst)
     }
 
     /// Successful fsyncs of the WAL by the flusher so far.
@@ -315,7 +343,14 @@ impl Writer {
             return;
         }
         self.commits.fetch_add(1, Ordering::Relaxed);
-        let outcome: Outcome = match blocking(|| b.conn.batch("COMMIT")) {
+        self.stats.commits.inc();
+        self.stats
+            .batch_operations
+            .observe(b.committed.len().max(1) as f64);
+        let timer = self.stats.commit_seconds.start_timer();
+        let committed = blocking(|| b.conn.batch("COMMIT"));
+        timer.observe_duration();
+        let outcome: Outcome = match committed {
             Ok(()) => Ok(()),
             Err(e) => {
                 let message: Arc<str> = e.to_string().into();

@@ -17,6 +17,7 @@ pub(super) fn flush(
     batches: mpsc::Receiver<Vec<Committed>>,
     broken: Arc<AtomicBool>,
     flushes: Arc<AtomicU64>,
+    timing: prometheus::Histogram,
 ) {
     let mut file: Option<std::fs::File> = None;
     while let Ok(first) = batches.recv() {
@@ -32,7 +33,10 @@ pub(super) fn flush(
                     .write(true)
                     .open(&wal),
             };
-            match f.and_then(|f| f.sync_data().map(|()| f)) {
+            let timer = timing.start_timer();
+            let synced = f.and_then(|f| f.sync_data().map(|()| f));
+            timer.observe_duration();
+            match synced {
                 Ok(f) => {
                     file = Some(f);
                     flushes.fetch_add(1, Ordering::Relaxed);
