@@ -59,7 +59,14 @@ pub fn hold(database: &std::path::Path) -> anyhow::Result<Option<std::fs::File>>
         .truncate(false)
         .write(true)
         .open(&path)
-        .map_err(|e| anyhow::anyhow!("opening the lock file {}: {e}", path.display()))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the database cannot be written (opening its lock file {}: {e}): check that the \
+                 account the server runs as owns the file and its directory, that the disk is not \
+                 full and not mounted read-only",
+                path.display()
+            )
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
