@@ -567,6 +567,12 @@ async fn the_config_file_sets_what_flags_leave_and_no_secret_reaches_the_log() {
         let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
         assert!(v["level"].is_string() && v["timestamp"].is_string(), "{l}");
     }
+    // Requests are logged under their route, not their raw path.
+    assert!(
+        logs.iter()
+            .any(|l| l.contains(r#""route":"/api/v1/auth/login""#)),
+        "{said}"
+    );
 }
 
 #[tokio::test]

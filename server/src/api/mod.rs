@@ -110,24 +110,28 @@ pub fn router(state: AppState) -> Router {
         .layer(
             tower_http::trace::TraceLayer::new_for_http().make_span_with(
                 |req: &axum::http::Request<axum::body::Body>| {
-                    // The matched route, not the raw path: ids stay out of span names.
-                    let route = req
-                        .extensions()
-                        .get::<axum::extract::MatchedPath>()
-                        .map_or("unmatched", |m| m.as_str());
-                    tracing::info_span!("request", method = %req.method(), route)
+                    // The matched route, not the raw path (ids and tokens
+                    // stay out of logs): routing has not happened yet
+                    // here, so `count_operation` fills it in.
+                    tracing::info_span!(
+                        "request",
+                        method = %req.method(),
+                        route = tracing::field::Empty
+                    )
                 },
             ),
         )
 }
 
-/// Counts each request that changes something by its route and result.
+/// Names the request's span by its route, and counts each request that
+/// changes something by its route and result.
 async fn count_operation(
     axum::extract::State(metrics): axum::extract::State<crate::metrics::Metrics>,
     route: axum::extract::MatchedPath,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    tracing::Span::current().record("route", route.as_str());
     let method = req.method().clone();
     let res = next.run(req).await;
     if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
