@@ -110,6 +110,18 @@ pub fn is_root() -> bool {
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
 }
 
+/// The Owner of a process server at `base`, signed in.
+pub async fn sign_in_owner(base: &str) -> Api {
+    let (status, body) = Api::new(base)
+        .post(
+            "/auth/login",
+            serde_json::json!({"login": "owner", "password": PROCESS_OWNER_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    Api::new(base).with_token(body["token"].as_str().expect("a token"))
+}
+
 /// The database file of a test directory.
 pub fn database_in(dir: &Path) -> PathBuf {
     dir.join("club.db")

@@ -3,6 +3,7 @@
 //! comes online with the agent's own code running in the server.
 
 use club_shared::hall::HallMsg;
+use club_tests::process::sign_in_owner;
 use club_tests::*;
 use futures_util::StreamExt;
 use reqwest::Method;
@@ -136,17 +137,6 @@ async fn the_demo_hall_comes_up_online_with_its_logins_and_lock_screens() {
     .expect("the lock screen says connected in time");
     assert_eq!(status["device_name"], json!(name), "{status}");
     child.kill().await.unwrap();
-}
-
-async fn sign_in_owner(base: &str) -> Api {
-    let answer = Api::new(base)
-        .ok(
-            Method::POST,
-            "/auth/login",
-            json!({"login": "owner", "password": club_tests::process::PROCESS_OWNER_PASSWORD}),
-        )
-        .await;
-    Api::new(base).with_token(answer["token"].as_str().unwrap())
 }
 
 /// Enrolls `device` as a real agent would: its new secret.

@@ -3,7 +3,9 @@
 //! a restore, the configuration file, and logs that never carry a secret.
 
 use club_tests::agents::{workspace_bin, TestAgent};
-use club_tests::process::{database_in, server_command, ServerProcess, PROCESS_OWNER_PASSWORD};
+use club_tests::process::{
+    database_in, server_command, sign_in_owner, ServerProcess, PROCESS_OWNER_PASSWORD,
+};
 use club_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -14,17 +16,6 @@ use tokio::io::AsyncBufReadExt;
 async fn get(base: &str, path: &str) -> (u16, String) {
     let res = reqwest::get(format!("{base}{path}")).await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
-}
-
-async fn sign_in(base: &str) -> Api {
-    let (status, body) = Api::new(base)
-        .post(
-            "/auth/login",
-            json!({"login": "owner", "password": PROCESS_OWNER_PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    Api::new(base).with_token(body["token"].as_str().unwrap())
 }
 
 /// `club-server ARGS…`, run to its end: (success, stdout + stderr).
@@ -198,41 +189,33 @@ async fn metrics_count_what_happens_and_pass_promtool() {
     assert!(sample(&text, "clubhall_wal_flush_seconds_count").unwrap() >= 1.0);
 
     // Prometheus's own check of the exposition format and its naming rules.
-    let mut promtool = tokio::process::Command::new("promtool")
+    let (ok, said) = promtool(&text).await;
+    assert!(ok, "promtool: {said}");
+    // And the check can fail: a counter without its _total.
+    let bad = "# HELP clubhall_things Things.\n# TYPE clubhall_things counter\nclubhall_things 1\n";
+    assert!(!promtool(bad).await.0);
+}
+
+/// `promtool check metrics` on `text`: (passed, what it said).
+async fn promtool(text: &str) -> (bool, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut child = tokio::process::Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("promtool (Debian's prometheus package, scripts/install-test-deps.sh)");
-    use tokio::io::AsyncWriteExt;
-    let mut stdin = promtool.stdin.take().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(text.as_bytes()).await.unwrap();
     drop(stdin);
-    let out = promtool.wait_with_output().await.unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // And the check can fail: a counter without its _total.
-    let mut bad = tokio::process::Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = bad.stdin.take().unwrap();
-    stdin
-        .write_all(
-            b"# HELP clubhall_things Things.\n# TYPE clubhall_things counter\nclubhall_things 1\n",
-        )
+    let out = tokio::time::timeout(WAIT, child.wait_with_output())
         .await
+        .expect("promtool finished in time")
         .unwrap();
-    drop(stdin);
-    assert!(!bad.wait().await.unwrap().success());
+    let said =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), said)
 }
 
 /// Top-ups of 1.00 as fast as the server takes them, until told to stop,
@@ -270,7 +253,7 @@ async fn an_online_backup_under_load_holds_everything_acknowledged_and_restores(
     let dir = tempfile::tempdir().unwrap();
     let db = database_in(dir.path());
     let srv = ServerProcess::start(server_command(&db, "", &[])).await;
-    let api = sign_in(&srv.base).await;
+    let api = sign_in_owner(&srv.base).await;
     let client = new_client(&api, "Dana", "+1 555 0100", 0).await;
     open_shift(&api).await;
     let acked = Arc::new(tokio::sync::watch::Sender::new(0_i64));
@@ -390,7 +373,7 @@ async fn an_online_backup_under_load_holds_everything_acknowledged_and_restores(
 
     // A server on the restored file works: what the copy held, and new work.
     let srv = ServerProcess::start(server_command(&db, "", &[])).await;
-    let api = sign_in(&srv.base).await;
+    let api = sign_in_owner(&srv.base).await;
     let got = api
         .ok(Method::GET, &format!("/clients/{client}"), Value::Null)
         .await;
@@ -486,7 +469,7 @@ async fn the_config_file_sets_what_flags_leave_and_no_secret_reaches_the_log() {
         )
         .await;
     assert_eq!(status, 401);
-    let owner = sign_in(&base).await;
+    let owner = sign_in_owner(&base).await;
     let me = owner.ok(Method::GET, "/operators", Value::Null).await;
     assert!(me.as_array().is_some());
     // The file's token lifetime applies: a sign-in lasts 3 hours.

@@ -6,22 +6,12 @@ use chrono::Duration;
 use club_shared::events::SessionChange;
 use club_shared::Event;
 use club_tests::process::{
-    database_in, finished, is_root, server_command, ServerProcess, PROCESS_OWNER_PASSWORD,
+    database_in, finished, is_root, server_command, sign_in_owner, ServerProcess,
+    PROCESS_OWNER_PASSWORD,
 };
 use club_tests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-async fn sign_in(base: &str) -> Api {
-    let (status, body) = Api::new(base)
-        .post(
-            "/auth/login",
-            json!({"login": "owner", "password": PROCESS_OWNER_PASSWORD}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    Api::new(base).with_token(body["token"].as_str().unwrap())
-}
 
 /// Sets the server process's file-size limit (bytes): past it, a write
 /// fails as on a full disk (EFBIG; the server's shell ignores SIGXFSZ).
@@ -66,7 +56,7 @@ async fn a_full_disk_answers_storage_unavailable_changes_nothing_and_recovers() 
     let dir = tempfile::tempdir().unwrap();
     let db = database_in(dir.path());
     let srv = ServerProcess::start(server_command(&db, "trap '' XFSZ", &[])).await;
-    let api = sign_in(&srv.base).await;
+    let api = sign_in_owner(&srv.base).await;
     let client = new_client(&api, "Dana", "+1 555 0100", 0).await;
     open_shift(&api).await;
 
