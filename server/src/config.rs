@@ -273,28 +273,32 @@ pub fn database_file(database: &str) -> &str {
 /// The command line as given, with the `--config` file's settings for
 /// whatever neither a flag nor a `CLUB_` variable set.
 pub fn parse_from(args: Vec<OsString>) -> anyhow::Result<Cli> {
-    let matches = Cli::command().try_get_matches_from(&args)?;
+    let cmd = Cli::command();
+    let matches = cmd.clone().try_get_matches_from(&args)?;
     let path = matches.get_one::<std::path::PathBuf>("config");
     let (Some(path), None) = (path, matches.subcommand_name()) else {
         return Ok(Cli::from_arg_matches(&matches)?);
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| anyhow::anyhow!("reading the config file {}: {e}", path.display()))?;
-    let extra = file_args(&text, &matches)
+    let extra = file_args(&cmd, &text, &matches)
         .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
     let mut all = Vec::with_capacity(args.len() + extra.len());
     let mut given = args.into_iter();
     all.extend(given.next());
     all.extend(extra);
     all.extend(given);
-    Ok(Cli::try_parse_from(all)?)
+    Ok(Cli::from_arg_matches(&cmd.try_get_matches_from(all)?)?)
 }
 
 /// A TOML file's settings as flags, leaving out those the command line or
 /// the environment already set.
-fn file_args(text: &str, given: &clap::ArgMatches) -> anyhow::Result<Vec<OsString>> {
+fn file_args(
+    cmd: &clap::Command,
+    text: &str,
+    given: &clap::ArgMatches,
+) -> anyhow::Result<Vec<OsString>> {
     let table: toml::Table = text.parse()?;
-    let cmd = Cli::command();
     let mut out = Vec::new();
     for (key, value) in table {
         let id = key.replace('-', "_");

@@ -199,7 +199,13 @@ impl Metrics {
 
     /// An agent connection, counted until the guard is dropped.
     pub fn agent_connected(&self, protocol_version: u32) -> Connected {
-        let version = protocol_version.to_string();
+        // The label's values stay few: an agent may claim any version, and
+        // each value would be a series kept for good.
+        let version = if protocol_version > club_shared::protocol::PROTOCOL_VERSION {
+            "newer".to_owned()
+        } else {
+            protocol_version.to_string()
+        };
         self.agents_connected.inc();
         self.agents_by_protocol.with_label_values(&[&version]).inc();
         Connected {
@@ -263,8 +269,8 @@ mod tests {
     #[test]
     fn connections_are_counted_while_they_live() {
         let m = Metrics::new(Some(WriterStats::default()));
-        let a = m.agent_connected(3);
-        let b = m.agent_connected(4);
+        let a = m.agent_connected(1);
+        let b = m.agent_connected(u32::MAX);
         let s = m.screen_connected();
         assert_eq!(m.agents_connected.get(), 2);
         drop(a);
@@ -272,11 +278,11 @@ mod tests {
         let text = m.render();
         assert!(text.contains("clubhall_agents_connected 1\n"), "{text}");
         assert!(
-            text.contains("clubhall_agents_by_protocol{protocol_version=\"3\"} 0\n"),
+            text.contains("clubhall_agents_by_protocol{protocol_version=\"1\"} 0\n"),
             "{text}"
         );
         assert!(
-            text.contains("clubhall_agents_by_protocol{protocol_version=\"4\"} 1\n"),
+            text.contains("clubhall_agents_by_protocol{protocol_version=\"newer\"} 1\n"),
             "{text}"
         );
         assert!(

@@ -145,19 +145,18 @@ impl Service {
             return Ok(());
         }
         for l in &locked {
-            let what = match &l.key {
-                Key::Address(_) => "address",
-                Key::Staff(..) => "login",
-                Key::Phone(_) => "phone",
-            };
-            self.metrics.lockouts.with_label_values(&[what]).inc();
+            self.metrics
+                .lockouts
+                .with_label_values(&[l.key.kind()])
+                .inc();
         }
         self.run(move |_, tx| {
             for l in &locked {
-                let (what, who) = match &l.key {
-                    Key::Address(ip) => ("address", ip.to_string()),
-                    Key::Staff(login, ip) => ("login", format!("{login} from {ip}")),
-                    Key::Phone(phone) => ("phone", phone.clone()),
+                let what = l.key.kind();
+                let who = match &l.key {
+                    Key::Address(ip) => ip.to_string(),
+                    Key::Staff(login, ip) => format!("{login} from {ip}"),
+                    Key::Phone(phone) => phone.clone(),
                 };
                 tracing::warn!(what, %who, until = %l.until, "sign-in locked after failures");
                 tx.insert_audit(&NewAudit {

@@ -234,6 +234,17 @@ pub struct Attempt {
     decided: bool,
 }
 
+impl Key {
+    /// What the key locks: `address`, `login` or `phone`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Key::Address(_) => "address",
+            Key::Staff(..) => "login",
+            Key::Phone(_) => "phone",
+        }
+    }
+}
+
 impl Attempt {
     /// `player` for a PIN sign-in, `staff` for a password one.
     pub fn who(&self) -> &'static str {

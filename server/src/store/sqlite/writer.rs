@@ -135,7 +135,6 @@ impl Batch {
 pub struct Writer {
     batch: Arc<Mutex<Batch>>,
     queued: Arc<AtomicUsize>,
-    commits: Arc<AtomicU64>,
     max_age: Duration,
     /// The flusher that fsyncs the WAL and answers committed batches; none
     /// when SQLite's own `synchronous` setting decides (NORMAL, OFF).
@@ -209,7 +208,6 @@ impl Writer {
                 rolled_back,
             })),
             queued: Arc::default(),
-            commits: Arc::default(),
             max_age,
             flusher,
             flushes,
@@ -229,7 +227,7 @@ impl Writer {
 
     /// COMMITs issued so far: operations / commits is the batching factor.
     pub fn commits(&self) -> u64 {
-        self.commits.load(Ordering::Relaxed)
+        self.stats.commits.get()
     }
 
     /// Runs `write` on the writer's connection as an operation of its own
@@ -248,11 +246,6 @@ impl Writer {
     /// The writer's figures, for the server's metrics.
     pub fn stats(&self) -> crate::metrics::WriterStats {
         self.stats.clone()
-    }
-
-    /// Whether a failed flush stopped the writer (it refuses operations).
-    pub fn broken(&self) -> bool {
-        self.broken.load(Ordering::SeqCst)
     }
 
     /// Successful fsyncs of the WAL by the flusher so far.
@@ -342,7 +335,6 @@ impl Writer {
         if b.lost() {
             return;
         }
-        self.commits.fetch_add(1, Ordering::Relaxed);
         self.stats.commits.inc();
         self.stats
             .batch_operations
