@@ -6,6 +6,7 @@
 pub mod events;
 pub mod hall;
 pub mod lock;
+pub mod metrics;
 pub mod protocol;
 pub mod tls;
 pub mod types;

@@ -5,6 +5,7 @@
 //! `socket`: one agent's connection (the upgrade, the hello, the frames);
 //! `push`: states, commands and revocations pushed to connected agents.
 
+mod frames;
 mod push;
 mod socket;
 

@@ -1,7 +1,8 @@
 //! Sessions: the requests the API takes, and what every session operation
 //! shares (committing with its events, the audit entry, the summary).
-//! The work is by job: `lifecycle` (create, activate, start), `closing`
-//! (cancel, end, preview), `views` (reading), `reports` (CSV).
+//! The work is by job: `checks` (a usable holding, a free PC), `lifecycle`
+//! (create, activate, start), `closing` (cancel, end, preview), `views`
+//! (reading), `reports` (CSV).
 
 use super::clients::balance_event;
 use super::Actor;
@@ -15,13 +16,14 @@ use club_shared::{Event, Minor, Receipt, SessionStatus, SessionView};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+mod checks;
 mod closing;
 mod lifecycle;
 mod reports;
 mod views;
 
+pub(crate) use checks::*;
 pub(crate) use closing::*;
-pub(crate) use lifecycle::*;
 pub use reports::*;
 pub(crate) use views::*;
 
