@@ -48,13 +48,17 @@ pub struct WriterStats {
     pub commit_seconds: Histogram,
     /// The flusher's fsync of the WAL, which every answer waits for.
     pub flush_seconds: Histogram,
+    /// From an operation's hand-over to the writer's thread until it runs.
+    pub queue_seconds: Histogram,
+    /// An operation's statements on the writer's thread, inside its batch.
+    pub operation_seconds: Histogram,
 }
 
 impl Default for WriterStats {
     fn default() -> Self {
         let seconds = || {
-            // 50 µs to about 1.6 s.
-            prometheus::exponential_buckets(0.00005, 2.0, 16).expect("valid buckets")
+            // 10 µs to about 5 s.
+            prometheus::exponential_buckets(0.00001, 2.0, 20).expect("valid buckets")
         };
         WriterStats {
             commits: IntCounter::new(
@@ -75,6 +79,16 @@ impl Default for WriterStats {
             flush_seconds: histogram(
                 "clubhall_wal_flush_seconds",
                 "Time an fsync of the write-ahead log took (every answer waits for one).",
+                seconds(),
+            ),
+            queue_seconds: histogram(
+                "clubhall_writer_queue_seconds",
+                "Time an operation waited for the database writer's thread.",
+                seconds(),
+            ),
+            operation_seconds: histogram(
+                "clubhall_writer_operation_seconds",
+                "Time an operation's statements took on the database writer's thread.",
                 seconds(),
             ),
         }
@@ -183,6 +197,10 @@ impl Metrics {
             r.register(Box::new(w.commit_seconds))
                 .expect("each metric once");
             r.register(Box::new(w.flush_seconds))
+                .expect("each metric once");
+            r.register(Box::new(w.queue_seconds))
+                .expect("each metric once");
+            r.register(Box::new(w.operation_seconds))
                 .expect("each metric once");
         }
         Metrics(Arc::new(inner))

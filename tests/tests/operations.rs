@@ -187,6 +187,13 @@ async fn metrics_count_what_happens_and_pass_promtool() {
         "one batch size per commit"
     );
     assert!(sample(&text, "clubhall_wal_flush_seconds_count").unwrap() >= 1.0);
+    let ran = sample(&text, "clubhall_writer_operation_seconds_count").unwrap();
+    assert!(ran >= 1.0, "{text}");
+    assert_eq!(
+        sample(&text, "clubhall_writer_queue_seconds_count"),
+        Some(ran),
+        "every operation that ran waited in the queue first"
+    );
 
     // Prometheus's own check of the exposition format and its naming rules.
     let (ok, said) = promtool(&text).await;

@@ -137,6 +137,7 @@ async fn latency_windows(
     r.line(&format!("Operations alternate session create and cancel, one PC each, at a fixed rate for {} s. Agent latency: from the operator's HTTP request to the agent receiving its new state; a create is superseded when the cancel that followed replaced its state before it was sent (an agent's outbox holds only its latest state), and unanswered when its PC never had it. Screen delivery: from the create request to each screen receiving the session's created event. Baseline for the ratio: echo + commit medians = {}.", seconds, ms(b.latency())));
     let mut rows = Vec::new();
     let mut fan_rows = Vec::new();
+    let mut write_rows = Vec::new();
     // The fan-out p99 with stalled screens is compared with the 100/s
     // window before it and with a repeat of that window after it: the
     // difference between those two is the measurement's own noise.
@@ -176,8 +177,22 @@ async fn latency_windows(
             .rich_client_and_tariff(&format!("latency {rate} {}", now_ns()))
             .await?;
         let cpu_before = CpuTicks::now(server.pid())?;
+        let writes_before = api.writer_times().await?;
         let ops = drive(api, buyer, devices, rate, seconds).await?;
         let cpu = CpuTicks::now(server.pid())?.since(&cpu_before);
+        let writes = api.writer_times().await?.means_since(&writes_before);
+        let mut row = vec![format!("{rate}/s, {stalled} stalled")];
+        row.extend(writes[..4].iter().map(|v| format!("{v:.3} ms")));
+        row.push(format!("{:.1}", writes[4]));
+        write_rows.push(row);
+        if stalled == 0 && !repeat {
+            for (name, v) in ["queue_ms", "operation_ms", "commit_ms", "fsync_ms", "batch"]
+                .iter()
+                .zip(writes)
+            {
+                r.figure(&format!("writes.{name}_{rate}"), v);
+            }
+        }
         // Late arrivals get a moment before the figures are taken.
         let creates = ops.iter().filter(|o| o.kind == Kind::Create).count();
         let expected = creates * (SCREENS - stalled);
@@ -298,6 +313,18 @@ async fn latency_windows(
         &fan_rows,
     );
     r.line(&format!("CPU over each window: the server's and this process's (which reads every event on every live screen) in % of one core, and how busy all {} cores were (the agent processes take the rest).", std::thread::available_parallelism().map_or(1, |n| n.get())));
+    r.line("Where a write's time goes in the server, means over each window from its `/metrics` (every write of the window: the operations and the scheduler's): waiting for the writer's thread, the operation's statements there, the COMMIT of its batch, and the WAL fsync that every answer waits for. The rest of an agent's latency is the HTTP request, the hand-overs between threads and the push to the agent.");
+    r.table(
+        &[
+            "window",
+            "queue wait",
+            "operation",
+            "COMMIT",
+            "WAL fsync",
+            "operations per COMMIT",
+        ],
+        &write_rows,
+    );
 
     Ok(())
 }

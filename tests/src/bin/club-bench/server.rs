@@ -231,6 +231,40 @@ impl Api {
         Ok(res.json().await?)
     }
 
+    /// The server's own timing of its writes, from `/metrics` (open on
+    /// loopback): each histogram's count and sum of seconds.
+    pub async fn writer_times(&self) -> anyhow::Result<WriterTimes> {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        let sample = |name: &str| -> anyhow::Result<f64> {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+                .with_context(|| format!("{name} in /metrics"))?
+                .trim()
+                .parse()
+                .with_context(|| format!("{name} in /metrics"))
+        };
+        let pair = |name: &str| -> anyhow::Result<(f64, f64)> {
+            Ok((
+                sample(&format!("{name}_count"))?,
+                sample(&format!("{name}_sum"))?,
+            ))
+        };
+        Ok(WriterTimes {
+            queue: pair("clubhall_writer_queue_seconds")?,
+            operation: pair("clubhall_writer_operation_seconds")?,
+            commit: pair("clubhall_commit_seconds")?,
+            flush: pair("clubhall_wal_flush_seconds")?,
+            batch: pair("clubhall_commit_batch_operations")?,
+        })
+    }
+
     /// PCs the server counts as online.
     pub async fn id(&self, path: &str, body: Value) -> anyhow::Result<i64> {
         self.post(path, body).await?["id"]
@@ -335,4 +369,38 @@ where
     }
     all.sort_by_key(|(i, _)| *i);
     Ok(all.into_iter().map(|(_, v)| v).collect())
+}
+
+/// The server's write timings at one moment: (count, sum) of each
+/// histogram; two of them give the means over the time between.
+#[derive(Debug, Clone, Copy)]
+pub struct WriterTimes {
+    pub queue: (f64, f64),
+    pub operation: (f64, f64),
+    pub commit: (f64, f64),
+    pub flush: (f64, f64),
+    pub batch: (f64, f64),
+}
+
+impl WriterTimes {
+    /// The means between `before` and now, in the order of the report's
+    /// columns: queue, operation, COMMIT, fsync (ms) and operations per
+    /// COMMIT.
+    pub fn means_since(&self, before: &WriterTimes) -> [f64; 5] {
+        let mean = |now: (f64, f64), then: (f64, f64)| {
+            let n = now.0 - then.0;
+            if n > 0.0 {
+                (now.1 - then.1) / n
+            } else {
+                0.0
+            }
+        };
+        [
+            mean(self.queue, before.queue) * 1000.0,
+            mean(self.operation, before.operation) * 1000.0,
+            mean(self.commit, before.commit) * 1000.0,
+            mean(self.flush, before.flush) * 1000.0,
+            mean(self.batch, before.batch),
+        ]
+    }
 }

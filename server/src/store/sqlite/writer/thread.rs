@@ -46,22 +46,41 @@ impl Writer {
     {
         let jobs = self.jobs.as_ref().expect("the writer's own handle");
         let (value, valued) = oneshot::channel::<std::result::Result<T, E>>();
-        let job: Job = Box::new(move |conn| match conn.map_err(E::from).and_then(op) {
-            // Answered once durable, by whoever learns it: one wake-up.
-            Ok((v, after)) => {
-                let answer = Answer(Box::new(move |outcome: Outcome| {
-                    let _ = value.send(outcome.map(|()| v).map_err(|m| E::from(lost(&m))));
-                }));
-                Some((answer, after))
-            }
-            Err(e) => {
-                let _ = value.send(Err(e));
-                None
-            }
+        let (queue, runs) = (
+            self.stats.queue_seconds.clone(),
+            self.stats.operation_seconds.clone(),
+        );
+        let sent = std::time::Instant::now();
+        let job: Job = Box::new(move |conn| {
+            let started = std::time::Instant::now();
+            queue.observe(started.duration_since(sent).as_secs_f64());
+            let ran = conn.map_err(E::from).and_then(op);
+            runs.observe(started.elapsed().as_secs_f64());
+            answer(ran, value)
         });
         let gone = || E::from(lost("the writer went away"));
         jobs.send(job).map_err(|_| gone())?;
         valued.await.map_err(|_| gone())?
+    }
+}
+
+/// How an operation that ran is answered: once durable when it succeeded
+/// (by whoever learns it, in one wake-up), at once when it failed.
+fn answer<T: Send + 'static, E: From<Error> + Send + 'static>(
+    ran: std::result::Result<(T, AfterCommit), E>,
+    value: oneshot::Sender<std::result::Result<T, E>>,
+) -> Option<Committed> {
+    match ran {
+        Ok((v, after)) => {
+            let answer = Answer(Box::new(move |outcome: Outcome| {
+                let _ = value.send(outcome.map(|()| v).map_err(|m| E::from(lost(&m))));
+            }));
+            Some((answer, after))
+        }
+        Err(e) => {
+            let _ = value.send(Err(e));
+            None
+        }
     }
 }
 
