@@ -1,0 +1,119 @@
+//! Set-up: every view opens cleanly, and the Owner adds a PC and
+//! disables an operator.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_view_opens_without_a_script_error() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    new_session(&owner, h.client, h.pcs[0], h.keep).await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    // Each view, and what it loads: its own element appears.
+    for (view, loaded) in [
+        ("clients", "#view-clients"),
+        ("sessions", "#sessions-list table"),
+        ("shift", "#shift-current .shift-report"),
+        ("orders", "#orders-list table"),
+        ("tariffs", "#tariffs-list table"),
+        ("roles", "#roles-matrix table"),
+        ("audit", "#audit-list table"),
+        ("setup", "#setup-password"),
+        ("hall", &tile(h.pcs[0]) as &str),
+    ] {
+        let nav = format!("#nav-{view}:not([hidden])");
+        b.wait_for(&nav, None).await?;
+        b.click(&nav).await?;
+        b.wait_for(loaded, None).await?;
+    }
+    b.click(&tile(h.pcs[0])).await?;
+    b.wait_for("#session-card", Some(("data-status", "ACTIVE")))
+        .await?;
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    // The check can fail: a script error is seen.
+    b.script("console.error('seen');", json!([])).await?;
+    let seen = b.script_errors().await?;
+    assert!(seen.iter().any(|m| m.contains("seen")), "{seen:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_adds_a_pc_reads_its_code_and_disables_an_operator() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    owner
+        .ok(Method::POST, "/zones", json!({"name": "Main"}))
+        .await;
+    srv.staff("ada", "Administrator").await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    // A fresh install's hall says where PCs are added.
+    b.wait_for("#hall-setup-link", None).await?;
+    b.click("#hall-setup-link").await?;
+    b.wait_for("#pc-form", None).await?;
+
+    // A new PC: its one-time code and the command to run on it.
+    b.type_into("#pc-name", "PC-7").await?;
+    b.click("#pc-submit").await?;
+    b.wait_for("#setup-code .enroll-code", None).await?;
+    let code = b.text("#setup-code .code").await?;
+    assert_eq!(code.len(), 10, "{code}");
+    let cmd = b.text("#setup-code").await?;
+    assert!(
+        cmd.contains(&format!(
+            "club-agent enroll --server {} --code {code}",
+            srv.base
+        )),
+        "{cmd}"
+    );
+    b.screenshot(&docs("setup.png")).await?;
+    let devices = owner.ok(Method::GET, "/devices", Value::Null).await;
+    let pc = devices
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "PC-7")
+        .unwrap()
+        .clone();
+    let row = format!("#setup-pcs tr[data-device-id=\"{}\"]", pc["id"]);
+    b.wait_for(&row, None).await?;
+    b.click(&format!("{row} .pc-disable")).await?;
+    b.wait_for(&format!("{row} .pc-enable"), None).await?;
+    let pc = owner
+        .ok(Method::GET, &format!("/devices/{}", pc["id"]), Value::Null)
+        .await;
+    assert_eq!(pc["enabled"], false);
+
+    // ada is disabled from the page and cannot sign in any more.
+    b.wait_for("#staff-list tr[data-operator-id]", None).await?;
+    let ada = "#staff-list tr[data-operator-id]:has(.op-disable)";
+    b.wait_for(ada, None).await?;
+    assert!(b.text(ada).await?.contains("ada"));
+    b.click(&format!("{ada} .op-disable")).await?;
+    b.wait_for("#staff-list tr.disabled", None).await?;
+    let (st, _) = srv
+        .anonymous()
+        .post(
+            "/auth/login",
+            json!({"login": "ada", "password": "password-123"}),
+        )
+        .await;
+    assert_ne!(st, 200, "a disabled operator cannot sign in");
+
+    // The club's settings save from the page.
+    b.type_into("#settings-confirm-above", "250.00").await?;
+    b.click("#settings-submit").await?;
+    b.wait_for("#settings-form .ok", None).await?;
+    let settings = owner.ok(Method::GET, "/settings", Value::Null).await;
+    assert_eq!(settings["confirm_above"], 250_00);
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}
