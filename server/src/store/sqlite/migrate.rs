@@ -50,6 +50,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "shift cash",
         include_str!("../../../migrations/0009_shift_cash.sql"),
     ),
+    (
+        10,
+        "live sessions by device",
+        include_str!("../../../migrations/0010_live_sessions_by_device.sql"),
+    ),
 ];
 
 /// The newest schema version this server knows.

@@ -64,6 +64,20 @@ const SEGMENT_COLUMNS: &str = "SELECT g.id, g.session_id, g.position, g.holding_
      g.closed_at, g.seconds_used, g.amount, g.refund_policy, g.max_bonus_percent \
      FROM segments g JOIN tariffs t ON t.id = g.tariff_id";
 
+/// The live sessions, of one PC or all. The status term is written exactly
+/// as the partial index `sessions_live_by_device` (migration 10) says it:
+/// SQLite uses a partial index only for a query whose WHERE contains its
+/// condition, and every session operation reads its PC's live sessions.
+fn live_query(device_id: Option<i64>) -> Query {
+    let mut q = Query::new(SESSION_COLUMNS);
+    q.push(" WHERE s.status IN ('PENDING', 'ACTIVE', 'STARTED')");
+    if let Some(d) = device_id {
+        q.push(" AND s.device_id = ").push_bind(d);
+    }
+    q.push(" ORDER BY s.planned_start_at, s.id");
+    q
+}
+
 impl Sessions for Db {
     fn insert_session(
         &mut self,
@@ -98,14 +112,8 @@ impl Sessions for Db {
     }
 
     fn live_sessions(&mut self, device_id: Option<i64>) -> Result<Vec<SessionRow>> {
-        let c = self;
-        let mut q = Query::new(SESSION_COLUMNS);
-        q.push(" WHERE s.status IN ('PENDING', 'ACTIVE', 'STARTED')");
-        if let Some(d) = device_id {
-            q.push(" AND s.device_id = ").push_bind(d);
-        }
-        q.push(" ORDER BY s.planned_start_at, s.id");
-        c.all(&q.sql, q.params())
+        let q = live_query(device_id);
+        self.all(&q.sql, q.params())
     }
 
     fn list_sessions(&mut self, f: &SessionFilter) -> Result<Vec<SessionRow>> {
@@ -352,5 +360,32 @@ impl Sessions for Db {
         c.run("INSERT INTO price_corrections (session_id, delta, reason, operator_id, at, shift_id) \
          VALUES (?, ?, ?, ?, ?, (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))", rusqlite::params![session_id, delta, reason, operator_id, at, operator_id])
     .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pcs_live_sessions_are_read_from_the_small_partial_index() {
+        let db = Db::new(rusqlite::Connection::open_in_memory().unwrap());
+        crate::store::sqlite::migrate::run(&db, 0).unwrap();
+        let q = live_query(Some(1));
+        let mut plan = db
+            .raw()
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))
+            .unwrap();
+        let steps: Vec<String> = plan
+            .query_map(q.params(), |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s.contains("USING INDEX sessions_live_by_device")),
+            "{steps:?}"
+        );
     }
 }
