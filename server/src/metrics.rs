@@ -48,7 +48,9 @@ pub struct WriterStats {
     pub commit_seconds: Histogram,
     /// The flusher's fsync of the WAL, which every answer waits for.
     pub flush_seconds: Histogram,
-    /// From an operation's hand-over to the writer's thread until it runs.
+    /// From an operation's hand-over to the writer's thread until its
+    /// statements start: the thread's wake-up, the operations before it,
+    /// and its BEGIN or SAVEPOINT.
     pub queue_seconds: Histogram,
     /// An operation's statements on the writer's thread, inside its batch.
     pub operation_seconds: Histogram,
@@ -83,7 +85,7 @@ impl Default for WriterStats {
             ),
             queue_seconds: histogram(
                 "clubhall_writer_queue_seconds",
-                "Time an operation waited for the database writer's thread.",
+                "Time from an operation's hand-over to the database writer's thread until its statements start.",
                 seconds(),
             ),
             operation_seconds: histogram(

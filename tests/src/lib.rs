@@ -282,6 +282,15 @@ pub async fn wait_for<T>(
 }
 
 /// An HTTP client that trusts only the certificate whose SHA-256 is `pin`.
+/// A sample's value in Prometheus's text format: the line `series VALUE`
+/// (series with its labels, as written), or `None` when there is none or
+/// its value is not a number.
+pub fn metric_sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 pub fn pinned_http(pin: &str) -> anyhow::Result<reqwest::Client> {
     let tls = club_shared::tls::pinned_client_config(pin).map_err(anyhow::Error::msg)?;
     Ok(reqwest::Client::builder()

@@ -15,22 +15,17 @@ mod desk;
 mod hall;
 mod setup;
 
-pub(crate) fn docs(name: &str) -> PathBuf {
+fn docs(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../docs")
         .join(name)
 }
 
-pub(crate) fn tile(id: i64) -> String {
+fn tile(id: i64) -> String {
     format!("[data-device-id=\"{id}\"]:not(#session-card)")
 }
 
-pub(crate) async fn sign_in(
-    b: &Browser,
-    srv: &TestServer,
-    login: &str,
-    password: &str,
-) -> anyhow::Result<()> {
+async fn sign_in(b: &Browser, srv: &TestServer, login: &str, password: &str) -> anyhow::Result<()> {
     b.goto(&format!("{}/", srv.base)).await?;
     b.wait_for("#login-form", None).await?;
     b.type_into("#login", login).await?;

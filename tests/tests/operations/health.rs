@@ -130,22 +130,22 @@ async fn metrics_count_what_happens_and_pass_promtool() {
     ];
     for (series, value) in expect {
         match value {
-            Some(v) => assert_eq!(sample(&text, series), Some(v), "{series} in\n{text}"),
+            Some(v) => assert_eq!(metric_sample(&text, series), Some(v), "{series} in\n{text}"),
             None => assert!(text.contains(series), "{series} in\n{text}"),
         }
     }
-    let commits = sample(&text, "clubhall_commits_total").unwrap();
+    let commits = metric_sample(&text, "clubhall_commits_total").unwrap();
     assert!(commits >= 5.0, "{text}");
     assert_eq!(
-        sample(&text, "clubhall_commit_batch_operations_count"),
+        metric_sample(&text, "clubhall_commit_batch_operations_count"),
         Some(commits),
         "one batch size per commit"
     );
-    assert!(sample(&text, "clubhall_wal_flush_seconds_count").unwrap() >= 1.0);
-    let ran = sample(&text, "clubhall_writer_operation_seconds_count").unwrap();
+    assert!(metric_sample(&text, "clubhall_wal_flush_seconds_count").unwrap() >= 1.0);
+    let ran = metric_sample(&text, "clubhall_writer_operation_seconds_count").unwrap();
     assert!(ran >= 1.0, "{text}");
     assert_eq!(
-        sample(&text, "clubhall_writer_queue_seconds_count"),
+        metric_sample(&text, "clubhall_writer_queue_seconds_count"),
         Some(ran),
         "every operation that ran waited in the queue first"
     );

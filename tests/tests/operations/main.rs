@@ -17,13 +17,13 @@ mod backup;
 mod config;
 mod health;
 
-pub(crate) async fn get(base: &str, path: &str) -> (u16, String) {
+async fn get(base: &str, path: &str) -> (u16, String) {
     let res = reqwest::get(format!("{base}{path}")).await.unwrap();
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
 /// `club-server ARGS…`, run to its end: (success, stdout + stderr).
-pub(crate) async fn club_server(args: &[&std::ffi::OsStr]) -> (bool, String) {
+async fn club_server(args: &[&std::ffi::OsStr]) -> (bool, String) {
     let out = tokio::time::timeout(
         WAIT * 4,
         tokio::process::Command::new(workspace_bin("club-server"))
@@ -39,20 +39,12 @@ pub(crate) async fn club_server(args: &[&std::ffi::OsStr]) -> (bool, String) {
     (out.status.success(), said)
 }
 
-pub(crate) fn os(s: &str) -> &std::ffi::OsStr {
+fn os(s: &str) -> &std::ffi::OsStr {
     std::ffi::OsStr::new(s)
 }
 
-/// One metric's value in Prometheus's text format (the line whose name
-/// and labels are exactly `series`).
-pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-        .map(|v| v.trim().parse().unwrap())
-}
-
 /// `promtool check metrics` on `text`: (passed, what it said).
-pub(crate) async fn promtool(text: &str) -> (bool, String) {
+async fn promtool(text: &str) -> (bool, String) {
     use tokio::io::AsyncWriteExt;
     let mut child = tokio::process::Command::new("promtool")
         .args(["check", "metrics"])
@@ -75,7 +67,7 @@ pub(crate) async fn promtool(text: &str) -> (bool, String) {
 
 /// Top-ups of 1.00 as fast as the server takes them, until told to stop,
 /// each counted in `acked` once its answer came.
-pub(crate) fn top_ups(
+fn top_ups(
     api: Api,
     client: i64,
     acked: Arc<tokio::sync::watch::Sender<i64>>,
@@ -95,7 +87,7 @@ pub(crate) fn top_ups(
 }
 
 /// Waits until `acked` reaches `n`.
-pub(crate) async fn acknowledged(acked: &tokio::sync::watch::Sender<i64>, n: i64) {
+async fn acknowledged(acked: &tokio::sync::watch::Sender<i64>, n: i64) {
     let mut rx = acked.subscribe();
     tokio::time::timeout(WAIT * 2, rx.wait_for(|v| *v >= n))
         .await
@@ -104,7 +96,7 @@ pub(crate) async fn acknowledged(acked: &tokio::sync::watch::Sender<i64>, n: i64
 }
 
 /// A server process whose every output line is kept: (process, base, lines).
-pub(crate) async fn server_keeping_output(
+async fn server_keeping_output(
     mut cmd: tokio::process::Command,
 ) -> (tokio::process::Child, String, Arc<Mutex<Vec<String>>>) {
     let mut child = cmd.spawn().unwrap();

@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 mod orders;
 mod shifts;
 
-pub(crate) async fn balance(api: &Api, client: i64) -> i64 {
+async fn balance(api: &Api, client: i64) -> i64 {
     api.ok(Method::GET, &format!("/clients/{client}"), Value::Null)
         .await["balance"]
         .as_i64()
         .unwrap()
 }
 
-pub(crate) fn line<'a>(report: &'a Value, kind: &str, method: &str) -> &'a Value {
+fn line<'a>(report: &'a Value, kind: &str, method: &str) -> &'a Value {
     report["payments"]
         .as_array()
         .unwrap()

@@ -6,7 +6,7 @@ use crate::drive::{drive, settle, Kind, Latencies};
 use crate::report::{median, ms, pct, Report};
 use crate::scenarios::{idle, Baseline, Idle, IDLE_SMALL, IDLE_WINDOW};
 use crate::screens::{until_online_at_most, Screens};
-use crate::server::{Api, Server};
+use crate::server::{Api, Server, WriteMeans};
 use crate::sim::{now_ns, Fleet};
 use crate::Args;
 use anyhow::Context;
@@ -182,14 +182,10 @@ async fn latency_windows(
         let cpu = CpuTicks::now(server.pid())?.since(&cpu_before);
         let writes = api.writer_times().await?.means_since(&writes_before);
         let mut row = vec![format!("{rate}/s, {stalled} stalled")];
-        row.extend(writes[..4].iter().map(|v| format!("{v:.3} ms")));
-        row.push(format!("{:.1}", writes[4]));
+        row.extend(writes.cells());
         write_rows.push(row);
         if stalled == 0 && !repeat {
-            for (name, v) in ["queue_ms", "operation_ms", "commit_ms", "fsync_ms", "batch"]
-                .iter()
-                .zip(writes)
-            {
+            for (name, v) in writes.figures() {
                 r.figure(&format!("writes.{name}_{rate}"), v);
             }
         }
@@ -314,17 +310,8 @@ async fn latency_windows(
     );
     r.line(&format!("CPU over each window: the server's and this process's (which reads every event on every live screen) in % of one core, and how busy all {} cores were (the agent processes take the rest).", std::thread::available_parallelism().map_or(1, |n| n.get())));
     r.line("Where a write's time goes in the server, means over each window from its `/metrics` (every write of the window: the operations and the scheduler's): waiting for the writer's thread, the operation's statements there, the COMMIT of its batch, and the WAL fsync that every answer waits for. The rest of an agent's latency is the HTTP request, the hand-overs between threads and the push to the agent.");
-    r.table(
-        &[
-            "window",
-            "queue wait",
-            "operation",
-            "COMMIT",
-            "WAL fsync",
-            "operations per COMMIT",
-        ],
-        &write_rows,
-    );
+    let heads: Vec<&str> = ["window"].into_iter().chain(WriteMeans::HEADS).collect();
+    r.table(&heads, &write_rows);
 
     Ok(())
 }

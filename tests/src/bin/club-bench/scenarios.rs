@@ -3,7 +3,7 @@
 use crate::cpu::CpuTicks;
 use crate::hall::hall;
 use crate::report::{median, ms, pct, Report};
-use crate::server::{proc_stats, Api, Server};
+use crate::server::{proc_stats, Api, Server, WriteMeans};
 use crate::sim::Fleet;
 use crate::{baselines, Args};
 use anyhow::Context;
@@ -137,10 +137,7 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
     let cpu = CpuTicks::now(server.pid())?.since(&cpu0);
     let writes = api.writer_times().await?.means_since(&writes0);
     r.figure("durable.ops_per_s", rate);
-    for (name, v) in ["queue_ms", "operation_ms", "commit_ms", "fsync_ms", "batch"]
-        .iter()
-        .zip(writes)
-    {
+    for (name, v) in writes.figures() {
         r.figure(&format!("durable.writes.{name}"), v);
     }
     r.figure("durable.server_cpu_percent", cpu.server);
@@ -172,20 +169,7 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
         ]],
     );
     r.line("Where a write's time goes in the server, means over the window from its `/metrics`: waiting for the writer's thread, the operation's statements there, the COMMIT of its batch, and the WAL fsync that every answer waits for.");
-    r.table(
-        &[
-            "queue wait",
-            "operation",
-            "COMMIT",
-            "WAL fsync",
-            "operations per COMMIT",
-        ],
-        &[writes[..4]
-            .iter()
-            .map(|v| format!("{v:.3} ms"))
-            .chain([format!("{:.1}", writes[4])])
-            .collect()],
-    );
+    r.table(&WriteMeans::HEADS, &[writes.cells()]);
     r.target(
         "4 durable throughput",
         format!("{rate:.0} session operations/s"),

@@ -242,13 +242,8 @@ impl Api {
             .error_for_status()?
             .text()
             .await?;
-        let sample = |name: &str| -> anyhow::Result<f64> {
-            text.lines()
-                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-                .with_context(|| format!("{name} in /metrics"))?
-                .trim()
-                .parse()
-                .with_context(|| format!("{name} in /metrics"))
+        let sample = |name: &str| {
+            club_tests::metric_sample(&text, name).with_context(|| format!("{name} in /metrics"))
         };
         let pair = |name: &str| -> anyhow::Result<(f64, f64)> {
             Ok((
@@ -382,11 +377,41 @@ pub struct WriterTimes {
     pub batch: (f64, f64),
 }
 
+/// The means of a window: queue wait, the operation's statements, the
+/// COMMIT and the WAL fsync (ms), and operations per COMMIT.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteMeans([f64; 5]);
+
+impl WriteMeans {
+    /// The report's column heads, in the order of `cells`.
+    pub const HEADS: [&'static str; 5] = [
+        "queue wait",
+        "operation",
+        "COMMIT",
+        "WAL fsync",
+        "operations per COMMIT",
+    ];
+    /// The figures' names, in the same order.
+    const NAMES: [&'static str; 5] = ["queue_ms", "operation_ms", "commit_ms", "fsync_ms", "batch"];
+
+    pub fn cells(&self) -> Vec<String> {
+        let [queue, operation, commit, fsync, batch] = self.0;
+        [queue, operation, commit, fsync]
+            .iter()
+            .map(|v| format!("{v:.3} ms"))
+            .chain([format!("{batch:.1}")])
+            .collect()
+    }
+
+    /// Each mean with its figure name.
+    pub fn figures(&self) -> impl Iterator<Item = (&'static str, f64)> {
+        Self::NAMES.into_iter().zip(self.0)
+    }
+}
+
 impl WriterTimes {
-    /// The means between `before` and now, in the order of the report's
-    /// columns: queue, operation, COMMIT, fsync (ms) and operations per
-    /// COMMIT.
-    pub fn means_since(&self, before: &WriterTimes) -> [f64; 5] {
+    /// The means between `before` and now.
+    pub fn means_since(&self, before: &WriterTimes) -> WriteMeans {
         let mean = |now: (f64, f64), then: (f64, f64)| {
             let n = now.0 - then.0;
             if n > 0.0 {
@@ -395,12 +420,12 @@ impl WriterTimes {
                 0.0
             }
         };
-        [
+        WriteMeans([
             mean(self.queue, before.queue) * 1000.0,
             mean(self.operation, before.operation) * 1000.0,
             mean(self.commit, before.commit) * 1000.0,
             mean(self.flush, before.flush) * 1000.0,
             mean(self.batch, before.batch),
-        ]
+        ])
     }
 }
