@@ -112,6 +112,7 @@ impl Constraint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sql::Sql;
     use crate::store::Store;
 
     /// Each rule broken for real on this schema: SQLite's report of it is
@@ -137,7 +138,7 @@ mod tests {
         ];
         for sql in setup {
             tx.db()
-                .run(sql, [])
+                .run(sql, &[])
                 .unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         let breaking = [
@@ -161,7 +162,7 @@ mod tests {
         );
         for (rule, sql) in breaking {
             // The store answers the rule itself, as every backend does.
-            match tx.db().run(sql, []).expect_err(sql) {
+            match tx.db().run(sql, &[]).expect_err(sql) {
                 crate::store::Error::Constraint(broken) => assert_eq!(broken, rule, "{sql}"),
                 e => panic!("{sql}: {e}"),
             }

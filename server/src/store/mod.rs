@@ -13,6 +13,7 @@ mod orders;
 mod schedule;
 mod sessions;
 mod settings;
+pub(crate) mod sql;
 pub(crate) mod sqlite;
 mod staff;
 mod tariffs;
@@ -82,6 +83,7 @@ pub fn at_opt(ms: Option<i64>) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sql::Sql;
 
     /// A stored value that is none of its enum's is an error when read,
     /// never taken for some default (a refund policy read as "keep the
@@ -95,7 +97,7 @@ mod tests {
             tx.db().run(
                 "INSERT INTO tariffs (name, duration_seconds, price, refund_policy, created_at, \
                  updated_at) VALUES (?, 3600, 100, ?, 0, 0)",
-                rusqlite::params![name, policy],
+                crate::args![name, policy],
             )
             .unwrap();
         }

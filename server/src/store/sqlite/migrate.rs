@@ -5,6 +5,7 @@
 //! `_sqlx_migrations`; it is carried over once.
 
 use super::db::Db;
+use crate::store::sql::Sql;
 
 /// Every migration: its version, name and SQL. Merged migrations are never
 /// edited; a change is a new file, added here.
@@ -69,7 +70,10 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
          name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     )?;
     carry_over_sqlx_record(db, now_ms)?;
-    let applied: Vec<i64> = db.all("SELECT version FROM schema_migrations ORDER BY version", [])?;
+    let applied: Vec<i64> = db.all(
+        "SELECT version FROM schema_migrations ORDER BY version",
+        &[],
+    )?;
     if let Some(unknown) = applied.iter().find(|v| **v > latest()) {
         anyhow::bail!(
             "the database has schema version {unknown}, newer than this server's {}: \
@@ -86,7 +90,7 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
         let applied = db.batch(sql).and_then(|()| {
             db.run(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                rusqlite::params![version, name, now_ms],
+                crate::args![version, name, now_ms],
             )
         });
         match applied {
@@ -106,16 +110,16 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
 fn carry_over_sqlx_record(db: &Db, now_ms: i64) -> crate::store::Result<()> {
     let has_old: Option<i64> = db.one(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
-        [],
+        &[],
     )?;
-    let has_new: Option<i64> = db.one("SELECT 1 FROM schema_migrations LIMIT 1", [])?;
+    let has_new: Option<i64> = db.one("SELECT 1 FROM schema_migrations LIMIT 1", &[])?;
     if has_old.is_none() || has_new.is_some() {
         return Ok(());
     }
     db.run(
         "INSERT INTO schema_migrations (version, name, applied_at) \
          SELECT version, description, ? FROM _sqlx_migrations WHERE success",
-        [now_ms],
+        crate::args![now_ms],
     )
     .map(drop)
 }
@@ -159,7 +163,7 @@ mod tests {
         run(&db, 1).unwrap();
         db.run(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'future', 0)",
-            [latest() + 1],
+            crate::args![latest() + 1],
         )
         .unwrap();
         let e = run(&db, 2).unwrap_err().to_string();
@@ -178,7 +182,7 @@ mod tests {
         db.batch(MIGRATIONS[0].2).unwrap();
         db.run(
             "INSERT INTO _sqlx_migrations (version, description, success) VALUES (1, 'core', 1)",
-            [],
+            &[],
         )
         .unwrap();
         assert_eq!(run(&db, 1).unwrap(), (2..=latest()).collect::<Vec<_>>());

@@ -1,21 +1,10 @@
-//! The SQLite backend of the store's interface: each area's trait
-//! implemented on a connection ([`Db`](db::Db)), and SQLite's errors
-//! read into the store's.
+//! The SQLite backend of the store's interface: a connection
+//! ([`Db`](db::Db)) the areas' SQL runs on, the group-committing writer,
+//! and SQLite's errors read into the store's.
 
-mod audit;
-mod builds;
-pub(crate) mod cache;
-mod clients;
 pub(crate) mod db;
-mod hall;
 pub(crate) mod migrate;
-mod orders;
-mod schedule;
-mod sessions;
-mod settings;
-mod staff;
 pub(crate) mod store;
-mod tariffs;
 pub(crate) mod writer;
 
 use crate::store::error::Error;

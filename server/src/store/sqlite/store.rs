@@ -2,10 +2,11 @@
 //! IMMEDIATE and group-committed, see `writer`) and a pool of read-only
 //! readers that never wait behind the writer (WAL).
 
-use super::cache::Cache;
 use super::db::Db;
 use super::writer::{Done, Writer};
 use crate::config::Synchronous;
+use crate::store::sql::cache::Cache;
+use crate::store::sql::Sql;
 use crate::store::{Conn, Error, Result, Tx};
 use chrono::Utc;
 use rusqlite::OpenFlags;
@@ -133,7 +134,7 @@ impl Store {
                     .map_err(|e| unwritable(e.into()))?;
                 let db = Db::with_cache(c, cache);
                 let mode: String = db
-                    .first("PRAGMA journal_mode = WAL", [])
+                    .first("PRAGMA journal_mode = WAL", &[])
                     .map_err(unwritable)?;
                 if !mode.eq_ignore_ascii_case("wal") {
                     anyhow::bail!("the database cannot use WAL mode (it answered {mode})");
@@ -313,7 +314,7 @@ impl Drop for Reader {
 /// file, directory or mount, a full disk) stops it at start, not at the
 /// first operation: SQLite opens such a file read-only without a word.
 fn probe_writable(db: &Db) -> Result<()> {
-    let version: i64 = db.first("PRAGMA user_version", [])?;
+    let version: i64 = db.first("PRAGMA user_version", &[])?;
     db.batch(&format!("PRAGMA user_version = {version}"))
 }
 
@@ -326,11 +327,11 @@ mod tests {
         let path = dir.path().join("club.db");
         let store = Store::open(path.to_str().unwrap(), mode).await.unwrap();
         let tx = store.write().await.unwrap();
-        let sync: i64 = tx.db().first("PRAGMA synchronous", []).unwrap();
+        let sync: i64 = tx.db().first("PRAGMA synchronous", &[]).unwrap();
         tx.db()
             .run(
                 "INSERT INTO settings (key, value) VALUES ('flush test', '1')",
-                [],
+                &[],
             )
             .unwrap();
         tx.commit().await.unwrap();

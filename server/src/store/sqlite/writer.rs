@@ -40,6 +40,7 @@
 //! begins a new transaction. Nobody is told a lost write was durable.
 
 use super::db::Db;
+use crate::store::sql::Sql;
 use crate::store::Result;
 use flush::{flush, BROKEN};
 use std::path::PathBuf;
@@ -237,7 +238,7 @@ impl Writer {
         let version = {
             let db = &tx.guard.as_ref().expect("live transaction").conn;
             write(db)?;
-            db.first::<Option<i64>>("SELECT MAX(version) FROM schema_migrations", [])?
+            db.first::<Option<i64>>("SELECT MAX(version) FROM schema_migrations", &[])?
         };
         tx.commit().await?;
         Ok(version.unwrap_or(0))

@@ -2,6 +2,7 @@
 //! SQLite files.
 
 use super::*;
+use crate::store::sql::Sql;
 use crate::store::Error;
 
 const PATIENCE: Duration = Duration::from_secs(10);
@@ -28,11 +29,13 @@ pub(super) fn writer(dir: &tempfile::TempDir) -> (Writer, std::path::PathBuf) {
 
 /// What another connection sees: only what was committed.
 pub(super) async fn committed(path: &std::path::Path) -> Vec<i64> {
-    open(path).all("SELECT v FROM t ORDER BY v", []).unwrap()
+    open(path).all("SELECT v FROM t ORDER BY v", &[]).unwrap()
 }
 
 async fn insert(tx: &mut Tx, v: i64) {
-    tx.db().run("INSERT INTO t (v) VALUES (?)", [v]).unwrap();
+    tx.db()
+        .run("INSERT INTO t (v) VALUES (?)", crate::args![v])
+        .unwrap();
 }
 
 pub(super) async fn until_queued(w: &Writer, n: usize) {

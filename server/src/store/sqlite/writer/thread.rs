@@ -164,6 +164,7 @@ impl Writer {
 mod tests {
     use super::super::tests::{committed, flushing, until_queued, writer};
     use super::*;
+    use crate::store::sql::Sql;
     use crate::store::Error;
     use std::sync::Mutex;
 
@@ -180,7 +181,7 @@ mod tests {
         let w = w.clone();
         tokio::spawn(async move {
             w.run_on_db(move |db| {
-                db.run("INSERT INTO t (v) VALUES (?)", [v])?;
+                db.run("INSERT INTO t (v) VALUES (?)", crate::args![v])?;
                 if fail {
                     return Err(Error::Other("failed after its insert".into()));
                 }
@@ -199,7 +200,7 @@ mod tests {
         let order: Order = Arc::default();
         // An async operation holds the batch while three are queued.
         let first = w.begin().await.unwrap();
-        first.db().run("INSERT INTO t (v) VALUES (1)", []).unwrap();
+        first.db().run("INSERT INTO t (v) VALUES (1)", &[]).unwrap();
         let runs = [(2, false), (3, true), (4, false)]
             .map(|(v, fail)| spawn_run(&w, v, fail, order.clone()));
         // Each sends its job when first polled; then the thread waits.

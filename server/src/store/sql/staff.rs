@@ -1,5 +1,5 @@
-use crate::store::sqlite::cache::keep;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::cache::keep;
+use crate::store::sql::{Result, Sql};
 use crate::store::staff::*;
 
 crate::from_row!(RoleRow {
@@ -23,10 +23,10 @@ const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id
      r.name AS role_name, r.permissions, o.disabled FROM operators o \
      JOIN roles r ON r.id = o.role_id";
 
-impl Staff for Db {
+impl<D: Sql> Staff for D {
     fn count_operators(&mut self) -> Result<i64> {
         let c = self;
-        c.first("SELECT COUNT(*) FROM operators", [])
+        c.first("SELECT COUNT(*) FROM operators", &[])
     }
 
     fn insert_role(&mut self, name: &str, builtin: bool, permissions: &str) -> Result<i64> {
@@ -34,7 +34,7 @@ impl Staff for Db {
         let c = self;
         c.insert(
             "INSERT INTO roles (name, builtin, permissions) VALUES (?, ?, ?)",
-            rusqlite::params![name, builtin, permissions],
+            crate::args![name, builtin, permissions],
         )
     }
 
@@ -42,7 +42,7 @@ impl Staff for Db {
         let c = self;
         c.all(
             "SELECT id, name, builtin, permissions FROM roles ORDER BY id",
-            [],
+            &[],
         )
     }
 
@@ -50,7 +50,7 @@ impl Staff for Db {
         let c = self;
         c.one(
             "SELECT id, name, builtin, permissions FROM roles WHERE id = ?",
-            rusqlite::params![id],
+            crate::args![id],
         )
     }
 
@@ -58,7 +58,7 @@ impl Staff for Db {
         let c = self;
         c.one(
             "SELECT id, name, builtin, permissions FROM roles WHERE name = ?",
-            rusqlite::params![name],
+            crate::args![name],
         )
     }
 
@@ -67,7 +67,7 @@ impl Staff for Db {
         let c = self;
         c.run(
             "UPDATE roles SET permissions = ? WHERE id = ?",
-            rusqlite::params![permissions, id],
+            crate::args![permissions, id],
         )
         .map(drop)
     }
@@ -83,14 +83,19 @@ impl Staff for Db {
         let c = self;
         c.insert(
             "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
-            rusqlite::params![login, password_hash, role_id, now],
+            crate::args![login, password_hash, role_id, now],
         )
     }
 
     fn get_operator(&mut self, id: i64) -> Result<Option<OperatorRow>> {
         self.cached(
             |m| m.operators.get(&id).cloned(),
-            |c| c.one(&format!("{OPERATOR_COLUMNS} WHERE o.id = ?"), [id]),
+            |c| {
+                c.one(
+                    &format!("{OPERATOR_COLUMNS} WHERE o.id = ?"),
+                    crate::args![id],
+                )
+            },
             |m, v| keep(&mut m.operators, id, v.clone()),
         )
     }
@@ -99,7 +104,7 @@ impl Staff for Db {
         let c = self;
         c.one(
             &format!("{OPERATOR_COLUMNS} WHERE o.login = ?"),
-            rusqlite::params![login],
+            crate::args![login],
         )
     }
 
@@ -115,7 +120,7 @@ impl Staff for Db {
         c.run(
             "UPDATE operators SET role_id = ?, disabled = ?, \
          password_hash = COALESCE(?, password_hash) WHERE id = ?",
-            rusqlite::params![role_id, disabled, password_hash, id],
+            crate::args![role_id, disabled, password_hash, id],
         )
         .map(drop)
     }
@@ -130,13 +135,13 @@ impl Staff for Db {
         c.all(
             "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
          RETURNING token_hash",
-            rusqlite::params![operator_id, keep],
+            crate::args![operator_id, keep],
         )
     }
 
     fn list_operators(&mut self) -> Result<Vec<OperatorRow>> {
         let c = self;
-        c.all(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"), [])
+        c.all(&format!("{OPERATOR_COLUMNS} ORDER BY o.id"), &[])
     }
 
     fn token_owner(&mut self, token_hash: &str, now: i64) -> Result<Option<TokenOwner>> {
@@ -147,7 +152,7 @@ impl Staff for Db {
                 c.one::<TokenOwner>(
                     "SELECT operator_id, client_id, expires_at FROM tokens \
                      WHERE token_hash = ? AND expires_at > ?",
-                    rusqlite::params![token_hash, now],
+                    crate::args![token_hash, now],
                 )
             },
             |m, v| {
@@ -164,7 +169,7 @@ impl Staff for Db {
         let c = self;
         c.run(
             "DELETE FROM tokens WHERE token_hash = ?",
-            rusqlite::params![token_hash],
+            crate::args![token_hash],
         )
         .map(|n| n > 0)
     }
@@ -182,12 +187,12 @@ impl Staff for Db {
         c.run(
             "INSERT INTO tokens (token_hash, operator_id, client_id, created_at, expires_at) \
          VALUES (?, ?, ?, ?, ?)",
-            rusqlite::params![token_hash, operator_id, client_id, now, expires_at],
+            crate::args![token_hash, operator_id, client_id, now, expires_at],
         )?;
         // Sign-ins accumulate; expired ones are of no use to anyone.
         c.run(
             "DELETE FROM tokens WHERE expires_at <= ?",
-            rusqlite::params![now],
+            crate::args![now],
         )
         .map(drop)
     }

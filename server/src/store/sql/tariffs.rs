@@ -1,5 +1,5 @@
-use crate::store::sqlite::cache::keep;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::cache::keep;
+use crate::store::sql::{Result, Sql};
 use crate::store::tariffs::*;
 
 crate::from_row!(TariffRow {
@@ -20,7 +20,7 @@ const TARIFF_COLUMNS: &str = "SELECT id, name, duration_seconds, price, refund_p
      max_bonus_percent, validity_days, expiration_policy, window_start_minute, \
      window_end_minute, active FROM tariffs";
 
-impl Tariffs for Db {
+impl<D: Sql> Tariffs for D {
     fn insert_tariff(&mut self, t: &TariffFields<'_>, now: i64) -> Result<i64> {
         self.writes_cached();
         let c = self;
@@ -28,7 +28,7 @@ impl Tariffs for Db {
         "INSERT INTO tariffs (name, duration_seconds, price, refund_policy, max_bonus_percent, \
          validity_days, expiration_policy, window_start_minute, window_end_minute, active, \
          created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rusqlite::params![
+        crate::args![
             t.name,
             t.duration_seconds,
             t.price,
@@ -52,7 +52,7 @@ impl Tariffs for Db {
             "UPDATE tariffs SET name = ?, duration_seconds = ?, price = ?, refund_policy = ?, \
          max_bonus_percent = ?, validity_days = ?, expiration_policy = ?, \
          window_start_minute = ?, window_end_minute = ?, active = ?, updated_at = ? WHERE id = ?",
-            rusqlite::params![
+            crate::args![
                 t.name,
                 t.duration_seconds,
                 t.price,
@@ -75,12 +75,12 @@ impl Tariffs for Db {
         let c = self;
         c.run(
             "DELETE FROM tariff_zones WHERE tariff_id = ?",
-            rusqlite::params![tariff_id],
+            crate::args![tariff_id],
         )?;
         for z in zone_ids {
             c.run(
                 "INSERT INTO tariff_zones (tariff_id, zone_id) VALUES (?, ?)",
-                rusqlite::params![tariff_id, z],
+                crate::args![tariff_id, z],
             )?;
         }
         Ok(())
@@ -92,7 +92,7 @@ impl Tariffs for Db {
             |c| {
                 c.all(
                     "SELECT zone_id FROM tariff_zones WHERE tariff_id = ? ORDER BY zone_id",
-                    [tariff_id],
+                    crate::args![tariff_id],
                 )
             },
             |m, v| keep(&mut m.tariff_zones, tariff_id, v.clone()),
@@ -102,13 +102,13 @@ impl Tariffs for Db {
     fn get_tariff(&mut self, id: i64) -> Result<Option<TariffRow>> {
         self.cached(
             |m| m.tariffs.get(&id).cloned(),
-            |c| c.one(&format!("{TARIFF_COLUMNS} WHERE id = ?"), [id]),
+            |c| c.one(&format!("{TARIFF_COLUMNS} WHERE id = ?"), crate::args![id]),
             |m, v| keep(&mut m.tariffs, id, v.clone()),
         )
     }
 
     fn list_tariffs(&mut self) -> Result<Vec<TariffRow>> {
         let c = self;
-        c.all(&format!("{TARIFF_COLUMNS} ORDER BY id"), [])
+        c.all(&format!("{TARIFF_COLUMNS} ORDER BY id"), &[])
     }
 }

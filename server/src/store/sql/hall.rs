@@ -1,5 +1,5 @@
 use crate::store::hall::*;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::{Result, Sql};
 
 crate::from_row!(ZoneRow { id, name });
 
@@ -19,25 +19,22 @@ crate::from_row!(DeviceRow {
 const DEVICE_COLUMNS: &str = "SELECT id, name, zone_id, x, y, enabled, \
      secret_hash IS NOT NULL AS enrolled, hostname, last_seen_at, metrics FROM devices";
 
-impl Hall for Db {
+impl<D: Sql> Hall for D {
     fn insert_zone(&mut self, name: &str) -> Result<i64> {
         let c = self;
-        c.insert(
-            "INSERT INTO zones (name) VALUES (?)",
-            rusqlite::params![name],
-        )
+        c.insert("INSERT INTO zones (name) VALUES (?)", crate::args![name])
     }
 
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>> {
         let c = self;
-        c.all("SELECT id, name FROM zones ORDER BY id", [])
+        c.all("SELECT id, name FROM zones ORDER BY id", &[])
     }
 
     fn zone_exists(&mut self, id: i64) -> Result<bool> {
         let c = self;
         c.first(
             "SELECT EXISTS (SELECT 1 FROM zones WHERE id = ?)",
-            rusqlite::params![id],
+            crate::args![id],
         )
     }
 
@@ -45,28 +42,25 @@ impl Hall for Db {
         let c = self;
         c.insert(
             "INSERT INTO devices (name, zone_id, x, y, created_at) VALUES (?, ?, ?, ?, ?)",
-            rusqlite::params![name, zone_id, x, y, now],
+            crate::args![name, zone_id, x, y, now],
         )
     }
 
     fn list_devices(&mut self) -> Result<Vec<DeviceRow>> {
         let c = self;
-        c.all(&format!("{DEVICE_COLUMNS} ORDER BY zone_id, id"), [])
+        c.all(&format!("{DEVICE_COLUMNS} ORDER BY zone_id, id"), &[])
     }
 
     fn get_device(&mut self, id: i64) -> Result<Option<DeviceRow>> {
         let c = self;
-        c.one(
-            &format!("{DEVICE_COLUMNS} WHERE id = ?"),
-            rusqlite::params![id],
-        )
+        c.one(&format!("{DEVICE_COLUMNS} WHERE id = ?"), crate::args![id])
     }
 
     fn device_by_secret(&mut self, secret_hash: &str) -> Result<Option<DeviceRow>> {
         let c = self;
         c.one(
             &format!("{DEVICE_COLUMNS} WHERE secret_hash = ?"),
-            rusqlite::params![secret_hash],
+            crate::args![secret_hash],
         )
     }
 
@@ -74,7 +68,7 @@ impl Hall for Db {
         let c = self;
         c.one(
             "SELECT secret_hash FROM devices WHERE id = ? AND enabled = 1",
-            rusqlite::params![device_id],
+            crate::args![device_id],
         )
         .map(Option::flatten)
     }
@@ -89,11 +83,11 @@ impl Hall for Db {
         // A fresh code replaces any unused one for the same PC.
         c.run(
             "DELETE FROM enrollment_codes WHERE device_id = ? AND used_at IS NULL",
-            rusqlite::params![device_id],
+            crate::args![device_id],
         )?;
         c.run(
             "INSERT INTO enrollment_codes (code_hash, device_id, expires_at) VALUES (?, ?, ?)",
-            rusqlite::params![code_hash, device_id, expires_at],
+            crate::args![code_hash, device_id, expires_at],
         )
         .map(drop)
     }
@@ -103,7 +97,7 @@ impl Hall for Db {
         c.one(
             "UPDATE enrollment_codes SET used_at = ? \
          WHERE code_hash = ? AND used_at IS NULL AND expires_at > ? RETURNING device_id",
-            rusqlite::params![now, code_hash, now],
+            crate::args![now, code_hash, now],
         )
     }
 
@@ -116,7 +110,7 @@ impl Hall for Db {
         let c = self;
         c.run(
             "UPDATE devices SET secret_hash = ?, hostname = ? WHERE id = ?",
-            rusqlite::params![secret_hash, hostname, device_id],
+            crate::args![secret_hash, hostname, device_id],
         )
         .map(drop)
     }
@@ -125,7 +119,7 @@ impl Hall for Db {
         let c = self;
         c.one(
             "SELECT desired_seq, desired_state FROM devices WHERE id = ?",
-            rusqlite::params![device_id],
+            crate::args![device_id],
         )
     }
 
@@ -134,16 +128,17 @@ impl Hall for Db {
         c.first(
             "UPDATE devices SET desired_seq = desired_seq + 1, desired_state = ? WHERE id = ? \
          RETURNING desired_seq",
-            rusqlite::params![state, device_id],
+            crate::args![state, device_id],
         )
     }
 
     fn raise_desired_state(&mut self, device_id: i64, above: i64, state: &str) -> Result<i64> {
         let c = self;
         c.first(
-            "UPDATE devices SET desired_seq = MAX(desired_seq, ?) + 1, desired_state = ? \
-         WHERE id = ? RETURNING desired_seq",
-            rusqlite::params![above, state, device_id],
+            "UPDATE devices SET desired_seq = \
+         CASE WHEN desired_seq > ?1 THEN desired_seq ELSE ?1 END + 1, desired_state = ?2 \
+         WHERE id = ?3 RETURNING desired_seq",
+            crate::args![above, state, device_id],
         )
     }
 
@@ -151,7 +146,7 @@ impl Hall for Db {
         let c = self;
         c.run(
             "UPDATE devices SET last_seen_at = ?, metrics = COALESCE(?, metrics) WHERE id = ?",
-            rusqlite::params![at, metrics, device_id],
+            crate::args![at, metrics, device_id],
         )
         .map(drop)
     }
@@ -168,7 +163,7 @@ impl Hall for Db {
         let c = self;
         c.run(
             "UPDATE devices SET name = ?, zone_id = ?, x = ?, y = ?, enabled = ? WHERE id = ?",
-            rusqlite::params![name, zone_id, x, y, enabled, id],
+            crate::args![name, zone_id, x, y, enabled, id],
         )
         .map(drop)
     }
@@ -177,7 +172,7 @@ impl Hall for Db {
         let c = self;
         c.one(
             "SELECT agent_started_at FROM devices WHERE id = ?",
-            rusqlite::params![device_id],
+            crate::args![device_id],
         )
         .map(Option::flatten)
     }
@@ -186,7 +181,7 @@ impl Hall for Db {
         let c = self;
         c.run(
             "UPDATE devices SET agent_started_at = ? WHERE id = ?",
-            rusqlite::params![at, device_id],
+            crate::args![at, device_id],
         )
         .map(drop)
     }

@@ -1,7 +1,7 @@
 use crate::store::schedule::*;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::{Result, Sql};
 
-impl Schedule for Db {
+impl<D: Sql> Schedule for D {
     fn due_sessions(&mut self, now: i64) -> Result<Vec<(i64, String)>> {
         let c = self;
         c.all(
@@ -9,7 +9,7 @@ impl Schedule for Db {
          WHERE (status = 'PENDING' AND planned_start_at <= ?1) \
             OR (status = 'STARTED' AND ends_at <= ?1) \
          ORDER BY COALESCE(ends_at, planned_start_at), id",
-            rusqlite::params![now],
+            crate::args![now],
         )
     }
 
@@ -18,7 +18,7 @@ impl Schedule for Db {
         c.first("SELECT MIN(t) FROM ( \
            SELECT planned_start_at AS t FROM sessions WHERE status = 'PENDING' AND planned_start_at > ?1 \
            UNION ALL \
-           SELECT ends_at AS t FROM sessions WHERE status = 'STARTED' AND ends_at > ?1)", rusqlite::params![now])
+           SELECT ends_at AS t FROM sessions WHERE status = 'STARTED' AND ends_at > ?1)", crate::args![now])
     }
 
     fn sessions_to_warn(
@@ -33,7 +33,7 @@ impl Schedule for Db {
             let rows: Vec<(i64, i64, i64)> = c.all(
                 "SELECT id, device_id, ends_at FROM sessions \
              WHERE status = 'STARTED' AND ends_at - ?1 > ?2 AND ends_at - ?1 <= ?3",
-                rusqlite::params![w, after, until],
+                crate::args![w, after, until],
             )?;
             out.extend(rows);
         }
@@ -46,7 +46,7 @@ impl Schedule for Db {
         for w in warn_ms {
             let t: Option<i64> = c.first(
             "SELECT MIN(ends_at - ?1) FROM sessions WHERE status = 'STARTED' AND ends_at - ?1 > ?2",
-            rusqlite::params![w, after],
+            crate::args![w, after],
         )?;
             next = match (next, t) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -61,7 +61,7 @@ impl Schedule for Db {
         c.all(
             "SELECT id FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
          AND actual_start_at IS NULL AND planned_start_at <= ? ORDER BY id",
-            rusqlite::params![cutoff],
+            crate::args![cutoff],
         )
     }
 
@@ -70,7 +70,7 @@ impl Schedule for Db {
         c.first(
         "SELECT MIN(planned_start_at + ?1) FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
          AND actual_start_at IS NULL AND planned_start_at + ?1 > ?2",
-        rusqlite::params![grace_ms, after],
+        crate::args![grace_ms, after],
     )
     }
 }

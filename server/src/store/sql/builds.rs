@@ -1,5 +1,5 @@
 use crate::store::builds::*;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::{Result, Sql};
 
 crate::from_row!(AgentBuildRow {
     id,
@@ -15,12 +15,12 @@ crate::from_row!(AgentBuildRow {
 const COLUMNS: &str =
     "id, platform, version, sha256, size, uploaded_at, uploaded_by, designated_at";
 
-impl AgentBuilds for Db {
+impl<D: Sql> AgentBuilds for D {
     fn agent_build_by_sha(&mut self, sha256: &str) -> Result<Option<AgentBuildRow>> {
         let c = self;
         c.one(
             &format!("SELECT {COLUMNS} FROM agent_builds WHERE sha256 = ?"),
-            rusqlite::params![sha256],
+            crate::args![sha256],
         )
     }
 
@@ -35,16 +35,17 @@ impl AgentBuilds for Db {
     ) -> Result<i64> {
         let c = self;
         c.first("INSERT INTO agent_builds (platform, version, sha256, size, bytes, uploaded_at, uploaded_by, designated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", rusqlite::params![platform, version, sha256, bytes.len() as i64, bytes, at, by, at])
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", crate::args![platform, version, sha256, bytes.len() as i64, bytes, at, by, at])
     }
 
     fn designate_agent_build(&mut self, id: i64, at: i64) -> Result<()> {
         let c = self;
         // Strictly after every other designation, even within one millisecond.
         c.run(
-            "UPDATE agent_builds SET designated_at = \
-         max(?, (SELECT max(designated_at) + 1 FROM agent_builds)) WHERE id = ?",
-            rusqlite::params![at, id],
+            "UPDATE agent_builds SET designated_at = (SELECT CASE \
+         WHEN MAX(designated_at) + 1 > ?1 THEN MAX(designated_at) + 1 ELSE ?1 END \
+         FROM agent_builds) WHERE id = ?2",
+            crate::args![at, id],
         )
         .map(drop)
     }
@@ -56,7 +57,7 @@ impl AgentBuilds for Db {
                 "SELECT {COLUMNS} FROM agent_builds WHERE platform = ? \
          ORDER BY designated_at DESC, id DESC LIMIT 1"
             ),
-            rusqlite::params![platform],
+            crate::args![platform],
         )
     }
 
@@ -66,7 +67,7 @@ impl AgentBuilds for Db {
             &format!(
                 "SELECT {COLUMNS} FROM agent_builds ORDER BY platform, designated_at DESC, id DESC"
             ),
-            [],
+            &[],
         )
     }
 
@@ -74,7 +75,7 @@ impl AgentBuilds for Db {
         let c = self;
         c.one(
             "SELECT bytes FROM agent_builds WHERE sha256 = ?",
-            rusqlite::params![sha256],
+            crate::args![sha256],
         )
     }
 
@@ -82,7 +83,7 @@ impl AgentBuilds for Db {
         let c = self;
         c.one(
             "SELECT agent_sha256 FROM devices WHERE id = ?",
-            rusqlite::params![device_id],
+            crate::args![device_id],
         )
         .map(Option::flatten)
     }
@@ -91,7 +92,7 @@ impl AgentBuilds for Db {
         let c = self;
         c.run(
             "UPDATE devices SET agent_sha256 = ? WHERE id = ?",
-            rusqlite::params![sha256, device_id],
+            crate::args![sha256, device_id],
         )
         .map(drop)
     }

@@ -1,5 +1,5 @@
 use crate::store::sessions::*;
-use crate::store::sqlite::db::{Db, Query, Result};
+use crate::store::sql::{Query, Result, Sql};
 use club_shared::{RefundPolicy, SessionStatus};
 
 crate::from_row!(SessionRow {
@@ -78,7 +78,7 @@ fn live_query(device_id: Option<i64>) -> Query {
     q
 }
 
-impl Sessions for Db {
+impl<D: Sql> Sessions for D {
     fn insert_session(
         &mut self,
         client_id: i64,
@@ -92,7 +92,7 @@ impl Sessions for Db {
         c.insert(
             "INSERT INTO sessions (client_id, device_id, status, planned_start_at, created_at, \
          created_by) VALUES (?, ?, ?, ?, ?, ?)",
-            rusqlite::params![
+            crate::args![
                 client_id,
                 device_id,
                 status.as_str(),
@@ -107,13 +107,13 @@ impl Sessions for Db {
         let c = self;
         c.one(
             &format!("{SESSION_COLUMNS} WHERE s.id = ?"),
-            rusqlite::params![id],
+            crate::args![id],
         )
     }
 
     fn live_sessions(&mut self, device_id: Option<i64>) -> Result<Vec<SessionRow>> {
         let q = live_query(device_id);
-        self.all(&q.sql, q.params())
+        self.all(&q.sql, &q.args())
     }
 
     fn list_sessions(&mut self, f: &SessionFilter) -> Result<Vec<SessionRow>> {
@@ -143,14 +143,14 @@ impl Sessions for Db {
             q.push(" AND s.id < ").push_bind(v);
         }
         q.push(" ORDER BY s.id DESC LIMIT ").push_bind(f.limit);
-        c.all(&q.sql, q.params())
+        c.all(&q.sql, &q.args())
     }
 
     fn set_session_status(&mut self, id: i64, status: SessionStatus) -> Result<()> {
         let c = self;
         c.run(
             "UPDATE sessions SET status = ? WHERE id = ?",
-            rusqlite::params![status.as_str(), id],
+            crate::args![status.as_str(), id],
         )
         .map(drop)
     }
@@ -166,7 +166,7 @@ impl Sessions for Db {
         c.run(
             "UPDATE sessions SET status = 'STARTED', actual_start_at = ?, ends_at = ?, \
          start_press_id = ? WHERE id = ?",
-            rusqlite::params![at, ends_at, press_id, id],
+            crate::args![at, ends_at, press_id, id],
         )
         .map(drop)
     }
@@ -182,7 +182,7 @@ impl Sessions for Db {
         c.run(
             "UPDATE sessions SET status = 'CANCELLED', cancelled_at = ?, cancelled_by = ?, \
          cancel_reason = ? WHERE id = ?",
-            rusqlite::params![at, by, reason, id],
+            crate::args![at, by, reason, id],
         )
         .map(drop)
     }
@@ -198,7 +198,7 @@ impl Sessions for Db {
         c.run(
             "UPDATE sessions SET status = 'ENDED', actual_end_at = ?, end_kind = ?, receipt = ? \
          WHERE id = ?",
-            rusqlite::params![at, end_kind, receipt, id],
+            crate::args![at, end_kind, receipt, id],
         )
         .map(drop)
     }
@@ -218,7 +218,7 @@ impl Sessions for Db {
         c.insert(
             "INSERT INTO segments (session_id, position, holding_id, tariff_id, reserved_seconds, \
          refund_policy, max_bonus_percent) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rusqlite::params![
+            crate::args![
                 session_id,
                 position,
                 holding_id,
@@ -234,7 +234,7 @@ impl Sessions for Db {
         let c = self;
         c.all(
             &format!("{SEGMENT_COLUMNS} WHERE g.session_id = ? ORDER BY g.position"),
-            rusqlite::params![session_id],
+            crate::args![session_id],
         )
     }
 
@@ -242,7 +242,7 @@ impl Sessions for Db {
         let c = self;
         c.run(
             "UPDATE segments SET starts_at = ?, ends_at = ? WHERE id = ? AND starts_at IS NULL",
-            rusqlite::params![starts_at, ends_at, id],
+            crate::args![starts_at, ends_at, id],
         )
         .map(drop)
     }
@@ -258,7 +258,7 @@ impl Sessions for Db {
         c.run(
             "UPDATE segments SET closed_at = ?, seconds_used = ?, amount = ? \
          WHERE id = ? AND closed_at IS NULL",
-            rusqlite::params![closed_at, seconds_used, amount, id],
+            crate::args![closed_at, seconds_used, amount, id],
         )
         .map(drop)
     }
@@ -272,7 +272,7 @@ impl Sessions for Db {
         let c = self;
         c.run(
             "INSERT INTO bindings (session_id, device_id, planned_start_at) VALUES (?, ?, ?)",
-            rusqlite::params![session_id, device_id, planned_start_at],
+            crate::args![session_id, device_id, planned_start_at],
         )
         .map(drop)
     }
@@ -282,7 +282,7 @@ impl Sessions for Db {
         c.run(
             "UPDATE bindings SET actual_start_at = ? \
          WHERE session_id = ? AND actual_start_at IS NULL AND actual_end_at IS NULL",
-            rusqlite::params![at, session_id],
+            crate::args![at, session_id],
         )
         .map(drop)
     }
@@ -291,7 +291,7 @@ impl Sessions for Db {
         let c = self;
         c.run(
             "UPDATE bindings SET actual_end_at = ? WHERE session_id = ? AND actual_end_at IS NULL",
-            rusqlite::params![at, session_id],
+            crate::args![at, session_id],
         )
         .map(drop)
     }
@@ -301,7 +301,7 @@ impl Sessions for Db {
         c.all(
             "SELECT device_id, planned_start_at, actual_start_at, actual_end_at FROM bindings \
          WHERE session_id = ? ORDER BY id",
-            rusqlite::params![session_id],
+            crate::args![session_id],
         )
     }
 
@@ -310,7 +310,7 @@ impl Sessions for Db {
         c.all(
             "SELECT delta, reason, operator_id, at FROM price_corrections WHERE session_id = ? \
          ORDER BY id",
-            rusqlite::params![session_id],
+            crate::args![session_id],
         )
     }
 
@@ -318,7 +318,7 @@ impl Sessions for Db {
         let c = self;
         c.run(
             "UPDATE sessions SET device_id = ? WHERE id = ?",
-            rusqlite::params![device_id, id],
+            crate::args![device_id, id],
         )
         .map(drop)
     }
@@ -327,7 +327,7 @@ impl Sessions for Db {
         let c = self;
         c.run(
             "UPDATE sessions SET ends_at = ? WHERE id = ?",
-            rusqlite::params![ends_at, id],
+            crate::args![ends_at, id],
         )
         .map(drop)
     }
@@ -343,7 +343,7 @@ impl Sessions for Db {
         c.run(
             "INSERT INTO bindings (session_id, device_id, planned_start_at, actual_start_at) \
          VALUES (?, ?, ?, ?)",
-            rusqlite::params![session_id, device_id, planned_start_at, actual_start_at],
+            crate::args![session_id, device_id, planned_start_at, actual_start_at],
         )
         .map(drop)
     }
@@ -358,7 +358,7 @@ impl Sessions for Db {
     ) -> Result<()> {
         let c = self;
         c.run("INSERT INTO price_corrections (session_id, delta, reason, operator_id, at, shift_id) \
-         VALUES (?, ?, ?, ?, ?, (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))", rusqlite::params![session_id, delta, reason, operator_id, at, operator_id])
+         VALUES (?, ?, ?, ?, ?, (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))", crate::args![session_id, delta, reason, operator_id, at, operator_id])
     .map(drop)
     }
 }
@@ -369,6 +369,7 @@ mod tests {
 
     #[test]
     fn a_pcs_live_sessions_are_read_from_the_small_partial_index() {
+        use crate::store::sqlite::db::Db;
         let db = Db::new(rusqlite::Connection::open_in_memory().unwrap());
         crate::store::sqlite::migrate::run(&db, 0).unwrap();
         let q = live_query(Some(1));
@@ -377,7 +378,9 @@ mod tests {
             .prepare(&format!("EXPLAIN QUERY PLAN {}", q.sql))
             .unwrap();
         let steps: Vec<String> = plan
-            .query_map(q.params(), |r| r.get::<_, String>(3))
+            .query_map(rusqlite::params_from_iter(q.args()), |r| {
+                r.get::<_, String>(3)
+            })
             .unwrap()
             .collect::<rusqlite::Result<_>>()
             .unwrap();

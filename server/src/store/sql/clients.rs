@@ -1,5 +1,5 @@
 use crate::store::clients::*;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::{Result, Sql};
 use club_shared::{Account, HoldingStatus};
 
 crate::from_row!(ClientRow {
@@ -52,7 +52,7 @@ crate::from_row!(MoneyTotals {
     paid_out
 });
 
-impl Clients for Db {
+impl<D: Sql> Clients for D {
     fn insert_client(
         &mut self,
         name: &str,
@@ -65,7 +65,7 @@ impl Clients for Db {
         c.insert(
             "INSERT INTO clients (name, phone, auto_renewal, pin_hash, created_at) \
          VALUES (?, ?, ?, ?, ?)",
-            rusqlite::params![name, phone, auto_renewal, pin_hash, now],
+            crate::args![name, phone, auto_renewal, pin_hash, now],
         )
     }
 
@@ -80,24 +80,21 @@ impl Clients for Db {
         let c = self;
         c.run(
             "UPDATE clients SET name = ?, phone = ?, auto_renewal = ?, pin_hash = ? WHERE id = ?",
-            rusqlite::params![name, phone, auto_renewal, pin_hash, id],
+            crate::args![name, phone, auto_renewal, pin_hash, id],
         )
         .map(drop)
     }
 
     fn get_client(&mut self, id: i64) -> Result<Option<ClientRow>> {
         let c = self;
-        c.one(
-            &format!("{CLIENT_COLUMNS} WHERE id = ?"),
-            rusqlite::params![id],
-        )
+        c.one(&format!("{CLIENT_COLUMNS} WHERE id = ?"), crate::args![id])
     }
 
     fn get_client_by_phone(&mut self, phone: &str) -> Result<Option<ClientRow>> {
         let c = self;
         c.one(
             &format!("{CLIENT_COLUMNS} WHERE phone = ?"),
-            rusqlite::params![phone],
+            crate::args![phone],
         )
     }
 
@@ -106,15 +103,16 @@ impl Clients for Db {
         let pattern = format!("%{}%", search.replace(['%', '_'], ""));
         c.all(
             &format!(
-                "{CLIENT_COLUMNS} WHERE name LIKE ?1 OR phone LIKE ?1 ORDER BY name, id LIMIT ?2"
+                "{CLIENT_COLUMNS} WHERE lower(name) LIKE lower(?1) OR phone LIKE ?1 \
+                 ORDER BY name, id LIMIT ?2"
             ),
-            rusqlite::params![pattern, limit],
+            crate::args![pattern, limit],
         )
     }
 
     fn list_client_ids(&mut self) -> Result<Vec<i64>> {
         let c = self;
-        c.all("SELECT id FROM clients ORDER BY id", [])
+        c.all("SELECT id FROM clients ORDER BY id", &[])
     }
 
     fn insert_ledger(&mut self, e: &NewLedger<'_>) -> Result<()> {
@@ -125,13 +123,13 @@ impl Clients for Db {
         };
         c.run(
             &format!("UPDATE clients SET {column} = {column} + ? WHERE id = ?"),
-            rusqlite::params![e.amount, e.client_id],
+            crate::args![e.amount, e.client_id],
         )?;
         c.run(
             "INSERT INTO ledger (at, client_id, account, amount, kind, order_id, session_id, \
          operator_id, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, \
          (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
-            rusqlite::params![
+            crate::args![
                 e.at,
                 e.client_id,
                 e.account.as_str(),
@@ -151,7 +149,7 @@ impl Clients for Db {
         c.all(
             "SELECT id, at, account, amount, kind, order_id, session_id, operator_id FROM ledger \
          WHERE client_id = ? ORDER BY id",
-            rusqlite::params![client_id],
+            crate::args![client_id],
         )
     }
 
@@ -161,7 +159,7 @@ impl Clients for Db {
             "SELECT COALESCE(SUM(CASE WHEN account = 'money' THEN amount END), 0), \
          COALESCE(SUM(CASE WHEN account = 'bonus' THEN amount END), 0) \
          FROM ledger WHERE client_id = ?",
-            rusqlite::params![client_id],
+            crate::args![client_id],
         )
     }
 
@@ -171,7 +169,7 @@ impl Clients for Db {
         "INSERT INTO orders (at, client_id, operator_id, kind, method, money, bonus, tariff_id, \
          refund_of, session_id, reason, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
          (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
-        rusqlite::params![
+        crate::args![
             o.at,
             o.client_id,
             o.operator_id,
@@ -192,7 +190,7 @@ impl Clients for Db {
         let c = self;
         c.run(
             "UPDATE orders SET holding_id = ? WHERE id = ?",
-            rusqlite::params![holding_id, order_id],
+            crate::args![holding_id, order_id],
         )
         .map(drop)
     }
@@ -214,7 +212,7 @@ impl Clients for Db {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'available') \
          RETURNING id, client_id, tariff_id, total_seconds, remaining_seconds, price_paid, \
          value_remaining, purchased_at, valid_until, status",
-            rusqlite::params![
+            crate::args![
                 client_id,
                 tariff_id,
                 total_seconds,
@@ -229,17 +227,14 @@ impl Clients for Db {
 
     fn get_holding(&mut self, id: i64) -> Result<Option<HoldingRow>> {
         let c = self;
-        c.one(
-            &format!("{HOLDING_COLUMNS} WHERE id = ?"),
-            rusqlite::params![id],
-        )
+        c.one(&format!("{HOLDING_COLUMNS} WHERE id = ?"), crate::args![id])
     }
 
     fn client_holdings(&mut self, client_id: i64) -> Result<Vec<HoldingRow>> {
         let c = self;
         c.all(
             &format!("{HOLDING_COLUMNS} WHERE client_id = ? ORDER BY id"),
-            rusqlite::params![client_id],
+            crate::args![client_id],
         )
     }
 
@@ -253,7 +248,7 @@ impl Clients for Db {
         let c = self;
         c.run(
         "UPDATE holdings SET remaining_seconds = ?, value_remaining = ?, status = ? WHERE id = ?",
-        rusqlite::params![remaining_seconds, value_remaining, status.as_str(), id],
+        crate::args![remaining_seconds, value_remaining, status.as_str(), id],
     )
     .map(drop)
     }
@@ -263,7 +258,7 @@ impl Clients for Db {
         c.run(
             "INSERT INTO value_movements (at, holding_id, session_id, segment_id, kind, seconds, \
          amount) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            rusqlite::params![
+            crate::args![
                 m.at,
                 m.holding_id,
                 m.session_id,
@@ -293,7 +288,7 @@ impl Clients for Db {
            (SELECT COALESCE(SUM(amount), 0) FROM value_movements \
               WHERE kind IN ('burn', 'expire')) AS burned, \
            (SELECT COALESCE(SUM(money), 0) FROM orders \
-              WHERE kind = 'refund' AND method IN ('cash', 'card')) AS paid_out", [])
+              WHERE kind = 'refund' AND method IN ('cash', 'card')) AS paid_out", &[])
     }
 
     fn available_holding_of_tariff(
@@ -308,7 +303,7 @@ impl Clients for Db {
         "{HOLDING_COLUMNS} WHERE client_id = ? AND tariff_id = ? AND status = 'available' \
          AND remaining_seconds > 0 AND (valid_until IS NULL OR valid_until > ?) ORDER BY id LIMIT 1"
     ),
-            rusqlite::params![client_id, tariff_id, at],
+            crate::args![client_id, tariff_id, at],
         )
     }
 
@@ -317,7 +312,7 @@ impl Clients for Db {
         c.all(
             "SELECT id FROM holdings WHERE status = 'available' AND valid_until IS NOT NULL \
          AND valid_until <= ? ORDER BY id",
-            rusqlite::params![now],
+            crate::args![now],
         )
     }
 
@@ -325,7 +320,7 @@ impl Clients for Db {
         let c = self;
         c.first(
             "SELECT MIN(valid_until) FROM holdings WHERE status = 'available' AND valid_until > ?",
-            rusqlite::params![after],
+            crate::args![after],
         )
     }
 }

@@ -1,12 +1,17 @@
 use crate::store::settings::*;
-use crate::store::sqlite::cache::keep;
-use crate::store::sqlite::db::{Db, Result};
+use crate::store::sql::cache::keep;
+use crate::store::sql::{Result, Sql};
 
-impl Settings for Db {
+impl<D: Sql> Settings for D {
     fn get_setting(&mut self, key: &str) -> Result<Option<String>> {
         self.cached(
             |m| m.settings.get(key).cloned(),
-            |c| c.one("SELECT value FROM settings WHERE key = ?", [key]),
+            |c| {
+                c.one(
+                    "SELECT value FROM settings WHERE key = ?",
+                    crate::args![key],
+                )
+            },
             |m, v| keep(&mut m.settings, key.to_owned(), v.clone()),
         )
     }
@@ -17,7 +22,7 @@ impl Settings for Db {
         c.run(
             "INSERT INTO settings (key, value) VALUES (?, ?) \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            rusqlite::params![key, value],
+            crate::args![key, value],
         )
         .map(drop)
     }

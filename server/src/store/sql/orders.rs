@@ -1,5 +1,5 @@
 use crate::store::orders::*;
-use crate::store::sqlite::db::{Db, Query, Result};
+use crate::store::sql::{Query, Result, Sql};
 
 crate::from_row!(OrderRow {
     id,
@@ -42,13 +42,10 @@ crate::from_row!(ShiftRow {
 
 const SHIFT_COLUMNS: &str = "SELECT s.id, s.operator_id, o.login AS operator_login, s.opened_at,      s.closed_at, s.z_report, s.opening_cash, s.counted_cash      FROM shifts s JOIN operators o ON o.id = s.operator_id";
 
-impl Orders for Db {
+impl<D: Sql> Orders for D {
     fn get_order(&mut self, id: i64) -> Result<Option<OrderRow>> {
         let c = self;
-        c.one(
-            &format!("{ORDER_COLUMNS} WHERE o.id = ?"),
-            rusqlite::params![id],
-        )
+        c.one(&format!("{ORDER_COLUMNS} WHERE o.id = ?"), crate::args![id])
     }
 
     fn list_orders(&mut self, f: &OrderFilter) -> Result<Vec<OrderRow>> {
@@ -71,20 +68,20 @@ impl Orders for Db {
             q.push(" AND o.id < ").push_bind(v);
         }
         q.push(" ORDER BY o.id DESC LIMIT ").push_bind(f.limit);
-        c.all(&q.sql, q.params())
+        c.all(&q.sql, &q.args())
     }
 
     fn holding_revenue(&mut self, holding_id: i64) -> Result<i64> {
         let c = self;
         c.first("SELECT COALESCE(SUM(CASE kind WHEN 'usage' THEN amount WHEN 'revenue_refund' THEN -amount END), 0) \
-         FROM value_movements WHERE holding_id = ?", rusqlite::params![holding_id])
+         FROM value_movements WHERE holding_id = ?", crate::args![holding_id])
     }
 
     fn open_shift(&mut self, operator_id: i64, at: i64, opening_cash: i64) -> Result<i64> {
         let c = self;
         c.insert(
             "INSERT INTO shifts (operator_id, opened_at, opening_cash) VALUES (?, ?, ?)",
-            rusqlite::params![operator_id, at, opening_cash],
+            crate::args![operator_id, at, opening_cash],
         )
     }
 
@@ -100,7 +97,7 @@ impl Orders for Db {
                 "{SHIFT_COLUMNS} WHERE (?1 IS NULL OR s.operator_id = ?1) \
                  AND (?2 IS NULL OR s.id < ?2) ORDER BY s.id DESC LIMIT ?3"
             ),
-            rusqlite::params![operator_id, before_id, limit],
+            crate::args![operator_id, before_id, limit],
         )
     }
 
@@ -108,16 +105,13 @@ impl Orders for Db {
         let c = self;
         c.one(
             &format!("{SHIFT_COLUMNS} WHERE s.operator_id = ? AND s.closed_at IS NULL"),
-            rusqlite::params![operator_id],
+            crate::args![operator_id],
         )
     }
 
     fn get_shift(&mut self, id: i64) -> Result<Option<ShiftRow>> {
         let c = self;
-        c.one(
-            &format!("{SHIFT_COLUMNS} WHERE s.id = ?"),
-            rusqlite::params![id],
-        )
+        c.one(&format!("{SHIFT_COLUMNS} WHERE s.id = ?"), crate::args![id])
     }
 
     fn close_shift(&mut self, id: i64, at: i64, counted_cash: i64, z_report: &str) -> Result<()> {
@@ -125,7 +119,7 @@ impl Orders for Db {
         c.run(
             "UPDATE shifts SET closed_at = ?, counted_cash = ?, z_report = ? \
              WHERE id = ? AND closed_at IS NULL",
-            rusqlite::params![at, counted_cash, z_report, id],
+            crate::args![at, counted_cash, z_report, id],
         )
         .map(drop)
     }
@@ -135,7 +129,7 @@ impl Orders for Db {
         c.all(
             "SELECT kind, method, SUM(money), SUM(bonus), COUNT(*) FROM orders WHERE shift_id = ? \
          GROUP BY kind, method ORDER BY kind, method",
-            rusqlite::params![shift_id],
+            crate::args![shift_id],
         )
     }
 
@@ -145,13 +139,13 @@ impl Orders for Db {
             "SELECT COALESCE(SUM(CASE WHEN amount > 0 THEN amount END), 0), \
          COALESCE(-SUM(CASE WHEN amount < 0 THEN amount END), 0) \
          FROM ledger WHERE shift_id = ? AND account = 'bonus'",
-            rusqlite::params![shift_id],
+            crate::args![shift_id],
         )
     }
 
     fn shift_corrections(&mut self, shift_id: i64) -> Result<Vec<CorrectionLine>> {
         let c = self;
-        c.all("SELECT session_id, delta, reason, operator_id, at FROM price_corrections WHERE shift_id = ? ORDER BY id", rusqlite::params![shift_id])
+        c.all("SELECT session_id, delta, reason, operator_id, at FROM price_corrections WHERE shift_id = ? ORDER BY id", crate::args![shift_id])
     }
 
     fn shift_cancellations(&mut self, shift_id: i64) -> Result<Vec<CancellationLine>> {
@@ -159,7 +153,7 @@ impl Orders for Db {
         c.all(
             "SELECT session_id, operator_id, at, reason FROM audit WHERE shift_id = ? \
          AND kind = 'session.cancel' ORDER BY id",
-            rusqlite::params![shift_id],
+            crate::args![shift_id],
         )
     }
 }

@@ -1,5 +1,5 @@
 use crate::store::audit::*;
-use crate::store::sqlite::db::{Db, Query, Result};
+use crate::store::sql::{Query, Result, Sql};
 
 crate::from_row!(AuditRow {
     id,
@@ -18,14 +18,14 @@ crate::from_row!(AuditRow {
     reason
 });
 
-impl AuditLog for Db {
+impl<D: Sql> AuditLog for D {
     fn insert_audit(&mut self, a: &NewAudit) -> Result<()> {
         let c = self;
         c.run(
             "INSERT INTO audit (at, operator_id, actor, kind, session_id, device_id, client_id, \
          before, after, reason, shift_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
          (SELECT id FROM shifts WHERE operator_id = ? AND closed_at IS NULL))",
-            rusqlite::params![
+            crate::args![
                 a.at,
                 a.operator_id,
                 a.actor,
@@ -68,6 +68,6 @@ impl AuditLog for Db {
             q.push(" AND a.id < ").push_bind(v);
         }
         q.push(" ORDER BY a.id DESC LIMIT ").push_bind(f.limit);
-        c.all(&q.sql, q.params())
+        c.all(&q.sql, &q.args())
     }
 }
