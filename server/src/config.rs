@@ -102,9 +102,17 @@ pub struct Config {
     #[arg(long, env = "CLUB_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// SQLite file path or sqlite:// URL; created and migrated on first start.
+    /// SQLite file path or sqlite:// URL (one club), or a PostgreSQL
+    /// postgres:// URL (a chain's shared database); created or migrated on
+    /// first start.
     #[arg(long, env = "CLUB_DATABASE", default_value = "./clubhall.db")]
     pub database: String,
+
+    /// A directory for the server's own files: its self-signed certificate
+    /// and the demo PCs' state. By default they are kept beside the SQLite
+    /// file; with PostgreSQL, --tls-self-signed and --demo need it.
+    #[arg(long, env = "CLUB_STATE_DIR")]
+    pub state_dir: Option<std::path::PathBuf>,
 
     /// Password for the first Owner of a new database (generated and printed once if absent).
     #[arg(long, env = "CLUB_OWNER_PASSWORD", hide_env_values = true)]
@@ -189,7 +197,7 @@ pub struct Config {
 
     /// Serve HTTPS and WSS with a self-signed certificate made on the first
     /// start and kept beside the database (DATABASE.tls-cert.pem and
-    /// DATABASE.tls-key.pem).
+    /// DATABASE.tls-key.pem), or in --state-dir (clubhall.tls-cert.pem …).
     #[arg(long, env = "CLUB_TLS_SELF_SIGNED")]
     pub tls_self_signed: bool,
 }
@@ -218,13 +226,26 @@ impl Config {
         database_file(&self.database)
     }
 
+    /// Where the server's own files go, as a path their suffixes are added
+    /// to: `STATE_DIR/clubhall`, or the SQLite file's own path.
+    pub fn files_base(&self) -> anyhow::Result<String> {
+        match &self.state_dir {
+            Some(dir) => Ok(dir.join("clubhall").to_string_lossy().into_owned()),
+            None if crate::store::is_postgres_url(&self.database) => anyhow::bail!(
+                "with a PostgreSQL database, the self-signed certificate and the demo PCs need \
+                 a directory of their own: set --state-dir"
+            ),
+            None => Ok(self.database_file().to_owned()),
+        }
+    }
+
     /// The TLS the configuration asks for, if any (made or read now).
     pub fn tls(&self) -> anyhow::Result<Option<crate::tls::Tls>> {
         if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
             return crate::tls::load(cert, key).map(Some);
         }
         if self.tls_self_signed {
-            let (cert, key) = crate::tls::self_signed_paths(self.database_file());
+            let (cert, key) = crate::tls::self_signed_paths(&self.files_base()?);
             return crate::tls::self_signed(&cert, &key, crate::tls::names_for(self.listen))
                 .map(Some);
         }
@@ -237,6 +258,7 @@ impl Config {
             listen: "127.0.0.1:0".parse().expect("valid address"),
             config: None,
             database: database.into(),
+            state_dir: None,
             owner_password: None,
             log_format: LogFormat::Text,
             metrics_token: None,

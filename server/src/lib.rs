@@ -99,9 +99,10 @@ impl App {
         } else {
             None
         };
-        let demo_agents = config
-            .demo
-            .then(|| service::demo::agents_dir(&config.database));
+        let demo_agents = match config.demo {
+            true => Some(service::demo::agents_dir(&config.files_base()?)),
+            false => None,
+        };
         let feed = hall::HallFeed::new(
             config.hall_screen_queue,
             std::time::Duration::from_millis(config.hall_screen_send_timeout_ms.max(1)),

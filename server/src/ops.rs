@@ -89,9 +89,20 @@ fn sync(path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Backup and restore are of SQLite's file; PostgreSQL has its own tools.
+fn not_postgres(database: &str, tool: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !crate::store::is_postgres_url(database),
+        "backup and restore work on a SQLite file; a PostgreSQL database is copied with \
+         PostgreSQL's own {tool} (or its continuous archiving)"
+    );
+    Ok(())
+}
+
 /// `club-server backup --database DB --to FILE`: an online, consistent,
 /// checked copy. Never overwrites a file.
 pub fn backup(database: &str, to: &Path) -> anyhow::Result<String> {
+    not_postgres(database, "pg_dump")?;
     let from = Path::new(database_file(database));
     anyhow::ensure!(from.is_file(), "there is no database at {}", from.display());
     anyhow::ensure!(
@@ -146,6 +157,7 @@ pub fn backup(database: &str, to: &Path) -> anyhow::Result<String> {
 /// the backup. Refused while a server uses the database; the replaced
 /// files are kept beside it, renamed.
 pub fn restore(from: &Path, database: &str) -> anyhow::Result<String> {
+    not_postgres(database, "pg_restore")?;
     let target = Path::new(database_file(database));
     let contents = check(from)?;
     let _held = crate::store::hold(target)?;

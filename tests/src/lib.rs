@@ -1,5 +1,7 @@
 //! Test harness: starts the real club server on 127.0.0.1:0 with a fresh
-//! temporary SQLite file and a manual clock, and talks to it over HTTP.
+//! database (a temporary SQLite file, or a new PostgreSQL database when
+//! `CLUBHALL_TEST_POSTGRES` is set) and a manual clock, and talks to it
+//! over HTTP.
 
 use chrono::{DateTime, TimeZone, Utc};
 use club_server::clock::ManualClock;
@@ -36,10 +38,97 @@ pub struct TestServer {
     pub clock: ManualClock,
     pub service: Service,
     pub feed: club_server::hall::HallFeed,
+    /// The configuration it was started with.
+    pub config: Config,
     shutdown: CancellationToken,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    dir: Arc<tempfile::TempDir>,
+    place: Arc<Place>,
     addr: std::net::SocketAddr,
+}
+
+/// The environment variable that runs the tests on PostgreSQL: the URL of
+/// a server (`postgres://user@127.0.0.1:PORT`) where each test server gets
+/// a new database. Unset, they run on SQLite files.
+pub const POSTGRES_ENV: &str = "CLUBHALL_TEST_POSTGRES";
+
+/// Whether this run's test servers use PostgreSQL.
+pub fn on_postgres() -> bool {
+    std::env::var_os(POSTGRES_ENV).is_some()
+}
+
+/// A test server's place: a temporary directory, and the database it
+/// serves, SQLite's file in that directory or a new PostgreSQL database.
+pub struct Place {
+    pub dir: tempfile::TempDir,
+    pub database: String,
+}
+
+impl Place {
+    pub async fn new() -> Arc<Place> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = new_database(dir.path()).await;
+        Arc::new(Place { dir, database })
+    }
+
+    /// Runs `batch` (statements separated by `;`) on the database itself,
+    /// as an older server or a fault would have written it.
+    pub async fn sql(&self, batch: &str) {
+        if let Err(e) = self.try_sql(batch).await {
+            panic!("{batch}: {e}");
+        }
+    }
+
+    /// `sql`, answering the database's refusal.
+    pub async fn try_sql(&self, batch: &str) -> Result<(), String> {
+        if self.database.contains("://") {
+            let (client, connection) =
+                tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
+                    .await
+                    .expect("the test database can be reached");
+            let conn = tokio::spawn(connection);
+            let done = client
+                .batch_execute(batch)
+                .await
+                .map_err(|e| match e.as_db_error() {
+                    Some(db) => db.message().to_owned(),
+                    None => e.to_string(),
+                });
+            drop(client);
+            let _ = conn.await;
+            done
+        } else {
+            let c = rusqlite::Connection::open(&self.database).expect("the SQLite file opens");
+            c.busy_timeout(WAIT).expect("a busy timeout");
+            c.execute_batch(batch).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// A new, empty database for a server: a SQLite file in `dir`, or on
+/// PostgreSQL (see [`POSTGRES_ENV`]) a database of its own.
+pub async fn new_database(dir: &std::path::Path) -> String {
+    let Ok(server) = std::env::var(POSTGRES_ENV) else {
+        return dir.join("club.db").to_string_lossy().into_owned();
+    };
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let name = format!(
+        "t_{}_{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        rand::random::<u32>()
+    );
+    let (client, connection) =
+        tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+            .await
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={server} cannot be reached: {e}"));
+    let conn = tokio::spawn(connection);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("a new test database");
+    drop(client);
+    let _ = conn.await;
+    format!("{server}/{name}")
 }
 
 /// A fixed, ordinary afternoon: tests never depend on the real date.
@@ -81,9 +170,8 @@ pub async fn books_balance(srv: &TestServer) {
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         Self::open(
-            dir,
+            Place::new().await,
             ManualClock::new(t0()),
             "127.0.0.1:0".parse().unwrap(),
             |_| async {},
@@ -104,13 +192,19 @@ impl TestServer {
 
     /// A server on a configuration changed by `configure`.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
-        let dir = Arc::new(tempfile::tempdir().expect("temp dir"));
         let addr = "127.0.0.1:0".parse().unwrap();
-        Self::open_with(dir, ManualClock::new(t0()), addr, configure, |_| async {}).await
+        Self::open_with(
+            Place::new().await,
+            ManualClock::new(t0()),
+            addr,
+            configure,
+            |_| async {},
+        )
+        .await
     }
 
     async fn open<F, Fut>(
-        dir: Arc<tempfile::TempDir>,
+        place: Arc<Place>,
         clock: ManualClock,
         addr: std::net::SocketAddr,
         before_serving: F,
@@ -119,11 +213,11 @@ impl TestServer {
         F: FnOnce(Service) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        Self::open_with(dir, clock, addr, |_| {}, before_serving).await
+        Self::open_with(place, clock, addr, |_| {}, before_serving).await
     }
 
     async fn open_with<F, Fut>(
-        dir: Arc<tempfile::TempDir>,
+        place: Arc<Place>,
         clock: ManualClock,
         addr: std::net::SocketAddr,
         configure: impl FnOnce(&mut Config),
@@ -133,8 +227,10 @@ impl TestServer {
         F: FnOnce(Service) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        let db = dir.path().join("club.db");
-        let mut config = Config::for_database(db.to_string_lossy().to_string());
+        let mut config = Config::for_database(place.database.clone());
+        if on_postgres() {
+            config.state_dir = Some(place.dir.path().to_owned());
+        }
         config.owner_password = Some(OWNER_PASSWORD.into());
         // Wake-on-LAN packets stay on this machine.
         config.wol_target = "127.0.0.1:9".parse().unwrap();
@@ -164,9 +260,10 @@ impl TestServer {
             clock,
             service,
             feed,
+            config,
             shutdown,
             task,
-            dir,
+            place,
             addr,
         }
     }
@@ -179,22 +276,37 @@ impl TestServer {
         F: FnOnce(Service) -> Fut,
         Fut: std::future::Future<Output = ()>,
     {
-        let (dir, clock, addr) = (self.dir.clone(), self.clock.clone(), self.addr);
+        let (place, clock, addr) = (self.place.clone(), self.clock.clone(), self.addr);
         self.stop().await;
-        Self::open(dir, clock, addr, while_down).await
+        Self::open(place, clock, addr, while_down).await
     }
 
     /// Stops the server and keeps it down until the returned value is used
     /// to start it again.
     pub async fn stop_for_a_while(self) -> Stopped {
-        let (dir, clock, addr) = (self.dir.clone(), self.clock.clone(), self.addr);
+        let (place, clock, addr) = (self.place.clone(), self.clock.clone(), self.addr);
         self.stop().await;
-        Stopped { dir, clock, addr }
+        Stopped { place, clock, addr }
     }
 
-    /// The server's SQLite file.
+    /// The server's SQLite file (a test that reads it runs on SQLite).
     pub fn database(&self) -> std::path::PathBuf {
-        self.dir.path().join("club.db")
+        assert!(
+            !self.place.database.contains("://"),
+            "this test reads SQLite's file; it serves {}",
+            self.place.database
+        );
+        std::path::PathBuf::from(&self.place.database)
+    }
+
+    /// Runs `batch` on the server's database itself (see [`Place::sql`]).
+    pub async fn sql(&self, batch: &str) {
+        self.place.sql(batch).await
+    }
+
+    /// The server's temporary directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.place.dir.path()
     }
 
     pub fn anonymous(&self) -> Api {
@@ -248,14 +360,14 @@ impl TestServer {
 
 /// A server that was stopped, with what it needs to start again.
 pub struct Stopped {
-    pub dir: Arc<tempfile::TempDir>,
+    pub place: Arc<Place>,
     pub clock: ManualClock,
     pub addr: std::net::SocketAddr,
 }
 
 impl Stopped {
     pub async fn start_again(self) -> TestServer {
-        TestServer::open(self.dir, self.clock, self.addr, |_| async {}).await
+        TestServer::open(self.place, self.clock, self.addr, |_| async {}).await
     }
 }
 

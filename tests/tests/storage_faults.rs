@@ -184,15 +184,16 @@ async fn the_scheduler_goes_on_past_a_failing_session_and_comes_back_for_it() {
         ids.push(id);
     }
     // The first session to end cannot be written: the storage refuses it.
-    let db = rusqlite::Connection::open(srv.database()).unwrap();
-    db.busy_timeout(std::time::Duration::from_secs(10)).unwrap();
-    db.execute_batch(&format!(
+    let fault = if on_postgres() {
+        "CREATE TRIGGER fault BEFORE UPDATE OF status ON sessions FOR EACH ROW \
+         WHEN (OLD.id = {id} AND NEW.status = 'ENDED') \
+         EXECUTE FUNCTION clubhall_refuse('injected fault')"
+    } else {
         "CREATE TRIGGER fault BEFORE UPDATE OF status ON sessions \
-         WHEN OLD.id = {} AND NEW.status = 'ENDED' \
-         BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
-        ids[0]
-    ))
-    .unwrap();
+         WHEN OLD.id = {id} AND NEW.status = 'ENDED' \
+         BEGIN SELECT RAISE(ABORT, 'injected fault'); END"
+    };
+    srv.sql(&fault.replace("{id}", &ids[0].to_string())).await;
 
     let ended = |e: &Event| match e {
         Event::Session {
@@ -217,7 +218,12 @@ async fn the_scheduler_goes_on_past_a_failing_session_and_comes_back_for_it() {
 
     // The fault clears; nothing else happens in the club. The scheduler
     // comes back by itself for the session past its end.
-    db.execute_batch("DROP TRIGGER fault").unwrap();
+    srv.sql(if on_postgres() {
+        "DROP TRIGGER fault ON sessions"
+    } else {
+        "DROP TRIGGER fault"
+    })
+    .await;
     // However many passes met the fault meanwhile (each doubles the wait),
     // it is back within the longest wait.
     srv.clock

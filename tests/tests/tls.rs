@@ -42,8 +42,9 @@ async fn a_pc_pins_the_servers_certificate_at_enrollment_and_its_agent_connects_
     let srv = tls_server().await;
     assert!(srv.base.starts_with("https://"), "{}", srv.base);
     let sha = srv.cert_sha256.clone().unwrap();
-    // The fingerprint is the certificate's, as kept beside the database.
-    let (cert, key) = club_server::tls::self_signed_paths(&srv.database().to_string_lossy());
+    // The fingerprint is the certificate's, as kept beside the database
+    // (or, on PostgreSQL, in the state directory).
+    let (cert, key) = club_server::tls::self_signed_paths(&srv.config.files_base().unwrap());
     assert_eq!(pem_sha256(&cert), sha);
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&key).unwrap().permissions().mode();

@@ -247,10 +247,10 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
     }))
 }
 
-/// Where the demo agents keep their state: beside the database file.
-pub fn agents_dir(database: &str) -> std::path::PathBuf {
-    let path = crate::config::database_file(database);
-    std::path::PathBuf::from(format!("{path}.agents"))
+/// Where the demo agents keep their state: beside the database file, or in
+/// the state directory (see `Config::files_base`).
+pub fn agents_dir(files_base: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{files_base}.agents"))
 }
 
 /// Built without the `demo-agents` feature: the demo hall's PCs stay

@@ -46,7 +46,7 @@ impl Service {
 
     async fn check_readiness(&self) -> Readiness {
         let ok = || "ok".to_owned();
-        let latest = crate::store::latest_migration();
+        let latest = self.store.latest_migration();
         let probe = tokio::time::timeout(Duration::from_secs(5), self.store.probe()).await;
         let (database, migrations) = match probe {
             Ok(Ok(v)) if v == latest => (ok(), ok()),

@@ -4,12 +4,14 @@
 //! behind the writer.
 
 mod audit;
+mod backend;
 mod builds;
 mod clients;
 mod constraint;
 mod error;
 mod hall;
 mod orders;
+pub(crate) mod postgres;
 mod schedule;
 mod sessions;
 mod settings;
@@ -19,22 +21,24 @@ mod staff;
 mod tariffs;
 
 pub use audit::*;
+pub use backend::{Reader, Store, Tx};
 pub use builds::*;
 pub use clients::*;
 pub use constraint::Constraint;
 pub use error::{Error, Result};
 pub use hall::*;
 pub use orders::*;
+pub use postgres::is_url as is_postgres_url;
 pub use schedule::*;
 pub use sessions::*;
 pub use settings::*;
-pub use sqlite::store::{hold, lock_file, Reader, Store};
+pub use sqlite::store::{hold, lock_file};
 
-/// The newest schema version this build knows.
+/// The newest schema version this build knows on SQLite.
 pub fn latest_migration() -> i64 {
     sqlite::migrate::latest()
 }
-pub use sqlite::writer::{AfterCommit, Done, Tx};
+pub use sqlite::writer::{AfterCommit, Done};
 pub use staff::*;
 pub use tariffs::*;
 

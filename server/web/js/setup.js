@@ -56,6 +56,9 @@ const setupView = {
       const created = await api.post('/devices', { name: pcName.value.trim(), zone_id: Number(pcZone.value), x, y: 0 });
       pcName.value = '';
       clear(codes, h('h3', null, `PC ${created.name} added: enroll it`), codeBlock({ ...created, device_id: created.id }));
+      // The list shows it now, whether or not the hall feed told us yet.
+      const view = await api.get(`/devices/${created.id}`);
+      state.devices.set(view.id, { ...state.devices.get(view.id), ...view });
       this.renderPcs(list);
     });
 

@@ -10,6 +10,7 @@ mod bad_input;
 mod occupancy;
 mod permissions;
 mod phones;
+mod races;
 
 async fn balance_and_ledger(api: &Api, client: i64) -> (Value, usize) {
     let c = api

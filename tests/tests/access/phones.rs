@@ -96,30 +96,19 @@ async fn numbers_kept_as_typed_before_are_brought_to_e164_at_start() {
             json!({"name": "Ben", "phone": "+1 212 555 0199"}),
         )
         .await;
-    let db = srv.database();
     let stopped = srv.stop_for_a_while().await;
-    {
-        // As an older server kept them: as typed; and two spellings of one
-        // number on two clients, which no rule can merge.
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute("DELETE FROM settings WHERE key = 'phones_e164'", [])
-            .unwrap();
-        c.execute(
-            "UPDATE clients SET phone = '(212) 555-0100' WHERE id = ?",
-            [a["id"].as_i64()],
-        )
-        .unwrap();
-        c.execute(
-            "INSERT INTO clients (name, phone, created_at) VALUES ('Ann twin', '212 555 0100', 0)",
-            [],
-        )
-        .unwrap();
-        c.execute(
-            "UPDATE clients SET phone = '+1 (212) 555-0199' WHERE id = ?",
-            [b["id"].as_i64()],
-        )
-        .unwrap();
-    }
+    // As an older server kept them: as typed; and two spellings of one
+    // number on two clients, which no rule can merge.
+    stopped
+        .place
+        .sql(&format!(
+            "DELETE FROM settings WHERE key = 'phones_e164'; \
+             UPDATE clients SET phone = '(212) 555-0100' WHERE id = {}; \
+             INSERT INTO clients (name, phone, created_at) VALUES ('Ann twin', '212 555 0100', 0); \
+             UPDATE clients SET phone = '+1 (212) 555-0199' WHERE id = {};",
+            a["id"], b["id"]
+        ))
+        .await;
     let srv = stopped.start_again().await;
     let api = srv.owner().await;
     let phone = |id: Value| {

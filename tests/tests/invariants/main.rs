@@ -185,7 +185,7 @@ impl World {
     /// with some money.
     async fn open() -> World {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("club.db").to_string_lossy().to_string();
+        let db = club_tests::new_database(dir.path()).await;
         let clock = ManualClock::new(t0());
         let app = App::open(&Config::for_database(db), Arc::new(clock.clone()))
             .await

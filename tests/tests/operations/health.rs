@@ -141,7 +141,10 @@ async fn metrics_count_what_happens_and_pass_promtool() {
         Some(commits),
         "one batch size per commit"
     );
-    assert!(metric_sample(&text, "clubhall_wal_flush_seconds_count").unwrap() >= 1.0);
+    // SQLite's flusher fsyncs the WAL apart from the COMMIT; PostgreSQL's
+    // COMMIT does its own.
+    let flushes = metric_sample(&text, "clubhall_wal_flush_seconds_count").unwrap();
+    assert_eq!(flushes >= 1.0, !on_postgres(), "{text}");
     let ran = metric_sample(&text, "clubhall_writer_operation_seconds_count").unwrap();
     assert!(ran >= 1.0, "{text}");
     assert_eq!(

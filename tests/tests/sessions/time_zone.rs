@@ -146,17 +146,15 @@ async fn a_night_package_follows_the_clubs_clock_across_both_changes() {
 #[tokio::test]
 async fn an_old_utc_offset_setting_becomes_the_time_zone_that_keeps_it() {
     let srv = TestServer::start().await;
-    let db = srv.database();
     let stopped = srv.stop_for_a_while().await;
-    {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.execute(
-            "INSERT INTO settings (key, value) VALUES ('club', ?) \
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [r#"{"no_show_minutes": 15, "warn_before_end_seconds": 300, "utc_offset_minutes": 120}"#],
+    stopped
+        .place
+        .sql(
+            r#"INSERT INTO settings (key, value) VALUES ('club',
+                '{"no_show_minutes": 15, "warn_before_end_seconds": 300, "utc_offset_minutes": 120}')
+               ON CONFLICT (key) DO UPDATE SET value = excluded.value"#,
         )
-        .unwrap();
-    }
+        .await;
     let srv = stopped.start_again().await;
     let api = srv.owner().await;
     let settings = api.ok(Method::GET, "/settings", Value::Null).await;

@@ -94,8 +94,8 @@ impl<D: Sql> Orders for D {
         let c = self;
         c.all(
             &format!(
-                "{SHIFT_COLUMNS} WHERE (?1 IS NULL OR s.operator_id = ?1) \
-                 AND (?2 IS NULL OR s.id < ?2) ORDER BY s.id DESC LIMIT ?3"
+                "{SHIFT_COLUMNS} WHERE (CAST(?1 AS BIGINT) IS NULL OR s.operator_id = ?1) \
+                 AND (CAST(?2 AS BIGINT) IS NULL OR s.id < ?2) ORDER BY s.id DESC LIMIT ?3"
             ),
             crate::args![operator_id, before_id, limit],
         )

@@ -18,7 +18,7 @@ impl<D: Sql> Schedule for D {
         c.first("SELECT MIN(t) FROM ( \
            SELECT planned_start_at AS t FROM sessions WHERE status = 'PENDING' AND planned_start_at > ?1 \
            UNION ALL \
-           SELECT ends_at AS t FROM sessions WHERE status = 'STARTED' AND ends_at > ?1)", crate::args![now])
+           SELECT ends_at AS t FROM sessions WHERE status = 'STARTED' AND ends_at > ?1) AS due", crate::args![now])
     }
 
     fn sessions_to_warn(

@@ -133,7 +133,7 @@ impl<D: Sql> Staff for D {
         self.writes_cached();
         let c = self;
         c.all(
-            "DELETE FROM tokens WHERE operator_id = ? AND token_hash IS NOT COALESCE(?, '') \
+            "DELETE FROM tokens WHERE operator_id = ? AND token_hash <> COALESCE(?, '') \
          RETURNING token_hash",
             crate::args![operator_id, keep],
         )

@@ -3,11 +3,12 @@
 //! readers that never wait behind the writer (WAL).
 
 use super::db::Db;
+use super::writer::Tx;
 use super::writer::{Done, Writer};
 use crate::config::Synchronous;
 use crate::store::sql::cache::Cache;
 use crate::store::sql::Sql;
-use crate::store::{Conn, Error, Result, Tx};
+use crate::store::{Conn, Error, Result};
 use chrono::Utc;
 use rusqlite::OpenFlags;
 use std::ops::{Deref, DerefMut};
@@ -31,7 +32,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const TUNING: &str = "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -16384;";
 
 #[derive(Clone)]
-pub struct Store {
+pub struct SqliteStore {
     writer: Writer,
     readers: Arc<Readers>,
     /// The server's hold on the database (see [`hold`]), let go at close.
@@ -103,7 +104,7 @@ impl Readers {
     }
 }
 
-impl Store {
+impl SqliteStore {
     pub async fn open(database: &str, synchronous: Synchronous) -> anyhow::Result<Self> {
         let path = PathBuf::from(crate::config::database_file(database));
         let held = hold(&path)?;
@@ -166,7 +167,7 @@ impl Store {
             idle: Mutex::new(Vec::new()),
             free: Arc::new(Semaphore::new(READERS)),
         });
-        Ok(Store {
+        Ok(SqliteStore {
             writer,
             readers,
             held: Arc::new(Mutex::new(held)),
@@ -205,7 +206,7 @@ impl Store {
     }
 
     /// A read-only snapshot: every query in it sees the same committed state.
-    pub async fn snapshot(&self) -> Result<Reader> {
+    pub async fn snapshot(&self) -> Result<SqliteReader> {
         let mut r = self.read().await?;
         r.db.as_ref().expect("a reader in use").batch("BEGIN")?;
         r.in_transaction = true;
@@ -213,7 +214,7 @@ impl Store {
     }
 
     /// A reader: each query sees what was committed when it ran.
-    pub async fn read(&self) -> Result<Reader> {
+    pub async fn read(&self) -> Result<SqliteReader> {
         let permit =
             tokio::time::timeout(READER_PATIENCE, self.readers.free.clone().acquire_owned())
                 .await
@@ -229,7 +230,7 @@ impl Store {
             Some(db) => db,
             None => self.readers.open()?,
         };
-        Ok(Reader {
+        Ok(SqliteReader {
             db: Some(db),
             readers: self.readers.clone(),
             in_transaction: false,
@@ -249,9 +250,9 @@ impl Store {
 
     /// A new database in `dir`, for the store's own tests.
     #[cfg(test)]
-    pub(crate) async fn open_in(dir: &tempfile::TempDir) -> Store {
+    pub(crate) async fn open_in(dir: &tempfile::TempDir) -> SqliteStore {
         let path = dir.path().join("club.db");
-        Store::open(path.to_str().unwrap(), Synchronous::Normal)
+        SqliteStore::open(path.to_str().unwrap(), Synchronous::Normal)
             .await
             .unwrap()
     }
@@ -276,27 +277,27 @@ impl Store {
 }
 
 /// A reader lent to one request; back to the pool when dropped.
-pub struct Reader {
+pub struct SqliteReader {
     db: Option<Db>,
     readers: Arc<Readers>,
     in_transaction: bool,
     _permit: OwnedSemaphorePermit,
 }
 
-impl Deref for Reader {
+impl Deref for SqliteReader {
     type Target = Conn;
     fn deref(&self) -> &Conn {
         self.db.as_ref().expect("a reader in use")
     }
 }
 
-impl DerefMut for Reader {
+impl DerefMut for SqliteReader {
     fn deref_mut(&mut self) -> &mut Conn {
         self.db.as_mut().expect("a reader in use")
     }
 }
 
-impl Drop for Reader {
+impl Drop for SqliteReader {
     fn drop(&mut self) {
         let Some(db) = self.db.take() else { return };
         if self.in_transaction && db.batch("ROLLBACK").is_err() {
@@ -325,7 +326,9 @@ mod tests {
     async fn synchronous_and_flushes(mode: Synchronous) -> (i64, u64) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("club.db");
-        let store = Store::open(path.to_str().unwrap(), mode).await.unwrap();
+        let store = SqliteStore::open(path.to_str().unwrap(), mode)
+            .await
+            .unwrap();
         let tx = store.write().await.unwrap();
         let sync: i64 = tx.db().first("PRAGMA synchronous", &[]).unwrap();
         tx.db()

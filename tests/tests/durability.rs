@@ -9,7 +9,6 @@
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::os::unix::process::ExitStatusExt;
-use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,8 +33,8 @@ const PATIENCE: Duration = Duration::from_secs(60);
 /// Starts `club-server` on a free loopback port and answers the child and
 /// its base URL. The address comes from the banner the binary prints once it
 /// is bound and the database is open, so there is nothing to poll for.
-async fn spawn_server(database: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_club-server"))
+async fn spawn_server(database: &str) -> (Child, String) {
+    let mut child = Command::new(club_tests::agents::workspace_bin("club-server"))
         .arg("--listen")
         .arg("127.0.0.1:0")
         .arg("--database")
@@ -189,7 +188,7 @@ fn counts(values: impl IntoIterator<Item = i64>) -> HashMap<i64, usize> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_operations_survive_sigkill() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database = dir.path().join("club.db");
+    let database = club_tests::new_database(dir.path()).await;
     // A request timeout keeps every loop bounded in time as well as count.
     let http = reqwest::Client::builder()
         .timeout(PATIENCE)

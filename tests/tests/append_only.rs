@@ -17,9 +17,9 @@ use std::sync::Arc;
 #[tokio::test]
 async fn history_cannot_be_rewritten_even_with_raw_sql() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("club.db");
+    let db = club_tests::new_database(dir.path()).await;
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap());
-    let config = Config::for_database(db.to_string_lossy().to_string());
+    let config = Config::for_database(db.clone());
     let app = App::open(&config, Arc::new(clock.clone())).await.unwrap();
     let s = &app.service;
     let sys = Actor::System;
@@ -97,7 +97,7 @@ async fn history_cannot_be_rewritten_even_with_raw_sql() {
     s.end_session(&sys, session.id, None).await.unwrap();
     app.service.store.close().await;
 
-    let c = rusqlite::Connection::open(&db).unwrap();
+    let place = club_tests::Place { dir, database: db };
     for sql in [
         "UPDATE segments SET seconds_used = 0",
         "UPDATE segments SET ends_at = ends_at + 1",
@@ -107,7 +107,19 @@ async fn history_cannot_be_rewritten_even_with_raw_sql() {
         "UPDATE audit SET reason = 'edited'",
         "DELETE FROM audit",
     ] {
-        let err = c.execute(sql, []).expect_err(sql);
-        assert!(err.to_string().contains("never"), "{sql}: {err}");
+        let err = place.try_sql(sql).await.expect_err(sql);
+        assert!(err.contains("never"), "{sql}: {err}");
+    }
+    // PostgreSQL's TRUNCATE skips row triggers: a trigger of its own
+    // refuses it (SQLite has no TRUNCATE).
+    if club_tests::on_postgres() {
+        for sql in [
+            "TRUNCATE segments CASCADE",
+            "TRUNCATE ledger",
+            "TRUNCATE audit",
+        ] {
+            let err = place.try_sql(sql).await.expect_err(sql);
+            assert!(err.contains("never"), "{sql}: {err}");
+        }
     }
 }

@@ -1,0 +1,332 @@
+//! One PostgreSQL connection as the store's areas use it ([`Sql`]): the
+//! areas' `?` placeholders become `$N`, statements are prepared once per
+//! connection, arguments are encoded as the column's type asks, and rows
+//! decode through the same [`Row`] as SQLite's.
+//!
+//! The areas' functions are synchronous (SQLite runs them where they are
+//! called). A PostgreSQL connection's socket is driven by a runtime of its
+//! own, on the `pg-io` thread; a statement's caller waits for its answer
+//! where it is, on whichever thread and runtime it is (a reader in a
+//! request, an operation on a blocking thread).
+
+use crate::store::sql::cache::Cache;
+use crate::store::sql::{Error, Ref, Result, Row, Sql, ToArg};
+use bytes::BytesMut;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
+use tokio_postgres::{Client, Statement};
+
+/// Prepared statements a connection keeps: every query the store has,
+/// with room for the filters' variants.
+const STATEMENT_CACHE: usize = 512;
+
+/// The runtime that drives every PostgreSQL socket of the server.
+pub(super) fn io() -> &'static tokio::runtime::Handle {
+    static IO: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    IO.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("pg-io")
+            .enable_all()
+            .build()
+            .expect("starting the PostgreSQL runtime");
+        let handle = rt.handle().clone();
+        // It lives as long as the process: every connection needs it.
+        std::mem::forget(rt);
+        handle
+    })
+}
+
+/// Opens a connection to `url`; its socket runs on the `pg-io` runtime.
+pub(super) async fn connect(url: &str) -> Result<Client> {
+    let url = url.to_owned();
+    io().spawn(async move {
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::warn!(error = %e, "a PostgreSQL connection ended");
+            }
+        });
+        Ok(client)
+    })
+    .await
+    .map_err(|e| Error::Other(format!("connecting to PostgreSQL: {e}")))?
+}
+
+/// Waits for a statement's answer on this thread.
+pub(super) fn wait<T>(
+    f: impl std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,
+) -> Result<T> {
+    Ok(futures_executor::block_on(f)?)
+}
+
+/// A connection of the store: an operation's or a reader's.
+pub struct PgDb {
+    pub(super) client: Client,
+    statements: RefCell<HashMap<String, Statement>>,
+    cache: Option<Arc<Cache>>,
+    /// Wrote a cached table in the open transaction.
+    wrote_cached: bool,
+}
+
+impl PgDb {
+    pub(super) fn new(client: Client, cache: Option<Arc<Cache>>) -> Self {
+        PgDb {
+            client,
+            statements: RefCell::new(HashMap::new()),
+            cache,
+            wrote_cached: false,
+        }
+    }
+
+    /// Its transaction committed: the cache drops what it changed.
+    pub(super) fn committed(&mut self) {
+        if std::mem::take(&mut self.wrote_cached) {
+            if let Some(cache) = &self.cache {
+                cache.invalidate();
+            }
+        }
+    }
+
+    /// Its transaction rolled back: nothing it wrote happened.
+    pub(super) fn rolled_back(&mut self) {
+        self.wrote_cached = false;
+    }
+
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(st) = self.statements.borrow().get(sql) {
+            return Ok(st.clone());
+        }
+        let st = wait(self.client.prepare(&placeholders(sql)))?;
+        let mut kept = self.statements.borrow_mut();
+        if kept.len() >= STATEMENT_CACHE {
+            kept.clear();
+        }
+        kept.insert(sql.to_owned(), st.clone());
+        Ok(st)
+    }
+
+    fn execute(&self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<tokio_postgres::Row>> {
+        let st = self.statement(sql)?;
+        let args: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.arg())).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
+        wait(self.client.query(&st, &refs))
+    }
+}
+
+impl Sql for PgDb {
+    fn run(&self, sql: &str, args: &[&dyn ToArg]) -> Result<usize> {
+        let st = self.statement(sql)?;
+        let args: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.arg())).collect();
+        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
+        Ok(wait(self.client.execute(&st, &refs))? as usize)
+    }
+
+    fn insert(&self, sql: &str, args: &[&dyn ToArg]) -> Result<i64> {
+        let rows = self.execute(&format!("{sql} RETURNING id"), args)?;
+        match rows.first() {
+            Some(r) => Ok(r.try_get::<_, i64>(0)?),
+            None => Err(Error::Other(format!("no id answered {sql}"))),
+        }
+    }
+
+    fn rows(
+        &self,
+        sql: &str,
+        args: &[&dyn ToArg],
+        each: &mut dyn FnMut(&dyn Row) -> Result<bool>,
+    ) -> Result<()> {
+        for r in self.execute(sql, args)? {
+            if !each(&PgRow(&r))? {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn cache(&self) -> Option<&Cache> {
+        self.cache.as_deref()
+    }
+
+    fn wrote_cached(&self) -> bool {
+        self.wrote_cached
+    }
+
+    fn writes_cached(&mut self) {
+        self.wrote_cached = true;
+    }
+}
+
+/// The areas' placeholders as PostgreSQL writes them: `?N` is `$N`, a bare
+/// `?` is one more than the largest number before it (SQLite's rule).
+/// Text in quotes is left alone.
+pub(super) fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut chars, mut largest, mut quoted) = (sql.chars().peekable(), 0u32, false);
+    while let Some(c) = chars.next() {
+        if c == '\'' {
+            quoted = !quoted;
+        }
+        if c != '?' || quoted {
+            out.push(c);
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+            digits.push(*d);
+            chars.next();
+        }
+        let n = match digits.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => largest + 1,
+        };
+        largest = largest.max(n);
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
+/// An argument encoded as the statement's parameter type asks: integers
+/// for integer columns, text for text, and so on.
+#[derive(Debug)]
+struct PgArg<'a>(Ref<'a>);
+
+type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+impl ToSql for PgArg<'_> {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, BoxError> {
+        match self.0 {
+            Ref::Null => Ok(IsNull::Yes),
+            Ref::Int(v) => match *ty {
+                Type::INT8 => v.to_sql(ty, out),
+                Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+                Type::INT2 => i16::try_from(v)?.to_sql(ty, out),
+                Type::BOOL => (v != 0).to_sql(ty, out),
+                Type::FLOAT8 => (v as f64).to_sql(ty, out),
+                Type::TEXT | Type::VARCHAR => v.to_string().as_str().to_sql(ty, out),
+                _ => Err(format!("an integer for a parameter of type {ty}").into()),
+            },
+            Ref::Real(v) => match *ty {
+                Type::FLOAT8 => v.to_sql(ty, out),
+                Type::FLOAT4 => (v as f32).to_sql(ty, out),
+                _ => Err(format!("a real number for a parameter of type {ty}").into()),
+            },
+            Ref::Text(v) => v.to_sql(ty, out),
+            Ref::Blob(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// A row PostgreSQL answered.
+struct PgRow<'r>(&'r tokio_postgres::Row);
+
+impl PgRow<'_> {
+    fn decode<'a, T: FromSql<'a>>(&'a self, i: usize) -> Result<Option<T>> {
+        self.0
+            .try_get::<_, Option<T>>(i)
+            .map_err(|e| Error::Other(format!("decoding column {}: {e}", self.name(i))))
+    }
+}
+
+impl Row for PgRow<'_> {
+    fn index(&self, name: &str, at: usize) -> Result<usize> {
+        let columns = self.0.columns();
+        if columns.get(at).is_some_and(|c| c.name() == name) {
+            return Ok(at);
+        }
+        columns
+            .iter()
+            .position(|c| c.name() == name)
+            .ok_or_else(|| Error::Other(format!("no column {name} in the row")))
+    }
+
+    fn name(&self, i: usize) -> &str {
+        self.0.columns().get(i).map_or("?", |c| c.name())
+    }
+
+    fn get(&self, i: usize) -> Result<Ref<'_>> {
+        let ty = self
+            .0
+            .columns()
+            .get(i)
+            .map(|c| c.type_().clone())
+            .ok_or_else(|| Error::Other(format!("no column {i} in the row")))?;
+        let value = match ty {
+            Type::INT8 => self.decode::<i64>(i)?.map(Ref::Int),
+            Type::INT4 => self.decode::<i32>(i)?.map(|v| Ref::Int(v.into())),
+            Type::INT2 => self.decode::<i16>(i)?.map(|v| Ref::Int(v.into())),
+            Type::BOOL => self.decode::<bool>(i)?.map(|v| Ref::Int(v.into())),
+            Type::NUMERIC => self.decode::<Numeric>(i)?.map(|v| Ref::Int(v.0)),
+            Type::FLOAT8 => self.decode::<f64>(i)?.map(Ref::Real),
+            Type::FLOAT4 => self.decode::<f32>(i)?.map(|v| Ref::Real(v.into())),
+            Type::BYTEA => self.decode::<&[u8]>(i)?.map(Ref::Blob),
+            _ => self.decode::<&str>(i)?.map(Ref::Text),
+        };
+        Ok(value.unwrap_or(Ref::Null))
+    }
+}
+
+/// A whole NUMERIC, as PostgreSQL answers a SUM of integers.
+struct Numeric(i64);
+
+impl<'a> FromSql<'a> for Numeric {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> std::result::Result<Self, BoxError> {
+        let word = |k: usize| -> std::result::Result<i16, BoxError> {
+            let b = raw.get(2 * k..2 * k + 2).ok_or("a short NUMERIC")?;
+            Ok(i16::from_be_bytes([b[0], b[1]]))
+        };
+        let (digits, weight, sign) = (word(0)?, word(1)?, word(2)? as u16);
+        let mut value: i64 = 0;
+        for k in 0..digits.max(0) as usize {
+            let digit = i64::from(word(4 + k)?);
+            let power = i32::from(weight) - k as i32;
+            if power < 0 {
+                if digit != 0 {
+                    return Err("a NUMERIC with a fraction where a whole number belongs".into());
+                }
+                continue;
+            }
+            let scaled = 10_000i64
+                .checked_pow(power as u32)
+                .and_then(|p| digit.checked_mul(p))
+                .ok_or("a NUMERIC too large for 64 bits")?;
+            value = value
+                .checked_add(scaled)
+                .ok_or("a NUMERIC too large for 64 bits")?;
+        }
+        match sign {
+            0x0000 => Ok(Numeric(value)),
+            0x4000 => Ok(Numeric(-value)),
+            _ => Err("a NUMERIC that is not a number".into()),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::NUMERIC
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_as_sqlite_numbers_them() {
+        assert_eq!(placeholders("a = ? AND b = ?"), "a = $1 AND b = $2");
+        assert_eq!(
+            placeholders("x > ?1 AND y <= ?1 LIMIT ?2"),
+            "x > $1 AND y <= $1 LIMIT $2"
+        );
+        assert_eq!(placeholders("?2, ?"), "$2, $3");
+        assert_eq!(placeholders("'what?' = ?"), "'what?' = $1");
+    }
+}

@@ -1,0 +1,374 @@
+//! The PostgreSQL store: pools of connections for operations and for
+//! reads. Every operation's transaction takes one advisory lock first, so
+//! operations run one after another across every server on the database,
+//! as on SQLite's single writer: whatever an operation checks (a free PC,
+//! a balance, a session's state) still holds when it commits, and exactly
+//! one of two racing operations wins. Its events are published after its
+//! COMMIT, in the order the operations took the lock.
+
+use super::conn::{connect, io, PgDb};
+use super::migrate;
+use super::sequencer::Sequencer;
+use crate::metrics::WriterStats;
+use crate::store::{AfterCommit, Conn, Done, Error, Result};
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// The advisory lock every operation's transaction holds: one writer at a
+/// time on the database, whichever server it runs on.
+const WRITE_LOCK: i64 = 0x436c_7562_6861_6c6c; // "Clubhall"
+/// Connections for operations at most (they take the write lock in turn).
+const WRITERS: usize = 8;
+/// Connections for reads at most.
+const READERS: usize = 8;
+/// How long an operation or a read waits for a free connection.
+const PATIENCE: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct PgStore {
+    writers: Arc<Pool>,
+    readers: Arc<Pool>,
+    sequencer: Arc<Sequencer>,
+    /// Commit figures for /metrics: the wait for the write lock, an
+    /// operation's statements, its COMMIT (which includes the fsync).
+    stats: WriterStats,
+}
+
+struct Pool {
+    url: String,
+    idle: Mutex<Vec<PgDb>>,
+    free: Arc<Semaphore>,
+}
+
+impl Pool {
+    fn new(url: &str, size: usize) -> Arc<Pool> {
+        Arc::new(Pool {
+            url: url.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            free: Arc::new(Semaphore::new(size)),
+        })
+    }
+
+    async fn get(&self) -> Result<(PgDb, OwnedSemaphorePermit)> {
+        let permit = tokio::time::timeout(PATIENCE, self.free.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Busy)?
+            .map_err(|_| Error::Busy)?;
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            match idle {
+                Some(db) if db.client.is_closed() => continue,
+                Some(db) => return Ok((db, permit)),
+                None => break,
+            }
+        }
+        let client = connect(&self.url).await.map_err(unreachable)?;
+        Ok((PgDb::new(client, None), permit))
+    }
+
+    fn put(&self, db: PgDb) {
+        if !db.client.is_closed() {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(db);
+        }
+    }
+
+    /// Ends `db`'s open transaction off the caller's thread, then keeps it.
+    fn roll_back(self: &Arc<Self>, mut db: PgDb, permit: OwnedSemaphorePermit) {
+        db.rolled_back();
+        let pool = self.clone();
+        io().spawn(async move {
+            if db.client.batch_execute("ROLLBACK").await.is_ok() {
+                pool.put(db);
+            }
+            drop(permit);
+        });
+    }
+}
+
+/// A connection that failed to open: the database server is not there.
+fn unreachable(e: Error) -> Error {
+    Error::Unavailable {
+        why: "the database server cannot be reached",
+        detail: e.to_string(),
+    }
+}
+
+impl PgStore {
+    /// Opens the database at `url` (`postgres://…`) and migrates it.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let client = connect(url).await.map_err(|e| {
+            anyhow::anyhow!(
+                "the database {} cannot be reached ({e}): check that PostgreSQL runs there and \
+                 lets this server in",
+                redacted(url)
+            )
+        })?;
+        migrate::run(&client, chrono::Utc::now().timestamp_millis()).await?;
+        Ok(PgStore {
+            writers: Pool::new(url, WRITERS),
+            readers: Pool::new(url, READERS),
+            sequencer: Arc::new(Sequencer::default()),
+            stats: WriterStats::default(),
+        })
+    }
+
+    /// Whether the database takes a write now; answers its newest
+    /// migration.
+    pub async fn probe(&self) -> Result<i64> {
+        let tx = self.write().await?;
+        let version: Option<i64> = crate::store::sql::Sql::first(
+            tx.db.as_ref().expect("a live transaction"),
+            "SELECT MAX(version) FROM schema_migrations",
+            &[],
+        )?;
+        tx.commit().await?;
+        Ok(version.unwrap_or(0))
+    }
+
+    /// An operation's transaction, holding the write lock.
+    pub async fn write(&self) -> Result<PgTx> {
+        let (db, permit) = self.writers.get().await?;
+        let begun = db
+            .client
+            .batch_execute(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            ))
+            .await;
+        if let Err(e) = begun {
+            let e = Error::from(e);
+            self.writers.roll_back(db, permit);
+            return Err(e);
+        }
+        Ok(PgTx {
+            db: Some(db),
+            permit: Some(permit),
+            ticket: self.sequencer.ticket(),
+            finished: false,
+            store: self.clone(),
+        })
+    }
+
+    /// An operation run whole on a blocking thread: undone if it fails,
+    /// answered once committed, after its `after` ran. It runs to its end
+    /// in a task of its own, also when its caller goes away (as on
+    /// SQLite's writer thread).
+    pub async fn run<T, E>(
+        &self,
+        op: impl FnOnce(&mut Conn) -> Done<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let store = self.clone();
+        tokio::spawn(async move { store.run_whole(op).await })
+            .await
+            .map_err(|e| E::from(Error::Other(format!("an operation failed: {e}"))))?
+    }
+
+    async fn run_whole<T, E>(
+        &self,
+        op: impl FnOnce(&mut Conn) -> Done<T, E> + Send + 'static,
+    ) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<Error> + Send + 'static,
+    {
+        let asked = Instant::now();
+        let mut tx = self.write().await?;
+        self.stats
+            .queue_seconds
+            .observe(asked.elapsed().as_secs_f64());
+        let mut db = tx.db.take().expect("a live transaction");
+        let timing = self.stats.operation_seconds.clone();
+        let ran = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let out = op(&mut db);
+            timing.observe(started.elapsed().as_secs_f64());
+            (db, out)
+        })
+        .await;
+        let (db, out) = ran.map_err(|e| Error::Other(format!("an operation failed: {e}")))?;
+        tx.db = Some(db);
+        let (value, after) = out?;
+        tx.commit_then(after).await?;
+        Ok(value)
+    }
+
+    /// A reader: each query sees what was committed when it ran.
+    pub async fn read(&self) -> Result<PgReader> {
+        let (db, permit) = self.readers.get().await?;
+        Ok(PgReader {
+            db: Some(db),
+            permit: Some(permit),
+            pool: self.readers.clone(),
+            in_transaction: false,
+        })
+    }
+
+    /// A read-only snapshot: every query in it sees the same committed
+    /// state.
+    pub async fn snapshot(&self) -> Result<PgReader> {
+        let mut r = self.read().await?;
+        let db = r.db.as_ref().expect("a reader in use");
+        db.client
+            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .await?;
+        r.in_transaction = true;
+        Ok(r)
+    }
+
+    pub fn commits(&self) -> u64 {
+        self.stats.commits.get()
+    }
+
+    pub fn writer_stats(&self) -> WriterStats {
+        self.stats.clone()
+    }
+
+    pub async fn close(&self) {
+        for pool in [&self.writers, &self.readers] {
+            pool.free.close();
+            pool.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+/// `url` without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split(':').next().unwrap_or("");
+            format!("{}{user}@{}", &url[..scheme + 3], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// An operation's transaction on PostgreSQL. Dereferences to the
+/// connection; dropped without `commit`, it rolls back.
+pub struct PgTx {
+    db: Option<PgDb>,
+    permit: Option<OwnedSemaphorePermit>,
+    /// Its place in the order of events.
+    ticket: u64,
+    /// Committed or rolled back: its ticket is done.
+    finished: bool,
+    store: PgStore,
+}
+
+impl Deref for PgTx {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.db.as_ref().expect("a live transaction")
+    }
+}
+
+impl DerefMut for PgTx {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.db.as_mut().expect("a live transaction")
+    }
+}
+
+impl PgTx {
+    pub async fn commit(self) -> Result<()> {
+        self.commit_then(|| {}).await
+    }
+
+    /// Commits, runs `after` once committed (in the order the operations
+    /// took the write lock), and answers. The COMMIT and `after` run in a
+    /// task of their own: a caller that goes away meanwhile cannot leave a
+    /// committed operation's events unpublished, nor hold up the next
+    /// operation's.
+    pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> Result<()> {
+        let mut db = self.db.take().expect("a live transaction");
+        let permit = self.permit.take().expect("a live transaction");
+        let (store, ticket) = (self.store.clone(), self.ticket);
+        self.finished = true;
+        let committing = store.clone();
+        let committed = io().spawn(async move {
+            let store = committing;
+            let started = Instant::now();
+            match db.client.batch_execute("COMMIT").await {
+                Ok(()) => {
+                    let stats = &store.stats;
+                    stats
+                        .commit_seconds
+                        .observe(started.elapsed().as_secs_f64());
+                    stats.commits.inc();
+                    stats.batch_operations.observe(1.0);
+                    db.committed();
+                    store.writers.put(db);
+                    drop(permit);
+                    store
+                        .sequencer
+                        .done(ticket, Some(Box::new(after) as AfterCommit));
+                    Ok(())
+                }
+                Err(e) => {
+                    store.sequencer.done(ticket, None);
+                    store.writers.roll_back(db, permit);
+                    Err(Error::from(e))
+                }
+            }
+        });
+        committed
+            .await
+            .map_err(|e| Error::Other(format!("committing: {e}")))??;
+        store.sequencer.ran(ticket).await;
+        Ok(())
+    }
+}
+
+impl Drop for PgTx {
+    /// Dropped without `commit` (an error, or the caller went away): its
+    /// writes are undone, and its place in the order of events is passed.
+    fn drop(&mut self) {
+        if std::mem::replace(&mut self.finished, true) {
+            return;
+        }
+        self.store.sequencer.done(self.ticket, None);
+        if let (Some(db), Some(permit)) = (self.db.take(), self.permit.take()) {
+            self.store.writers.roll_back(db, permit);
+        }
+        // A connection an operation still holds rolls back when it is
+        // dropped (PostgreSQL ends the transaction of a closed connection).
+    }
+}
+
+/// A reader lent to one request; back to the pool when dropped.
+pub struct PgReader {
+    db: Option<PgDb>,
+    permit: Option<OwnedSemaphorePermit>,
+    pool: Arc<Pool>,
+    in_transaction: bool,
+}
+
+impl Deref for PgReader {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        self.db.as_ref().expect("a reader in use")
+    }
+}
+
+impl DerefMut for PgReader {
+    fn deref_mut(&mut self) -> &mut Conn {
+        self.db.as_mut().expect("a reader in use")
+    }
+}
+
+impl Drop for PgReader {
+    fn drop(&mut self) {
+        let (Some(db), Some(permit)) = (self.db.take(), self.permit.take()) else {
+            return;
+        };
+        if self.in_transaction {
+            self.pool.roll_back(db, permit);
+        } else {
+            self.pool.put(db);
+        }
+    }
+}
