@@ -6,7 +6,8 @@
 # agent and the lock screen for Windows; Python's venv and schemathesis
 # (from PyPI, into target/schemathesis-venv) for the API fuzzing run; Node.js
 # and npm for ESLint on the operator page (scripts/lint-web.sh installs it);
-# Prometheus's promtool to check the server's /metrics.
+# Prometheus's promtool to check the server's /metrics; PostgreSQL, for the
+# tests' second pass on a throw-away cluster (scripts/pg-cluster.sh).
 set -euo pipefail
 
 if ! cargo nextest --version >/dev/null 2>&1; then
@@ -30,10 +31,16 @@ python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v node >/dev/null 2>&1 || need+=(nodejs)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "== installing Debian packages: ${need[*]}"
   sudo=""
   if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+  # The tests make their own clusters: Debian's default one is not needed.
+  if [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    $sudo mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+  fi
   $sudo apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${need[@]}"
 fi

@@ -411,4 +411,15 @@ mod tests {
         assert!(matches!(cli.command, Some(Command::Backup { .. })));
         assert!(parse(&["--demo", "backup", "--to", "b.db"], None).is_err());
     }
+
+    #[test]
+    fn a_postgresql_server_keeps_its_own_files_in_the_state_directory() {
+        let mut c = Config::for_database("/var/lib/club.db");
+        assert_eq!(c.files_base().unwrap(), "/var/lib/club.db");
+        c.database = "postgres://club@127.0.0.1/chain".into();
+        let e = c.files_base().unwrap_err().to_string();
+        assert!(e.contains("--state-dir"), "{e}");
+        c.state_dir = Some("/var/lib/clubhall".into());
+        assert_eq!(c.files_base().unwrap(), "/var/lib/clubhall/clubhall");
+    }
 }

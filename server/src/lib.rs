@@ -66,7 +66,12 @@ impl App {
     pub async fn open(config: &Config, clock: SharedClock) -> anyhow::Result<App> {
         let store = store::Store::open(&config.database, config.sqlite_synchronous)
             .await
-            .with_context(|| format!("opening the database {}", config.database))?;
+            .with_context(|| {
+                format!(
+                    "opening the database {}",
+                    store::redacted_database(&config.database)
+                )
+            })?;
         let tls = config.tls().context("setting up TLS")?;
         let service = Service::new(store, events::Bus::new(), clock, config.token_ttl_hours)
             .with_server_cert_sha256(tls.as_ref().map(|t| t.cert_sha256.clone()))

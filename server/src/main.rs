@@ -71,7 +71,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     stop_on_signal(shutdown.clone())?;
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let app = App::open(&config, Arc::new(SystemClock)).await?;
-    tracing::info!(addr = %listener.local_addr()?, database = %config.database, "club-server started");
+    tracing::info!(addr = %listener.local_addr()?, database = %club_server::store::redacted_database(&config.database), "club-server started");
     // Secrets go to the terminal once, never to the log: the whole block
     // is printed after start-up, the last thing on the screen.
     let mut block = String::new();

@@ -20,14 +20,18 @@ pub const PROCESS_OWNER_PASSWORD: &str = "owner-pass-1";
 /// `club-server` on `database`, listening on a free loopback port, with
 /// `extra` arguments, run through `sh -c "<prelude>; exec …"` so a test can
 /// set what a process inherits (an ignored signal, a user account).
-pub fn server_command(database: &Path, prelude: &str, extra: &[&str]) -> Command {
+pub fn server_command(
+    database: impl AsRef<std::ffi::OsStr>,
+    prelude: &str,
+    extra: &[&str],
+) -> Command {
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("{prelude}\nexec \"$@\""))
         .arg("sh")
         .arg(workspace_bin("club-server"))
         .arg("--database")
-        .arg(database)
+        .arg(database.as_ref())
         .args(["--listen", "127.0.0.1:0"])
         .args(["--owner-password", PROCESS_OWNER_PASSWORD])
         .args(["--wol-target", "127.0.0.1:9"])

@@ -10,10 +10,11 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::io::AsyncBufReadExt;
 
-/// `club-server --demo` on `db`: the process, and what it printed up to
-/// its last demo line.
-async fn demo(db: &std::path::Path) -> (tokio::process::Child, Vec<String>) {
-    let mut child = club_tests::process::server_command(db, "", &["--demo"])
+/// `club-server --demo` on `db` (the demo PCs' state in `dir`): the
+/// process, and what it printed up to its last demo line.
+async fn demo(db: &str, dir: &std::path::Path) -> (tokio::process::Child, Vec<String>) {
+    let state = format!("--state-dir={}", dir.display());
+    let mut child = club_tests::process::server_command(db, "", &["--demo", &state])
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -53,8 +54,8 @@ fn lock_screens(said: &[String]) -> Vec<&String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_hall_comes_up_online_with_its_logins_and_lock_screens() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("club.db");
-    let (mut child, said) = demo(&db).await;
+    let db = club_tests::new_database(dir.path()).await;
+    let (mut child, said) = demo(&db, dir.path()).await;
     let text = said.join("\n");
     assert!(text.contains("Demo hall ready"), "{text}");
     assert!(text.contains("admin-demo-1"), "{text}");
@@ -173,8 +174,8 @@ async fn key_works(base: &str, secret: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_on_a_database_in_use_adds_nothing_and_enrolls_no_pc_that_is_not_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("club.db");
-    let (mut first, said) = demo(&db).await;
+    let db = club_tests::new_database(dir.path()).await;
+    let (mut first, said) = demo(&db, dir.path()).await;
     let base = base_of(&said);
     let owner = sign_in_owner(&base).await;
     // The club takes the demo's PC-01 for a real PC, and adds one of its own.
@@ -216,7 +217,7 @@ async fn demo_on_a_database_in_use_adds_nothing_and_enrolls_no_pc_that_is_not_it
     first.wait().await.unwrap();
 
     // --demo again on that database.
-    let (mut again, said) = demo(&db).await;
+    let (mut again, said) = demo(&db, dir.path()).await;
     let text = said.join("\n");
     assert!(
         !text.contains("Demo hall ready"),

@@ -148,7 +148,7 @@ async fn the_containers_settings_and_health_check_are_the_servers_own() {
     // where (the image listens on every address; it asks loopback).
     let dir = tempfile::tempdir().unwrap();
     let srv = club_tests::process::ServerProcess::start(club_tests::process::server_command(
-        &dir.path().join("club.db"),
+        dir.path().join("club.db"),
         "",
         &[],
     ))

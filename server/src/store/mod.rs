@@ -29,6 +29,7 @@ pub use error::{Error, Result};
 pub use hall::*;
 pub use orders::*;
 pub use postgres::is_url as is_postgres_url;
+pub use postgres::store::redacted as redacted_database;
 pub use schedule::*;
 pub use sessions::*;
 pub use settings::*;

@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 mod bad_input;
+mod duplicates;
 mod occupancy;
 mod permissions;
 mod phones;

@@ -14,7 +14,7 @@ async fn the_config_file_sets_what_flags_leave_and_no_secret_reaches_the_log() {
     )
     .unwrap();
     let mut cmd = server_command(
-        &database_in(dir.path()),
+        database_in(dir.path()),
         "",
         &["--config", config.to_str().unwrap()],
     );

@@ -329,4 +329,38 @@ mod tests {
         assert_eq!(placeholders("?2, ?"), "$2, $3");
         assert_eq!(placeholders("'what?' = ?"), "'what?' = $1");
     }
+
+    /// PostgreSQL's binary NUMERIC: digit count, weight, sign, scale, then
+    /// base-10000 digits.
+    fn numeric(weight: i16, sign: u16, scale: i16, digits: &[i16]) -> Vec<u8> {
+        let mut raw = Vec::new();
+        for w in [digits.len() as i16, weight, sign as i16, scale] {
+            raw.extend_from_slice(&w.to_be_bytes());
+        }
+        for d in digits {
+            raw.extend_from_slice(&d.to_be_bytes());
+        }
+        raw
+    }
+
+    #[test]
+    fn a_sum_read_as_numeric_is_the_whole_number_or_an_error() {
+        let read = |raw: Vec<u8>| Numeric::from_sql(&Type::NUMERIC, &raw).map(|n| n.0);
+        assert_eq!(read(numeric(1, 0, 0, &[1234, 5678])).unwrap(), 12_345_678);
+        assert_eq!(read(numeric(0, 0x4000, 0, &[42])).unwrap(), -42);
+        assert_eq!(read(numeric(2, 0, 0, &[7])).unwrap(), 700_000_000);
+        assert_eq!(read(numeric(0, 0, 0, &[])).unwrap(), 0);
+        assert_eq!(
+            read(numeric(0, 0, 2, &[5, 0])).unwrap(),
+            5,
+            "a zero fraction"
+        );
+        assert!(
+            read(numeric(0, 0, 2, &[5, 5000])).is_err(),
+            "5.5 is no integer"
+        );
+        assert!(read(numeric(0, 0xC000, 0, &[])).is_err(), "NaN");
+        assert!(read(numeric(5, 0, 0, &[9999])).is_err(), "past 64 bits");
+        assert!(read(vec![0, 1]).is_err(), "cut short");
+    }
 }

@@ -372,3 +372,20 @@ impl Drop for PgReader {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_in_a_message_keeps_its_user_but_not_its_password() {
+        assert_eq!(
+            redacted("postgres://club:s3cret@db.example:5432/chain"),
+            "postgres://club@db.example:5432/chain"
+        );
+        assert_eq!(
+            redacted("postgres://127.0.0.1/chain"),
+            "postgres://127.0.0.1/chain"
+        );
+    }
+}
