@@ -81,3 +81,20 @@ async fn apply(client: &Client, now_ms: i64) -> anyhow::Result<Vec<i64>> {
     }
     Ok(done)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_the_postgres_migrations_folder_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let numbers: Vec<i64> = files.iter().map(|f| f[..4].parse().unwrap()).collect();
+        assert_eq!(numbers, MIGRATIONS.iter().map(|m| m.0).collect::<Vec<_>>());
+    }
+}

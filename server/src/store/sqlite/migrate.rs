@@ -151,6 +151,8 @@ mod tests {
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            // PostgreSQL's are in a folder of their own.
+            .filter(|f| f.ends_with(".sql"))
             .collect();
         files.sort();
         let numbers: Vec<i64> = files.iter().map(|f| f[..4].parse().unwrap()).collect();
