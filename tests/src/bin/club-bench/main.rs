@@ -34,6 +34,13 @@
 //!
 //!   cargo run --release -p club-tests --bin club-bench -- durable --runs 3 --json docs/benchmarks-durable.json
 //!
+//! `--postgres URL` runs every server on a new database of that PostgreSQL
+//! server (`postgres://user@127.0.0.1:PORT`, e.g. a cluster of
+//! scripts/pg-cluster.sh started without `fast`), and the commit baseline
+//! on it too; the report goes to docs/benchmarks-postgres.md:
+//!
+//!   cargo run --release -p club-tests --bin club-bench -- durable --runs 3 --postgres postgres://clubhall@127.0.0.1:55433
+//!
 //! CLUB_BENCH_SERVER_PREFIX runs the server under a profiler, for example
 //! `heaptrack` or `perf record -g --`; its RSS and CPU figures are then the
 //! profiler's.
@@ -93,6 +100,7 @@ fn args() -> anyhow::Result<Args> {
             }
             "--runs" => a.runs = it.next().context("--runs N")?.parse()?,
             "--json" => a.json = Some(it.next().context("--json FILE")?.into()),
+            "--postgres" => server::use_postgres(it.next().context("--postgres URL")?),
             "--attackers" => a.flood.attackers = it.next().context("--attackers N")?.parse()?,
             "--rounds" => a.lock.rounds = it.next().context("--rounds N")?.parse()?,
             "--presses" => a.lock.presses = it.next().context("--presses N")?.parse()?,
@@ -139,6 +147,9 @@ fn main() -> anyhow::Result<()> {
         ),
         // The idle scenario alone keeps the full run's report.
         "idle" => (runtime.block_on(runs(&a))?, "idle-benchmark.md"),
+        _ if server::postgres().is_some() => {
+            (runtime.block_on(runs(&a))?, "benchmarks-postgres.md")
+        }
         _ => (runtime.block_on(runs(&a))?, "benchmarks.md"),
     };
     print!("{report}");

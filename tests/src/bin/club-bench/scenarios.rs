@@ -33,13 +33,16 @@ pub async fn run(a: &Args) -> anyhow::Result<(String, BTreeMap<String, f64>)> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let header = format!(
         "# Clubhall benchmarks\n\n\
-         Command: `cargo run --release -p club-tests --bin club-bench -- {} --agents {} --seconds {}{}`  \n\
-         Machine: {cores} cores, {}; the server, the agent processes and this one share them; loopback only.\n\n",
+         Command: `cargo run --release -p club-tests --bin club-bench -- {} --agents {} --seconds {}{}{}`  \n\
+         Machine: {cores} cores, {}; the server, the agent processes and this one share them; loopback only.  \n\
+         Database: {}.\n\n",
         a.scenario,
         a.agents,
         a.seconds,
         if a.runs > 1 { format!(" --runs {}", a.runs) } else { String::new() },
-        std::env::consts::OS
+        if crate::server::postgres().is_some() { " --postgres URL" } else { "" },
+        std::env::consts::OS,
+        crate::server::backend(),
     );
     let mut r = Report::default();
     let base = baseline(&mut r).await?;
@@ -76,7 +79,10 @@ async fn baseline(r: &mut Report) -> anyhow::Result<Baseline> {
                 ms(pct(&mut echo, 0.99)),
             ],
             vec![
-                "SQLite WAL commit, synchronous=FULL, same disk".into(),
+                match crate::server::postgres() {
+                    Some(_) => "PostgreSQL commit of one row, same cluster".into(),
+                    None => "SQLite WAL commit, synchronous=FULL, same disk".into(),
+                },
                 ms(b.commit),
                 format!(
                     "{} ({:.0} commits/s)",

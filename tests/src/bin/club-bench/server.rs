@@ -3,11 +3,54 @@
 
 use anyhow::{bail, Context};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub const OWNER_PASSWORD: &str = "bench-pass-1";
+
+/// The PostgreSQL server (`--postgres URL`) whose new databases the bench's
+/// servers run on; SQLite files when unset.
+static POSTGRES: OnceLock<String> = OnceLock::new();
+
+pub fn use_postgres(url: String) {
+    let _ = POSTGRES.set(url);
+}
+
+pub fn postgres() -> Option<&'static str> {
+    POSTGRES.get().map(String::as_str)
+}
+
+/// The name of the backend the servers run on, for the report.
+pub fn backend() -> &'static str {
+    if postgres().is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    }
+}
+
+/// A new database: a SQLite file in `dir`, or one on `--postgres`.
+pub async fn new_database(dir: &std::path::Path) -> anyhow::Result<String> {
+    let Some(server) = postgres() else {
+        return Ok(dir.join("club.db").to_string_lossy().into_owned());
+    };
+    let name = format!("bench_{}_{}", std::process::id(), rand::random::<u32>());
+    let client = pg_connect(&format!("{server}/postgres")).await?;
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    Ok(format!("{server}/{name}"))
+}
+
+/// A connection to `url`, its socket driven by a task of its own.
+pub async fn pg_connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
 
 pub struct Server {
     child: tokio::process::Child,
@@ -15,7 +58,7 @@ pub struct Server {
     /// The certificate fingerprint of a server started with TLS.
     pub pin: Option<String>,
     extra: Vec<String>,
-    database: PathBuf,
+    database: String,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -28,14 +71,18 @@ impl Server {
     /// The same with more arguments (e.g. `--tls-self-signed`).
     pub async fn start_with(extra: &[&str]) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
-        let database = dir.path().join("club.db");
-        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let database = new_database(dir.path()).await?;
+        let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        if postgres().is_some() {
+            // The self-signed certificate needs a place of its own.
+            extra.push(format!("--state-dir={}", dir.path().display()));
+        }
         let mut s = Self::spawn(&database, "127.0.0.1:0", &extra).await?;
         s._dir = Some(dir);
         Ok(s)
     }
 
-    async fn spawn(database: &Path, listen: &str, extra: &[String]) -> anyhow::Result<Server> {
+    async fn spawn(database: &str, listen: &str, extra: &[String]) -> anyhow::Result<Server> {
         let bin = std::env::current_exe()?.with_file_name("club-server");
         if !bin.exists() {
             bail!(
