@@ -38,7 +38,8 @@ cargo build --target x86_64-pc-windows-gnu -p club-agent -p club-lock --bins
 echo "== binaries (the CLI tests run the real club-agent, the lock tests club-lock)"
 cargo build --workspace --bins
 echo "== tests"
-cargo nextest run --workspace --no-fail-fast "$@"
+# tests/tests/postgres.rs is for the PostgreSQL pass below.
+cargo nextest run --workspace --no-fail-fast -E 'not binary(postgres)' "$@"
 echo "== tests on PostgreSQL: every test of a server again, each on a new database of a throw-away cluster"
 pg_dir=$(mktemp -d "${TMPDIR:-/tmp}/clubhall-pg.XXXXXX")
 pg_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

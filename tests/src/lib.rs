@@ -190,6 +190,13 @@ impl TestServer {
         Self::start_with(move |c| c.agent_offline_after_seconds = seconds).await
     }
 
+    /// A second server on this one's database (PostgreSQL only: SQLite's
+    /// file takes one server), on its own address, sharing its clock.
+    pub async fn start_beside(&self) -> TestServer {
+        let addr = "127.0.0.1:0".parse().unwrap();
+        Self::open(self.place.clone(), self.clock.clone(), addr, |_| async {}).await
+    }
+
     /// A server on a configuration changed by `configure`.
     pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestServer {
         let addr = "127.0.0.1:0".parse().unwrap();
