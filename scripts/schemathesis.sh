@@ -39,7 +39,10 @@ cleanup() {
 trap cleanup EXIT
 
 password="fuzz-owner-pass-1"
-RUST_LOG=warn NO_COLOR=1 "$server" --database "$work/club.db" --listen 127.0.0.1:0 \
+# CLUBHALL_FUZZ_DATABASE: a new, empty database to fuzz instead of a
+# SQLite file (test.sh gives one on its PostgreSQL cluster).
+database="${CLUBHALL_FUZZ_DATABASE:-$work/club.db}"
+RUST_LOG=warn NO_COLOR=1 "$server" --database "$database" --state-dir "$work" --listen 127.0.0.1:0 \
   --owner-password "$password" --demo --wol-target 127.0.0.1:9 >"$work/out" 2>"$work/err" &
 pid=$!
 base=""

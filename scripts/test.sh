@@ -51,3 +51,6 @@ CLUBHALL_TEST_POSTGRES="postgres://clubhall@127.0.0.1:$pg_port" \
   -E 'not (binary(lock_screen) | binary(windows_build) | binary(packaging) | kind(bin))' "$@"
 echo "== schemathesis: the API against its OpenAPI document"
 ./scripts/schemathesis.sh
+echo "== schemathesis again, the server on PostgreSQL"
+psql -q -h 127.0.0.1 -p "$pg_port" -U clubhall -d postgres -c "CREATE DATABASE fuzz"
+CLUBHALL_FUZZ_DATABASE="postgres://clubhall@127.0.0.1:$pg_port/fuzz" ./scripts/schemathesis.sh

@@ -14,7 +14,8 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Clubhall", description = "Club server API. Money in integer minor units; times RFC 3339 UTC. \
-        Every error is `{\"error\": {\"code\", \"message\"}}`."),
+        Every error is `{\"error\": {\"code\", \"message\"}}`. No text (in a body, a query or a path) \
+        may hold a NUL character (U+0000): it is answered 400."),
     modifiers(&BearerAuth),
     // Schemas only a query parameter names: the route macros collect the
     // bodies' schemas, not these.

@@ -38,6 +38,12 @@ fn typed<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<T, Error> {
         return Err(Error::BadRequest("body: must be a JSON object".into()));
     }
     integral_floats_as_integers(&mut v);
+    if let Some(path) = nul_at(&v, "") {
+        return Err(Error::BadRequest(format!(
+            "body: {path}: {}",
+            super::NUL_REFUSED
+        )));
+    }
     serde_path_to_error::deserialize(v).map_err(|e| {
         let path = e.path().to_string();
         match path.as_str() {
@@ -45,6 +51,31 @@ fn typed<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<T, Error> {
             _ => Error::BadRequest(format!("body: {path}: {}", e.inner())),
         }
     })
+}
+
+/// Where the body holds a string (or a field name) with a NUL character.
+fn nul_at(v: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    match v {
+        Value::String(s) if s.contains('\0') => Some(at.trim_start_matches('.').to_owned()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| nul_at(item, &format!("{at}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(k, item)| {
+            let here = format!("{at}.{k}");
+            match k.contains('\0') {
+                true => Some(here.trim_start_matches('.').to_owned()),
+                false => nul_at(item, &here),
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// A query or path with `%00` in it.
+fn nul_in_uri(part: Option<&str>) -> bool {
+    part.is_some_and(|p| p.to_ascii_lowercase().contains("%00"))
 }
 
 fn integral_floats_as_integers(v: &mut serde_json::Value) {
@@ -114,6 +145,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        if nul_in_uri(parts.uri.query()) {
+            return Err(Error::BadRequest(format!("query: {}", super::NUL_REFUSED)));
+        }
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
@@ -127,6 +161,9 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        if nul_in_uri(Some(parts.uri.path())) {
+            return Err(Error::BadRequest(format!("path: {}", super::NUL_REFUSED)));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))

@@ -180,6 +180,10 @@ fn with_security_headers(router: Router) -> Router {
 /// with a reason) is about 5 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// What a request or an agent's frame is told when its text holds a NUL
+/// character: no field needs one, and PostgreSQL stores none.
+pub const NUL_REFUSED: &str = "text may not contain a NUL character (U+0000)";
+
 /// A request must be read and answered within `limit` (30 s unless
 /// configured): a client that sends its body a byte a minute holds no
 /// connection slot for long.

@@ -12,15 +12,24 @@ pub(super) fn error(code: &str, message: impl Into<String>, press_id: Option<Str
     }
 }
 
+/// An agent's frame as its message. Text may not hold a NUL character
+/// (JSON's `\u0000`): PostgreSQL stores none, and no field needs one.
+pub(super) fn parse(text: &str) -> Result<AgentMsg, String> {
+    if text.contains("\\u0000") {
+        return Err(crate::api::NUL_REFUSED.into());
+    }
+    serde_json::from_str::<AgentMsg>(text).map_err(|e| format!("not a message: {e}"))
+}
+
 /// One text frame from an agent; answers the reply, if any.
 pub(super) async fn handle(
     service: &Service,
     device: &AgentDevice,
     text: &str,
 ) -> Option<ServerMsg> {
-    let msg = match serde_json::from_str::<AgentMsg>(text) {
+    let msg = match parse(text) {
         Ok(m) => m,
-        Err(e) => return Some(error("malformed", format!("not a message: {e}"), None)),
+        Err(e) => return Some(error("malformed", e, None)),
     };
     match msg {
         AgentMsg::Hello { .. } => {

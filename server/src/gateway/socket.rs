@@ -236,7 +236,7 @@ type Stream = futures_util::stream::SplitStream<WebSocket>;
 async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<Hello> {
     while let Some(Ok(frame)) = stream.next().await {
         match frame {
-            Message::Text(t) => match serde_json::from_str::<AgentMsg>(&t) {
+            Message::Text(t) => match super::frames::parse(&t) {
                 Ok(AgentMsg::Hello {
                     protocol_version,
                     last_applied_seq,
@@ -259,13 +259,7 @@ async fn hello(sink: &mut Sink, stream: &mut Stream) -> Option<Hello> {
                         .await;
                 }
                 Err(e) => {
-                    let _ = sink
-                        .send(encode(&error(
-                            "malformed",
-                            format!("not a message: {e}"),
-                            None,
-                        )))
-                        .await;
+                    let _ = sink.send(encode(&error("malformed", e, None))).await;
                 }
             },
             Message::Close(_) => return None,

@@ -224,6 +224,40 @@ async fn bad_input_gets_a_clear_error_and_changes_no_balance() {
             400,
             "pin",
         ),
+        // No text holds a NUL character (PostgreSQL stores none): in a
+        // body, a field's name, a query or a path.
+        (
+            Method::POST,
+            "/clients".into(),
+            None,
+            json!({"name": "Q\u{0}", "phone": "+1 555 0111"}),
+            400,
+            "body: name: text may not contain a NUL character",
+        ),
+        (
+            Method::POST,
+            "/zones".into(),
+            None,
+            json!({"name": "Z", "x\u{0}": 1}),
+            400,
+            "NUL",
+        ),
+        (
+            Method::GET,
+            "/clients?search=a%00b".into(),
+            None,
+            Value::Null,
+            400,
+            "query: text may not contain a NUL character",
+        ),
+        (
+            Method::GET,
+            "/sessions/1%00".into(),
+            None,
+            Value::Null,
+            400,
+            "path: text may not contain a NUL character",
+        ),
     ];
     for (method, path, raw, body, status, mentions) in cases {
         let (st, res) = match raw {

@@ -40,6 +40,8 @@ async fn the_gateway_refuses_strangers_and_old_agents_and_survives_bad_frames() 
         "not json",
         r#"{"type":"warp_drive"}"#,
         r#"{"type":"ack","seq":"x"}"#,
+        // No text holds a NUL character (PostgreSQL stores none).
+        r#"{"type":"start_pressed","session_id":1,"press_id":"p\u0000"}"#,
     ] {
         ws.send(Message::text(bad)).await.unwrap();
         match recv(&mut ws).await {
