@@ -19,7 +19,8 @@ pub enum Store {
 /// statement and answers its commit once durable.
 pub enum Tx {
     Sqlite(SqliteTx),
-    Postgres(PgTx),
+    /// Boxed: it holds its connection.
+    Postgres(Box<PgTx>),
 }
 
 /// A connection lent for reads.
@@ -73,7 +74,7 @@ impl Store {
     pub async fn write(&self) -> Result<Tx> {
         match self {
             Store::Sqlite(s) => s.write().await.map(Tx::Sqlite),
-            Store::Postgres(s) => s.write().await.map(Tx::Postgres),
+            Store::Postgres(s) => s.write().await.map(|t| Tx::Postgres(Box::new(t))),
         }
     }
 
@@ -152,7 +153,7 @@ impl Tx {
     pub async fn commit(self) -> Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit().await,
-            Tx::Postgres(t) => t.commit().await,
+            Tx::Postgres(t) => (*t).commit().await,
         }
     }
 
@@ -161,7 +162,7 @@ impl Tx {
     pub async fn commit_then(self, after: impl FnOnce() + Send + 'static) -> Result<()> {
         match self {
             Tx::Sqlite(t) => t.commit_then(after).await,
-            Tx::Postgres(t) => t.commit_then(after).await,
+            Tx::Postgres(t) => (*t).commit_then(after).await,
         }
     }
 
@@ -180,7 +181,7 @@ impl Deref for Tx {
     fn deref(&self) -> &Conn {
         match self {
             Tx::Sqlite(t) => &**t,
-            Tx::Postgres(t) => &**t,
+            Tx::Postgres(t) => &***t,
         }
     }
 }
@@ -189,7 +190,7 @@ impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
         match self {
             Tx::Sqlite(t) => &mut **t,
-            Tx::Postgres(t) => &mut **t,
+            Tx::Postgres(t) => &mut ***t,
         }
     }
 }

@@ -4,10 +4,16 @@
 //! decode through the same [`Row`] as SQLite's.
 //!
 //! The areas' functions are synchronous (SQLite runs them where they are
-//! called). A PostgreSQL connection's socket is driven by a runtime of its
-//! own, on the `pg-io` thread; a statement's caller waits for its answer
-//! where it is, on whichever thread and runtime it is (a reader in a
-//! request, an operation on a blocking thread).
+//! called). A connection is linked one of two ways:
+//!
+//! - **shared**: its socket is driven by a runtime of its own, on the
+//!   `pg-io` thread; a statement's caller waits for its answer wherever it
+//!   is, on any thread and runtime (a reader in a request, an async
+//!   transaction);
+//! - **own**: PostgreSQL's synchronous client, whose socket the waiting
+//!   thread drives itself: no other thread of this process wakes for an
+//!   answer. Only for a blocking thread (an operation run whole): it cannot
+//!   wait inside an async task, nor be dropped there (see `Drop`).
 
 use crate::store::sql::cache::Cache;
 use crate::store::sql::{Error, Ref, Result, Row, Sql, ToArg};
@@ -62,9 +68,22 @@ pub(super) fn wait<T>(
     Ok(futures_executor::block_on(f)?)
 }
 
+/// How a connection reaches PostgreSQL (see the module).
+pub(super) enum Link {
+    Shared(Client),
+    /// `None` only while it is dropped.
+    Own(RefCell<Option<postgres::Client>>),
+}
+
+impl Link {
+    fn own(c: &RefCell<Option<postgres::Client>>) -> std::cell::RefMut<'_, postgres::Client> {
+        std::cell::RefMut::map(c.borrow_mut(), |c| c.as_mut().expect("a live connection"))
+    }
+}
+
 /// A connection of the store: an operation's or a reader's.
 pub struct PgDb {
-    pub(super) client: Client,
+    pub(super) link: Link,
     statements: RefCell<HashMap<String, Statement>>,
     cache: Option<Arc<Cache>>,
     /// Wrote a cached table in the open transaction.
@@ -73,11 +92,45 @@ pub struct PgDb {
 
 impl PgDb {
     pub(super) fn new(client: Client, cache: Option<Arc<Cache>>) -> Self {
+        Self::linked(Link::Shared(client), cache)
+    }
+
+    /// A connection of its own, for a blocking thread.
+    pub(super) fn own(url: &str) -> Result<Self> {
+        let client = postgres::Client::connect(url, tokio_postgres::NoTls)?;
+        Ok(Self::linked(Link::Own(RefCell::new(Some(client))), None))
+    }
+
+    fn linked(link: Link, cache: Option<Arc<Cache>>) -> Self {
         PgDb {
-            client,
+            link,
             statements: RefCell::new(HashMap::new()),
             cache,
             wrote_cached: false,
+        }
+    }
+
+    /// The shared client, for the async transaction's own statements.
+    pub(super) fn shared(&self) -> &Client {
+        match &self.link {
+            Link::Shared(c) => c,
+            Link::Own(_) => unreachable!("an own connection in an async transaction"),
+        }
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        match &self.link {
+            Link::Shared(c) => c.is_closed(),
+            Link::Own(c) => c.borrow().as_ref().is_none_or(|c| c.is_closed()),
+        }
+    }
+
+    /// Statements without parameters (transaction control), waited for
+    /// here.
+    pub(super) fn batch(&self, sql: &str) -> Result<()> {
+        match &self.link {
+            Link::Shared(c) => wait(c.batch_execute(sql)),
+            Link::Own(c) => Ok(Link::own(c).batch_execute(sql)?),
         }
     }
 
@@ -99,7 +152,10 @@ impl PgDb {
         if let Some(st) = self.statements.borrow().get(sql) {
             return Ok(st.clone());
         }
-        let st = wait(self.client.prepare(&placeholders(sql)))?;
+        let st = match &self.link {
+            Link::Shared(c) => wait(c.prepare(&placeholders(sql)))?,
+            Link::Own(c) => Link::own(c).prepare(&placeholders(sql))?,
+        };
         let mut kept = self.statements.borrow_mut();
         if kept.len() >= STATEMENT_CACHE {
             kept.clear();
@@ -112,7 +168,24 @@ impl PgDb {
         let st = self.statement(sql)?;
         let args: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.arg())).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        wait(self.client.query(&st, &refs))
+        match &self.link {
+            Link::Shared(c) => wait(c.query(&st, &refs)),
+            Link::Own(c) => Ok(Link::own(c).query(&st, &refs)?),
+        }
+    }
+}
+
+impl Drop for PgDb {
+    /// An own connection holds a runtime, which may not be dropped inside
+    /// an async task: it goes on a thread of its own.
+    fn drop(&mut self) {
+        if let Link::Own(c) = &mut self.link {
+            if let Some(client) = c.get_mut().take() {
+                let _ = std::thread::Builder::new()
+                    .name("pg-close".into())
+                    .spawn(move || drop(client));
+            }
+        }
     }
 }
 
@@ -121,7 +194,11 @@ impl Sql for PgDb {
         let st = self.statement(sql)?;
         let args: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.arg())).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        Ok(wait(self.client.execute(&st, &refs))? as usize)
+        let n = match &self.link {
+            Link::Shared(c) => wait(c.execute(&st, &refs))?,
+            Link::Own(c) => Link::own(c).execute(&st, &refs)?,
+        };
+        Ok(n as usize)
     }
 
     fn insert(&self, sql: &str, args: &[&dyn ToArg]) -> Result<i64> {

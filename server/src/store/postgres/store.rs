@@ -19,8 +19,10 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// The advisory lock every operation's transaction holds: one writer at a
 /// time on the database, whichever server it runs on.
 const WRITE_LOCK: i64 = 0x436c_7562_6861_6c6c; // "Clubhall"
-/// Connections for operations at most (they take the write lock in turn).
-const WRITERS: usize = 8;
+/// Connections for operations at most (they take the write lock in turn):
+/// those run whole on a blocking thread, and async transactions.
+const OPERATIONS: usize = 8;
+const WRITERS: usize = 4;
 /// Connections for reads at most.
 const READERS: usize = 8;
 /// How long an operation or a read waits for a free connection.
@@ -28,6 +30,9 @@ const PATIENCE: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct PgStore {
+    /// Own connections (see `conn`), for operations run whole.
+    operations: Arc<Pool>,
+    /// Shared connections, for async transactions.
     writers: Arc<Pool>,
     readers: Arc<Pool>,
     sequencer: Arc<Sequencer>,
@@ -52,24 +57,35 @@ impl Pool {
     }
 
     async fn get(&self) -> Result<(PgDb, OwnedSemaphorePermit)> {
-        let permit = tokio::time::timeout(PATIENCE, self.free.clone().acquire_owned())
-            .await
-            .map_err(|_| Error::Busy)?
-            .map_err(|_| Error::Busy)?;
-        loop {
-            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-            match idle {
-                Some(db) if db.client.is_closed() => continue,
-                Some(db) => return Ok((db, permit)),
-                None => break,
-            }
+        let permit = self.permit().await?;
+        if let Some(db) = self.idle() {
+            return Ok((db, permit));
         }
         let client = connect(&self.url).await.map_err(unreachable)?;
         Ok((PgDb::new(client, None), permit))
     }
 
+    /// A place in the pool, waited for `PATIENCE` at most.
+    async fn permit(&self) -> Result<OwnedSemaphorePermit> {
+        tokio::time::timeout(PATIENCE, self.free.clone().acquire_owned())
+            .await
+            .map_err(|_| Error::Busy)?
+            .map_err(|_| Error::Busy)
+    }
+
+    /// An idle connection that is still open, if any.
+    fn idle(&self) -> Option<PgDb> {
+        loop {
+            let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            match idle {
+                Some(db) if db.is_closed() => continue,
+                other => return other,
+            }
+        }
+    }
+
     fn put(&self, db: PgDb) {
-        if !db.client.is_closed() {
+        if !db.is_closed() {
             self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(db);
         }
     }
@@ -79,7 +95,7 @@ impl Pool {
         db.rolled_back();
         let pool = self.clone();
         io().spawn(async move {
-            if db.client.batch_execute("ROLLBACK").await.is_ok() {
+            if db.shared().batch_execute("ROLLBACK").await.is_ok() {
                 pool.put(db);
             }
             drop(permit);
@@ -107,6 +123,7 @@ impl PgStore {
         })?;
         migrate::run(&client, chrono::Utc::now().timestamp_millis()).await?;
         Ok(PgStore {
+            operations: Pool::new(url, OPERATIONS),
             writers: Pool::new(url, WRITERS),
             readers: Pool::new(url, READERS),
             sequencer: Arc::new(Sequencer::default()),
@@ -131,7 +148,7 @@ impl PgStore {
     pub async fn write(&self) -> Result<PgTx> {
         let (db, permit) = self.writers.get().await?;
         let begun = db
-            .client
+            .shared()
             .batch_execute(&format!(
                 "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
             ))
@@ -177,24 +194,88 @@ impl PgStore {
         E: From<Error> + Send + 'static,
     {
         let asked = Instant::now();
-        let mut tx = self.write().await?;
-        self.stats
-            .queue_seconds
-            .observe(asked.elapsed().as_secs_f64());
-        let mut db = tx.db.take().expect("a live transaction");
-        let timing = self.stats.operation_seconds.clone();
+        let permit = self.operations.permit().await?;
+        let idle = self.operations.idle();
+        let store = self.clone();
         let ran = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let out = op(&mut db);
-            timing.observe(started.elapsed().as_secs_f64());
-            (db, out)
+            let _permit = permit;
+            store.run_here(idle, asked, op)
         })
-        .await;
-        let (db, out) = ran.map_err(|e| Error::Other(format!("an operation failed: {e}")))?;
-        tx.db = Some(db);
-        let (value, after) = out?;
-        tx.commit_then(after).await?;
-        Ok(value)
+        .await
+        .map_err(|e| Error::Other(format!("an operation failed: {e}")))?;
+        let (out, ticket) = ran?;
+        if let Some(ticket) = ticket {
+            self.sequencer.ran(ticket).await;
+        }
+        out
+    }
+
+    /// An operation on this blocking thread, on an own connection: the
+    /// lock, its statements, the COMMIT and its `after`. Answers its
+    /// outcome, and its ticket when it committed.
+    #[allow(clippy::type_complexity)] // the outcome and its place in order
+    fn run_here<T, E: From<Error>>(
+        &self,
+        idle: Option<PgDb>,
+        asked: Instant,
+        op: impl FnOnce(&mut Conn) -> Done<T, E>,
+    ) -> Result<(std::result::Result<T, E>, Option<u64>)> {
+        // An idle connection the database server closed meanwhile fails
+        // its BEGIN, which did nothing: the next one is tried.
+        let (mut idle, mut tries) = (idle, 0);
+        let mut db = loop {
+            let db = match idle.take().or_else(|| self.operations.idle()) {
+                Some(db) => db,
+                None => PgDb::own(&self.operations.url).map_err(unreachable)?,
+            };
+            match db.batch(&format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
+            )) {
+                Ok(()) => break db,
+                Err(_) if db.is_closed() && tries < OPERATIONS => tries += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        // Passed on (done without an `after`) however this ends, also by
+        // a panic in `op`.
+        let mut ticket = Ticket {
+            sequencer: &self.sequencer,
+            ticket: self.sequencer.ticket(),
+            done: false,
+        };
+        let stats = &self.stats;
+        stats.queue_seconds.observe(asked.elapsed().as_secs_f64());
+        let started = Instant::now();
+        let out = op(&mut db);
+        stats
+            .operation_seconds
+            .observe(started.elapsed().as_secs_f64());
+        let (value, after) = match out {
+            Ok(done) => done,
+            Err(e) => {
+                db.rolled_back();
+                if db.batch("ROLLBACK").is_ok() {
+                    self.operations.put(db);
+                }
+                return Ok((Err(e), None));
+            }
+        };
+        let committing = Instant::now();
+        if let Err(e) = db.batch("COMMIT") {
+            // Whether it committed is unknown: the connection goes.
+            db.rolled_back();
+            return Ok((Err(e.into()), None));
+        }
+        stats
+            .commit_seconds
+            .observe(committing.elapsed().as_secs_f64());
+        stats.commits.inc();
+        stats.batch_operations.observe(1.0);
+        db.committed();
+        self.operations.put(db);
+        ticket.done = true;
+        self.sequencer.done(ticket.ticket, Some(after));
+        Ok((Ok(value), Some(ticket.ticket)))
     }
 
     /// A reader: each query sees what was committed when it ran.
@@ -213,7 +294,7 @@ impl PgStore {
     pub async fn snapshot(&self) -> Result<PgReader> {
         let mut r = self.read().await?;
         let db = r.db.as_ref().expect("a reader in use");
-        db.client
+        db.shared()
             .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
         r.in_transaction = true;
@@ -229,9 +310,25 @@ impl PgStore {
     }
 
     pub async fn close(&self) {
-        for pool in [&self.writers, &self.readers] {
+        for pool in [&self.operations, &self.writers, &self.readers] {
             pool.free.close();
             pool.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        }
+    }
+}
+
+/// An operation's place in the order of events, passed on if it ends
+/// without committing.
+struct Ticket<'a> {
+    sequencer: &'a Sequencer,
+    ticket: u64,
+    done: bool,
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.sequencer.done(self.ticket, None);
         }
     }
 }
@@ -292,7 +389,7 @@ impl PgTx {
         let committed = io().spawn(async move {
             let store = committing;
             let started = Instant::now();
-            match db.client.batch_execute("COMMIT").await {
+            match db.shared().batch_execute("COMMIT").await {
                 Ok(()) => {
                     let stats = &store.stats;
                     stats
