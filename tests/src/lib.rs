@@ -81,21 +81,16 @@ impl Place {
     /// `sql`, answering the database's refusal.
     pub async fn try_sql(&self, batch: &str) -> Result<(), String> {
         if self.database.contains("://") {
-            let (client, connection) =
-                tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
-                    .await
-                    .expect("the test database can be reached");
-            let conn = tokio::spawn(connection);
-            let done = client
+            let client = pg_connect(&self.database)
+                .await
+                .expect("the test database can be reached");
+            client
                 .batch_execute(batch)
                 .await
                 .map_err(|e| match e.as_db_error() {
                     Some(db) => db.message().to_owned(),
                     None => e.to_string(),
-                });
-            drop(client);
-            let _ = conn.await;
-            done
+                })
         } else {
             let c = rusqlite::Connection::open(&self.database).expect("the SQLite file opens");
             c.busy_timeout(WAIT).expect("a busy timeout");
@@ -104,11 +99,33 @@ impl Place {
     }
 }
 
+/// A connection to the PostgreSQL database at `url`; its socket is driven
+/// by a task of its own, which ends when the client is dropped.
+pub async fn pg_connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to {url}: {e}"))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
 /// A new, empty database for a server: a SQLite file in `dir`, or on
 /// PostgreSQL (see [`POSTGRES_ENV`]) a database of its own.
 pub async fn new_database(dir: &std::path::Path) -> String {
-    let Ok(server) = std::env::var(POSTGRES_ENV) else {
-        return dir.join("club.db").to_string_lossy().into_owned();
+    let server = std::env::var(POSTGRES_ENV).ok();
+    new_database_on(server.as_deref(), dir)
+        .await
+        .unwrap_or_else(|e| panic!("{POSTGRES_ENV}: {e}"))
+}
+
+/// A new, empty database: a SQLite file in `dir`, or a database of its own
+/// on the PostgreSQL server at `postgres` (`postgres://user@host:port`).
+pub async fn new_database_on(
+    postgres: Option<&str>,
+    dir: &std::path::Path,
+) -> anyhow::Result<String> {
+    let Some(server) = postgres else {
+        return Ok(dir.join("club.db").to_string_lossy().into_owned());
     };
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let name = format!(
@@ -117,18 +134,11 @@ pub async fn new_database(dir: &std::path::Path) -> String {
         NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         rand::random::<u32>()
     );
-    let (client, connection) =
-        tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
-            .await
-            .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={server} cannot be reached: {e}"));
-    let conn = tokio::spawn(connection);
-    client
+    pg_connect(&format!("{server}/postgres"))
+        .await?
         .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await
-        .expect("a new test database");
-    drop(client);
-    let _ = conn.await;
-    format!("{server}/{name}")
+        .await?;
+    Ok(format!("{server}/{name}"))
 }
 
 /// A fixed, ordinary afternoon: tests never depend on the real date.

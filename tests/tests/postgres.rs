@@ -141,10 +141,7 @@ fn sqlite_schema(path: &std::path::Path) -> Schema {
 }
 
 async fn postgres_schema(url: &str) -> Schema {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let conn = tokio::spawn(connection);
+    let client = pg_connect(url).await.unwrap();
     let columns = client
         .query(
             "SELECT table_name::text, column_name::text FROM information_schema.columns \
@@ -168,8 +165,6 @@ async fn postgres_schema(url: &str) -> Schema {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    drop(client);
-    let _ = conn.await;
     (columns, indexes)
 }
 

@@ -38,7 +38,8 @@ fn typed<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<T, Error> {
         return Err(Error::BadRequest("body: must be a JSON object".into()));
     }
     integral_floats_as_integers(&mut v);
-    if let Some(path) = nul_at(&v, "") {
+    if let Some(path) = nul_at(&v) {
+        let path = path.trim_start_matches('.');
         return Err(Error::BadRequest(format!(
             "body: {path}: {}",
             super::NUL_REFUSED
@@ -53,29 +54,27 @@ fn typed<T: DeserializeOwned>(mut v: serde_json::Value) -> Result<T, Error> {
     })
 }
 
-/// Where the body holds a string (or a field name) with a NUL character.
-fn nul_at(v: &serde_json::Value, at: &str) -> Option<String> {
+/// Where the body holds a string (or a field name) with a NUL character,
+/// as `.field[index]…`; the path is only written for the one found.
+fn nul_at(v: &serde_json::Value) -> Option<String> {
     use serde_json::Value;
     match v {
-        Value::String(s) if s.contains('\0') => Some(at.trim_start_matches('.').to_owned()),
+        Value::String(s) => s.contains('\0').then(String::new),
         Value::Array(items) => items
             .iter()
             .enumerate()
-            .find_map(|(i, item)| nul_at(item, &format!("{at}[{i}]"))),
-        Value::Object(fields) => fields.iter().find_map(|(k, item)| {
-            let here = format!("{at}.{k}");
-            match k.contains('\0') {
-                true => Some(here.trim_start_matches('.').to_owned()),
-                false => nul_at(item, &here),
-            }
+            .find_map(|(i, item)| Some(format!("[{i}]{}", nul_at(item)?))),
+        Value::Object(fields) => fields.iter().find_map(|(k, item)| match k.contains('\0') {
+            true => Some(format!(".{k}")),
+            false => Some(format!(".{k}{}", nul_at(item)?)),
         }),
         _ => None,
     }
 }
 
-/// A query or path with `%00` in it.
+/// A query or path with `%00` (a NUL character, percent-encoded) in it.
 fn nul_in_uri(part: Option<&str>) -> bool {
-    part.is_some_and(|p| p.to_ascii_lowercase().contains("%00"))
+    part.is_some_and(|p| p.contains("%00"))
 }
 
 fn integral_floats_as_integers(v: &mut serde_json::Value) {

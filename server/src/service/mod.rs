@@ -132,7 +132,7 @@ pub struct Service {
 
 impl Service {
     pub fn new(store: Store, bus: Bus, clock: SharedClock, token_ttl_hours: i64) -> Self {
-        let metrics = crate::metrics::Metrics::new(store.writer_stats());
+        let metrics = crate::metrics::Metrics::new(Some(store.writer_stats()));
         Service {
             metrics,
             readiness: Arc::default(),

@@ -50,10 +50,6 @@ impl Store {
         }
     }
 
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Store::Postgres(_))
-    }
-
     /// Whether the database takes a write now; answers the newest
     /// migration it has applied.
     pub async fn probe(&self) -> Result<i64> {
@@ -64,10 +60,10 @@ impl Store {
     }
 
     /// The writer's figures, for the server's metrics.
-    pub fn writer_stats(&self) -> Option<crate::metrics::WriterStats> {
+    pub fn writer_stats(&self) -> crate::metrics::WriterStats {
         match self {
-            Store::Sqlite(s) => Some(s.writer_stats()),
-            Store::Postgres(s) => Some(s.writer_stats()),
+            Store::Sqlite(s) => s.writer_stats(),
+            Store::Postgres(s) => s.writer_stats(),
         }
     }
 
@@ -107,22 +103,6 @@ impl Store {
         match self {
             Store::Sqlite(s) => s.read().await.map(Reader::Sqlite),
             Store::Postgres(s) => s.read().await.map(Reader::Postgres),
-        }
-    }
-
-    /// COMMITs issued so far.
-    pub fn commits(&self) -> u64 {
-        match self {
-            Store::Sqlite(s) => s.commits(),
-            Store::Postgres(s) => s.commits(),
-        }
-    }
-
-    /// fsyncs of the WAL SQLite's flusher made so far.
-    pub fn flushes(&self) -> u64 {
-        match self {
-            Store::Sqlite(s) => s.flushes(),
-            Store::Postgres(_) => 0,
         }
     }
 

@@ -20,7 +20,7 @@ use crate::store::sql::{Error, Ref, Result, Row, Sql, ToArg};
 use bytes::BytesMut;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::{Client, Statement};
 
@@ -82,31 +82,29 @@ impl Link {
 }
 
 /// A connection of the store: an operation's or a reader's.
+///
+/// It keeps no cache of rarely changing reads: another server on the
+/// database may change them.
 pub struct PgDb {
     pub(super) link: Link,
     statements: RefCell<HashMap<String, Statement>>,
-    cache: Option<Arc<Cache>>,
-    /// Wrote a cached table in the open transaction.
-    wrote_cached: bool,
 }
 
 impl PgDb {
-    pub(super) fn new(client: Client, cache: Option<Arc<Cache>>) -> Self {
-        Self::linked(Link::Shared(client), cache)
+    pub(super) fn new(client: Client) -> Self {
+        Self::linked(Link::Shared(client))
     }
 
     /// A connection of its own, for a blocking thread.
     pub(super) fn own(url: &str) -> Result<Self> {
         let client = postgres::Client::connect(url, tokio_postgres::NoTls)?;
-        Ok(Self::linked(Link::Own(RefCell::new(Some(client))), None))
+        Ok(Self::linked(Link::Own(RefCell::new(Some(client)))))
     }
 
-    fn linked(link: Link, cache: Option<Arc<Cache>>) -> Self {
+    fn linked(link: Link) -> Self {
         PgDb {
             link,
             statements: RefCell::new(HashMap::new()),
-            cache,
-            wrote_cached: false,
         }
     }
 
@@ -134,20 +132,6 @@ impl PgDb {
         }
     }
 
-    /// Its transaction committed: the cache drops what it changed.
-    pub(super) fn committed(&mut self) {
-        if std::mem::take(&mut self.wrote_cached) {
-            if let Some(cache) = &self.cache {
-                cache.invalidate();
-            }
-        }
-    }
-
-    /// Its transaction rolled back: nothing it wrote happened.
-    pub(super) fn rolled_back(&mut self) {
-        self.wrote_cached = false;
-    }
-
     fn statement(&self, sql: &str) -> Result<Statement> {
         if let Some(st) = self.statements.borrow().get(sql) {
             return Ok(st.clone());
@@ -164,14 +148,25 @@ impl PgDb {
         Ok(st)
     }
 
-    fn execute(&self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<tokio_postgres::Row>> {
+    /// `call` with the statement for `sql`, `args` encoded for it, and
+    /// the connection.
+    fn with<R>(
+        &self,
+        sql: &str,
+        args: &[&dyn ToArg],
+        call: impl FnOnce(&Link, &Statement, &[&(dyn ToSql + Sync)]) -> Result<R>,
+    ) -> Result<R> {
         let st = self.statement(sql)?;
         let args: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.arg())).collect();
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        match &self.link {
-            Link::Shared(c) => wait(c.query(&st, &refs)),
-            Link::Own(c) => Ok(Link::own(c).query(&st, &refs)?),
-        }
+        call(&self.link, &st, &refs)
+    }
+
+    fn query(&self, sql: &str, args: &[&dyn ToArg]) -> Result<Vec<tokio_postgres::Row>> {
+        self.with(sql, args, |link, st, args| match link {
+            Link::Shared(c) => wait(c.query(st, args)),
+            Link::Own(c) => Ok(Link::own(c).query(st, args)?),
+        })
     }
 }
 
@@ -191,18 +186,15 @@ impl Drop for PgDb {
 
 impl Sql for PgDb {
     fn run(&self, sql: &str, args: &[&dyn ToArg]) -> Result<usize> {
-        let st = self.statement(sql)?;
-        let args: Vec<PgArg<'_>> = args.iter().map(|a| PgArg(a.arg())).collect();
-        let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|a| a as _).collect();
-        let n = match &self.link {
-            Link::Shared(c) => wait(c.execute(&st, &refs))?,
-            Link::Own(c) => Link::own(c).execute(&st, &refs)?,
-        };
+        let n = self.with(sql, args, |link, st, args| match link {
+            Link::Shared(c) => wait(c.execute(st, args)),
+            Link::Own(c) => Ok(Link::own(c).execute(st, args)?),
+        })?;
         Ok(n as usize)
     }
 
     fn insert(&self, sql: &str, args: &[&dyn ToArg]) -> Result<i64> {
-        let rows = self.execute(&format!("{sql} RETURNING id"), args)?;
+        let rows = self.query(&format!("{sql} RETURNING id"), args)?;
         match rows.first() {
             Some(r) => Ok(r.try_get::<_, i64>(0)?),
             None => Err(Error::Other(format!("no id answered {sql}"))),
@@ -215,7 +207,7 @@ impl Sql for PgDb {
         args: &[&dyn ToArg],
         each: &mut dyn FnMut(&dyn Row) -> Result<bool>,
     ) -> Result<()> {
-        for r in self.execute(sql, args)? {
+        for r in self.query(sql, args)? {
             if !each(&PgRow(&r))? {
                 break;
             }
@@ -224,16 +216,14 @@ impl Sql for PgDb {
     }
 
     fn cache(&self) -> Option<&Cache> {
-        self.cache.as_deref()
+        None
     }
 
     fn wrote_cached(&self) -> bool {
-        self.wrote_cached
+        false
     }
 
-    fn writes_cached(&mut self) {
-        self.wrote_cached = true;
-    }
+    fn writes_cached(&mut self) {}
 }
 
 /// The areas' placeholders as PostgreSQL writes them: `?N` is `$N`, a bare

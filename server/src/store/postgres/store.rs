@@ -16,9 +16,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The advisory lock every operation's transaction holds: one writer at a
-/// time on the database, whichever server it runs on.
-const WRITE_LOCK: i64 = 0x436c_7562_6861_6c6c; // "Clubhall"
+/// How every operation's transaction begins: with the advisory lock that
+/// lets one writer at a time on the database, whichever server it runs on
+/// (its key is "Clubhall" in ASCII, as a big-endian i64; a test checks).
+const BEGIN_LOCKED: &str = "BEGIN; SELECT pg_advisory_xact_lock(4858387163544382572)";
 /// Connections for operations at most (they take the write lock in turn):
 /// those run whole on a blocking thread, and async transactions.
 const OPERATIONS: usize = 8;
@@ -62,7 +63,7 @@ impl Pool {
             return Ok((db, permit));
         }
         let client = connect(&self.url).await.map_err(unreachable)?;
-        Ok((PgDb::new(client, None), permit))
+        Ok((PgDb::new(client), permit))
     }
 
     /// A place in the pool, waited for `PATIENCE` at most.
@@ -91,8 +92,7 @@ impl Pool {
     }
 
     /// Ends `db`'s open transaction off the caller's thread, then keeps it.
-    fn roll_back(self: &Arc<Self>, mut db: PgDb, permit: OwnedSemaphorePermit) {
-        db.rolled_back();
+    fn roll_back(self: &Arc<Self>, db: PgDb, permit: OwnedSemaphorePermit) {
         let pool = self.clone();
         io().spawn(async move {
             if db.shared().batch_execute("ROLLBACK").await.is_ok() {
@@ -147,12 +147,7 @@ impl PgStore {
     /// An operation's transaction, holding the write lock.
     pub async fn write(&self) -> Result<PgTx> {
         let (db, permit) = self.writers.get().await?;
-        let begun = db
-            .shared()
-            .batch_execute(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-            ))
-            .await;
+        let begun = db.shared().batch_execute(BEGIN_LOCKED).await;
         if let Err(e) = begun {
             let e = Error::from(e);
             self.writers.roll_back(db, permit);
@@ -168,24 +163,10 @@ impl PgStore {
     }
 
     /// An operation run whole on a blocking thread: undone if it fails,
-    /// answered once committed, after its `after` ran. It runs to its end
-    /// in a task of its own, also when its caller goes away (as on
-    /// SQLite's writer thread).
+    /// answered once committed, after its `after` ran. Once it has a
+    /// connection it runs to its end, also when its caller goes away (as
+    /// on SQLite's writer thread).
     pub async fn run<T, E>(
-        &self,
-        op: impl FnOnce(&mut Conn) -> Done<T, E> + Send + 'static,
-    ) -> std::result::Result<T, E>
-    where
-        T: Send + 'static,
-        E: From<Error> + Send + 'static,
-    {
-        let store = self.clone();
-        tokio::spawn(async move { store.run_whole(op).await })
-            .await
-            .map_err(|e| E::from(Error::Other(format!("an operation failed: {e}"))))?
-    }
-
-    async fn run_whole<T, E>(
         &self,
         op: impl FnOnce(&mut Conn) -> Done<T, E> + Send + 'static,
     ) -> std::result::Result<T, E>
@@ -228,9 +209,7 @@ impl PgStore {
                 Some(db) => db,
                 None => PgDb::own(&self.operations.url).map_err(unreachable)?,
             };
-            match db.batch(&format!(
-                "BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK})"
-            )) {
+            match db.batch(BEGIN_LOCKED) {
                 Ok(()) => break db,
                 Err(_) if db.is_closed() && tries < OPERATIONS => tries += 1,
                 Err(e) => return Err(e),
@@ -253,7 +232,6 @@ impl PgStore {
         let (value, after) = match out {
             Ok(done) => done,
             Err(e) => {
-                db.rolled_back();
                 if db.batch("ROLLBACK").is_ok() {
                     self.operations.put(db);
                 }
@@ -263,15 +241,9 @@ impl PgStore {
         let committing = Instant::now();
         if let Err(e) = db.batch("COMMIT") {
             // Whether it committed is unknown: the connection goes.
-            db.rolled_back();
             return Ok((Err(e.into()), None));
         }
-        stats
-            .commit_seconds
-            .observe(committing.elapsed().as_secs_f64());
-        stats.commits.inc();
-        stats.batch_operations.observe(1.0);
-        db.committed();
+        self.count_commit(committing);
         self.operations.put(db);
         ticket.done = true;
         self.sequencer.done(ticket.ticket, Some(after));
@@ -301,8 +273,14 @@ impl PgStore {
         Ok(r)
     }
 
-    pub fn commits(&self) -> u64 {
-        self.stats.commits.get()
+    /// A COMMIT that began at `started` went through: one operation each.
+    fn count_commit(&self, started: Instant) {
+        let stats = &self.stats;
+        stats
+            .commit_seconds
+            .observe(started.elapsed().as_secs_f64());
+        stats.commits.inc();
+        stats.batch_operations.observe(1.0);
     }
 
     pub fn writer_stats(&self) -> WriterStats {
@@ -381,7 +359,7 @@ impl PgTx {
     /// committed operation's events unpublished, nor hold up the next
     /// operation's.
     pub async fn commit_then(mut self, after: impl FnOnce() + Send + 'static) -> Result<()> {
-        let mut db = self.db.take().expect("a live transaction");
+        let db = self.db.take().expect("a live transaction");
         let permit = self.permit.take().expect("a live transaction");
         let (store, ticket) = (self.store.clone(), self.ticket);
         self.finished = true;
@@ -391,13 +369,7 @@ impl PgTx {
             let started = Instant::now();
             match db.shared().batch_execute("COMMIT").await {
                 Ok(()) => {
-                    let stats = &store.stats;
-                    stats
-                        .commit_seconds
-                        .observe(started.elapsed().as_secs_f64());
-                    stats.commits.inc();
-                    stats.batch_operations.observe(1.0);
-                    db.committed();
+                    store.count_commit(started);
                     store.writers.put(db);
                     drop(permit);
                     store
@@ -431,8 +403,6 @@ impl Drop for PgTx {
         if let (Some(db), Some(permit)) = (self.db.take(), self.permit.take()) {
             self.store.writers.roll_back(db, permit);
         }
-        // A connection an operation still holds rolls back when it is
-        // dropped (PostgreSQL ends the transaction of a closed connection).
     }
 }
 
@@ -473,6 +443,12 @@ impl Drop for PgReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_write_locks_key_is_clubhall() {
+        let key = i64::from_be_bytes(*b"Clubhall");
+        assert!(BEGIN_LOCKED.ends_with(&format!("({key})")), "{key}");
+    }
 
     #[test]
     fn a_url_in_a_message_keeps_its_user_but_not_its_password() {

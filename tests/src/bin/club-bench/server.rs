@@ -30,28 +30,6 @@ pub fn backend() -> &'static str {
     }
 }
 
-/// A new database: a SQLite file in `dir`, or one on `--postgres`.
-pub async fn new_database(dir: &std::path::Path) -> anyhow::Result<String> {
-    let Some(server) = postgres() else {
-        return Ok(dir.join("club.db").to_string_lossy().into_owned());
-    };
-    let name = format!("bench_{}_{}", std::process::id(), rand::random::<u32>());
-    let client = pg_connect(&format!("{server}/postgres")).await?;
-    client
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .await?;
-    Ok(format!("{server}/{name}"))
-}
-
-/// A connection to `url`, its socket driven by a task of its own.
-pub async fn pg_connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .with_context(|| format!("connecting to {url}"))?;
-    tokio::spawn(connection);
-    Ok(client)
-}
-
 pub struct Server {
     child: tokio::process::Child,
     pub base: String,
@@ -71,7 +49,7 @@ impl Server {
     /// The same with more arguments (e.g. `--tls-self-signed`).
     pub async fn start_with(extra: &[&str]) -> anyhow::Result<Server> {
         let dir = tempfile::tempdir()?;
-        let database = new_database(dir.path()).await?;
+        let database = club_tests::new_database_on(postgres(), dir.path()).await?;
         let mut extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         if postgres().is_some() {
             // The self-signed certificate needs a place of its own.
