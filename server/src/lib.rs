@@ -46,6 +46,8 @@ pub struct App {
     limits: serve::Limits,
     metrics_token: Option<config::Secret>,
     announce: Option<Box<dyn FnOnce(Started) + Send>>,
+    /// On a shared database: following the other servers' operations.
+    following: Option<service::chain::Following>,
 }
 
 /// What a started server tells its operator, once everything it starts is
@@ -76,6 +78,9 @@ impl App {
         let service = Service::new(store, events::Bus::new(), clock, config.token_ttl_hours)
             .with_server_cert_sha256(tls.as_ref().map(|t| t.cert_sha256.clone()))
             .with_wol_target(config.wol_target);
+        let following = service::chain::join(&service)
+            .await
+            .context("joining the other servers on the database")?;
         let generated_owner_password = service
             .bootstrap(config.owner_password.as_ref().map(config::Secret::expose))
             .await
@@ -127,6 +132,7 @@ impl App {
                 config.agent_offline_after_seconds.max(1),
             ),
             feed,
+            following,
         })
     }
 
@@ -219,6 +225,7 @@ impl App {
         let _ = commander.await;
         let _ = revoker.await;
         let _ = hub.await;
+        drop(self.following.take());
         self.service.store.close().await;
         Ok(())
     }

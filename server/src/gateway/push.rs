@@ -37,9 +37,12 @@ pub async fn close_revoked(service: Service, gateway: Gateway, shutdown: Cancell
 /// changed it has stored it already, so this is a send, not a write.
 pub async fn push_states(service: Service, gateway: Gateway, shutdown: CancellationToken) {
     let mut pushes = service.desired_pushes();
+    let mut resyncs = service.resyncs();
     loop {
         let batch = tokio::select! {
             _ = shutdown.cancelled() => return,
+            // Outcomes may have been missed (see `service::chain`).
+            _ = resyncs.changed() => current_states(&service, gateway.connected()).await,
             p = pushes.recv() => match p {
                 Ok(p) => vec![p],
                 // Missed pushes: bring every connected PC up to date.

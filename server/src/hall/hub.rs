@@ -41,6 +41,7 @@ fn event(kind: HallEventKind) -> HallEvent {
 /// Turns bus events into hall events, numbers them, and fans them out.
 pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationToken) {
     let mut bus = service.bus.subscribe();
+    let mut resyncs = service.resyncs();
     let mut online: HashMap<i64, bool> = HashMap::new();
     let mut last_metrics: HashMap<i64, Instant> = HashMap::new();
     // The last view read of each PC. Between events that change a PC, only
@@ -50,6 +51,8 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
     loop {
         let e = tokio::select! {
             _ = shutdown.cancelled() => return,
+            // Outcomes may have been missed (see `service::chain`).
+            _ = resyncs.changed() => Err(broadcast::error::RecvError::Lagged(0)),
             e = bus.recv() => e,
         };
         let e = match e {

@@ -80,7 +80,7 @@ fn compute_desired(
 
 /// A PC's new desired state under its new sequence number, published to the
 /// gateway after the operation that changed it commits.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct DesiredPush {
     pub device_id: i64,
     pub seq: u64,
@@ -291,12 +291,20 @@ impl Service {
     ) -> Result<()> {
         let now = self.now();
         let previous = self.presence(device_id);
-        let was_online = previous.online;
+        // On a shared database (see `chain`): a connection here that closes
+        // after the agent connected to another server changes nothing, and
+        // one that opens here takes the PC over.
+        let elsewhere = previous.online && !previous.here();
+        if !online && elsewhere {
+            return Ok(());
+        }
+        let was_online = previous.here();
         let metrics = metrics.map(Metrics::bounded).or(previous.metrics);
         self.set_presence(
             device_id,
             DevicePresence {
                 online,
+                instance: None,
                 last_seen_at: Some(now),
                 metrics: metrics.clone(),
             },
@@ -310,16 +318,27 @@ impl Service {
         // Kept in the database on connect and disconnect, not on every
         // heartbeat: the hall reads live presence from memory.
         let last_seen_at = previous.last_seen_at;
+        let shared = self.store.shared().then(|| self.chain.instance.clone());
         self.run(move |_, tx| {
+            if let Some(instance) = &shared {
+                if online {
+                    tx.put_presence(device_id, instance, store::ms(now))?;
+                } else if !tx.drop_presence(device_id, instance)? {
+                    // Connected to another server meanwhile.
+                    return Ok(((), Vec::new()));
+                }
+            }
             let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
             tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
             // Silent during a started session, or back from that: on record,
             // with when (the classic fraud: the client switched off to pocket
-            // the cash while the PC is played).
+            // the cash while the PC is played). An agent that moved from
+            // one server to another was not silent.
             let started = tx
                 .live_sessions(Some(device_id))?
                 .into_iter()
-                .find(|s| s.status == SessionStatus::Started);
+                .find(|s| s.status == SessionStatus::Started)
+                .filter(|_| !elsewhere);
             if let Some(s) = started {
                 let mut a = super::Actor::System.audit(
                     if online {

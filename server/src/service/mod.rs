@@ -7,6 +7,7 @@ mod actor;
 mod agents;
 mod auth;
 mod builds;
+pub mod chain;
 mod clients;
 mod commands;
 mod corrections;
@@ -92,6 +93,9 @@ impl Pass {
 #[derive(Debug, Clone, Default)]
 pub struct DevicePresence {
     pub online: bool,
+    /// The server on the database it is connected to, when not this one
+    /// (see `chain`).
+    pub instance: Option<Arc<str>>,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub metrics: Option<Metrics>,
 }
@@ -107,6 +111,8 @@ pub struct Service {
     token_ttl: chrono::Duration,
     schedule_changed: Arc<Notify>,
     presence: Arc<RwLock<HashMap<i64, DevicePresence>>>,
+    /// This server among the others on a shared database.
+    chain: Arc<chain::Membership>,
     desired_pushes: broadcast::Sender<DesiredPush>,
     /// Failed sign-ins per address and account.
     pub(crate) throttle: Arc<throttle::Throttle>,
@@ -142,6 +148,7 @@ impl Service {
             token_ttl: chrono::Duration::hours(token_ttl_hours.max(1)),
             schedule_changed: Arc::new(Notify::new()),
             presence: Arc::default(),
+            chain: Arc::default(),
             desired_pushes: broadcast::channel(DESIRED_PUSH_BACKLOG).0,
             throttle: Arc::default(),
             server_cert_sha256: None,
@@ -200,8 +207,11 @@ impl Service {
     /// Stores the new desired state of every PC the events touch, commits
     /// `tx`, then publishes both: subscribers only ever see what is durable.
     async fn commit(&self, mut tx: Tx, events: Vec<Event>) -> Result<()> {
-        let after = self.publish_after(&mut *tx, events)?;
+        let (after, outbox) = self.publish_after(&mut *tx, events)?;
         tx.commit_then(after).await?;
+        if let Some(id) = outbox {
+            self.published(id).await;
+        }
         Ok(())
     }
 
@@ -213,20 +223,31 @@ impl Service {
         op: impl FnOnce(&Service, &mut Conn) -> Result<(T, Vec<Event>)> + Send + 'static,
     ) -> Result<T> {
         let service = self.clone();
-        self.store
+        let (value, outbox) = self
+            .store
             .run(move |tx| {
                 let (value, events) = op(&service, tx)?;
-                let after = service.publish_after(tx, events)?;
-                Ok((value, after))
+                let (after, outbox) = service.publish_after(tx, events)?;
+                Ok::<_, Error>(((value, outbox), after))
             })
-            .await
+            .await?;
+        if let Some(id) = outbox {
+            self.published(id).await;
+        }
+        Ok(value)
     }
 
     /// Stores the new desired state of every PC the events touch, in the
     /// operation's transaction, and returns what publishes both once it is
     /// durable (and wakes the scheduler when a session changed: a deadline
-    /// may have moved).
-    fn publish_after(&self, c: &mut Conn, events: Vec<Event>) -> Result<AfterCommit> {
+    /// may have moved). On a shared database the outcome goes to the
+    /// outbox instead, and its id comes back: every server publishes it
+    /// from there, this one too (see `chain`).
+    fn publish_after(
+        &self,
+        c: &mut Conn,
+        events: Vec<Event>,
+    ) -> Result<(AfterCommit, Option<i64>)> {
         let mut devices: Vec<i64> = events.iter().flat_map(touched_devices).collect();
         devices.sort_unstable();
         devices.dedup();
@@ -237,20 +258,21 @@ impl Service {
                 pushes.push(p);
             }
         }
-        let (bus, desired) = (self.bus.clone(), self.desired_pushes.clone());
-        let schedule = events
-            .iter()
-            .any(|e| matches!(e, Event::Session { .. }))
-            .then(|| self.schedule_changed());
-        Ok(Box::new(move || {
-            for p in pushes {
-                let _ = desired.send(p);
+        let outcome = chain::Outcome {
+            schedule: events.iter().any(|e| matches!(e, Event::Session { .. })),
+            events,
+            pushes,
+        };
+        if self.store.shared() {
+            if outcome.is_empty() {
+                return Ok((Box::new(|| {}), None));
             }
-            bus.publish(events);
-            if let Some(s) = schedule {
-                s.notify_one();
-            }
-        }))
+            let body = serde_json::to_string(&outcome).map_err(|e| Error::Internal(e.into()))?;
+            let id = c.append_outbox(&self.chain.instance, &body)?;
+            return Ok((Box::new(|| {}), Some(id)));
+        }
+        let service = self.clone();
+        Ok((Box::new(move || service.publish_outcome(outcome)), None))
     }
 }
 

@@ -59,6 +59,21 @@ impl Store {
         }
     }
 
+    /// Whether other servers may share this database (PostgreSQL's): then
+    /// each operation's outcome reaches every server through the outbox
+    /// (`service::chain`). A SQLite file has one server.
+    pub fn shared(&self) -> bool {
+        matches!(self, Store::Postgres(_))
+    }
+
+    /// A connection woken whenever an outcome is written to the outbox.
+    pub async fn listen_outbox(&self) -> Result<super::postgres::conn::Listener> {
+        match self {
+            Store::Sqlite(_) => Err(Error::Other("a SQLite file has no outbox".into())),
+            Store::Postgres(s) => s.listen("chain_outbox").await,
+        }
+    }
+
     /// The writer's figures, for the server's metrics.
     pub fn writer_stats(&self) -> crate::metrics::WriterStats {
         match self {

@@ -6,6 +6,7 @@
 mod audit;
 mod backend;
 mod builds;
+mod chain;
 mod clients;
 mod constraint;
 mod error;
@@ -23,6 +24,7 @@ mod tariffs;
 pub use audit::*;
 pub use backend::{Reader, Store, Tx};
 pub use builds::*;
+pub use chain::*;
 pub use clients::*;
 pub use constraint::Constraint;
 pub use error::{Error, Result};
@@ -49,13 +51,24 @@ use chrono::{DateTime, TimeZone, Utc};
 /// backend answers it. The services see only this (and the row types);
 /// `sqlite` implements it on a SQLite connection.
 pub trait Club:
-    AuditLog + AgentBuilds + Clients + Hall + Orders + Schedule + Sessions + Settings + Staff + Tariffs
+    AuditLog
+    + AgentBuilds
+    + Chain
+    + Clients
+    + Hall
+    + Orders
+    + Schedule
+    + Sessions
+    + Settings
+    + Staff
+    + Tariffs
 {
 }
 
 impl<T> Club for T where
     T: AuditLog
         + AgentBuilds
+        + Chain
         + Clients
         + Hall
         + Orders

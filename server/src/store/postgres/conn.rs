@@ -61,6 +61,55 @@ pub(super) async fn connect(url: &str) -> Result<Client> {
     .map_err(|e| Error::Other(format!("connecting to PostgreSQL: {e}")))?
 }
 
+/// A connection that listens on a channel (`LISTEN`): it wakes its holder
+/// for each notification, and tells when the connection is lost.
+pub struct Listener {
+    /// Held: dropping it closes the connection.
+    _client: Client,
+    woke: tokio::sync::mpsc::Receiver<()>,
+}
+
+impl Listener {
+    /// Opens a connection to `url` that listens on `channel`.
+    pub(super) async fn open(url: &str, channel: &str) -> Result<Listener> {
+        let (url, listen) = (url.to_owned(), format!("LISTEN {channel}"));
+        io().spawn(async move {
+            let (client, mut connection) =
+                tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
+            // One wake-up stands for any number of notifications: the
+            // holder reads everything new when it wakes.
+            let (wake, woke) = tokio::sync::mpsc::channel(1);
+            tokio::spawn(async move {
+                let mut messages = futures_util::stream::poll_fn(|cx| connection.poll_message(cx));
+                while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
+                    match message {
+                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
+                            let _ = wake.try_send(());
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "the listening connection ended");
+                            break;
+                        }
+                    }
+                }
+            });
+            client.batch_execute(&listen).await?;
+            Ok(Listener {
+                _client: client,
+                woke,
+            })
+        })
+        .await
+        .map_err(|e| Error::Other(format!("connecting to PostgreSQL: {e}")))?
+    }
+
+    /// Waits for a notification; false once the connection is lost.
+    pub async fn notified(&mut self) -> bool {
+        self.woke.recv().await.is_some()
+    }
+}
+
 /// Waits for a statement's answer on this thread.
 pub(super) fn wait<T>(
     f: impl std::future::Future<Output = std::result::Result<T, tokio_postgres::Error>>,

@@ -7,11 +7,18 @@ use tokio_postgres::Client;
 
 /// Every migration: its version, name and SQL. Merged migrations are never
 /// edited; a change is a new file here and its twin for SQLite.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "club",
-    include_str!("../../../migrations/postgres/0001_club.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "club",
+        include_str!("../../../migrations/postgres/0001_club.sql"),
+    ),
+    (
+        2,
+        "chain",
+        include_str!("../../../migrations/postgres/0002_chain.sql"),
+    ),
+];
 
 /// The lock the migrating server holds.
 const MIGRATION_LOCK: i64 = 0x436c_7562_4d69_6772; // "ClubMigr"

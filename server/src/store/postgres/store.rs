@@ -273,6 +273,13 @@ impl PgStore {
         Ok(r)
     }
 
+    /// A connection that listens on `channel`.
+    pub async fn listen(&self, channel: &str) -> Result<super::conn::Listener> {
+        super::conn::Listener::open(&self.readers.url, channel)
+            .await
+            .map_err(unreachable)
+    }
+
     /// A COMMIT that began at `started` went through: one operation each.
     fn count_commit(&self, started: Instant) {
         let stats = &self.stats;

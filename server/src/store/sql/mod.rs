@@ -12,6 +12,7 @@
 mod audit;
 mod builds;
 pub(crate) mod cache;
+mod chain;
 mod clients;
 mod hall;
 mod orders;

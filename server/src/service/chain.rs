@@ -1,0 +1,377 @@
+//! Several servers on one database (PostgreSQL: a chain's servers, or one
+//! club's behind a balancer).
+//!
+//! Each operation writes its outcome (its events, its PCs' new desired
+//! states) to the outbox in its own transaction, under the write lock, so
+//! the outbox's ids are in commit order. Every server, this one included,
+//! follows the outbox in id order and publishes each outcome to the agents
+//! and hall screens connected to it: per PC and per hall, every server
+//! publishes the same order. An operation is answered once this server
+//! has published it.
+//!
+//! Servers beat in `chain_instances`. One silent for [`SILENT`] is taken
+//! for dead by the first server to notice, and the PCs connected to it go
+//! offline until their agents connect to another server.
+//! `chain_presence` says which server each PC's agent is connected to.
+
+use super::{DesiredPush, DevicePresence, Service};
+use crate::error::{Error, Result};
+use crate::store;
+use club_shared::{Event, SessionStatus};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+/// A server that has not beaten for this long is taken for dead.
+pub const SILENT: Duration = Duration::from_secs(10);
+/// How often a server beats and looks for silent ones; also how often the
+/// follower reads the outbox with no notification (a statement may fail).
+const BEAT: Duration = Duration::from_secs(2);
+/// How long an outcome stays in the outbox. A follower that lost its
+/// connection resynchronises everything when it is back, so this only
+/// needs to cover the reads of one that is slow.
+const KEEP: Duration = Duration::from_secs(600);
+/// How long an operation waits for this server to publish its outcome
+/// before it is answered anyway (a follower that cannot read the outbox).
+const PUBLISHED_WITHIN: Duration = Duration::from_secs(5);
+/// Outcomes read at once.
+const PAGE: i64 = 500;
+
+/// An operation's outcome, as the outbox keeps it.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(crate) struct Outcome {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<Event>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pushes: Vec<DesiredPush>,
+    /// A session changed: a deadline may have moved.
+    #[serde(default)]
+    pub schedule: bool,
+}
+
+impl Outcome {
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty() && self.pushes.is_empty()
+    }
+}
+
+/// This server among the others on its database.
+pub(crate) struct Membership {
+    /// Its name in `chain_instances` and the outbox.
+    pub instance: Arc<str>,
+    /// The newest outcome it has published.
+    pub followed: watch::Sender<i64>,
+    /// Counts the times its hall screens and agents must be brought up to
+    /// date from scratch: it may have missed outcomes.
+    pub resyncs: watch::Sender<u64>,
+}
+
+impl Default for Membership {
+    fn default() -> Self {
+        Membership {
+            instance: format!(
+                "server-{}-{:08x}",
+                std::process::id(),
+                rand::random::<u32>()
+            )
+            .into(),
+            followed: watch::channel(0).0,
+            resyncs: watch::channel(0).0,
+        }
+    }
+}
+
+/// The follower and the beat of a server on a shared database; both stop
+/// when this is dropped.
+pub struct Following {
+    stop: CancellationToken,
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// On a shared database: puts this server on record, learns which server
+/// every connected PC is on, and starts following the outbox and beating.
+/// Nothing on a SQLite file.
+pub async fn join(service: &Service) -> Result<Option<Following>> {
+    if !service.store.shared() {
+        return Ok(None);
+    }
+    let chain = &service.chain;
+    let last = {
+        let mut c = service.store.read().await?;
+        c.register_instance(&chain.instance)?;
+        c.outbox_last()?
+    };
+    // Presence after the outbox's end: what changes in between is both
+    // read here and followed.
+    service.load_presence().await?;
+    chain.followed.send_replace(last);
+    let stop = CancellationToken::new();
+    tokio::spawn(follow(service.clone(), last, stop.clone()));
+    tokio::spawn(beat(service.clone(), stop.clone()));
+    Ok(Some(Following { stop }))
+}
+
+/// Publishes every outcome in the outbox in id order, woken by the
+/// outbox's notifications; after a lost connection, brings everything up
+/// to date first.
+async fn follow(service: Service, mut last: i64, stop: CancellationToken) {
+    let mut lost = false;
+    loop {
+        let listener = tokio::select! {
+            _ = stop.cancelled() => return,
+            l = service.store.listen_outbox() => l,
+        };
+        let mut listener = match listener {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::warn!(error = %e, "following the outbox: no connection");
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(BEAT) => continue,
+                }
+            }
+        };
+        if std::mem::take(&mut lost) {
+            if let Err(e) = service.load_presence().await {
+                tracing::warn!(error = %e, "reading the PCs' presence");
+            }
+            service.chain.resyncs.send_modify(|n| *n += 1);
+        }
+        loop {
+            if let Err(e) = catch_up(&service, &mut last).await {
+                tracing::warn!(error = %e, "following the outbox");
+            }
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                open = listener.notified() => if !open {
+                    lost = true;
+                    break;
+                },
+                _ = tokio::time::sleep(BEAT) => {}
+            }
+        }
+    }
+}
+
+/// Publishes the outcomes after `last`.
+async fn catch_up(service: &Service, last: &mut i64) -> Result<()> {
+    loop {
+        let rows = service.store.read().await?.outbox_after(*last, PAGE)?;
+        let full = rows.len() as i64 == PAGE;
+        for row in rows {
+            match serde_json::from_str::<Outcome>(&row.body) {
+                Ok(outcome) => {
+                    for e in &outcome.events {
+                        if let Event::DeviceChanged { device_id } = e {
+                            service.refresh_presence(*device_id).await?;
+                        }
+                    }
+                    service.publish_outcome(outcome);
+                }
+                Err(e) => {
+                    tracing::error!(outbox.id = row.id, error = %e, "an outcome this server cannot read")
+                }
+            }
+            *last = row.id;
+            service.chain.followed.send_replace(row.id);
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+/// Beats, takes silent servers for dead, and forgets old outcomes.
+async fn beat(service: Service, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(BEAT) => {}
+        }
+        if let Err(e) = service.beat().await {
+            tracing::warn!(error = %e, "beating");
+        }
+    }
+}
+
+fn millis(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+impl Service {
+    /// The name this server goes by among the others on its database.
+    pub fn instance(&self) -> &str {
+        &self.chain.instance
+    }
+
+    /// Publishes an outcome to this server's agents and hall screens.
+    pub(crate) fn publish_outcome(&self, o: Outcome) {
+        for p in o.pushes {
+            let _ = self.desired_pushes.send(p);
+        }
+        self.bus.publish(o.events);
+        if o.schedule {
+            self.schedule_changed.notify_one();
+        }
+    }
+
+    /// Waits until this server published outcome `id` (a while at most).
+    pub(crate) async fn published(&self, id: i64) {
+        let mut followed = self.chain.followed.subscribe();
+        let waited = tokio::time::timeout(PUBLISHED_WITHIN, followed.wait_for(|v| *v >= id)).await;
+        if waited.is_err() {
+            tracing::warn!(
+                outbox.id = id,
+                "answered before this server published the operation: its follower is behind"
+            );
+        }
+    }
+
+    /// Times this server's agents and hall screens must be brought up to
+    /// date from scratch.
+    pub fn resyncs(&self) -> watch::Receiver<u64> {
+        self.chain.resyncs.subscribe()
+    }
+
+    /// Reads which server every connected PC is on. PCs connected here
+    /// stay as this server knows them.
+    async fn load_presence(&self) -> Result<()> {
+        let on_record = self.store.read().await?.all_presence()?;
+        let on_record: std::collections::HashMap<i64, String> = on_record.into_iter().collect();
+        let mut map = self.presence.write().map_err(|_| poisoned())?;
+        map.retain(|id, p| p.here() || on_record.contains_key(id));
+        for (id, instance) in on_record {
+            if *instance != *self.chain.instance {
+                let p = map.entry(id).or_default();
+                if !p.here() {
+                    *p = DevicePresence::elsewhere(&instance);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads which server a PC is on after an operation changed it.
+    async fn refresh_presence(&self, device_id: i64) -> Result<()> {
+        let on_record = self.store.read().await?.presence_of(device_id)?;
+        let mut map = self.presence.write().map_err(|_| poisoned())?;
+        let p = map.entry(device_id).or_default();
+        match on_record {
+            // Connected here: this server knows best.
+            Some(i) if *i == *self.chain.instance => {}
+            // Connected elsewhere, also when this server's connection
+            // to it has not closed yet: the agent moved on.
+            Some(i) => *p = DevicePresence::elsewhere(&i),
+            // Connected here but off the record: this server was taken
+            // for dead and its beat puts it back.
+            None if p.here() => {}
+            None => *p = DevicePresence::default(),
+        }
+        Ok(())
+    }
+
+    /// One beat: on record as alive (again, if it was taken for dead), the
+    /// silent servers' PCs offline, old outcomes forgotten.
+    async fn beat(&self) -> Result<()> {
+        let instance = self.chain.instance.clone();
+        let (alive, silent) = {
+            let mut c = self.store.read().await?;
+            let alive = c.beat_instance(&instance)?;
+            (alive, c.silent_instances(millis(SILENT))?)
+        };
+        if !alive {
+            tracing::warn!("this server was silent and taken for dead: back on record");
+            self.rejoin().await?;
+        }
+        for other in silent.into_iter().filter(|i| *i != *instance) {
+            self.remove_silent(other).await?;
+        }
+        self.store.read().await?.prune_outbox(millis(KEEP))?;
+        Ok(())
+    }
+
+    /// Back on record, with the PCs connected here.
+    async fn rejoin(&self) -> Result<()> {
+        let here: Vec<i64> = {
+            let map = self.presence.read().map_err(|_| poisoned())?;
+            map.iter().filter(|(_, p)| p.here()).map(|(id, _)| *id).collect()
+        };
+        let instance = self.chain.instance.clone();
+        self.run(move |this, tx| {
+            tx.register_instance(&instance)?;
+            let since = store::ms(this.now());
+            let mut events = Vec::new();
+            for device_id in here {
+                tx.put_presence(device_id, &instance, since)?;
+                events.push(Event::DeviceChanged { device_id });
+            }
+            Ok(((), events))
+        })
+        .await
+    }
+
+    /// Takes a silent server for dead: its PCs go offline, on record for
+    /// those in a started session, as a PC that goes silent is.
+    async fn remove_silent(&self, other: String) -> Result<()> {
+        let now = self.now();
+        let removed = other.clone();
+        let devices = self
+            .run(move |_, tx| {
+                let devices = tx.remove_silent_instance(&other, millis(SILENT))?;
+                let mut events = Vec::new();
+                for &device_id in &devices {
+                    let started = tx
+                        .live_sessions(Some(device_id))?
+                        .into_iter()
+                        .find(|s| s.status == SessionStatus::Started);
+                    if let Some(s) = started {
+                        let mut a = super::Actor::System.audit("device.offline_while_playing", now);
+                        a.session_id = Some(s.id);
+                        a.device_id = Some(device_id);
+                        a.client_id = Some(s.client_id);
+                        a.after = Some(serde_json::json!({
+                            "online": false,
+                            "server": other,
+                            "why": "its server stopped beating",
+                        }));
+                        tx.insert_audit(&a)?;
+                    }
+                    events.push(Event::DeviceChanged { device_id });
+                }
+                Ok((devices, events))
+            })
+            .await?;
+        if !devices.is_empty() {
+            tracing::warn!(server = %removed, pcs = devices.len(), "a silent server taken for dead: its PCs are offline");
+        }
+        Ok(())
+    }
+}
+
+fn poisoned() -> Error {
+    Error::Internal(anyhow::anyhow!("the presence map is poisoned"))
+}
+
+impl DevicePresence {
+    /// Connected to this server.
+    pub fn here(&self) -> bool {
+        self.online && self.instance.is_none()
+    }
+
+    /// Connected to another server on the database.
+    fn elsewhere(instance: &str) -> Self {
+        DevicePresence {
+            online: true,
+            instance: Some(instance.into()),
+            last_seen_at: None,
+            metrics: None,
+        }
+    }
+}
