@@ -31,14 +31,31 @@ use state::{Enrollment, StateDir};
 /// it in the state dir. Answers the device id. An https:// server needs the
 /// SHA-256 of its certificate (the enrollment answer at the desk shows it):
 /// the PC trusts that certificate and no other, now and on every connect.
+///
+/// `server` may list several servers on one database, comma-separated:
+/// the first that answers enrolls the PC, and the agent connects to any
+/// of them, trying them in turn (servers that share a certificate, when
+/// it is pinned).
 pub async fn enroll(
     dir: &StateDir,
     server: &str,
     code: &str,
     server_cert_sha256: Option<&str>,
 ) -> anyhow::Result<i64> {
-    let server = server.trim_end_matches('/');
-    let tls = http::target(server)?.tls;
+    let servers: Vec<&str> = server
+        .split(',')
+        .map(|s| s.trim().trim_end_matches('/'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    let Some(first) = servers.first() else {
+        bail!("no server given");
+    };
+    let tls = http::target(first)?.tls;
+    for s in &servers[1..] {
+        if http::target(s)?.tls != tls {
+            bail!("the servers must all be http:// or all https://: {server}");
+        }
+    }
     let pin = match (tls, server_cert_sha256) {
         (true, None) => bail!(
             "an https:// server needs --server-cert-sha256 (shown with the enrollment code): \
@@ -53,9 +70,24 @@ pub async fn enroll(
         (false, None) => None,
     };
     let hostname = sysinfo::System::host_name().unwrap_or_else(|| "unknown".into());
-    let url = format!("{server}/api/v1/agent/enroll");
     let body = serde_json::json!({"code": code, "hostname": hostname});
-    let (status, bytes) = http::request_pinned("POST", &url, Some(&body), pin.as_deref()).await?;
+    // The first server that answers; one that cannot be reached passes the
+    // code on to the next (a refusal does not: the code is the same).
+    let mut answered = None;
+    let mut unreachable = Vec::new();
+    for (i, s) in servers.iter().enumerate() {
+        let url = format!("{s}/api/v1/agent/enroll");
+        match http::request_pinned("POST", &url, Some(&body), pin.as_deref()).await {
+            Ok(answer) => {
+                answered = Some((i, answer));
+                break;
+            }
+            Err(e) => unreachable.push(format!("{s}: {e:#}")),
+        }
+    }
+    let Some((i, (status, bytes))) = answered else {
+        bail!("no server answered: {}", unreachable.join("; "));
+    };
     let v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     if status != 200 {
         let why = v["error"]["message"].as_str().unwrap_or("no reason given");
@@ -67,8 +99,15 @@ pub async fn enroll(
     let secret = v["device_secret"]
         .as_str()
         .context("no device_secret in the answer")?;
+    // The server that enrolled it first, then the others in their order.
     let enrollment = Enrollment {
-        server: server.to_owned(),
+        server: servers[i].to_owned(),
+        also: servers
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, s)| (*s).to_owned())
+            .collect(),
         device_id,
         server_cert_sha256: pin,
     };

@@ -20,7 +20,8 @@ struct Cli {
 enum Command {
     /// Exchange a one-time enrollment code for this PC's device secret.
     Enroll {
-        /// The club server, e.g. http://10.0.0.2:8080 or https://10.0.0.2:8443
+        /// The club server, e.g. http://10.0.0.2:8080 or https://10.0.0.2:8443;
+        /// several servers on one database comma-separated, tried in turn
         #[arg(long)]
         server: String,
         #[arg(long)]

@@ -11,10 +11,21 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Enrollment {
     pub server: String,
+    /// Other servers on the same database, tried in turn after `server`
+    /// when one does not answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
     pub device_id: i64,
     /// The pinned certificate of an https:// server (SHA-256, hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_cert_sha256: Option<String>,
+}
+
+impl Enrollment {
+    /// Every server the agent may connect to, `server` first.
+    pub fn servers(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.server.as_str()).chain(self.also.iter().map(String::as_str))
+    }
 }
 
 /// The last desired state applied, so that a reboot with the server down
@@ -208,6 +219,7 @@ mod tests {
         let s = StateDir::new(dir.path().join("agent"));
         let e = Enrollment {
             server: "http://127.0.0.1:1".into(),
+            also: Vec::new(),
             device_id: 4,
             server_cert_sha256: None,
         };
@@ -246,6 +258,7 @@ mod tests {
         let s = StateDir::new(dir.path());
         let e = Enrollment {
             server: "http://127.0.0.1:1".into(),
+            also: Vec::new(),
             device_id: 4,
             server_cert_sha256: None,
         };

@@ -37,12 +37,29 @@ pub(super) enum Ended {
 
 /// Where and how the agent reaches the server.
 pub(super) struct Link {
-    /// The server's base URL (http:// or https://).
-    pub(super) server: String,
-    pub(super) url: String,
+    /// The servers it may connect to, tried in turn: one, or several on
+    /// one database.
+    pub(super) servers: Vec<Endpoint>,
     pub(super) secret: String,
     /// The pinned certificate of a wss:// server.
     pub(super) pin: Option<String>,
+}
+
+/// One server the agent may connect to.
+pub(super) struct Endpoint {
+    /// Its base URL (http:// or https://).
+    pub(super) server: String,
+    /// Its agents' WebSocket.
+    pub(super) url: String,
+}
+
+impl Endpoint {
+    pub(super) fn new(server: &str) -> anyhow::Result<Endpoint> {
+        Ok(Endpoint {
+            server: server.to_owned(),
+            url: ws_url(server)?,
+        })
+    }
 }
 
 pub(super) async fn connection_loop(
@@ -53,8 +70,18 @@ pub(super) async fn connection_loop(
 ) {
     let mut backoff = handle.opts.backoff.clone();
     let mut sampler = Sampler::new();
+    let mut at = 0;
     loop {
-        let ended = connect_once(&handle, &link, &mut presses, &mut sampler, &shutdown).await;
+        let endpoint = &link.servers[at % link.servers.len()];
+        let ended = connect_once(
+            &handle,
+            &link,
+            endpoint,
+            &mut presses,
+            &mut sampler,
+            &shutdown,
+        )
+        .await;
         handle.set_connected(false);
         match ended {
             Ended::Shutdown => return,
@@ -75,6 +102,9 @@ pub(super) async fn connection_loop(
                 if healthy {
                     backoff.reset();
                 }
+                // The next server, if there are several: the one that
+                // went away may be down for good.
+                at += 1;
                 let delay = backoff.next_delay(rand::random::<f64>());
                 tracing::info!(
                     delay_ms = delay.as_millis() as u64,
@@ -109,11 +139,12 @@ pub(super) fn send_json(msg: &AgentMsg) -> Message {
 pub(super) async fn connect_once(
     handle: &AgentHandle,
     link: &Link,
+    endpoint: &Endpoint,
     presses: &mut mpsc::Receiver<Press>,
     sampler: &mut Sampler,
     shutdown: &CancellationToken,
 ) -> Ended {
-    let (url, secret) = (link.url.as_str(), link.secret.as_str());
+    let (url, secret) = (endpoint.url.as_str(), link.secret.as_str());
     let mut request = match url.into_client_request() {
         Ok(r) => r,
         Err(e) => {
@@ -257,7 +288,7 @@ pub(super) async fn connect_once(
                         handle.set_connected(true);
                         tracing::info!("connected to the club server");
                         if let Some(offer) = update {
-                            handle.offer_update(offer, &link.server, &link.secret, link.pin.as_deref());
+                            handle.offer_update(offer, &endpoint.server, &link.secret, link.pin.as_deref());
                         }
                     }
                     ServerMsg::Refused { reason, retry, update } => {
@@ -267,7 +298,7 @@ pub(super) async fn connect_once(
                         if let Some(offer) = update {
                             // Too old to be served, but a build that can be
                             // is offered: fetch it, and wait for the restart.
-                            if handle.offer_update(offer, &link.server, &link.secret, link.pin.as_deref()) {
+                            if handle.offer_update(offer, &endpoint.server, &link.secret, link.pin.as_deref()) {
                                 return Ended::Refused;
                             }
                         }

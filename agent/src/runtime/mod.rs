@@ -11,7 +11,7 @@ pub use connection::KEY_REVOKED;
 mod handle;
 mod hooks;
 
-use connection::{connection_loop, ws_url, Link};
+use connection::{connection_loop, Link};
 use hooks::hook_loop;
 pub(crate) use hooks::run_command;
 
@@ -304,7 +304,10 @@ pub async fn run(
         None => None,
     };
 
-    let ws_url = ws_url(&enrollment.server)?;
+    let servers = enrollment
+        .servers()
+        .map(connection::Endpoint::new)
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let tasks = tokio_util::task::TaskTracker::new();
     tasks.spawn(ui::serve(listener, handle.clone(), shutdown.clone()));
     tasks.spawn(failsafe_loop(handle.clone(), shutdown.clone()));
@@ -347,8 +350,7 @@ pub async fn run(
     tasks.spawn(connection_loop(
         handle.clone(),
         Link {
-            server: enrollment.server.clone(),
-            url: ws_url,
+            servers,
             secret,
             pin: enrollment.server_cert_sha256.clone(),
         },
@@ -372,7 +374,7 @@ async fn failsafe_loop(handle: AgentHandle, shutdown: CancellationToken) {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::connection::ws_url;
 
     #[test]
     fn the_websocket_url_follows_the_server_url() {

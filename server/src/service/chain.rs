@@ -301,7 +301,10 @@ impl Service {
     async fn rejoin(&self) -> Result<()> {
         let here: Vec<i64> = {
             let map = self.presence.read().map_err(|_| poisoned())?;
-            map.iter().filter(|(_, p)| p.here()).map(|(id, _)| *id).collect()
+            map.iter()
+                .filter(|(_, p)| p.here())
+                .map(|(id, _)| *id)
+                .collect()
         };
         let instance = self.chain.instance.clone();
         self.run(move |this, tx| {

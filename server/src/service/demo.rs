@@ -329,6 +329,7 @@ pub async fn run_agents(
         state_dir.save_enrollment(
             &Enrollment {
                 server: server_url.to_owned(),
+                also: Vec::new(),
                 device_id: device.id,
                 server_cert_sha256: service.server_cert_sha256(),
             },

@@ -8,6 +8,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+mod chain;
+
 fn require_postgres() {
     assert!(
         on_postgres(),
