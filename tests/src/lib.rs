@@ -141,6 +141,29 @@ pub async fn new_database_on(
     Ok(format!("{server}/{name}"))
 }
 
+/// Waits until no server holds a SQLite database's lock file. A server
+/// stopped in this process lets go of it at once, but a child process this
+/// process forked meanwhile (an agent's lock command) holds a copy of the
+/// file until it execs: the lock is free only then.
+async fn wait_for_the_lock(database: &str) {
+    if database.contains("://") {
+        return;
+    }
+    let lock = club_server::store::lock_file(std::path::Path::new(database));
+    if !lock.exists() {
+        return;
+    }
+    let waiting = tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new().write(true).open(&lock)?;
+        file.lock()
+    });
+    tokio::time::timeout(WAIT, waiting)
+        .await
+        .expect("the database's lock is let go in time")
+        .expect("waiting for the lock")
+        .expect("locking the database's lock file");
+}
+
 /// A fixed, ordinary afternoon: tests never depend on the real date.
 pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap()
@@ -245,6 +268,7 @@ impl TestServer {
         Fut: std::future::Future<Output = ()>,
     {
         let mut config = Config::for_database(place.database.clone());
+        wait_for_the_lock(&place.database).await;
         if on_postgres() {
             config.state_dir = Some(place.dir.path().to_owned());
         }
