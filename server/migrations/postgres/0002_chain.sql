@@ -30,6 +30,9 @@ CREATE TABLE chain_instances (
     beat_at    TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
+-- The desk's commands to PCs, numbered across the servers.
+CREATE SEQUENCE chain_command_ids;
+
 -- Which server each connected PC's agent is connected to.
 CREATE TABLE chain_presence (
     device_id   BIGINT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,

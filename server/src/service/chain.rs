@@ -17,7 +17,7 @@
 use super::{DesiredPush, DevicePresence, Service};
 use crate::error::{Error, Result};
 use crate::store;
-use club_shared::{Event, SessionStatus};
+use club_shared::{DeviceCommandView, Event, SessionStatus};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,11 +49,23 @@ pub(crate) struct Outcome {
     /// A session changed: a deadline may have moved.
     #[serde(default)]
     pub schedule: bool,
+    /// The desk's commands, sent or answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandNote>,
+}
+
+/// A desk's command as every server shows it, and the server that hands
+/// it to the PC's agent (none once it is answered, or for a wake).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CommandNote {
+    pub view: DeviceCommandView,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver_on: Option<String>,
 }
 
 impl Outcome {
     pub fn is_empty(&self) -> bool {
-        self.events.is_empty() && self.pushes.is_empty()
+        self.events.is_empty() && self.pushes.is_empty() && self.commands.is_empty()
     }
 }
 
@@ -215,6 +227,18 @@ impl Service {
     pub(crate) fn publish_outcome(&self, o: Outcome) {
         for p in o.pushes {
             let _ = self.desired_pushes.send(p);
+        }
+        for note in o.commands {
+            self.set_command(note.view.clone());
+            if note.deliver_on.as_deref() == Some(self.instance()) {
+                // Nobody listening (no gateway) is answered by the sender.
+                let _ = self.command_pushes.send(super::CommandPush {
+                    device_id: note.view.device_id,
+                    id: note.view.id,
+                    kind: note.view.kind,
+                    text: note.view.text,
+                });
+            }
         }
         self.bus.publish(o.events);
         if o.schedule {

@@ -2,7 +2,10 @@
 //! (sent to its agent, which answers), and a wake (a Wake-on-LAN magic
 //! packet the server sends, for the MAC addresses the agent reported).
 //! Each PC's last command is kept in memory and shown in the hall while in
-//! flight and once answered; the audit keeps every one.
+//! flight and once answered; the audit keeps every one. On a shared
+//! database every server learns each command and its answer from the
+//! outbox, and the one the PC's agent is connected to hands it over (see
+//! `chain`).
 
 use super::{required_text, Actor, Service};
 use crate::error::{Error, Result};
@@ -52,7 +55,8 @@ impl Service {
             _ => None,
         };
         let view = self.device(device_id).await?;
-        let online = self.presence(device_id).online;
+        let presence = self.presence(device_id);
+        let online = presence.online;
         let playing = view
             .session
             .as_ref()
@@ -88,30 +92,36 @@ impl Service {
         }
 
         let now = self.now();
-        let id = self
-            .command_ids
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut command = DeviceCommandView {
+        // A wake is done here and now; the others wait for their agent.
+        let (state, error) = match req.kind {
+            CommandKind::Wake => match send_magic_packets(self.wol_target, &macs).await {
+                Ok(()) => (CommandState::Done, None),
+                Err(e) => (
+                    CommandState::Failed,
+                    Some(format!("sending to {}: {e}", self.wol_target)),
+                ),
+            },
+            _ => (CommandState::Sent, None),
+        };
+        let mut tx = self.store.write().await?;
+        // Numbered across the servers on a shared database.
+        let id = match self.store.shared() {
+            true => tx.next_command_id()?,
+            false => self
+                .command_ids
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        };
+        let command = DeviceCommandView {
             id,
             device_id,
             kind: req.kind,
             text: text.clone(),
-            state: CommandState::Sent,
+            state,
             requested_at: now,
             requested_by: actor.operator_id(),
-            answered_at: None,
-            error: None,
+            answered_at: (req.kind == CommandKind::Wake).then_some(now),
+            error,
         };
-        if req.kind == CommandKind::Wake {
-            match send_magic_packets(self.wol_target, &macs).await {
-                Ok(()) => command.state = CommandState::Done,
-                Err(e) => {
-                    command.state = CommandState::Failed;
-                    command.error = Some(format!("sending to {}: {e}", self.wol_target));
-                }
-            }
-            command.answered_at = Some(now);
-        }
         let mut a = actor.audit("device.command", now);
         a.device_id = Some(device_id);
         a.session_id = playing.map(|s| s.id);
@@ -119,24 +129,27 @@ impl Service {
             "id": id, "kind": req.kind, "text": text, "force": req.force,
             "state": command.state, "error": command.error,
         }));
-        let mut tx = self.store.write().await?;
         tx.insert_audit(&a)?;
-        tx.commit().await?;
-
-        self.set_command(command.clone());
-        if req.kind != CommandKind::Wake {
+        // Handed to the agent by the server it is connected to, this one
+        // or another on the database (see `chain`).
+        let deliver_on = (req.kind != CommandKind::Wake).then(|| {
+            presence
+                .instance
+                .as_deref()
+                .unwrap_or(self.instance())
+                .to_owned()
+        });
+        let here = deliver_on.as_deref() == Some(self.instance());
+        let note = super::chain::CommandNote {
+            view: command.clone(),
+            deliver_on,
+        };
+        self.commit_noting(tx, vec![Event::DeviceChanged { device_id }], vec![note])
+            .await?;
+        if here && self.command_pushes.receiver_count() == 0 {
             // Nobody listening (no gateway running) is the same as offline.
-            let push = CommandPush {
-                device_id,
-                id,
-                kind: req.kind,
-                text,
-            };
-            if self.command_pushes.send(push).is_err() {
-                self.command_undelivered(device_id, id).await?;
-            }
+            self.command_undelivered(device_id, id).await?;
         }
-        self.bus.publish([Event::DeviceChanged { device_id }]);
         Ok(self.command(device_id).unwrap_or(command))
     }
 
@@ -193,10 +206,14 @@ impl Service {
         a.after = Some(serde_json::json!({
             "id": id, "kind": command.kind, "state": command.state, "error": command.error,
         }));
-        self.run(move |_, tx| Ok((tx.insert_audit(&a)?, Vec::new())))
+        let mut tx = self.store.write().await?;
+        tx.insert_audit(&a)?;
+        let note = super::chain::CommandNote {
+            view: command,
+            deliver_on: None,
+        };
+        self.commit_noting(tx, vec![Event::DeviceChanged { device_id }], vec![note])
             .await?;
-        self.set_command(command);
-        self.bus.publish([Event::DeviceChanged { device_id }]);
         Ok(true)
     }
 
@@ -208,7 +225,7 @@ impl Service {
             .and_then(|m| m.get(&device_id).cloned())
     }
 
-    fn set_command(&self, c: DeviceCommandView) {
+    pub(crate) fn set_command(&self, c: DeviceCommandView) {
         if let Ok(mut m) = self.commands.write() {
             m.insert(c.device_id, c);
         }

@@ -206,8 +206,18 @@ impl Service {
 
     /// Stores the new desired state of every PC the events touch, commits
     /// `tx`, then publishes both: subscribers only ever see what is durable.
-    async fn commit(&self, mut tx: Tx, events: Vec<Event>) -> Result<()> {
-        let (after, outbox) = self.publish_after(&mut *tx, events)?;
+    async fn commit(&self, tx: Tx, events: Vec<Event>) -> Result<()> {
+        self.commit_noting(tx, events, Vec::new()).await
+    }
+
+    /// `commit`, with the desk's commands it sent or answered.
+    async fn commit_noting(
+        &self,
+        mut tx: Tx,
+        events: Vec<Event>,
+        commands: Vec<chain::CommandNote>,
+    ) -> Result<()> {
+        let (after, outbox) = self.publish_after(&mut *tx, events, commands)?;
         tx.commit_then(after).await?;
         if let Some(id) = outbox {
             self.published(id).await;
@@ -227,7 +237,7 @@ impl Service {
             .store
             .run(move |tx| {
                 let (value, events) = op(&service, tx)?;
-                let (after, outbox) = service.publish_after(tx, events)?;
+                let (after, outbox) = service.publish_after(tx, events, Vec::new())?;
                 Ok::<_, Error>(((value, outbox), after))
             })
             .await?;
@@ -247,6 +257,7 @@ impl Service {
         &self,
         c: &mut Conn,
         events: Vec<Event>,
+        commands: Vec<chain::CommandNote>,
     ) -> Result<(AfterCommit, Option<i64>)> {
         let mut devices: Vec<i64> = events.iter().flat_map(touched_devices).collect();
         devices.sort_unstable();
@@ -262,6 +273,7 @@ impl Service {
             schedule: events.iter().any(|e| matches!(e, Event::Session { .. })),
             events,
             pushes,
+            commands,
         };
         if self.store.shared() {
             if outcome.is_empty() {

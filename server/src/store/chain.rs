@@ -29,6 +29,8 @@ pub trait Chain {
     /// Removes a server that is silent for longer than `silent_ms` still;
     /// answers the PCs that were connected to it (none when it beat since).
     fn remove_silent_instance(&mut self, instance: &str, silent_ms: i64) -> Result<Vec<i64>>;
+    /// The next number for a desk's command.
+    fn next_command_id(&mut self) -> Result<i64>;
     /// A PC's agent is connected to `instance` since `since` (unix ms).
     fn put_presence(&mut self, device_id: i64, instance: &str, since: i64) -> Result<()>;
     /// A PC's agent left `instance`; false when it is connected elsewhere.

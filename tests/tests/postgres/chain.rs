@@ -1,12 +1,13 @@
 //! Several servers on one database serving one hall: every operation
 //! reaches the agents and hall screens wherever they are connected, in one
-//! order; a move between PCs on different servers retargets both; a
+//! order; a move between PCs on different servers retargets both; the
+//! desk's commands reach a PC on another server; a
 //! server killed mid-operation loses nothing it acknowledged, and its
 //! agents carry on with another.
 
 use super::require_postgres;
 use club_shared::hall::{HallEventKind, HallMsg};
-use club_shared::SessionStatus;
+use club_shared::{CommandState, Event, SessionStatus};
 use club_tests::agents::TestAgent;
 use club_tests::*;
 use futures_util::StreamExt;
@@ -129,6 +130,34 @@ async fn every_server_publishes_every_operation_in_one_order_and_a_move_retarget
             .await;
         assert_eq!(s["device_id"], on_b.device_id);
         assert_eq!(s["status"], json!(SessionStatus::Started));
+    }
+
+    // A message from A's desk to the PC on B: B hands it to the agent, and
+    // its answer reaches A's hall.
+    let mut events = a.events();
+    let (status, c) = api_a
+        .call(
+            Method::POST,
+            &format!("/devices/{}/commands", on_b.device_id),
+            Some(json!({"kind": "message", "text": "From A"})),
+        )
+        .await;
+    assert_eq!((status, &c["state"]), (202, &json!("sent")), "{c}");
+    on_b.wait("A's message", |s| s.message.as_deref() == Some("From A"))
+        .await;
+    let done = || {
+        a.service
+            .command(on_b.device_id)
+            .is_some_and(|x| json!(x.id) == c["id"] && x.state == CommandState::Done)
+    };
+    if !done() {
+        wait_for(&mut events, |e| match e {
+            Event::DeviceChanged { device_id } if *device_id == on_b.device_id => {
+                done().then_some(())
+            }
+            _ => None,
+        })
+        .await;
     }
     on_a.stop().await;
     on_b.stop().await;

@@ -74,6 +74,10 @@ impl<D: Sql> Chain for D {
         Ok(if gone == 0 { Vec::new() } else { devices })
     }
 
+    fn next_command_id(&mut self) -> Result<i64> {
+        self.first("SELECT nextval('chain_command_ids')", &[])
+    }
+
     fn put_presence(&mut self, device_id: i64, instance: &str, since: i64) -> Result<()> {
         self.run(
             "INSERT INTO chain_presence (device_id, instance_id, since) VALUES (?, ?, ?) \
