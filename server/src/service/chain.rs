@@ -78,6 +78,9 @@ pub(crate) struct Membership {
     /// Counts the times its hall screens and agents must be brought up to
     /// date from scratch: it may have missed outcomes.
     pub resyncs: watch::Sender<u64>,
+    /// Whether its follower runs: an operation waits for its outcome to be
+    /// published only then (a service used without serving has none).
+    pub following: std::sync::atomic::AtomicBool,
 }
 
 impl Default for Membership {
@@ -91,6 +94,7 @@ impl Default for Membership {
             .into(),
             followed: watch::channel(0).0,
             resyncs: watch::channel(0).0,
+            following: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -99,10 +103,15 @@ impl Default for Membership {
 /// when this is dropped.
 pub struct Following {
     stop: CancellationToken,
+    service: Service,
 }
 
 impl Drop for Following {
     fn drop(&mut self) {
+        self.service
+            .chain
+            .following
+            .store(false, std::sync::atomic::Ordering::Release);
         self.stop.cancel();
     }
 }
@@ -124,10 +133,16 @@ pub async fn join(service: &Service) -> Result<Option<Following>> {
     // read here and followed.
     service.load_presence().await?;
     chain.followed.send_replace(last);
+    chain
+        .following
+        .store(true, std::sync::atomic::Ordering::Release);
     let stop = CancellationToken::new();
     tokio::spawn(follow(service.clone(), last, stop.clone()));
     tokio::spawn(beat(service.clone(), stop.clone()));
-    Ok(Some(Following { stop }))
+    Ok(Some(Following {
+        stop,
+        service: service.clone(),
+    }))
 }
 
 /// Publishes every outcome in the outbox in id order, woken by the
@@ -248,6 +263,13 @@ impl Service {
 
     /// Waits until this server published outcome `id` (a while at most).
     pub(crate) async fn published(&self, id: i64) {
+        if !self
+            .chain
+            .following
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return;
+        }
         let mut followed = self.chain.followed.subscribe();
         let waited = tokio::time::timeout(PUBLISHED_WITHIN, followed.wait_for(|v| *v >= id)).await;
         if waited.is_err() {
