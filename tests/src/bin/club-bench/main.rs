@@ -34,6 +34,14 @@
 //!
 //!   cargo run --release -p club-tests --bin club-bench -- durable --runs 3 --json docs/benchmarks-durable.json
 //!
+//! `chain` (PostgreSQL only) runs the durable scenario's operators spread
+//! over one, two and three servers on one database, then `--agents`
+//! agents spread over two servers: idle, and the time from an operation on
+//! one server to the agent of a PC on the same or the other server; it
+//! writes docs/benchmarks-chain.md:
+//!
+//!   cargo run --release -p club-tests --bin club-bench -- chain --runs 3 --agents 20000 --postgres postgres://clubhall@127.0.0.1:55433
+//!
 //! `--postgres URL` runs every server on a new database of that PostgreSQL
 //! server (`postgres://user@127.0.0.1:PORT`, e.g. a cluster of
 //! scripts/pg-cluster.sh started without `fast`), and the commit baseline
@@ -46,6 +54,7 @@
 //! profiler's.
 
 mod baselines;
+mod chain;
 mod cpu;
 mod drive;
 mod flood;
@@ -112,8 +121,12 @@ fn args() -> anyhow::Result<Args> {
         a.lock.seconds = a.seconds;
         a.flood.seconds = a.seconds;
     }
-    if !["all", "durable", "hall", "idle", "lock", "flood"].contains(&a.scenario.as_str()) {
-        bail!("scenarios: all, durable, hall, idle, lock, flood");
+    if !["all", "durable", "hall", "idle", "chain", "lock", "flood"].contains(&a.scenario.as_str())
+    {
+        bail!("scenarios: all, durable, hall, idle, chain, lock, flood");
+    }
+    if a.scenario == "chain" && server::postgres().is_none() {
+        bail!("the chain scenario runs several servers on one database: it needs --postgres URL");
     }
     if a.runs == 0 {
         bail!("--runs must be at least 1");
@@ -147,6 +160,7 @@ fn main() -> anyhow::Result<()> {
         ),
         // The idle scenario alone keeps the full run's report.
         "idle" => (runtime.block_on(runs(&a))?, "idle-benchmark.md"),
+        "chain" => (runtime.block_on(runs(&a))?, "benchmarks-chain.md"),
         _ if server::postgres().is_some() => {
             (runtime.block_on(runs(&a))?, "benchmarks-postgres.md")
         }

@@ -49,6 +49,9 @@ pub async fn run(a: &Args) -> anyhow::Result<(String, BTreeMap<String, f64>)> {
     if a.scenario == "all" || a.scenario == "durable" {
         durable(&mut r, &base, a.seconds).await?;
     }
+    if a.scenario == "chain" {
+        crate::chain::chain(&mut r, a).await?;
+    }
     if ["all", "hall", "idle"].contains(&a.scenario.as_str()) {
         hall(&mut r, &base, a).await?;
         idle_tls(&mut r).await?;
@@ -95,27 +98,32 @@ async fn baseline(r: &mut Report) -> anyhow::Result<Baseline> {
     Ok(b)
 }
 
-/// Session operations (create, cancel) from 32 concurrent operators, each
-/// acknowledged only once durable.
-async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<()> {
-    eprintln!("durable throughput");
-    let server = Server::start().await?;
-    let api = Api::login(&server.base).await?;
-    let devices = api.devices("Durable", CLIENTS).await?;
-    // Each operator's client and tariff first: the window times the
-    // session operations only.
+/// The durable scenario's operators: each one's client, tariff and PC of
+/// its own, made through `api` first (the window times the session
+/// operations only).
+pub async fn operators(api: &Api, zone: &str) -> anyhow::Result<Vec<(i64, i64, i64)>> {
+    let devices = api.devices(zone, CLIENTS).await?;
     let mut operators = Vec::with_capacity(CLIENTS);
     for (i, d) in devices.into_iter().enumerate() {
-        let (client, tariff) = api.rich_client_and_tariff(&format!("durable {i}")).await?;
+        let (client, tariff) = api.rich_client_and_tariff(&format!("{zone} {i}")).await?;
         operators.push((client, tariff, d["id"].as_i64().context("device")?));
     }
+    Ok(operators)
+}
+
+/// Each operator creates and cancels sessions for `seconds`, operator `i`
+/// through `apis[i % apis.len()]`: every operation's latency, and how
+/// long they all took.
+pub async fn operate(
+    apis: &[Api],
+    operators: Vec<(i64, i64, i64)>,
+    seconds: u64,
+) -> anyhow::Result<(Vec<Duration>, Duration)> {
     let end = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
-    let cpu0 = CpuTicks::now(server.pid())?;
-    let writes0 = api.writer_times().await?;
     let mut workers = Vec::new();
-    for (client, tariff, device) in operators {
-        let api = api.clone();
+    for (i, (client, tariff, device)) in operators.into_iter().enumerate() {
+        let api = apis[i % apis.len()].clone();
         workers.push(tokio::spawn(async move {
             let mut lat = Vec::new();
             while Instant::now() < end {
@@ -139,7 +147,20 @@ async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<(
     for w in workers {
         lat.extend(w.await??);
     }
-    let rate = lat.len() as f64 / start.elapsed().as_secs_f64();
+    Ok((lat, start.elapsed()))
+}
+
+/// Session operations (create, cancel) from 32 concurrent operators, each
+/// acknowledged only once durable.
+async fn durable(r: &mut Report, b: &Baseline, seconds: u64) -> anyhow::Result<()> {
+    eprintln!("durable throughput");
+    let server = Server::start().await?;
+    let api = Api::login(&server.base).await?;
+    let operators = operators(&api, "Durable").await?;
+    let cpu0 = CpuTicks::now(server.pid())?;
+    let writes0 = api.writer_times().await?;
+    let (mut lat, took) = operate(std::slice::from_ref(&api), operators, seconds).await?;
+    let rate = lat.len() as f64 / took.as_secs_f64();
     let cpu = CpuTicks::now(server.pid())?.since(&cpu0);
     let writes = api.writer_times().await?.means_since(&writes0);
     r.figure("durable.ops_per_s", rate);

@@ -131,6 +131,12 @@ impl Server {
         })
     }
 
+    /// Another server on this one's database (PostgreSQL's: several
+    /// servers may share it).
+    pub async fn beside(&self) -> anyhow::Result<Server> {
+        Self::spawn(&self.database, "127.0.0.1:0", &self.extra).await
+    }
+
     /// Stops the server gracefully (SIGTERM) and starts it again on the same
     /// address and database; answers once it listens.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
