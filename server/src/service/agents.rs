@@ -299,6 +299,9 @@ impl Service {
             return Ok(());
         }
         let was_online = previous.here();
+        if metrics.is_some() {
+            self.metrics_fresh(device_id);
+        }
         let metrics = metrics.map(Metrics::bounded).or(previous.metrics);
         self.set_presence(
             device_id,

@@ -17,7 +17,7 @@
 use super::{DesiredPush, DevicePresence, Service};
 use crate::error::{Error, Result};
 use crate::store;
-use club_shared::{DeviceCommandView, Event, SessionStatus};
+use club_shared::{DeviceCommandView, Event, Metrics, SessionStatus};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,6 +38,15 @@ const KEEP: Duration = Duration::from_secs(600);
 const PUBLISHED_WITHIN: Duration = Duration::from_secs(5);
 /// Outcomes read at once.
 const PAGE: i64 = 500;
+/// The outbox's channel: its trigger notifies each new outcome.
+const OUTBOX: &str = "chain_outbox";
+/// The channel servers share their PCs' fresh metrics on.
+const METRICS: &str = "chain_metrics";
+/// How often a server shares them: a hall shows a PC's metrics at most
+/// this often anyway.
+const METRICS_EVERY: Duration = Duration::from_secs(5);
+/// A notification carries less than 8000 bytes.
+const NOTICE_BYTES: usize = 7000;
 
 /// An operation's outcome, as the outbox keeps it.
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -81,6 +90,16 @@ pub(crate) struct Membership {
     /// Whether its follower runs: an operation waits for its outcome to be
     /// published only then (a service used without serving has none).
     pub following: std::sync::atomic::AtomicBool,
+    /// PCs connected here with metrics the other servers have not heard.
+    pub fresh: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+}
+
+/// PCs' fresh metrics, as one server tells the others.
+#[derive(Debug, Serialize, Deserialize)]
+struct SharedMetrics {
+    from: String,
+    /// Each PC with its metrics, and when it was last heard from.
+    pcs: Vec<(i64, Metrics, Option<chrono::DateTime<chrono::Utc>>)>,
 }
 
 impl Default for Membership {
@@ -95,6 +114,7 @@ impl Default for Membership {
             followed: watch::channel(0).0,
             resyncs: watch::channel(0).0,
             following: std::sync::atomic::AtomicBool::new(false),
+            fresh: Default::default(),
         }
     }
 }
@@ -139,6 +159,7 @@ pub async fn join(service: &Service) -> Result<Option<Following>> {
     let stop = CancellationToken::new();
     tokio::spawn(follow(service.clone(), last, stop.clone()));
     tokio::spawn(beat(service.clone(), stop.clone()));
+    tokio::spawn(share_metrics(service.clone(), stop.clone()));
     Ok(Some(Following {
         stop,
         service: service.clone(),
@@ -153,7 +174,7 @@ async fn follow(service: Service, mut last: i64, stop: CancellationToken) {
     loop {
         let listener = tokio::select! {
             _ = stop.cancelled() => return,
-            l = service.store.listen_outbox() => l,
+            l = service.store.listen(&[OUTBOX, METRICS]) => l,
         };
         let mut listener = match listener {
             Ok(l) => l,
@@ -177,9 +198,19 @@ async fn follow(service: Service, mut last: i64, stop: CancellationToken) {
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
-                open = listener.notified() => if !open {
-                    lost = true;
-                    break;
+                notice = listener.next() => {
+                    let Some(first) = notice else {
+                        lost = true;
+                        break;
+                    };
+                    // One read of the outbox for every notice heard so far.
+                    let mut notice = Some(first);
+                    while let Some(n) = notice {
+                        if n.channel == METRICS {
+                            service.take_metrics(&n.payload);
+                        }
+                        notice = listener.try_next();
+                    }
                 },
                 _ = tokio::time::sleep(BEAT) => {}
             }
@@ -224,6 +255,19 @@ async fn beat(service: Service, stop: CancellationToken) {
         }
         if let Err(e) = service.beat().await {
             tracing::warn!(error = %e, "beating");
+        }
+    }
+}
+
+/// Tells the other servers the fresh metrics of the PCs connected here.
+async fn share_metrics(service: Service, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(METRICS_EVERY) => {}
+        }
+        if let Err(e) = service.share_metrics().await {
+            tracing::warn!(error = %e, "sharing the PCs' metrics");
         }
     }
 }
@@ -286,6 +330,85 @@ impl Service {
         self.chain.resyncs.subscribe()
     }
 
+    /// Marks a PC's metrics fresh, for the other servers (see
+    /// `share_metrics`).
+    pub(crate) fn metrics_fresh(&self, device_id: i64) {
+        if self.store.shared() {
+            if let Ok(mut fresh) = self.chain.fresh.lock() {
+                fresh.insert(device_id);
+            }
+        }
+    }
+
+    /// Tells the other servers the fresh metrics of the PCs connected
+    /// here, in notifications small enough for `NOTIFY`.
+    async fn share_metrics(&self) -> Result<()> {
+        let fresh = std::mem::take(&mut *self.chain.fresh.lock().map_err(|_| poisoned())?);
+        let mut pcs = Vec::new();
+        for device_id in fresh {
+            let p = self.presence(device_id);
+            if let (true, Some(m)) = (p.here(), p.metrics) {
+                pcs.push((device_id, m, p.last_seen_at));
+            }
+        }
+        let mut batch = SharedMetrics {
+            from: self.chain.instance.to_string(),
+            pcs: Vec::new(),
+        };
+        let mut size = 0;
+        let mut payloads = Vec::new();
+        for pc in pcs {
+            let one = serde_json::to_string(&pc).map_err(|e| Error::Internal(e.into()))?;
+            if size + one.len() > NOTICE_BYTES && !batch.pcs.is_empty() {
+                payloads
+                    .push(serde_json::to_string(&batch).map_err(|e| Error::Internal(e.into()))?);
+                batch.pcs.clear();
+                size = 0;
+            }
+            size += one.len() + 1;
+            batch.pcs.push(pc);
+        }
+        if !batch.pcs.is_empty() {
+            payloads.push(serde_json::to_string(&batch).map_err(|e| Error::Internal(e.into()))?);
+        }
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.store.read().await?;
+        for p in payloads {
+            c.notify(METRICS, &p)?;
+        }
+        Ok(())
+    }
+
+    /// Another server's PCs' fresh metrics: shown in this server's hall.
+    fn take_metrics(&self, payload: &str) {
+        let shared: SharedMetrics = match serde_json::from_str(payload) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "metrics another server shared cannot be read");
+                return;
+            }
+        };
+        if *shared.from == *self.chain.instance {
+            return;
+        }
+        let mut events = Vec::new();
+        if let Ok(mut map) = self.presence.write() {
+            for (device_id, metrics, seen) in shared.pcs {
+                let Some(p) = map.get_mut(&device_id) else {
+                    continue;
+                };
+                if p.instance.as_deref() == Some(shared.from.as_str()) {
+                    p.metrics = Some(metrics.bounded());
+                    p.last_seen_at = seen.or(p.last_seen_at);
+                    events.push(Event::DeviceMetrics { device_id });
+                }
+            }
+        }
+        self.bus.publish(events);
+    }
+
     /// Reads which server every connected PC is on. PCs connected here
     /// stay as this server knows them.
     async fn load_presence(&self) -> Result<()> {
@@ -296,7 +419,7 @@ impl Service {
         for (id, instance) in on_record {
             if *instance != *self.chain.instance {
                 let p = map.entry(id).or_default();
-                if !p.here() {
+                if !p.here() && p.instance.as_deref() != Some(instance.as_str()) {
                     *p = DevicePresence::elsewhere(&instance);
                 }
             }
@@ -312,6 +435,8 @@ impl Service {
         match on_record {
             // Connected here: this server knows best.
             Some(i) if *i == *self.chain.instance => {}
+            // Still where it was: its shared metrics stay.
+            Some(i) if p.online && p.instance.as_deref() == Some(i.as_str()) => {}
             // Connected elsewhere, also when this server's connection
             // to it has not closed yet: the agent moved on.
             Some(i) => *p = DevicePresence::elsewhere(&i),

@@ -66,11 +66,12 @@ impl Store {
         matches!(self, Store::Postgres(_))
     }
 
-    /// A connection woken whenever an outcome is written to the outbox.
-    pub async fn listen_outbox(&self) -> Result<super::postgres::conn::Listener> {
+    /// A connection that hears the notifications on `channels` (the
+    /// outbox's, and what the servers tell each other).
+    pub async fn listen(&self, channels: &[&str]) -> Result<super::postgres::conn::Listener> {
         match self {
-            Store::Sqlite(_) => Err(Error::Other("a SQLite file has no outbox".into())),
-            Store::Postgres(s) => s.listen("chain_outbox").await,
+            Store::Sqlite(_) => Err(Error::Other("a SQLite file has no channels".into())),
+            Store::Postgres(s) => s.listen(channels).await,
         }
     }
 

@@ -29,6 +29,8 @@ pub trait Chain {
     /// Removes a server that is silent for longer than `silent_ms` still;
     /// answers the PCs that were connected to it (none when it beat since).
     fn remove_silent_instance(&mut self, instance: &str, silent_ms: i64) -> Result<Vec<i64>>;
+    /// Tells every server listening on `channel` (`NOTIFY`).
+    fn notify(&mut self, channel: &str, payload: &str) -> Result<()>;
     /// The next number for a desk's command.
     fn next_command_id(&mut self) -> Result<i64>;
     /// A PC's agent is connected to `instance` since `since` (unix ms).

@@ -372,3 +372,62 @@ async fn a_killed_server_loses_nothing_acknowledged_and_its_agents_carry_on_with
 fn chain_silent() -> Duration {
     club_server::service::chain::SILENT
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pcs_heartbeat_metrics_reach_the_other_servers_hall() {
+    use club_shared::protocol::AgentMsg;
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    require_postgres();
+    let a = TestServer::start().await;
+    let b = a.start_beside().await;
+    let (api_a, api_b) = (a.owner().await, b.owner().await);
+    let h = hall(&api_a).await;
+    let (device, dir, _keep) = club_tests::agents::enrolled_pc(&a, &api_a, h.zone, "PC-A").await;
+    let (_, secret) = dir.load_enrollment().unwrap();
+    let mut screen_b = screen(&b, &api_b.token().unwrap()).await;
+    // An agent on A, saying hello and then one heartbeat.
+    let mut req = (a.base.replace("http://", "ws://") + "/agent/v1/ws")
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("authorization", format!("Bearer {secret}").parse().unwrap());
+    let (mut agent, _) = tokio_tungstenite::connect_async(req).await.unwrap();
+    let send = |m: AgentMsg| Message::text(serde_json::to_string(&m).unwrap());
+    agent
+        .send(send(AgentMsg::Hello {
+            protocol_version: 1,
+            agent_version: "t".into(),
+            last_applied_seq: 0,
+            locked: true,
+            hardware: club_shared::Metrics::default(),
+            agent_started_at: None,
+            build: None,
+        }))
+        .await
+        .unwrap();
+    read_until(&mut screen_b, "the PC on A online", WAIT, |e| {
+        shows(e, device, true)
+    })
+    .await;
+    agent
+        .send(send(AgentMsg::Heartbeat {
+            metrics: club_shared::Metrics {
+                cpu_percent: 42.5,
+                ..club_shared::Metrics::default()
+            },
+        }))
+        .await
+        .unwrap();
+    // A shares its PCs' fresh metrics every few seconds.
+    read_until(&mut screen_b, "the heartbeat's metrics", WAIT, |e| {
+        e.kind == HallEventKind::Metrics
+            && e.devices.iter().any(|d| {
+                d.id == device && d.metrics.as_ref().is_some_and(|m| m.cpu_percent == 42.5)
+            })
+    })
+    .await;
+    drop(agent);
+    b.stop().await;
+    a.stop().await;
+}

@@ -61,30 +61,43 @@ pub(super) async fn connect(url: &str) -> Result<Client> {
     .map_err(|e| Error::Other(format!("connecting to PostgreSQL: {e}")))?
 }
 
-/// A connection that listens on a channel (`LISTEN`): it wakes its holder
-/// for each notification, and tells when the connection is lost.
+/// A notification a [`Listener`] heard.
+#[derive(Debug)]
+pub struct Notice {
+    pub channel: String,
+    pub payload: String,
+}
+
+/// Notifications a listener holds for its holder at most; more are
+/// dropped (the holder reads the tables behind them anyway).
+const NOTICES: usize = 1024;
+
+/// A connection that listens on channels (`LISTEN`): it hands its holder
+/// each notification, and tells when the connection is lost.
 pub struct Listener {
     /// Held: dropping it closes the connection.
     _client: Client,
-    woke: tokio::sync::mpsc::Receiver<()>,
+    notices: tokio::sync::mpsc::Receiver<Notice>,
 }
 
 impl Listener {
-    /// Opens a connection to `url` that listens on `channel`.
-    pub(super) async fn open(url: &str, channel: &str) -> Result<Listener> {
-        let (url, listen) = (url.to_owned(), format!("LISTEN {channel}"));
+    /// Opens a connection to `url` that listens on `channels`.
+    pub(super) async fn open(url: &str, channels: &[&str]) -> Result<Listener> {
+        let url = url.to_owned();
+        let listen: String = channels.iter().map(|c| format!("LISTEN {c};")).collect();
         io().spawn(async move {
             let (client, mut connection) =
                 tokio_postgres::connect(&url, tokio_postgres::NoTls).await?;
-            // One wake-up stands for any number of notifications: the
-            // holder reads everything new when it wakes.
-            let (wake, woke) = tokio::sync::mpsc::channel(1);
+            let (tell, notices) = tokio::sync::mpsc::channel(NOTICES);
             tokio::spawn(async move {
                 let mut messages = futures_util::stream::poll_fn(|cx| connection.poll_message(cx));
                 while let Some(message) = futures_util::StreamExt::next(&mut messages).await {
                     match message {
-                        Ok(tokio_postgres::AsyncMessage::Notification(_)) => {
-                            let _ = wake.try_send(());
+                        Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                            let _ = tell.try_send(Notice {
+                                channel: n.channel().to_owned(),
+                                payload: n.payload().to_owned(),
+                            });
                         }
                         Ok(_) => {}
                         Err(e) => {
@@ -97,16 +110,21 @@ impl Listener {
             client.batch_execute(&listen).await?;
             Ok(Listener {
                 _client: client,
-                woke,
+                notices,
             })
         })
         .await
         .map_err(|e| Error::Other(format!("connecting to PostgreSQL: {e}")))?
     }
 
-    /// Waits for a notification; false once the connection is lost.
-    pub async fn notified(&mut self) -> bool {
-        self.woke.recv().await.is_some()
+    /// The next notification; none once the connection is lost.
+    pub async fn next(&mut self) -> Option<Notice> {
+        self.notices.recv().await
+    }
+
+    /// A notification already heard, if any.
+    pub fn try_next(&mut self) -> Option<Notice> {
+        self.notices.try_recv().ok()
     }
 }
 

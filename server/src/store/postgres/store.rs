@@ -273,9 +273,9 @@ impl PgStore {
         Ok(r)
     }
 
-    /// A connection that listens on `channel`.
-    pub async fn listen(&self, channel: &str) -> Result<super::conn::Listener> {
-        super::conn::Listener::open(&self.readers.url, channel)
+    /// A connection that listens on `channels`.
+    pub async fn listen(&self, channels: &[&str]) -> Result<super::conn::Listener> {
+        super::conn::Listener::open(&self.readers.url, channels)
             .await
             .map_err(unreachable)
     }

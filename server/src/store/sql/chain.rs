@@ -74,6 +74,11 @@ impl<D: Sql> Chain for D {
         Ok(if gone == 0 { Vec::new() } else { devices })
     }
 
+    fn notify(&mut self, channel: &str, payload: &str) -> Result<()> {
+        self.run("SELECT pg_notify(?, ?)", crate::args![channel, payload])
+            .map(drop)
+    }
+
     fn next_command_id(&mut self) -> Result<i64> {
         self.first("SELECT nextval('chain_command_ids')", &[])
     }
