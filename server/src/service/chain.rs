@@ -167,8 +167,8 @@ pub async fn join(service: &Service) -> Result<Option<Following>> {
 }
 
 /// Publishes every outcome in the outbox in id order, woken by the
-/// outbox's notifications; after a lost connection, brings everything up
-/// to date first.
+/// outbox's notifications (and hears the metrics other servers share);
+/// after a lost connection, brings everything up to date.
 async fn follow(service: Service, mut last: i64, stop: CancellationToken) {
     let mut lost = false;
     loop {
@@ -186,15 +186,18 @@ async fn follow(service: Service, mut last: i64, stop: CancellationToken) {
                 }
             }
         };
-        if std::mem::take(&mut lost) {
-            if let Err(e) = service.load_presence().await {
-                tracing::warn!(error = %e, "reading the PCs' presence");
-            }
-            service.chain.resyncs.send_modify(|n| *n += 1);
-        }
+        // Back after a lost connection: what was missed may be more than
+        // the outbox still has, so once caught up, everything is brought
+        // up to date from scratch.
+        let mut resync = std::mem::take(&mut lost);
         loop {
             if let Err(e) = catch_up(&service, &mut last).await {
                 tracing::warn!(error = %e, "following the outbox");
+            } else if std::mem::take(&mut resync) {
+                if let Err(e) = service.load_presence().await {
+                    tracing::warn!(error = %e, "reading the PCs' presence");
+                }
+                service.chain.resyncs.send_modify(|n| *n += 1);
             }
             tokio::select! {
                 _ = stop.cancelled() => return,
