@@ -27,6 +27,17 @@ pub async fn enrolled_pc(
     zone: i64,
     name: &str,
 ) -> (i64, StateDir, tempfile::TempDir) {
+    enrolled_pc_at(api, zone, name, &srv.base).await
+}
+
+/// Creates a PC in `zone` through `api` and enrolls an agent for it with
+/// `servers` (one base URL, or several comma-separated).
+pub async fn enrolled_pc_at(
+    api: &Api,
+    zone: i64,
+    name: &str,
+    servers: &str,
+) -> (i64, StateDir, tempfile::TempDir) {
     let dev = api
         .ok(
             Method::POST,
@@ -38,7 +49,7 @@ pub async fn enrolled_pc(
     let state_dir = StateDir::new(dir.path().join("state"));
     let code = dev["enrollment_code"].as_str().unwrap();
     let pin = dev["server_cert_sha256"].as_str();
-    let id = club_agent::enroll(&state_dir, &srv.base, code, pin)
+    let id = club_agent::enroll(&state_dir, servers, code, pin)
         .await
         .expect("enrolls");
     assert_eq!(Value::from(id), dev["id"]);

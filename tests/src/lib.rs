@@ -464,6 +464,29 @@ pub fn feed_url(srv: &TestServer, token: &str) -> String {
     )
 }
 
+/// The next message on a hall screen, within `within`.
+pub async fn next_hall_msg<S>(
+    ws: &mut tokio_tungstenite::WebSocketStream<S>,
+    within: Duration,
+) -> club_shared::hall::HallMsg
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::StreamExt;
+    loop {
+        match tokio::time::timeout(within, ws.next())
+            .await
+            .expect("a hall message in time")
+        {
+            Some(Ok(tokio_tungstenite::tungstenite::Message::Text(t))) => {
+                return serde_json::from_str(&t).expect("a hall message")
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("feed ended: {other:?}"),
+        }
+    }
+}
+
 /// An open hall screen for a sign-in.
 pub async fn screen(srv: &TestServer, token: &str) -> Ws {
     tokio_tungstenite::connect_async(feed_url(srv, token))

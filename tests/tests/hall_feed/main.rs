@@ -19,16 +19,7 @@ async fn next<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>) -> HallMsg
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    loop {
-        match tokio::time::timeout(WAIT, ws.next())
-            .await
-            .expect("a message in time")
-        {
-            Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).expect("a hall message"),
-            Some(Ok(_)) => continue,
-            other => panic!("feed ended: {other:?}"),
-        }
-    }
+    next_hall_msg(ws, WAIT).await
 }
 
 fn seq_of(m: &HallMsg) -> u64 {

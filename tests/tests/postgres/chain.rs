@@ -10,25 +10,10 @@ use club_shared::hall::{HallEventKind, HallMsg};
 use club_shared::{CommandState, Event, SessionStatus};
 use club_tests::agents::TestAgent;
 use club_tests::*;
-use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
-
-/// The next hall message on a screen, within `within`.
-async fn next(ws: &mut Ws, within: Duration) -> HallMsg {
-    loop {
-        match tokio::time::timeout(within, ws.next())
-            .await
-            .expect("a hall message in time")
-        {
-            Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).expect("a hall message"),
-            Some(Ok(_)) => continue,
-            other => panic!("feed ended: {other:?}"),
-        }
-    }
-}
 
 /// Reads a screen until an event `until` accepts; answers the session
 /// events read on the way (that one included) as (kind, session id).
@@ -43,7 +28,7 @@ async fn read_until(
     loop {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         assert!(!left.is_zero(), "the screen never showed: {what}");
-        if let HallMsg::Event { event, .. } = next(ws, left).await {
+        if let HallMsg::Event { event, .. } = next_hall_msg(ws, left).await {
             if let Some(s) = &event.session {
                 sessions.push((event.kind, s.id));
             }
@@ -175,19 +160,7 @@ async fn enrolled_agent(
     servers: &str,
     clock: &club_server::clock::ManualClock,
 ) -> TestAgent {
-    let dev = api
-        .ok(
-            Method::POST,
-            "/devices",
-            json!({"name": name, "zone_id": zone, "x": 0, "y": 0}),
-        )
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let state_dir = club_agent::state::StateDir::new(dir.path().join("state"));
-    let code = dev["enrollment_code"].as_str().unwrap();
-    let id = club_agent::enroll(&state_dir, servers, code, None)
-        .await
-        .expect("enrolls");
+    let (id, state_dir, dir) = club_tests::agents::enrolled_pc_at(api, zone, name, servers).await;
     TestAgent::run(clock, id, state_dir, dir, |o| {
         o.backoff = club_agent::backoff::Backoff::new(
             Duration::from_millis(50),
