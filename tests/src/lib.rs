@@ -345,6 +345,11 @@ impl TestServer {
         self.place.sql(batch).await
     }
 
+    /// `sql`, answering the database's refusal.
+    pub async fn try_sql(&self, batch: &str) -> Result<(), String> {
+        self.place.try_sql(batch).await
+    }
+
     /// The server's temporary directory.
     pub fn dir(&self) -> &std::path::Path {
         self.place.dir.path()

@@ -404,3 +404,94 @@ async fn a_pcs_heartbeat_metrics_reach_the_other_servers_hall() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_loses_its_listening_connection_resyncs_its_screens_and_follows_on() {
+    require_postgres();
+    let a = TestServer::start().await;
+    let b = a.start_beside().await;
+    let (api_a, api_b) = (a.owner().await, b.owner().await);
+    let h = hall(&api_a).await;
+    let on_a = TestAgent::start(&a, &api_a, h.zone, "On A").await;
+    on_a.wait("connected", |s| s.connected).await;
+    let mut screen_a = screen(&a, &api_a.token().unwrap()).await;
+    assert!(matches!(
+        next_hall_msg(&mut screen_a, WAIT).await,
+        HallMsg::Snapshot { .. }
+    ));
+    // Both servers' listening connections are cut.
+    a.sql(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    // A's screen starts afresh from a snapshot once A listens again: it
+    // may have missed outcomes meanwhile.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(!left.is_zero(), "A's screen was never brought up to date");
+        if let HallMsg::Snapshot { .. } = next_hall_msg(&mut screen_a, left).await {
+            break;
+        }
+    }
+    // And what B does reaches A's PC and A's screen.
+    let session = new_session(&api_b, h.client, on_a.device_id, h.keep).await;
+    on_a.wait("the session booked on B", |s| {
+        s.session.as_ref().is_some_and(|x| x.id == session)
+    })
+    .await;
+    read_until(&mut screen_a, "the session booked on B", WAIT, |e| {
+        e.kind == HallEventKind::SessionCreated
+            && e.session.as_ref().is_some_and(|s| s.id == session)
+    })
+    .await;
+    on_a.stop().await;
+    b.stop().await;
+    a.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_taken_for_dead_puts_itself_and_its_pcs_back_on_record() {
+    require_postgres();
+    let a = TestServer::start().await;
+    let b = a.start_beside().await;
+    let api_a = a.owner().await;
+    let h = hall(&api_a).await;
+    let on_a = TestAgent::start(&a, &api_a, h.zone, "On A").await;
+    on_a.wait("connected", |s| s.connected).await;
+    let on_record = |instance: String| {
+        let place = &a;
+        let device = on_a.device_id;
+        async move {
+            place
+                .try_sql(&format!(
+                    "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM chain_presence \
+                     WHERE device_id = {device} AND instance_id = '{instance}') \
+                     THEN RAISE EXCEPTION 'not on record'; END IF; END $$"
+                ))
+                .await
+                .is_ok()
+        }
+    };
+    let instance = a.service.instance().to_owned();
+    assert!(on_record(instance.clone()).await);
+    // Another server took A for dead: A and its PC are off the record.
+    let mut events = b.events();
+    a.sql(&format!(
+        "DELETE FROM chain_instances WHERE id = '{instance}'"
+    ))
+    .await;
+    assert!(!on_record(instance.clone()).await);
+    // A's next beat puts both back, and B hears of its PC.
+    wait_for(&mut events, |e| match e {
+        Event::DeviceChanged { device_id } if *device_id == on_a.device_id => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(on_record(instance).await);
+    assert!(b.service.presence(on_a.device_id).online);
+    on_a.stop().await;
+    b.stop().await;
+    a.stop().await;
+}
