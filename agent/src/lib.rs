@@ -71,13 +71,17 @@ pub async fn enroll(
     };
     let hostname = sysinfo::System::host_name().unwrap_or_else(|| "unknown".into());
     let body = serde_json::json!({"code": code, "hostname": hostname});
-    // The first server that answers; one that cannot be reached passes the
-    // code on to the next (a refusal does not: the code is the same).
+    // The first server that answers; one that cannot be reached, or is
+    // failing (5xx, e.g. a balancer in front of a stopped server), passes
+    // the code on to the next. A refusal does not: the code is the same.
     let mut answered = None;
     let mut unreachable = Vec::new();
     for (i, s) in servers.iter().enumerate() {
         let url = format!("{s}/api/v1/agent/enroll");
         match http::request_pinned("POST", &url, Some(&body), pin.as_deref()).await {
+            Ok((status, _)) if status >= 500 && i + 1 < servers.len() => {
+                unreachable.push(format!("{s}: answered {status}"));
+            }
             Ok(answer) => {
                 answered = Some((i, answer));
                 break;

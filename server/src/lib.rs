@@ -225,7 +225,9 @@ impl App {
         let _ = commander.await;
         let _ = revoker.await;
         let _ = hub.await;
-        drop(self.following.take());
+        if let Some(following) = self.following.take() {
+            following.leave().await;
+        }
         self.service.store.close().await;
         Ok(())
     }

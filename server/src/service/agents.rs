@@ -117,6 +117,18 @@ pub(crate) fn desired_in_tx(
     }))
 }
 
+/// Whether a PC's desired state is other now than what is stored.
+pub(crate) fn desired_changes(
+    c: &mut Conn,
+    device_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool> {
+    Ok(matches!(
+        compare_desired(c, device_id, now)?,
+        Changed::Yes(_)
+    ))
+}
+
 /// What a PC should show now, against what is stored: `Yes` carries the
 /// new state under the stored (old) sequence number, nothing written.
 fn compare_desired(
@@ -302,7 +314,7 @@ impl Service {
         if metrics.is_some() {
             self.metrics_fresh(device_id);
         }
-        let metrics = metrics.map(Metrics::bounded).or(previous.metrics);
+        let metrics = metrics.map(Metrics::bounded).or(previous.metrics.clone());
         self.set_presence(
             device_id,
             DevicePresence {
@@ -322,46 +334,59 @@ impl Service {
         // heartbeat: the hall reads live presence from memory.
         let last_seen_at = previous.last_seen_at;
         let shared = self.store.shared().then(|| self.chain.instance.clone());
-        self.run(move |_, tx| {
-            if let Some(instance) = &shared {
-                if online {
-                    tx.put_presence(device_id, instance, store::ms(now))?;
-                } else if !tx.drop_presence(device_id, instance)? {
-                    // Connected to another server meanwhile.
-                    return Ok(((), Vec::new()));
-                }
-            }
-            let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
-            tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
-            // Silent during a started session, or back from that: on record,
-            // with when (the classic fraud: the client switched off to pocket
-            // the cash while the PC is played). An agent that moved from
-            // one server to another was not silent.
-            let started = tx
-                .live_sessions(Some(device_id))?
-                .into_iter()
-                .find(|s| s.status == SessionStatus::Started)
-                .filter(|_| !elsewhere);
-            if let Some(s) = started {
-                let mut a = super::Actor::System.audit(
+        let recorded = self
+            .run(move |_, tx| {
+                if let Some(instance) = &shared {
                     if online {
-                        "device.back_online"
-                    } else {
-                        "device.offline_while_playing"
-                    },
-                    now,
-                );
-                a.session_id = Some(s.id);
-                a.device_id = Some(device_id);
-                a.client_id = Some(s.client_id);
-                a.after = Some(serde_json::json!({
-                    "online": online,
-                    "last_seen_at": last_seen_at,
-                }));
-                tx.insert_audit(&a)?;
+                        tx.put_presence(device_id, instance, store::ms(now))?;
+                    } else if !tx.drop_presence(device_id, instance)? {
+                        // Connected to another server meanwhile.
+                        return Ok((false, Vec::new()));
+                    }
+                }
+                let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
+                tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
+                // Silent during a started session, or back from that: on record,
+                // with when (the classic fraud: the client switched off to pocket
+                // the cash while the PC is played). An agent that moved from
+                // one server to another was not silent.
+                let started = tx
+                    .live_sessions(Some(device_id))?
+                    .into_iter()
+                    .find(|s| s.status == SessionStatus::Started)
+                    .filter(|_| !elsewhere);
+                if let Some(s) = started {
+                    let mut a = super::Actor::System.audit(
+                        if online {
+                            "device.back_online"
+                        } else {
+                            "device.offline_while_playing"
+                        },
+                        now,
+                    );
+                    a.session_id = Some(s.id);
+                    a.device_id = Some(device_id);
+                    a.client_id = Some(s.client_id);
+                    a.after = Some(serde_json::json!({
+                        "online": online,
+                        "last_seen_at": last_seen_at,
+                    }));
+                    tx.insert_audit(&a)?;
+                }
+                Ok((true, vec![Event::DeviceChanged { device_id }]))
+            })
+            .await;
+        match recorded {
+            Ok(true) => Ok(()),
+            // On record on another server: shown as there.
+            Ok(false) => self.refresh_presence(device_id).await,
+            // A connect not on record: shown as before, so that the next
+            // heartbeat tries again.
+            Err(e) if online => {
+                self.set_presence(device_id, previous);
+                Err(e)
             }
-            Ok(((), vec![Event::DeviceChanged { device_id }]))
-        })
-        .await
+            Err(e) => Err(e),
+        }
     }
 }

@@ -17,15 +17,17 @@
 use super::{DesiredPush, DevicePresence, Service};
 use crate::error::{Error, Result};
 use crate::store;
-use club_shared::{DeviceCommandView, Event, Metrics, SessionStatus};
+use club_shared::{CommandState, DeviceCommandView, Event, Metrics, SessionStatus};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-/// A server that has not beaten for this long is taken for dead.
-pub const SILENT: Duration = Duration::from_secs(10);
+/// A server that has not beaten for this long is taken for dead: well
+/// beyond a beat that waited for a busy pool's connection (5 s) and for
+/// its operation's outcome to be published (5 s).
+pub const SILENT: Duration = Duration::from_secs(30);
 /// How often a server beats and looks for silent ones; also how often the
 /// follower reads the outbox with no notification (a statement may fail).
 const BEAT: Duration = Duration::from_secs(2);
@@ -126,6 +128,16 @@ pub struct Following {
     service: Service,
 }
 
+impl Following {
+    /// Leaves the database's servers: this server's PCs go offline for the
+    /// others at once (a server that stops).
+    pub async fn leave(&self) {
+        if let Err(e) = self.service.leave().await {
+            tracing::warn!(error = %e, "leaving the servers on the database");
+        }
+    }
+}
+
 impl Drop for Following {
     fn drop(&mut self) {
         self.service
@@ -167,56 +179,66 @@ pub async fn join(service: &Service) -> Result<Option<Following>> {
 }
 
 /// Publishes every outcome in the outbox in id order, woken by the
-/// outbox's notifications (and hears the metrics other servers share);
-/// after a lost connection, brings everything up to date.
+/// outbox's notifications (and hears the metrics other servers share).
+/// Without a listening connection it reads the outbox every `BEAT` all
+/// the same. A follower that may have missed outcomes (its listening
+/// connection was lost, or it could not read for long enough that the
+/// outbox may have dropped them) brings everything up to date from
+/// scratch once it has caught up.
 async fn follow(service: Service, mut last: i64, stop: CancellationToken) {
-    let mut lost = false;
+    let mut listener = None;
+    let mut resync = false;
+    let mut caught_up = std::time::Instant::now();
     loop {
-        let listener = tokio::select! {
+        if listener.is_none() {
+            match service.store.listen(&[OUTBOX, METRICS]).await {
+                Ok(l) => listener = Some(l),
+                Err(e) => {
+                    tracing::warn!(error = %e, "following the outbox: no listening connection")
+                }
+            }
+        }
+        match catch_up(&service, &mut last).await {
+            Err(e) => tracing::warn!(error = %e, "following the outbox"),
+            Ok(()) => {
+                if caught_up.elapsed() > KEEP / 2 {
+                    resync = true;
+                }
+                caught_up = std::time::Instant::now();
+                if std::mem::take(&mut resync) {
+                    if let Err(e) = service.load_presence().await {
+                        tracing::warn!(error = %e, "reading the PCs' presence");
+                    }
+                    service.chain.resyncs.send_modify(|n| *n += 1);
+                }
+            }
+        }
+        let heard = async {
+            match listener.as_mut() {
+                Some(l) => l.next().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
             _ = stop.cancelled() => return,
-            l = service.store.listen(&[OUTBOX, METRICS]) => l,
-        };
-        let mut listener = match listener {
-            Ok(l) => l,
-            Err(e) => {
-                tracing::warn!(error = %e, "following the outbox: no connection");
-                tokio::select! {
-                    _ = stop.cancelled() => return,
-                    _ = tokio::time::sleep(BEAT) => continue,
+            notice = heard => match notice {
+                None => {
+                    // Lost: outcomes may have gone unheard meanwhile.
+                    listener = None;
+                    resync = true;
                 }
-            }
-        };
-        // Back after a lost connection: what was missed may be more than
-        // the outbox still has, so once caught up, everything is brought
-        // up to date from scratch.
-        let mut resync = std::mem::take(&mut lost);
-        loop {
-            if let Err(e) = catch_up(&service, &mut last).await {
-                tracing::warn!(error = %e, "following the outbox");
-            } else if std::mem::take(&mut resync) {
-                if let Err(e) = service.load_presence().await {
-                    tracing::warn!(error = %e, "reading the PCs' presence");
-                }
-                service.chain.resyncs.send_modify(|n| *n += 1);
-            }
-            tokio::select! {
-                _ = stop.cancelled() => return,
-                notice = listener.next() => {
-                    let Some(first) = notice else {
-                        lost = true;
-                        break;
-                    };
+                Some(first) => {
                     // One read of the outbox for every notice heard so far.
                     let mut notice = Some(first);
                     while let Some(n) = notice {
                         if n.channel == METRICS {
                             service.take_metrics(&n.payload);
                         }
-                        notice = listener.try_next();
+                        notice = listener.as_mut().and_then(|l| l.try_next());
                     }
-                },
-                _ = tokio::time::sleep(BEAT) => {}
-            }
+                }
+            },
+            _ = tokio::time::sleep(BEAT) => {}
         }
     }
 }
@@ -421,8 +443,10 @@ impl Service {
         map.retain(|id, p| p.here() || on_record.contains_key(id));
         for (id, instance) in on_record {
             if *instance != *self.chain.instance {
+                // On record elsewhere: the agent moved on, also when this
+                // server's connection to it has not closed yet.
                 let p = map.entry(id).or_default();
-                if !p.here() && p.instance.as_deref() != Some(instance.as_str()) {
+                if p.instance.as_deref() != Some(instance.as_str()) {
                     *p = DevicePresence::elsewhere(&instance);
                 }
             }
@@ -431,7 +455,7 @@ impl Service {
     }
 
     /// Reads which server a PC is on after an operation changed it.
-    async fn refresh_presence(&self, device_id: i64) -> Result<()> {
+    pub(crate) async fn refresh_presence(&self, device_id: i64) -> Result<()> {
         let on_record = self.store.read().await?.presence_of(device_id)?;
         let mut map = self.presence.write().map_err(|_| poisoned())?;
         let p = map.entry(device_id).or_default();
@@ -481,17 +505,45 @@ impl Service {
                 .collect()
         };
         let instance = self.chain.instance.clone();
-        self.run(move |this, tx| {
-            tx.register_instance(&instance)?;
-            let since = store::ms(this.now());
-            let mut events = Vec::new();
-            for device_id in here {
-                tx.put_presence(device_id, &instance, since)?;
-                events.push(Event::DeviceChanged { device_id });
-            }
-            Ok(((), events))
-        })
-        .await
+        // A PC on record elsewhere now moved on to that server while this
+        // one was off the record: it stays there.
+        let taken = self
+            .run(move |this, tx| {
+                tx.register_instance(&instance)?;
+                let since = store::ms(this.now());
+                let mut events = Vec::new();
+                let mut taken = Vec::new();
+                for device_id in here {
+                    if !tx.claim_presence(device_id, &instance, since)? {
+                        taken.push(device_id);
+                    }
+                    events.push(Event::DeviceChanged { device_id });
+                }
+                Ok((taken, events))
+            })
+            .await?;
+        for device_id in taken {
+            self.refresh_presence(device_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Leaves the database's servers (a server that stops): its PCs go
+    /// offline for the others at once, not once it has been silent.
+    pub(crate) async fn leave(&self) -> Result<()> {
+        let instance = self.chain.instance.to_string();
+        let devices = self
+            .run(move |_, tx| {
+                let devices = tx.remove_silent_instance(&instance, 0)?;
+                let events = devices
+                    .iter()
+                    .map(|&device_id| Event::DeviceChanged { device_id })
+                    .collect();
+                Ok((devices, events))
+            })
+            .await?;
+        tracing::info!(pcs = devices.len(), "left the servers on the database");
+        Ok(())
     }
 
     /// Takes a silent server for dead: its PCs go offline, on record for
@@ -527,6 +579,15 @@ impl Service {
             .await?;
         if !devices.is_empty() {
             tracing::warn!(server = %removed, pcs = devices.len(), "a silent server taken for dead: its PCs are offline");
+        }
+        // Commands it was to hand to their agents never will be.
+        for device_id in devices {
+            if let Some(c) = self
+                .command(device_id)
+                .filter(|c| c.state == CommandState::Sent)
+            {
+                self.command_undelivered(device_id, c.id).await?;
+            }
         }
         Ok(())
     }

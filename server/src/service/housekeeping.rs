@@ -184,7 +184,25 @@ impl Service {
                 seconds_left: (ends_at - store::ms(now)).max(0) / 1000,
             })
             .collect();
-        self.run(move |_, _| Ok(((), events))).await
+        let shared = self.store.shared();
+        self.run(move |this, tx| {
+            if !shared {
+                return Ok(((), events));
+            }
+            // Every server's scheduler announces the same warnings: only
+            // the first, which changes the PC's desired state, is heard.
+            let now = this.now();
+            let mut first = Vec::new();
+            for e in events {
+                if let Event::EndingSoon { device_id, .. } = &e {
+                    if super::agents::desired_changes(tx, *device_id, now)? {
+                        first.push(e);
+                    }
+                }
+            }
+            Ok(((), first))
+        })
+        .await
     }
 }
 

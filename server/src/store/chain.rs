@@ -35,6 +35,9 @@ pub trait Chain {
     fn next_command_id(&mut self) -> Result<i64>;
     /// A PC's agent is connected to `instance` since `since` (unix ms).
     fn put_presence(&mut self, device_id: i64, instance: &str, since: i64) -> Result<()>;
+    /// Records a PC on `instance` unless it is on record elsewhere; false
+    /// then.
+    fn claim_presence(&mut self, device_id: i64, instance: &str, since: i64) -> Result<bool>;
     /// A PC's agent left `instance`; false when it is connected elsewhere.
     fn drop_presence(&mut self, device_id: i64, instance: &str) -> Result<bool>;
     /// The server a PC's agent is connected to, if any.

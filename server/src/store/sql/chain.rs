@@ -93,6 +93,15 @@ impl<D: Sql> Chain for D {
         .map(drop)
     }
 
+    fn claim_presence(&mut self, device_id: i64, instance: &str, since: i64) -> Result<bool> {
+        let inserted = self.run(
+            "INSERT INTO chain_presence (device_id, instance_id, since) VALUES (?, ?, ?) \
+             ON CONFLICT (device_id) DO NOTHING",
+            crate::args![device_id, instance, since],
+        )? > 0;
+        Ok(inserted || self.presence_of(device_id)?.as_deref() == Some(instance))
+    }
+
     fn drop_presence(&mut self, device_id: i64, instance: &str) -> Result<bool> {
         self.run(
             "DELETE FROM chain_presence WHERE device_id = ? AND instance_id = ?",
