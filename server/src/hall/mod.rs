@@ -29,7 +29,7 @@ const MAX_SNAPSHOT_BYTES: usize = 32 * 1024 * 1024;
 /// snapshot; until then it holds no queue and no snapshot in the server.
 pub const SCREEN_SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// At most one metrics event per PC this often.
-const METRICS_EVERY: Duration = Duration::from_secs(5);
+pub(crate) const METRICS_EVERY: Duration = Duration::from_secs(5);
 
 type Queued = (u64, Utf8Bytes);
 

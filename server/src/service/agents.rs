@@ -129,6 +129,31 @@ pub(crate) fn desired_changes(
     ))
 }
 
+/// A PC in a started session went silent or came back: on record, with
+/// when (the classic fraud: the client switched off to pocket the cash
+/// while the PC is played).
+pub(crate) fn audit_if_playing(
+    tx: &mut Conn,
+    device_id: i64,
+    kind: &'static str,
+    now: DateTime<Utc>,
+    after: serde_json::Value,
+) -> Result<()> {
+    let started = tx
+        .live_sessions(Some(device_id))?
+        .into_iter()
+        .find(|s| s.status == SessionStatus::Started);
+    if let Some(s) = started {
+        let mut a = super::Actor::System.audit(kind, now);
+        a.session_id = Some(s.id);
+        a.device_id = Some(device_id);
+        a.client_id = Some(s.client_id);
+        a.after = Some(after);
+        tx.insert_audit(&a)?;
+    }
+    Ok(())
+}
+
 /// What a PC should show now, against what is stored: `Yes` carries the
 /// new state under the stored (old) sequence number, nothing written.
 fn compare_desired(
@@ -346,32 +371,19 @@ impl Service {
                 }
                 let json = metrics.as_ref().and_then(|m| serde_json::to_string(m).ok());
                 tx.record_device_seen(device_id, store::ms(now), json.as_deref())?;
-                // Silent during a started session, or back from that: on record,
-                // with when (the classic fraud: the client switched off to pocket
-                // the cash while the PC is played). An agent that moved from
-                // one server to another was not silent.
-                let started = tx
-                    .live_sessions(Some(device_id))?
-                    .into_iter()
-                    .find(|s| s.status == SessionStatus::Started)
-                    .filter(|_| !elsewhere);
-                if let Some(s) = started {
-                    let mut a = super::Actor::System.audit(
-                        if online {
-                            "device.back_online"
-                        } else {
-                            "device.offline_while_playing"
-                        },
-                        now,
-                    );
-                    a.session_id = Some(s.id);
-                    a.device_id = Some(device_id);
-                    a.client_id = Some(s.client_id);
-                    a.after = Some(serde_json::json!({
+                // An agent that moved from one server to another was not
+                // silent.
+                if !elsewhere {
+                    let kind = if online {
+                        "device.back_online"
+                    } else {
+                        "device.offline_while_playing"
+                    };
+                    let after = serde_json::json!({
                         "online": online,
                         "last_seen_at": last_seen_at,
-                    }));
-                    tx.insert_audit(&a)?;
+                    });
+                    audit_if_playing(tx, device_id, kind, now, after)?;
                 }
                 Ok((true, vec![Event::DeviceChanged { device_id }]))
             })

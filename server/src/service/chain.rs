@@ -17,7 +17,7 @@
 use super::{DesiredPush, DevicePresence, Service};
 use crate::error::{Error, Result};
 use crate::store;
-use club_shared::{CommandState, DeviceCommandView, Event, Metrics, SessionStatus};
+use club_shared::{CommandState, DeviceCommandView, Event, Metrics};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,7 +46,9 @@ const OUTBOX: &str = "chain_outbox";
 const METRICS: &str = "chain_metrics";
 /// How often a server shares them: a hall shows a PC's metrics at most
 /// this often anyway.
-const METRICS_EVERY: Duration = Duration::from_secs(5);
+const METRICS_EVERY: Duration = crate::hall::METRICS_EVERY;
+/// How often a server forgets outcomes older than `KEEP`.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// A notification carries less than 8000 bytes.
 const NOTICE_BYTES: usize = 7000;
 
@@ -129,22 +131,28 @@ pub struct Following {
 }
 
 impl Following {
-    /// Leaves the database's servers: this server's PCs go offline for the
-    /// others at once (a server that stops).
-    pub async fn leave(&self) {
+    /// Stops following and beating, then leaves the database's servers:
+    /// this server's PCs go offline for the others at once (a server that
+    /// stops). Stopped first, no beat puts it back on record.
+    pub async fn leave(self) {
+        self.stop();
         if let Err(e) = self.service.leave().await {
             tracing::warn!(error = %e, "leaving the servers on the database");
         }
     }
-}
 
-impl Drop for Following {
-    fn drop(&mut self) {
+    fn stop(&self) {
         self.service
             .chain
             .following
             .store(false, std::sync::atomic::Ordering::Release);
         self.stop.cancel();
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -170,8 +178,38 @@ pub async fn join(service: &Service) -> Result<Option<Following>> {
         .store(true, std::sync::atomic::Ordering::Release);
     let stop = CancellationToken::new();
     tokio::spawn(follow(service.clone(), last, stop.clone()));
-    tokio::spawn(beat(service.clone(), stop.clone()));
-    tokio::spawn(share_metrics(service.clone(), stop.clone()));
+    let s = service.clone();
+    tokio::spawn(every(BEAT, stop.clone(), "beating", move || {
+        let s = s.clone();
+        async move { s.beat().await }
+    }));
+    let s = service.clone();
+    tokio::spawn(every(
+        METRICS_EVERY,
+        stop.clone(),
+        "sharing the PCs' metrics",
+        move || {
+            let s = s.clone();
+            async move { s.share_metrics().await }
+        },
+    ));
+    let s = service.clone();
+    tokio::spawn(every(
+        PRUNE_EVERY,
+        stop.clone(),
+        "forgetting old outcomes",
+        move || {
+            let s = s.clone();
+            async move {
+                s.store
+                    .read()
+                    .await?
+                    .prune_outbox(millis(KEEP))
+                    .map(drop)
+                    .map_err(Into::into)
+            }
+        },
+    ));
     Ok(Some(Following {
         stop,
         service: service.clone(),
@@ -251,6 +289,8 @@ async fn catch_up(service: &Service, last: &mut i64) -> Result<()> {
         for row in rows {
             match serde_json::from_str::<Outcome>(&row.body) {
                 Ok(outcome) => {
+                    // Before the hall reads the PC: its own operations
+                    // (a silent server taken for dead) change presence too.
                     for e in &outcome.events {
                         if let Event::DeviceChanged { device_id } = e {
                             service.refresh_presence(*device_id).await?;
@@ -271,28 +311,20 @@ async fn catch_up(service: &Service, last: &mut i64) -> Result<()> {
     }
 }
 
-/// Beats, takes silent servers for dead, and forgets old outcomes.
-async fn beat(service: Service, stop: CancellationToken) {
+/// Runs `job` every `period` until `stop`; a failure is logged and the
+/// next round tries again.
+async fn every<F, Fut>(period: Duration, stop: CancellationToken, what: &str, mut job: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(BEAT) => {}
+            _ = tokio::time::sleep(period) => {}
         }
-        if let Err(e) = service.beat().await {
-            tracing::warn!(error = %e, "beating");
-        }
-    }
-}
-
-/// Tells the other servers the fresh metrics of the PCs connected here.
-async fn share_metrics(service: Service, stop: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = tokio::time::sleep(METRICS_EVERY) => {}
-        }
-        if let Err(e) = service.share_metrics().await {
-            tracing::warn!(error = %e, "sharing the PCs' metrics");
+        if let Err(e) = job().await {
+            tracing::warn!(error = %e, "{what}");
         }
     }
 }
@@ -376,25 +408,23 @@ impl Service {
                 pcs.push((device_id, m, p.last_seen_at));
             }
         }
-        let mut batch = SharedMetrics {
-            from: self.chain.instance.to_string(),
-            pcs: Vec::new(),
-        };
-        let mut size = 0;
+        // Each PC written once; the payloads are put together from them.
+        let from = serde_json::to_string(&*self.chain.instance).map_err(internal)?;
         let mut payloads = Vec::new();
-        for pc in pcs {
-            let one = serde_json::to_string(&pc).map_err(|e| Error::Internal(e.into()))?;
-            if size + one.len() > NOTICE_BYTES && !batch.pcs.is_empty() {
-                payloads
-                    .push(serde_json::to_string(&batch).map_err(|e| Error::Internal(e.into()))?);
-                batch.pcs.clear();
+        let mut batch: Vec<String> = Vec::new();
+        let mut size = 0;
+        for pc in &pcs {
+            let one = serde_json::to_string(pc).map_err(internal)?;
+            if size + one.len() > NOTICE_BYTES && !batch.is_empty() {
+                payloads.push(format!(r#"{{"from":{from},"pcs":[{}]}}"#, batch.join(",")));
+                batch.clear();
                 size = 0;
             }
             size += one.len() + 1;
-            batch.pcs.push(pc);
+            batch.push(one);
         }
-        if !batch.pcs.is_empty() {
-            payloads.push(serde_json::to_string(&batch).map_err(|e| Error::Internal(e.into()))?);
+        if !batch.is_empty() {
+            payloads.push(format!(r#"{{"from":{from},"pcs":[{}]}}"#, batch.join(",")));
         }
         if payloads.is_empty() {
             return Ok(());
@@ -476,7 +506,7 @@ impl Service {
     }
 
     /// One beat: on record as alive (again, if it was taken for dead), the
-    /// silent servers' PCs offline, old outcomes forgotten.
+    /// silent servers' PCs offline.
     async fn beat(&self) -> Result<()> {
         let instance = self.chain.instance.clone();
         let (alive, silent) = {
@@ -491,7 +521,6 @@ impl Service {
         for other in silent.into_iter().filter(|i| *i != *instance) {
             self.remove_silent(other).await?;
         }
-        self.store.read().await?.prune_outbox(millis(KEEP))?;
         Ok(())
     }
 
@@ -534,7 +563,7 @@ impl Service {
         let instance = self.chain.instance.to_string();
         let devices = self
             .run(move |_, tx| {
-                let devices = tx.remove_silent_instance(&instance, 0)?;
+                let devices = tx.remove_instance(&instance, None)?;
                 let events = devices
                     .iter()
                     .map(|&device_id| Event::DeviceChanged { device_id })
@@ -553,25 +582,21 @@ impl Service {
         let removed = other.clone();
         let devices = self
             .run(move |_, tx| {
-                let devices = tx.remove_silent_instance(&other, millis(SILENT))?;
+                let devices = tx.remove_instance(&other, Some(millis(SILENT)))?;
                 let mut events = Vec::new();
                 for &device_id in &devices {
-                    let started = tx
-                        .live_sessions(Some(device_id))?
-                        .into_iter()
-                        .find(|s| s.status == SessionStatus::Started);
-                    if let Some(s) = started {
-                        let mut a = super::Actor::System.audit("device.offline_while_playing", now);
-                        a.session_id = Some(s.id);
-                        a.device_id = Some(device_id);
-                        a.client_id = Some(s.client_id);
-                        a.after = Some(serde_json::json!({
-                            "online": false,
-                            "server": other,
-                            "why": "its server stopped beating",
-                        }));
-                        tx.insert_audit(&a)?;
-                    }
+                    let after = serde_json::json!({
+                        "online": false,
+                        "server": other,
+                        "why": "its server stopped beating",
+                    });
+                    super::agents::audit_if_playing(
+                        tx,
+                        device_id,
+                        "device.offline_while_playing",
+                        now,
+                        after,
+                    )?;
                     events.push(Event::DeviceChanged { device_id });
                 }
                 Ok((devices, events))
@@ -591,6 +616,10 @@ impl Service {
         }
         Ok(())
     }
+}
+
+fn internal(e: serde_json::Error) -> Error {
+    Error::Internal(e.into())
 }
 
 fn poisoned() -> Error {

@@ -217,7 +217,7 @@ impl Service {
         events: Vec<Event>,
         commands: Vec<chain::CommandNote>,
     ) -> Result<()> {
-        let (after, outbox) = self.publish_after(&mut *tx, events, commands)?;
+        let (after, outbox) = self.clone().publish_after(&mut *tx, events, commands)?;
         tx.commit_then(after).await?;
         if let Some(id) = outbox {
             self.published(id).await;
@@ -252,9 +252,10 @@ impl Service {
     /// durable (and wakes the scheduler when a session changed: a deadline
     /// may have moved). On a shared database the outcome goes to the
     /// outbox instead, and its id comes back: every server publishes it
-    /// from there, this one too (see `chain`).
+    /// from there, this one too (see `chain`). Takes the service the
+    /// operation already holds, for the publishing.
     fn publish_after(
-        &self,
+        self,
         c: &mut Conn,
         events: Vec<Event>,
         commands: Vec<chain::CommandNote>,
@@ -283,8 +284,7 @@ impl Service {
             let id = c.append_outbox(&self.chain.instance, &body)?;
             return Ok((Box::new(|| {}), Some(id)));
         }
-        let service = self.clone();
-        Ok((Box::new(move || service.publish_outcome(outcome)), None))
+        Ok((Box::new(move || self.publish_outcome(outcome)), None))
     }
 }
 

@@ -26,9 +26,10 @@ pub trait Chain {
     fn beat_instance(&mut self, instance: &str) -> Result<bool>;
     /// The servers silent for longer than `silent_ms`.
     fn silent_instances(&mut self, silent_ms: i64) -> Result<Vec<String>>;
-    /// Removes a server that is silent for longer than `silent_ms` still;
-    /// answers the PCs that were connected to it (none when it beat since).
-    fn remove_silent_instance(&mut self, instance: &str, silent_ms: i64) -> Result<Vec<i64>>;
+    /// Removes a server (with `silent_ms`, only one silent for longer than
+    /// that still); answers the PCs that were connected to it (none when it
+    /// beat since).
+    fn remove_instance(&mut self, instance: &str, silent_ms: Option<i64>) -> Result<Vec<i64>>;
     /// Tells every server listening on `channel` (`NOTIFY`).
     fn notify(&mut self, channel: &str, payload: &str) -> Result<()>;
     /// The next number for a desk's command.

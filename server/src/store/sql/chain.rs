@@ -60,15 +60,15 @@ impl<D: Sql> Chain for D {
         )
     }
 
-    fn remove_silent_instance(&mut self, instance: &str, silent_ms: i64) -> Result<Vec<i64>> {
+    fn remove_instance(&mut self, instance: &str, silent_ms: Option<i64>) -> Result<Vec<i64>> {
         // Its PCs first: their presence rows go with it (ON DELETE CASCADE).
         let devices = self.all(
             "SELECT device_id FROM chain_presence WHERE instance_id = ? ORDER BY device_id",
             crate::args![instance],
         )?;
         let gone = self.run(
-            "DELETE FROM chain_instances WHERE id = ? \
-             AND beat_at < now() - CAST(? AS DOUBLE PRECISION) * interval '1 millisecond'",
+            "DELETE FROM chain_instances WHERE id = ?1 AND (CAST(?2 AS DOUBLE PRECISION) IS NULL \
+             OR beat_at < now() - CAST(?2 AS DOUBLE PRECISION) * interval '1 millisecond')",
             crate::args![instance, silent_ms],
         )?;
         Ok(if gone == 0 { Vec::new() } else { devices })
