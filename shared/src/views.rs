@@ -153,6 +153,9 @@ pub struct SessionView {
     /// The PC's name beside its id.
     #[serde(default)]
     pub device_name: String,
+    /// Its PC's club: a session stays in one club.
+    #[serde(default = "first_club")]
+    pub club_id: i64,
     pub status: SessionStatus,
     pub planned_start_at: DateTime<Utc>,
     pub actual_start_at: Option<DateTime<Utc>>,
@@ -219,6 +222,9 @@ pub struct DeviceView {
     pub id: i64,
     pub name: String,
     pub zone_id: i64,
+    /// Its zone's club.
+    #[serde(default = "first_club")]
+    pub club_id: i64,
     pub x: i64,
     pub y: i64,
     pub enabled: bool,
@@ -282,6 +288,20 @@ pub const OFFLINE_WHILE_PLAYING: &str = "offline_while_playing";
 pub struct ZoneView {
     pub id: i64,
     pub name: String,
+    /// The club it is in (1 in a single club).
+    #[serde(default = "first_club")]
+    pub club_id: i64,
+}
+
+/// A club of the chain; a single club has one, club 1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClubView {
+    pub id: i64,
+    pub name: String,
+}
+
+fn first_club() -> i64 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -327,6 +347,9 @@ pub struct OperatorView {
     /// A disabled operator cannot sign in.
     #[serde(default)]
     pub disabled: bool,
+    /// The club they work in; null: every club (the chain's staff).
+    #[serde(default)]
+    pub club_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]

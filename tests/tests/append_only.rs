@@ -24,7 +24,13 @@ async fn history_cannot_be_rewritten_even_with_raw_sql() {
     let s = &app.service;
     let sys = Actor::System;
     let zone = s
-        .create_zone(&sys, NewZone { name: "Z".into() })
+        .create_zone(
+            &sys,
+            NewZone {
+                name: "Z".into(),
+                club_id: None,
+            },
+        )
         .await
         .unwrap();
     let pc = s

@@ -2,7 +2,7 @@ use super::extract::{Body, Path};
 use crate::error::{ErrorBody, Result};
 use crate::requests::commands::NewCommand;
 use crate::requests::enrollment::EnrollRequest;
-use crate::requests::hall::{NewDevice, NewZone};
+use crate::requests::hall::{NewClub, NewDevice, NewZone};
 use crate::service::{AgentCommands, CreatedDevice, Enrolled, EnrollmentCode};
 use crate::state::AppState;
 use crate::state::Staff;
@@ -11,12 +11,35 @@ use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::Json;
 use club_shared::DeviceCommandView;
-use club_shared::{DeviceView, HallSnapshot, ZoneView};
+use club_shared::{ClubView, DeviceView, HallSnapshot, ZoneView};
+
+/// The clubs the caller sees: every club for the chain's staff, their own
+/// for staff of one club.
+#[utoipa::path(get, path = "/api/v1/clubs", tag = "hall", security(("bearer" = [])),
+    responses((status = 200, body = [ClubView])))]
+pub async fn list_clubs(State(s): State<AppState>, Staff(a): Staff) -> Result<Json<Vec<ClubView>>> {
+    Ok(Json(s.service.list_clubs(&a).await?))
+}
+
+/// A new club of the chain (RoleManage; the chain's staff only).
+#[utoipa::path(post, path = "/api/v1/clubs", tag = "hall", security(("bearer" = [])), request_body = NewClub,
+    responses((status = 201, body = ClubView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "a club with this name exists", body = ErrorBody)))]
+pub async fn create_club(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Body(req): Body<NewClub>,
+) -> Result<(StatusCode, Json<ClubView>)> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.service.create_club(&a, req).await?),
+    ))
+}
 
 #[utoipa::path(get, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])),
     responses((status = 200, body = [ZoneView])))]
-pub async fn list_zones(State(s): State<AppState>, _staff: Staff) -> Result<Json<Vec<ZoneView>>> {
-    Ok(Json(s.service.list_zones().await?))
+pub async fn list_zones(State(s): State<AppState>, Staff(a): Staff) -> Result<Json<Vec<ZoneView>>> {
+    Ok(Json(s.service.list_zones(&a).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])), request_body = NewZone,
@@ -37,9 +60,9 @@ pub async fn create_zone(
     responses((status = 200, body = [DeviceView])))]
 pub async fn list_devices(
     State(s): State<AppState>,
-    _staff: Staff,
+    Staff(a): Staff,
 ) -> Result<Json<Vec<DeviceView>>> {
-    Ok(Json(s.service.list_devices().await?))
+    Ok(Json(s.service.list_devices(&a).await?))
 }
 
 /// A PC; the answer carries a one-time `enrollment_code` for its agent.
@@ -83,10 +106,10 @@ fn agent_commands(s: &AppState, headers: &HeaderMap, code: &str) -> Option<Agent
     params(("id" = i64, Path)), responses((status = 200, body = DeviceView), (status = 404, body = ErrorBody)))]
 pub async fn get_device(
     State(s): State<AppState>,
-    _staff: Staff,
+    Staff(a): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<DeviceView>> {
-    Ok(Json(s.service.device(id).await?))
+    Ok(Json(s.service.device_for(&a, id).await?))
 }
 
 /// A fresh one-time enrollment code (the previous unused one stops working).
@@ -136,8 +159,8 @@ pub async fn enroll(
 /// The hall snapshot: every zone and PC with its live state and session.
 #[utoipa::path(get, path = "/api/v1/hall", tag = "hall", security(("bearer" = [])),
     responses((status = 200, body = HallSnapshot)))]
-pub async fn hall(State(s): State<AppState>, _staff: Staff) -> Result<Json<HallSnapshot>> {
-    Ok(Json(s.service.hall().await?))
+pub async fn hall(State(s): State<AppState>, Staff(a): Staff) -> Result<Json<HallSnapshot>> {
+    Ok(Json(s.service.hall_of(a.club()).await?))
 }
 
 /// Rename, re-place or disable a PC (DeviceManage).

@@ -56,7 +56,7 @@ pub async fn get_session(
     Staff(a): Staff,
     Path(id): Path<i64>,
 ) -> Result<Json<SessionDetail>> {
-    let session = s.service.session(id).await?;
+    let session = s.service.session_for(&a, id).await?;
     let audit = s.service.session_audit(&a, id).await?;
     Ok(Json(SessionDetail { session, audit }))
 }

@@ -157,14 +157,29 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
                 }
             }
         }
-        let seq = feed.seq.fetch_add(1, Ordering::AcqRel) + 1;
-        let msg = HallMsg::Event {
-            seq,
-            event: Box::new(hall_event),
+        // A session's club, a PC's club, or none (a balance, a tariff):
+        // every screen gets those.
+        let club = match &hall_event.session {
+            Some(session) => Some(session.club_id),
+            None => hall_event.devices.first().map(|d| d.club_id),
         };
-        match serde_json::to_string(&msg) {
-            Ok(json) => feed.dispatch(seq, Utf8Bytes::from(json)),
-            Err(e) => tracing::error!(error = %e, "hall feed: encoding an event"),
+        let event = Box::new(hall_event);
+        let encode = |seq| {
+            let msg = HallMsg::Event {
+                seq,
+                event: event.clone(),
+            };
+            match serde_json::to_string(&msg) {
+                Ok(json) => Some(Utf8Bytes::from(json)),
+                Err(e) => {
+                    tracing::error!(error = %e, "hall feed: encoding an event");
+                    None
+                }
+            }
+        };
+        let seq = feed.seq.fetch_add(1, Ordering::AcqRel) + 1;
+        if let Some(json) = encode(seq) {
+            feed.dispatch(seq, json, club, encode);
         }
     }
 }

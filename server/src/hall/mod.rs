@@ -40,6 +40,8 @@ type Kept = (u64, chrono::DateTime<chrono::Utc>, Utf8Bytes);
 const SNAPSHOT_REUSE_MS: i64 = 1000;
 
 struct Screen {
+    /// The club it shows; None: every club.
+    club: Option<i64>,
     tx: mpsc::Sender<Queued>,
     resync: Arc<AtomicBool>,
     wake: Arc<Notify>,
@@ -52,7 +54,12 @@ struct Screen {
 pub struct HallFeed {
     /// Counts overflowing screens (see `dispatch`).
     overflows: Option<prometheus::IntCounter>,
+    /// The numbers of the every-club feed.
     seq: Arc<AtomicU64>,
+    /// The numbers of each club's own feed (the screens of staff of one
+    /// club): each counts only the events its club's screens get, so the
+    /// numbers a screen sees have no gaps.
+    club_seqs: Arc<Mutex<HashMap<i64, u64>>>,
     screens: Arc<Mutex<HashMap<u64, Screen>>>,
     next_id: Arc<AtomicU64>,
     queue: usize,
@@ -61,7 +68,7 @@ pub struct HallFeed {
     /// take both cores from the live ones. The last one is kept with its
     /// number for a moment: screens that open between two events (all of
     /// them, after a restart) share one.
-    snapshots: Arc<tokio::sync::Mutex<Option<Kept>>>,
+    snapshots: Arc<tokio::sync::Mutex<HashMap<Option<i64>, Kept>>>,
     send_timeout: Duration,
     /// How many screens are open, for whoever waits on it.
     open: Arc<tokio::sync::watch::Sender<usize>>,
@@ -98,6 +105,7 @@ impl HallFeed {
         HallFeed {
             overflows: None,
             seq: Arc::default(),
+            club_seqs: Arc::default(),
             screens: Arc::default(),
             next_id: Arc::default(),
             queue: queue.max(1),
@@ -161,20 +169,72 @@ impl HallFeed {
         let screens = self.screens();
         if screens.is_empty() {
             self.seq.fetch_add(1, Ordering::AcqRel);
+            for n in self.club_seqs().values_mut() {
+                *n += 1;
+            }
             return true;
         }
         false
+    }
+
+    fn club_seqs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u64>> {
+        self.club_seqs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The number of the last event of a feed: every club's (None) or one
+    /// club's.
+    fn seq_of(&self, club: Option<i64>) -> u64 {
+        match club {
+            None => self.seq.load(Ordering::Acquire),
+            Some(k) => *self.club_seqs().entry(k).or_default(),
+        }
     }
 
     fn screens(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Screen>> {
         self.screens.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Hands one event to every screen without ever waiting for one.
-    fn dispatch(&self, seq: u64, json: Utf8Bytes) {
-        for screen in self.screens().values() {
-            if let Err(mpsc::error::TrySendError::Full(_)) = screen.tx.try_send((seq, json.clone()))
-            {
+    /// Hands one event to every screen that shows `club` without ever
+    /// waiting for one: numbered `seq` and encoded as `json` for the
+    /// every-club screens, numbered in its club's own feed and encoded
+    /// again by `encode` for each club whose screens get it. An event of
+    /// no club (a balance, a tariff) goes to every screen.
+    fn dispatch(
+        &self,
+        seq: u64,
+        json: Utf8Bytes,
+        club: Option<i64>,
+        encode: impl Fn(u64) -> Option<Utf8Bytes>,
+    ) {
+        let screens = self.screens();
+        let own: HashMap<i64, (u64, Utf8Bytes)> = {
+            let mut seqs = self.club_seqs();
+            for k in screens.values().filter_map(|s| s.club) {
+                seqs.entry(k).or_default();
+            }
+            let mut own = HashMap::new();
+            for (k, n) in seqs.iter_mut() {
+                if club.is_some_and(|c| c != *k) {
+                    continue;
+                }
+                *n += 1;
+                if screens.values().any(|s| s.club == Some(*k)) {
+                    if let Some(json) = encode(*n) {
+                        own.insert(*k, (*n, json));
+                    }
+                }
+            }
+            own
+        };
+        for screen in screens.values() {
+            let queued = match screen.club {
+                None => (seq, json.clone()),
+                Some(k) => match own.get(&k) {
+                    Some((n, json)) => (*n, json.clone()),
+                    None => continue,
+                },
+            };
+            if let Err(mpsc::error::TrySendError::Full(_)) = screen.tx.try_send(queued) {
                 if !screen.resync.swap(true, Ordering::AcqRel) {
                     if let Some(c) = &self.overflows {
                         c.inc();

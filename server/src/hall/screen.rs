@@ -48,25 +48,27 @@ pub async fn upgrade(
         .on_upgrade(move |socket| {
             let tracker = state.tasks.clone();
             tracker.track_future(async move {
-                serve_screen(state, socket, ctx.token_hash, ctx.expires_at).await;
+                serve_screen(state, socket, ctx.token_hash, ctx.expires_at, ctx.club_id).await;
                 drop(slot);
             })
         })
 }
 
-async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> {
-    let mut last = feed.snapshots.lock().await;
+/// The hall of `club` (None: every club) for a screen, numbered in that
+/// feed.
+async fn snapshot(service: &Service, feed: &HallFeed, club: Option<i64>) -> Option<(u64, Message)> {
+    let mut kept = feed.snapshots.lock().await;
     // Read the number first: anything numbered after it is sent after the
     // snapshot, and events are full views, so a repeat is harmless. For the
     // same reason a snapshot read at this number serves again.
-    let seq = feed.seq.load(Ordering::Acquire);
-    if let Some((kept_seq, at, json)) = last.as_ref() {
+    let seq = feed.seq_of(club);
+    if let Some((kept_seq, at, json)) = kept.get(&club) {
         let age = service.now().signed_duration_since(*at).num_milliseconds();
         if *kept_seq == seq && (0..SNAPSHOT_REUSE_MS).contains(&age) {
             return Some((seq, Message::Text(json.clone())));
         }
     }
-    let hall = match service.hall().await {
+    let hall = match service.hall_of(club).await {
         Ok(hall) => hall,
         Err(e) => {
             tracing::error!(error = ?e, "hall feed: snapshot");
@@ -82,7 +84,7 @@ async fn snapshot(service: &Service, feed: &HallFeed) -> Option<(u64, Message)> 
     .ok()?
     .ok()?;
     let json = Utf8Bytes::from(json);
-    *last = Some((seq, at, json.clone()));
+    kept.insert(club, (seq, at, json.clone()));
     Some((seq, Message::Text(json)))
 }
 
@@ -149,6 +151,7 @@ async fn serve_screen(
     socket: WebSocket,
     token_hash: String,
     expires_at: chrono::DateTime<chrono::Utc>,
+    club: Option<i64>,
 ) {
     let feed = state.feed.clone();
     let (tx, mut queue) = mpsc::channel::<Queued>(feed.queue);
@@ -159,6 +162,7 @@ async fn serve_screen(
     feed.add(
         id,
         Screen {
+            club,
             tx,
             resync: resync.clone(),
             wake: wake.clone(),
@@ -173,7 +177,7 @@ async fn serve_screen(
     let (mut sink, mut stream) = socket.split();
     let limit = feed.send_timeout;
     let mut sent = 0;
-    let mut ok = match snapshot(&state.service, &feed).await {
+    let mut ok = match snapshot(&state.service, &feed, club).await {
         Some((seq, msg)) => {
             sent = seq;
             send(&mut sink, msg, limit).await
@@ -234,7 +238,7 @@ async fn serve_screen(
             state.service.metrics.hall_resyncs.inc();
             // Behind or asked: drop the backlog, start again from now.
             while queue.try_recv().is_ok() {}
-            match snapshot(&state.service, &feed).await {
+            match snapshot(&state.service, &feed, club).await {
                 Some((seq, msg)) => {
                     sent = seq;
                     ok = send(&mut sink, msg, limit).await;

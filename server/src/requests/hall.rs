@@ -5,6 +5,18 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+pub struct NewClub {
+    /// Unique in the chain; surrounding whitespace is trimmed.
+    #[schema(
+        min_length = 1,
+        max_length = 60,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
+    pub name: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewZone {
     /// Unique; surrounding whitespace is trimmed.
     #[schema(
@@ -13,6 +25,10 @@ pub struct NewZone {
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     )]
     pub name: String,
+    /// Its club. Staff of one club make zones in theirs; the chain's staff
+    /// name the club when the chain has more than one.
+    #[serde(default)]
+    pub club_id: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

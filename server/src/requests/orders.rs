@@ -63,6 +63,11 @@ pub struct OpenShift {
     /// Minor units counted in the till at the start.
     #[schema(value_type = i64, minimum = 0, maximum = 1000000000)]
     pub opening_cash: Minor,
+    /// The club whose desk this is. An operator of one club opens shifts
+    /// in it; the chain's staff name the club when the chain has more
+    /// than one.
+    #[serde(default)]
+    pub club_id: Option<i64>,
 }
 
 /// Closing a shift: the cash counted in the till at the end.
@@ -80,6 +85,8 @@ pub struct CloseShift {
 pub struct ShiftQuery {
     /// One operator's shifts.
     pub operator_id: Option<i64>,
+    /// One club's shifts (an operator of one club sees only theirs).
+    pub club_id: Option<i64>,
     /// The next page: shifts older than this one.
     pub before_id: Option<i64>,
     /// 1..500, 50 by default.

@@ -43,6 +43,8 @@ pub struct SessionQuery {
     pub device_id: Option<i64>,
     /// Sessions this operator created or cancelled.
     pub operator_id: Option<i64>,
+    /// Sessions on this club's PCs (staff of one club see only theirs).
+    pub club_id: Option<i64>,
     /// Planned start at or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
     /// Planned start before (RFC 3339).

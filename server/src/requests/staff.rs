@@ -42,6 +42,10 @@ pub struct NewOperator {
     pub password: String,
     /// An existing role (404 otherwise).
     pub role_id: i64,
+    /// The club they work in; null or absent: every club (the chain's
+    /// staff). Staff of one club make operators of their club only.
+    #[serde(default)]
+    pub club_id: Option<i64>,
 }
 
 /// What the Owner changes on an operator (RoleManage).
@@ -59,6 +63,20 @@ pub struct UpdateOperator {
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     )]
     pub password: Option<String>,
+    /// Moves them to this club; null: every club (the chain's staff).
+    /// Absent: unchanged. Only the chain's staff change it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub club_id: Option<Option<i64>>,
+}
+
+/// A field that may be null: Some(None) when it is, None when absent.
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// An operator's own new password.

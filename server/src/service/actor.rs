@@ -32,6 +32,43 @@ impl Actor {
         }
     }
 
+    /// The club a staff member works in; None for the chain's staff (every
+    /// club), and for players, agents and the system, whose operations
+    /// check their own session or PC.
+    pub fn club(&self) -> Option<i64> {
+        match self {
+            Actor::Staff(s) => s.club_id,
+            _ => None,
+        }
+    }
+
+    /// Whether they see and work on `club`'s hall.
+    pub fn sees(&self, club: i64) -> bool {
+        self.club().is_none_or(|mine| mine == club)
+    }
+
+    /// A row of another club is, for them, a row that does not exist.
+    pub fn in_club(&self, club: i64, what: &str, id: i64) -> Result<()> {
+        if self.sees(club) {
+            Ok(())
+        } else {
+            Err(Error::not_found(what, id))
+        }
+    }
+
+    /// What every club shares (clubs, tariffs, roles, settings, agent
+    /// builds) is set up by the chain's staff, not one club's.
+    pub fn require_chain(&self) -> Result<()> {
+        match self.club() {
+            None => Ok(()),
+            Some(_) => Err(Error::NotAllowed(
+                "every club of the chain shares this: it is changed by the chain's staff \
+                 (an operator without a club)"
+                    .into(),
+            )),
+        }
+    }
+
     /// Staff must hold `p`; players, agents and the system are checked by
     /// the operation itself (their own session or device only).
     pub fn require(&self, p: Permission) -> Result<()> {
@@ -59,6 +96,8 @@ pub struct StaffCtx {
     pub login: String,
     pub role: String,
     pub permissions: Vec<Permission>,
+    /// The club they work in; None: every club.
+    pub club_id: Option<i64>,
     /// The sign-in this request came with: its digest and end.
     pub token_hash: String,
     pub expires_at: DateTime<Utc>,

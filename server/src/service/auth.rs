@@ -35,6 +35,7 @@ pub(crate) fn operator_view(o: &store::OperatorRow) -> OperatorView {
         role_id: o.role_id,
         permissions: parse_permissions(&o.permissions),
         disabled: o.disabled,
+        club_id: o.club_id,
     }
 }
 
@@ -108,7 +109,7 @@ impl Service {
             }
         };
         let hash = hash(password).await?;
-        let id = tx.insert_operator("owner", &hash, owner_role, now)?;
+        let id = tx.insert_operator("owner", &hash, owner_role, None, now)?;
         tx.insert_audit(&NewAudit {
             at: now,
             actor: "system",
@@ -249,6 +250,7 @@ impl Service {
             login: op.login,
             role: op.role_name,
             permissions: parse_permissions(&op.permissions),
+            club_id: op.club_id,
             token_hash,
             expires_at: store::at(expires_at),
         })

@@ -77,6 +77,7 @@ impl Service {
         actor: &Actor,
     ) -> Result<tokio::sync::OwnedSemaphorePermit> {
         actor.require(Permission::DeviceManage)?;
+        actor.require_chain()?;
         self.build_uploads.clone().try_acquire_owned().map_err(|_| {
             Error::Busy("another agent build is being uploaded; try again shortly".into())
         })
@@ -94,6 +95,7 @@ impl Service {
         bytes: Vec<u8>,
     ) -> Result<(bool, AgentBuildView)> {
         actor.require(Permission::DeviceManage)?;
+        actor.require_chain()?;
         if !AGENT_PLATFORMS.contains(&platform) {
             return Err(Error::bad(
                 "platform",

@@ -54,7 +54,7 @@ impl Service {
             }
             _ => None,
         };
-        let view = self.device(device_id).await?;
+        let view = self.device_for(actor, device_id).await?;
         let presence = self.presence(device_id);
         let online = presence.online;
         let playing = view

@@ -3,8 +3,8 @@
 //! and pushed to the agents it touches.
 
 use super::sessions::{
-    audit_on_session, check_device_free, clean_reason, load_session, open_segments, session_events,
-    session_span, session_view,
+    audit_on_session, check_device_free, clean_reason, load_session_for, open_segments,
+    session_events, session_span, session_view,
 };
 use super::{required_text, Actor, Service};
 use crate::error::{Error, Result};
@@ -48,7 +48,7 @@ impl Service {
         let actor = actor.clone();
         self.run(move |this, tx| {
             let actor = &actor;
-            let s = load_session(&mut *tx, id)?;
+            let s = load_session_for(&mut *tx, actor, id)?;
             let status = require_live(&s, "moving")?;
             if req.device_id == s.device_id {
                 return Err(Error::bad("device_id", "the session is already on this PC"));
@@ -56,6 +56,13 @@ impl Service {
             let target = tx
                 .get_device(req.device_id)?
                 .ok_or_else(|| Error::not_found("device", req.device_id))?;
+            actor.in_club(target.club_id, "device", target.id)?;
+            if target.club_id != s.club_id {
+                return Err(Error::Conflict(format!(
+                    "PC {} is in another club: a session stays in its club",
+                    target.name
+                )));
+            }
             if !target.enabled {
                 return Err(Error::Conflict(format!("PC {} is disabled", target.name)));
             }
@@ -126,7 +133,7 @@ impl Service {
         let actor = actor.clone();
         self.run(move |_, tx| {
             let actor = &actor;
-            let s = load_session(&mut *tx, id)?;
+            let s = load_session_for(&mut *tx, actor, id)?;
             match s.status {
                 SessionStatus::Ended => {
                     return Err(Error::Conflict(

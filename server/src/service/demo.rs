@@ -46,8 +46,8 @@ async fn has_data(service: &Service) -> Result<bool> {
         c.search_clients("", 1)?.len()
     };
     Ok(clients > 0
-        || !service.list_zones().await?.is_empty()
-        || !service.list_devices().await?.is_empty()
+        || !service.list_zones(&Actor::System).await?.is_empty()
+        || !service.list_devices(&Actor::System).await?.is_empty()
         || !service.list_tariffs().await?.is_empty())
 }
 
@@ -72,11 +72,18 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
             &sys,
             NewZone {
                 name: "Main hall".into(),
+                club_id: None,
             },
         )
         .await?;
     let vip = service
-        .create_zone(&sys, NewZone { name: "VIP".into() })
+        .create_zone(
+            &sys,
+            NewZone {
+                name: "VIP".into(),
+                club_id: None,
+            },
+        )
         .await?;
     let mut pcs = Vec::new();
     for i in 0..8 {
@@ -211,6 +218,7 @@ pub async fn fill(service: &Service) -> Result<Option<DemoLogins>> {
                 login: login.into(),
                 password: password.into(),
                 role_id: r.id,
+                club_id: None,
             };
             service.create_operator(&sys, req).await?;
             operators.push((login.to_owned(), password.to_owned(), role.to_owned()));
@@ -295,7 +303,7 @@ pub async fn run_agents(
     use club_agent::state::{Enrollment, StateDir};
     let (mut screens, mut left_alone, mut handles) = (Vec::new(), Vec::new(), Vec::new());
     let ours = demo_devices(service).await?;
-    for device in service.list_devices().await? {
+    for device in service.list_devices(&Actor::System).await? {
         let state_dir = StateDir::new(dir.join(&device.name));
         // The demo's own key for this PC, if the server still knows it.
         let enrolled = match state_dir.load_enrollment() {

@@ -21,15 +21,25 @@ impl Service {
             let d = tx
                 .get_device(id)?
                 .ok_or_else(|| Error::not_found("device", id))?;
+            actor.in_club(d.club_id, "device", id)?;
             let name = match &req.name {
                 Some(n) => required_text("name", n, 60)?,
                 None => d.name.clone(),
             };
             let zone_id = req.zone_id.unwrap_or(d.zone_id);
-            if !tx.zone_exists(zone_id)? {
-                return Err(Error::NotFound(format!(
-                    "zone_id: zone {zone_id} not found"
-                )));
+            match tx.zone_club(zone_id)? {
+                Some(k) if k == d.club_id => {}
+                Some(k) if actor.sees(k) => {
+                    return Err(Error::Conflict(format!(
+                        "zone_id: zone {zone_id} is in another club; a PC stays in its club \
+                         (enroll it again in the other club)"
+                    )))
+                }
+                _ => {
+                    return Err(Error::NotFound(format!(
+                        "zone_id: zone {zone_id} not found"
+                    )))
+                }
             }
             for (field, v) in [("x", req.x), ("y", req.y)] {
                 if v.is_some_and(|v| !(0..=10_000).contains(&v)) {

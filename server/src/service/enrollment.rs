@@ -81,8 +81,10 @@ impl Service {
         let actor = actor.clone();
         self.run(move |this, tx| {
             let actor = &actor;
-            tx.get_device(device_id)?
+            let d = tx
+                .get_device(device_id)?
                 .ok_or_else(|| Error::not_found("device", device_id))?;
+            actor.in_club(d.club_id, "device", device_id)?;
             let code = secrets::enrollment_code();
             let expires = now + chrono::Duration::hours(ENROLLMENT_TTL_HOURS);
             tx.insert_enrollment_code(device_id, &secrets::digest(&code), store::ms(expires))?;

@@ -5,8 +5,8 @@
 use super::corrections::require_live;
 use super::sessions::{
     apply_plan, audit_on_session, chained_spans, check_device_free, clean_reason, holdings_state,
-    load_session, open_segments, plan, playable_holding, session_events, session_view, summary,
-    usable_holding,
+    load_session, load_session_for, open_segments, plan, playable_holding, session_events,
+    session_view, summary, usable_holding,
 };
 use super::tariffs::{load_settings, tariff_window};
 use super::{Actor, Service};
@@ -214,7 +214,7 @@ fn add_tariff_in(
     reason: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(SessionView, Vec<Event>)> {
-    let s = load_session(&mut *tx, id)?;
+    let s = load_session_for(&mut *tx, actor, id)?;
     let status = require_live(&s, "adding a tariff")?;
     let device = tx
         .get_device(s.device_id)?

@@ -31,14 +31,13 @@ pub struct CreatedDevice {
 }
 
 impl Service {
-    pub async fn list_zones(&self) -> Result<Vec<ZoneView>> {
+    /// The zones the caller sees (their club's, or every club's).
+    pub async fn list_zones(&self, actor: &Actor) -> Result<Vec<ZoneView>> {
         let mut c = self.store.read().await?;
         Ok(c.list_zones()?
             .into_iter()
-            .map(|z| ZoneView {
-                id: z.id,
-                name: z.name,
-            })
+            .filter(|z| actor.sees(z.club_id))
+            .map(zone_view)
             .collect())
     }
 
@@ -48,8 +47,9 @@ impl Service {
         let actor = actor.clone();
         self.run(move |this, tx| {
             let actor = &actor;
-            let id = tx.insert_zone(&name)?;
-            let view = ZoneView { id, name };
+            let club_id = super::clubs::pick_club(&mut *tx, actor, req.club_id)?;
+            let id = tx.insert_zone(&name, club_id)?;
+            let view = ZoneView { id, name, club_id };
             let mut a = actor.audit("zone.create", this.now());
             a.after = json(&view);
             tx.insert_audit(&a)?;
@@ -71,7 +71,7 @@ impl Service {
         let actor = actor.clone();
         self.run(move |this, tx| {
             let actor = &actor;
-            if !tx.zone_exists(req.zone_id)? {
+            if !tx.zone_club(req.zone_id)?.is_some_and(|k| actor.sees(k)) {
                 return Err(Error::NotFound(format!(
                     "zone_id: zone {} not found",
                     req.zone_id
@@ -106,28 +106,42 @@ impl Service {
         self.device_view_in(&mut *tx, id)
     }
 
-    pub async fn list_devices(&self) -> Result<Vec<DeviceView>> {
-        Ok(self.hall().await?.devices)
+    /// A PC as the caller sees it: another club's PC does not exist for
+    /// staff of one club.
+    pub async fn device_for(&self, actor: &Actor, id: i64) -> Result<DeviceView> {
+        let view = self.device(id).await?;
+        actor.in_club(view.club_id, "device", id)?;
+        Ok(view)
     }
 
+    pub async fn list_devices(&self, actor: &Actor) -> Result<Vec<DeviceView>> {
+        Ok(self.hall_of(actor.club()).await?.devices)
+    }
+
+    /// Every club's hall.
     pub async fn hall(&self) -> Result<HallSnapshot> {
+        self.hall_of(None).await
+    }
+
+    /// One club's hall, or every club's (None).
+    pub async fn hall_of(&self, club: Option<i64>) -> Result<HallSnapshot> {
         let mut tx = self.store.snapshot().await?;
+        let sees = |k: i64| club.is_none_or(|c| c == k);
         let zones = tx
             .list_zones()?
             .into_iter()
-            .map(|z| ZoneView {
-                id: z.id,
-                name: z.name,
-            })
+            .filter(|z| sees(z.club_id))
+            .map(zone_view)
             .collect();
         let live = tx.live_sessions(None)?;
         let mut device_sessions = Vec::with_capacity(live.len());
-        for s in &live {
+        for s in live.iter().filter(|s| sees(s.club_id)) {
             device_sessions.push((s.device_id, device_session(&mut *tx, s)?));
         }
         let devices = tx
             .list_devices()?
             .into_iter()
+            .filter(|d| sees(d.club_id))
             .map(|d| {
                 let device_id = d.id;
                 let mine = device_sessions
@@ -171,6 +185,7 @@ impl Service {
             id: d.id,
             name: d.name,
             zone_id: d.zone_id,
+            club_id: d.club_id,
             x: d.x,
             y: d.y,
             enabled: d.enabled,
@@ -204,6 +219,14 @@ impl Service {
         if playing && view.enrolled && !view.online {
             view.alerts.push(club_shared::OFFLINE_WHILE_PLAYING.into());
         }
+    }
+}
+
+fn zone_view(z: store::ZoneRow) -> ZoneView {
+    ZoneView {
+        id: z.id,
+        name: z.name,
+        club_id: z.club_id,
     }
 }
 

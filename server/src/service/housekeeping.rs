@@ -57,7 +57,7 @@ impl Service {
                 Err(e) => BulkResult {
                     session_id: id,
                     ok: false,
-                    status: self.session(id).await.ok().map(|s| s.status),
+                    status: self.session_for(actor, id).await.ok().map(|s| s.status),
                     error: Some(crate::error::ErrorDetail {
                         code: e.code().into(),
                         message: e.to_string(),

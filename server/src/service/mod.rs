@@ -9,6 +9,7 @@ mod auth;
 mod builds;
 pub mod chain;
 mod clients;
+mod clubs;
 mod commands;
 mod corrections;
 pub mod demo;

@@ -2,7 +2,7 @@
 //! refund or an extra charge is an order, never a change to a session.
 
 use super::clients::balance_event;
-use super::sessions::load_session;
+use super::sessions::load_session_for;
 use super::shifts::require_open_shift;
 use super::{positive_amount, required_text, Actor, Service};
 use crate::error::{Error, Result};
@@ -302,7 +302,7 @@ impl Service {
                 .get_client(req.client_id)?
                 .ok_or_else(|| Error::not_found("client", req.client_id))?;
             if let Some(sid) = req.session_id {
-                let s = load_session(&mut *tx, sid)?;
+                let s = load_session_for(&mut *tx, actor, sid)?;
                 if s.client_id != client.id {
                     return Err(Error::bad(
                         "session_id",

@@ -37,6 +37,10 @@ pub struct CancellationLine {
     pub reason: Option<String>,
 }
 
+fn first_club() -> i64 {
+    1
+}
+
 /// An X report (live) or a Z report (fixed at close).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ShiftReport {
@@ -45,6 +49,9 @@ pub struct ShiftReport {
     /// The operator's login, beside the id.
     #[serde(default)]
     pub operator_login: String,
+    /// The club whose desk it is (1 in a single club).
+    #[serde(default = "first_club")]
+    pub club_id: i64,
     pub opened_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     /// `x` while open, `z` once closed.
@@ -135,6 +142,7 @@ fn report(c: &mut store::Conn, shift: &store::ShiftRow) -> Result<ShiftReport> {
         shift_id: shift.id,
         operator_id: shift.operator_id,
         operator_login: shift.operator_login.clone(),
+        club_id: shift.club_id,
         opened_at: at(shift.opened_at),
         closed_at: at_opt(shift.closed_at),
         kind: if shift.closed_at.is_some() { "z" } else { "x" }.into(),
@@ -169,12 +177,15 @@ impl Service {
                     open.id
                 )));
             }
-            let id = tx.open_shift(op, store::ms(now), opening_cash)?;
+            let club = super::clubs::pick_club(&mut *tx, actor, req.club_id)?;
+            let id = tx.open_shift(op, club, store::ms(now), opening_cash)?;
             let shift = tx
                 .get_shift(id)?
                 .ok_or_else(|| Error::not_found("shift", id))?;
             let mut a = actor.audit("shift.open", now);
-            a.after = Some(serde_json::json!({"shift_id": id, "opening_cash": opening_cash}));
+            a.after = Some(serde_json::json!({
+                "shift_id": id, "club_id": club, "opening_cash": opening_cash,
+            }));
             tx.insert_audit(&a)?;
             let r = report(&mut *tx, &shift)?;
             let events = vec![];
@@ -212,6 +223,7 @@ impl Service {
             let shift = tx
                 .get_shift(id)?
                 .ok_or_else(|| Error::not_found("shift", id))?;
+            actor.in_club(shift.club_id, "shift", id)?;
             if shift.operator_id != op {
                 actor.require(Permission::RoleManage)?;
             }
@@ -251,7 +263,8 @@ impl Service {
         }
         let mut tx = self.store.snapshot().await?;
         let mut out = Vec::new();
-        for shift in tx.list_shifts(q.operator_id, q.before_id, limit)? {
+        let club = super::clubs::narrow(actor, q.club_id, "club_id")?;
+        for shift in tx.list_shifts(q.operator_id, club, q.before_id, limit)? {
             out.push(match stored_z(&shift) {
                 Some(z) => z,
                 None => report(&mut *tx, &shift)?,
@@ -266,6 +279,7 @@ impl Service {
         let shift = tx
             .get_shift(id)?
             .ok_or_else(|| Error::not_found("shift", id))?;
+        actor.in_club(shift.club_id, "shift", id)?;
         if let Some(z) = stored_z(&shift) {
             return Ok(z);
         }
@@ -296,6 +310,7 @@ pub(crate) fn require_open_shift(c: &mut store::Conn, actor: &Actor, what: &str)
 fn stored_z(shift: &store::ShiftRow) -> Option<ShiftReport> {
     let mut z: ShiftReport = serde_json::from_str(shift.z_report.as_deref()?).ok()?;
     z.operator_login.clone_from(&shift.operator_login);
+    z.club_id = shift.club_id;
     Some(z)
 }
 

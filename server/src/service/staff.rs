@@ -18,6 +18,16 @@ fn role_view(r: &store::RoleRow) -> RoleView {
     }
 }
 
+/// Staff of one club see their club's operators; the chain's staff see
+/// every one.
+fn sees_operator(actor: &Actor, o: &store::OperatorRow) -> bool {
+    match (actor.club(), o.club_id) {
+        (None, _) => true,
+        (Some(mine), Some(theirs)) => mine == theirs,
+        (Some(_), None) => false,
+    }
+}
+
 impl Service {
     pub async fn list_roles(&self, actor: &Actor) -> Result<Vec<RoleView>> {
         actor.require(Permission::RoleManage)?;
@@ -27,6 +37,7 @@ impl Service {
 
     pub async fn create_role(&self, actor: &Actor, req: NewRole) -> Result<RoleView> {
         actor.require(Permission::RoleManage)?;
+        actor.require_chain()?;
         let name = required_text("name", &req.name, 60)?;
         let actor = actor.clone();
         self.run(move |this, tx| {
@@ -55,6 +66,7 @@ impl Service {
         req: RolePermissions,
     ) -> Result<RoleView> {
         actor.require(Permission::RoleManage)?;
+        actor.require_chain()?;
         let actor = actor.clone();
         self.run(move |this, tx| {
             let actor = &actor;
@@ -87,7 +99,11 @@ impl Service {
     pub async fn list_operators(&self, actor: &Actor) -> Result<Vec<OperatorView>> {
         actor.require(Permission::RoleManage)?;
         let mut c = self.store.read().await?;
-        Ok(c.list_operators()?.iter().map(operator_view).collect())
+        Ok(c.list_operators()?
+            .iter()
+            .filter(|o| sees_operator(actor, o))
+            .map(operator_view)
+            .collect())
     }
 
     /// Changes an operator's role, disables or enables them, or resets
@@ -122,6 +138,15 @@ impl Service {
                     "an operator cannot change their own role",
                 ));
             }
+            if req.club_id.is_some() {
+                return Err(Error::bad(
+                    "club_id",
+                    "an operator cannot change their own club",
+                ));
+            }
+        }
+        if req.club_id.is_some() {
+            actor.require_chain()?;
         }
         let hash = match &req.password {
             Some(p) => {
@@ -137,14 +162,22 @@ impl Service {
             let before = tx
                 .get_operator(id)?
                 .ok_or_else(|| Error::not_found("operator", id))?;
+            if !sees_operator(actor, &before) {
+                return Err(Error::not_found("operator", id));
+            }
             let role_id = req.role_id.unwrap_or(before.role_id);
             if tx.get_role(role_id)?.is_none() {
                 return Err(Error::NotFound(format!(
                     "role_id: role {role_id} not found"
                 )));
             }
+            let club_id = match req.club_id {
+                Some(Some(k)) => Some(super::clubs::pick_club(&mut *tx, actor, Some(k))?),
+                Some(None) => None,
+                None => before.club_id,
+            };
             let disabled = req.disabled.unwrap_or(before.disabled);
-            tx.update_operator(id, role_id, disabled, hash.as_deref())?;
+            tx.update_operator(id, role_id, club_id, disabled, hash.as_deref())?;
             let ended = if disabled || hash.is_some() {
                 tx.delete_operator_tokens(id, None)?
             } else {
@@ -197,6 +230,7 @@ impl Service {
         tx.update_operator(
             staff.operator_id,
             current.role_id,
+            current.club_id,
             current.disabled,
             Some(&hash),
         )?;
@@ -236,8 +270,12 @@ impl Service {
                     "an operator with login {login} already exists"
                 )));
             }
+            let club_id = match (actor.club(), req.club_id) {
+                (None, None) => None,
+                (_, asked) => Some(super::clubs::pick_club(&mut *tx, actor, asked)?),
+            };
             let now = this.now();
-            let id = tx.insert_operator(&login, &hash, req.role_id, store::ms(now))?;
+            let id = tx.insert_operator(&login, &hash, req.role_id, club_id, store::ms(now))?;
             let row = tx
                 .get_operator(id)?
                 .ok_or_else(|| Error::not_found("operator", id))?;

@@ -254,13 +254,14 @@ impl Service {
         req: TariffInput,
     ) -> Result<TariffView> {
         actor.require(Permission::TariffManage)?;
+        actor.require_chain()?;
         let name = validate(&req)?;
         let now = self.now();
         let actor = actor.clone();
         self.run(move |_, tx| {
             let actor = &actor;
             for z in &req.zone_ids {
-                if !tx.zone_exists(*z)? {
+                if tx.zone_club(*z)?.is_none() {
                     return Err(Error::NotFound(format!("zone_ids: zone {z} not found")));
                 }
             }
@@ -345,6 +346,7 @@ impl Service {
 
     pub async fn put_settings(&self, actor: &Actor, s: Settings) -> Result<Settings> {
         actor.require(Permission::RoleManage)?;
+        actor.require_chain()?;
         if let Some(m) = s.no_show_minutes {
             if !(1..=1440).contains(&m) {
                 return Err(Error::bad("no_show_minutes", "must be null or 1..1440"));

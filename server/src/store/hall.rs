@@ -1,9 +1,16 @@
 use super::Result;
 
 #[derive(Debug, Clone)]
+pub struct ClubRow {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone)]
 pub struct ZoneRow {
     pub id: i64,
     pub name: String,
+    pub club_id: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -18,13 +25,18 @@ pub struct DeviceRow {
     pub hostname: Option<String>,
     pub last_seen_at: Option<i64>,
     pub metrics: Option<String>,
+    /// Its zone's club.
+    pub club_id: i64,
 }
 
 /// What the store keeps of hall, as every backend answers it.
 pub trait Hall {
-    fn insert_zone(&mut self, name: &str) -> Result<i64>;
+    fn insert_club(&mut self, name: &str, now: i64) -> Result<i64>;
+    fn list_clubs(&mut self) -> Result<Vec<ClubRow>>;
+    fn insert_zone(&mut self, name: &str, club_id: i64) -> Result<i64>;
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>>;
-    fn zone_exists(&mut self, id: i64) -> Result<bool>;
+    /// The club of a zone; None when there is no such zone.
+    fn zone_club(&mut self, id: i64) -> Result<Option<i64>>;
     fn insert_device(&mut self, name: &str, zone_id: i64, x: i64, y: i64, now: i64) -> Result<i64>;
     fn list_devices(&mut self) -> Result<Vec<DeviceRow>>;
     fn get_device(&mut self, id: i64) -> Result<Option<DeviceRow>>;

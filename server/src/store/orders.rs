@@ -43,6 +43,8 @@ pub struct ShiftRow {
     pub z_report: Option<String>,
     pub opening_cash: i64,
     pub counted_cash: Option<i64>,
+    /// The club whose desk it is.
+    pub club_id: i64,
 }
 
 /// (kind, method, money, bonus, count) of a shift's orders.
@@ -60,12 +62,19 @@ pub trait Orders {
     fn list_orders(&mut self, f: &OrderFilter) -> Result<Vec<OrderRow>>;
     /// Revenue a holding has earned and not yet given back.
     fn holding_revenue(&mut self, holding_id: i64) -> Result<i64>;
-    fn open_shift(&mut self, operator_id: i64, at: i64, opening_cash: i64) -> Result<i64>;
+    fn open_shift(
+        &mut self,
+        operator_id: i64,
+        club_id: i64,
+        at: i64,
+        opening_cash: i64,
+    ) -> Result<i64>;
     /// Shifts, newest first: of one operator if given, before the shift
     /// `before_id` if given (the next page), at most `limit`.
     fn list_shifts(
         &mut self,
         operator_id: Option<i64>,
+        club_id: Option<i64>,
         before_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ShiftRow>>;

@@ -19,6 +19,8 @@ pub struct SessionRow {
     pub end_kind: Option<String>,
     pub start_press_id: Option<String>,
     pub receipt: Option<String>,
+    /// Its PC's club.
+    pub club_id: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -61,6 +63,8 @@ pub struct SessionFilter {
     pub client_id: Option<i64>,
     pub device_id: Option<i64>,
     pub operator_id: Option<i64>,
+    /// Sessions on this club's PCs only.
+    pub club_id: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
     /// The next page: sessions older than this id.

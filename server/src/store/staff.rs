@@ -17,6 +17,8 @@ pub struct OperatorRow {
     pub role_name: String,
     pub permissions: String,
     pub disabled: bool,
+    /// The club they work in; None: every club (the chain's staff).
+    pub club_id: Option<i64>,
 }
 
 /// (operator_id, client_id, expires_at) of a token.
@@ -35,6 +37,7 @@ pub trait Staff {
         login: &str,
         password_hash: &str,
         role_id: i64,
+        club_id: Option<i64>,
         now: i64,
     ) -> Result<i64>;
     fn get_operator(&mut self, id: i64) -> Result<Option<OperatorRow>>;
@@ -43,6 +46,7 @@ pub trait Staff {
         &mut self,
         id: i64,
         role_id: i64,
+        club_id: Option<i64>,
         disabled: bool,
         password_hash: Option<&str>,
     ) -> Result<()>;

@@ -38,6 +38,7 @@ fn big_session_event(n: i64) -> Event {
         client_name: "x".repeat(4096),
         device_id: 1,
         device_name: "PC-1".into(),
+        club_id: 1,
         status: club_shared::SessionStatus::Started,
         planned_start_at: t,
         actual_start_at: Some(t),

@@ -198,6 +198,7 @@ impl World {
                 sys,
                 NewZone {
                     name: "Hall".into(),
+                    club_id: None,
                 },
             )
             .await

@@ -175,7 +175,7 @@ impl Service {
         reason: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(SessionView, Vec<Event>)> {
-        let s = load_session(&mut *tx, id)?;
+        let s = load_session_for(&mut *tx, actor, id)?;
         check_cancel(s.status, at_opt(s.actual_start_at))?;
         let before = session_view(&mut *tx, id)?;
         let holdings_before = holdings_state(&mut *tx, &before)?;
@@ -249,7 +249,7 @@ impl Service {
         closing: Closing,
         reason: Option<String>,
     ) -> Result<(SessionView, Vec<Event>)> {
-        let s = load_session(&mut *tx, id)?;
+        let s = load_session_for(&mut *tx, actor, id)?;
         transition(s.status, Action::End)?;
         // A natural end happens when the time ran out, read in this same
         // transaction (a tariff added a moment ago has moved it).
@@ -313,7 +313,7 @@ impl Service {
         })?;
         let now = self.now();
         let mut tx = self.store.snapshot().await?;
-        let s = load_session(&mut *tx, id)?;
+        let s = load_session_for(&mut *tx, actor, id)?;
         let status = s.status;
         let (closing, allowed) = match action {
             PreviewAction::Cancel => (

@@ -55,6 +55,7 @@ impl Service {
         let device = tx
             .get_device(req.device_id)?
             .ok_or_else(|| Error::not_found("device", req.device_id))?;
+        actor.in_club(device.club_id, "device", device.id)?;
         if !device.enabled {
             return Err(Error::Conflict(format!("PC {} is disabled", device.name)));
         }
@@ -158,7 +159,7 @@ impl Service {
         (press_id, force): (Option<&str>, bool),
         now: DateTime<Utc>,
     ) -> Result<(Refused<SessionView>, Vec<Event>)> {
-        let s = load_session(&mut *tx, id)?;
+        let s = load_session_for(&mut *tx, actor, id)?;
         let refusal = match actor {
             Actor::Player { client_id } if *client_id != s.client_id => {
                 Some(format!("session {id} belongs to another client"))

@@ -31,6 +31,14 @@ pub(crate) fn load_session(c: &mut Conn, id: i64) -> Result<store::SessionRow> {
         .ok_or_else(|| Error::not_found("session", id))
 }
 
+/// A session the actor works on: another club's does not exist for staff
+/// of one club.
+pub(crate) fn load_session_for(c: &mut Conn, actor: &Actor, id: i64) -> Result<store::SessionRow> {
+    let s = load_session(c, id)?;
+    actor.in_club(s.club_id, "session", id)?;
+    Ok(s)
+}
+
 pub(crate) fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
     let s = load_session(c, id)?;
     let segments = c
@@ -75,6 +83,7 @@ pub(crate) fn session_view(c: &mut Conn, id: i64) -> Result<SessionView> {
         client_name: s.client_name.clone(),
         device_id: s.device_id,
         device_name: s.device_name.clone(),
+        club_id: s.club_id,
         status: s.status,
         planned_start_at: at(s.planned_start_at),
         actual_start_at: at_opt(s.actual_start_at),
@@ -115,6 +124,14 @@ impl Service {
         session_view(&mut *tx, id)
     }
 
+    /// A session as the caller sees it: another club's session does not
+    /// exist for staff of one club.
+    pub async fn session_for(&self, actor: &Actor, id: i64) -> Result<SessionView> {
+        let view = self.session(id).await?;
+        actor.in_club(view.club_id, "session", id)?;
+        Ok(view)
+    }
+
     pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
         actor.require(Permission::ReportView)?;
         let (from, to) = self.range(q.from, q.to, q.day).await?;
@@ -124,6 +141,7 @@ impl Service {
             client_id: q.client_id,
             device_id: q.device_id,
             operator_id: q.operator_id,
+            club_id: crate::service::clubs::narrow(actor, q.club_id, "club_id")?,
             from: from.map(store::ms),
             to: to.map(store::ms),
             before_id: page_before(q.before_id)?,

@@ -18,6 +18,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "chain",
         include_str!("../../../migrations/postgres/0002_chain.sql"),
     ),
+    (
+        3,
+        "clubs",
+        include_str!("../../../migrations/postgres/0003_clubs.sql"),
+    ),
 ];
 
 /// The lock the migrating server holds.

@@ -140,7 +140,7 @@ mod tests {
         let s = Store::open_in(&dir).await;
         let mut tx = s.write().await.unwrap();
         let role = tx.insert_role("R", false, "[]").unwrap();
-        let op = tx.insert_operator("op", "x", role, 0).unwrap();
+        let op = tx.insert_operator("op", "x", role, None, 0).unwrap();
         tx.insert_token("t", Some(op), None, 0, 100).unwrap();
         tx.commit().await.unwrap();
         let owner = |now: i64| {

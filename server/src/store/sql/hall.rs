@@ -1,7 +1,9 @@
 use crate::store::hall::*;
 use crate::store::sql::{Result, Sql};
 
-crate::from_row!(ZoneRow { id, name });
+crate::from_row!(ClubRow { id, name });
+
+crate::from_row!(ZoneRow { id, name, club_id });
 
 crate::from_row!(DeviceRow {
     id,
@@ -13,29 +15,44 @@ crate::from_row!(DeviceRow {
     enrolled,
     hostname,
     last_seen_at,
-    metrics
+    metrics,
+    club_id
 });
 
-const DEVICE_COLUMNS: &str = "SELECT id, name, zone_id, x, y, enabled, \
-     secret_hash IS NOT NULL AS enrolled, hostname, last_seen_at, metrics FROM devices";
+const DEVICE_COLUMNS: &str = "SELECT d.id, d.name, d.zone_id, d.x, d.y, d.enabled, \
+     d.secret_hash IS NOT NULL AS enrolled, d.hostname, d.last_seen_at, d.metrics, \
+     z.club_id FROM devices d JOIN zones z ON z.id = d.zone_id";
 
 impl<D: Sql> Hall for D {
-    fn insert_zone(&mut self, name: &str) -> Result<i64> {
+    fn insert_club(&mut self, name: &str, now: i64) -> Result<i64> {
         let c = self;
-        c.insert("INSERT INTO zones (name) VALUES (?)", crate::args![name])
+        c.insert(
+            "INSERT INTO clubs (name, created_at) VALUES (?, ?)",
+            crate::args![name, now],
+        )
+    }
+
+    fn list_clubs(&mut self) -> Result<Vec<ClubRow>> {
+        let c = self;
+        c.all("SELECT id, name FROM clubs ORDER BY id", &[])
+    }
+
+    fn insert_zone(&mut self, name: &str, club_id: i64) -> Result<i64> {
+        let c = self;
+        c.insert(
+            "INSERT INTO zones (name, club_id) VALUES (?, ?)",
+            crate::args![name, club_id],
+        )
     }
 
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>> {
         let c = self;
-        c.all("SELECT id, name FROM zones ORDER BY id", &[])
+        c.all("SELECT id, name, club_id FROM zones ORDER BY id", &[])
     }
 
-    fn zone_exists(&mut self, id: i64) -> Result<bool> {
+    fn zone_club(&mut self, id: i64) -> Result<Option<i64>> {
         let c = self;
-        c.first(
-            "SELECT EXISTS (SELECT 1 FROM zones WHERE id = ?)",
-            crate::args![id],
-        )
+        c.one("SELECT club_id FROM zones WHERE id = ?", crate::args![id])
     }
 
     fn insert_device(&mut self, name: &str, zone_id: i64, x: i64, y: i64, now: i64) -> Result<i64> {
@@ -48,18 +65,21 @@ impl<D: Sql> Hall for D {
 
     fn list_devices(&mut self) -> Result<Vec<DeviceRow>> {
         let c = self;
-        c.all(&format!("{DEVICE_COLUMNS} ORDER BY zone_id, id"), &[])
+        c.all(&format!("{DEVICE_COLUMNS} ORDER BY d.zone_id, d.id"), &[])
     }
 
     fn get_device(&mut self, id: i64) -> Result<Option<DeviceRow>> {
         let c = self;
-        c.one(&format!("{DEVICE_COLUMNS} WHERE id = ?"), crate::args![id])
+        c.one(
+            &format!("{DEVICE_COLUMNS} WHERE d.id = ?"),
+            crate::args![id],
+        )
     }
 
     fn device_by_secret(&mut self, secret_hash: &str) -> Result<Option<DeviceRow>> {
         let c = self;
         c.one(
-            &format!("{DEVICE_COLUMNS} WHERE secret_hash = ?"),
+            &format!("{DEVICE_COLUMNS} WHERE d.secret_hash = ?"),
             crate::args![secret_hash],
         )
     }

@@ -37,10 +37,11 @@ crate::from_row!(ShiftRow {
     closed_at,
     z_report,
     opening_cash,
-    counted_cash
+    counted_cash,
+    club_id
 });
 
-const SHIFT_COLUMNS: &str = "SELECT s.id, s.operator_id, o.login AS operator_login, s.opened_at,      s.closed_at, s.z_report, s.opening_cash, s.counted_cash      FROM shifts s JOIN operators o ON o.id = s.operator_id";
+const SHIFT_COLUMNS: &str = "SELECT s.id, s.operator_id, o.login AS operator_login, s.opened_at,      s.closed_at, s.z_report, s.opening_cash, s.counted_cash, s.club_id      FROM shifts s JOIN operators o ON o.id = s.operator_id";
 
 impl<D: Sql> Orders for D {
     fn get_order(&mut self, id: i64) -> Result<Option<OrderRow>> {
@@ -77,17 +78,25 @@ impl<D: Sql> Orders for D {
          FROM value_movements WHERE holding_id = ?", crate::args![holding_id])
     }
 
-    fn open_shift(&mut self, operator_id: i64, at: i64, opening_cash: i64) -> Result<i64> {
+    fn open_shift(
+        &mut self,
+        operator_id: i64,
+        club_id: i64,
+        at: i64,
+        opening_cash: i64,
+    ) -> Result<i64> {
         let c = self;
         c.insert(
-            "INSERT INTO shifts (operator_id, opened_at, opening_cash) VALUES (?, ?, ?)",
-            crate::args![operator_id, at, opening_cash],
+            "INSERT INTO shifts (operator_id, club_id, opened_at, opening_cash) \
+             VALUES (?, ?, ?, ?)",
+            crate::args![operator_id, club_id, at, opening_cash],
         )
     }
 
     fn list_shifts(
         &mut self,
         operator_id: Option<i64>,
+        club_id: Option<i64>,
         before_id: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ShiftRow>> {
@@ -95,9 +104,10 @@ impl<D: Sql> Orders for D {
         c.all(
             &format!(
                 "{SHIFT_COLUMNS} WHERE (CAST(?1 AS BIGINT) IS NULL OR s.operator_id = ?1) \
-                 AND (CAST(?2 AS BIGINT) IS NULL OR s.id < ?2) ORDER BY s.id DESC LIMIT ?3"
+                 AND (CAST(?2 AS BIGINT) IS NULL OR s.club_id = ?2) \
+                 AND (CAST(?3 AS BIGINT) IS NULL OR s.id < ?3) ORDER BY s.id DESC LIMIT ?4"
             ),
-            crate::args![operator_id, before_id, limit],
+            crate::args![operator_id, club_id, before_id, limit],
         )
     }
 

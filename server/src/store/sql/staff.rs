@@ -16,11 +16,12 @@ crate::from_row!(OperatorRow {
     role_id,
     role_name,
     permissions,
-    disabled
+    disabled,
+    club_id
 });
 
 const OPERATOR_COLUMNS: &str = "SELECT o.id, o.login, o.password_hash, o.role_id, \
-     r.name AS role_name, r.permissions, o.disabled FROM operators o \
+     r.name AS role_name, r.permissions, o.disabled, o.club_id FROM operators o \
      JOIN roles r ON r.id = o.role_id";
 
 impl<D: Sql> Staff for D {
@@ -77,13 +78,15 @@ impl<D: Sql> Staff for D {
         login: &str,
         password_hash: &str,
         role_id: i64,
+        club_id: Option<i64>,
         now: i64,
     ) -> Result<i64> {
         self.writes_cached();
         let c = self;
         c.insert(
-            "INSERT INTO operators (login, password_hash, role_id, created_at) VALUES (?, ?, ?, ?)",
-            crate::args![login, password_hash, role_id, now],
+            "INSERT INTO operators (login, password_hash, role_id, club_id, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+            crate::args![login, password_hash, role_id, club_id, now],
         )
     }
 
@@ -112,15 +115,16 @@ impl<D: Sql> Staff for D {
         &mut self,
         id: i64,
         role_id: i64,
+        club_id: Option<i64>,
         disabled: bool,
         password_hash: Option<&str>,
     ) -> Result<()> {
         self.writes_cached();
         let c = self;
         c.run(
-            "UPDATE operators SET role_id = ?, disabled = ?, \
+            "UPDATE operators SET role_id = ?, club_id = ?, disabled = ?, \
          password_hash = COALESCE(?, password_hash) WHERE id = ?",
-            crate::args![role_id, disabled, password_hash, id],
+            crate::args![role_id, club_id, disabled, password_hash, id],
         )
         .map(drop)
     }

@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "live sessions by device",
         include_str!("../../../migrations/0010_live_sessions_by_device.sql"),
     ),
+    (
+        11,
+        "clubs",
+        include_str!("../../../migrations/0011_clubs.sql"),
+    ),
 ];
 
 /// The newest schema version this server knows.

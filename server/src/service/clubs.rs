@@ -1,0 +1,84 @@
+//! The clubs of a chain. Every hall-side row belongs to one: a zone names
+//! it, a PC is its zone's, a session its PC's, a shift its desk's. Staff
+//! with a club see and work on that club only; the chain's staff (no club)
+//! on every one. A single club is club 1 and needs no configuration.
+
+use super::{json, required_text, Actor, Service};
+use crate::error::{Error, Result};
+use crate::requests::hall::NewClub;
+use crate::store::{self, Conn};
+use club_shared::{ClubView, Permission};
+
+/// The club an operation that makes a hall-side row (a zone, a shift)
+/// puts it in: the actor's own; for the chain's staff the one they name,
+/// or the only one.
+pub(crate) fn pick_club(c: &mut Conn, actor: &Actor, requested: Option<i64>) -> Result<i64> {
+    match (actor.club(), requested) {
+        (Some(mine), None) => Ok(mine),
+        (Some(mine), Some(asked)) if asked == mine => Ok(mine),
+        (Some(_), Some(asked)) => Err(Error::NotFound(format!("club_id: club {asked} not found"))),
+        (None, asked) => {
+            let clubs = c.list_clubs()?;
+            match asked {
+                Some(id) if clubs.iter().any(|k| k.id == id) => Ok(id),
+                Some(id) => Err(Error::NotFound(format!("club_id: club {id} not found"))),
+                None => match clubs.as_slice() {
+                    [only] => Ok(only.id),
+                    _ => Err(Error::bad(
+                        "club_id",
+                        format!("the chain has {} clubs: name one", clubs.len()),
+                    )),
+                },
+            }
+        }
+    }
+}
+
+/// The club a list is narrowed to: the one asked for, and for staff of one
+/// club always theirs (another club's rows do not exist for them).
+pub(crate) fn narrow(actor: &Actor, requested: Option<i64>, field: &str) -> Result<Option<i64>> {
+    match (actor.club(), requested) {
+        (None, asked) => Ok(asked),
+        (Some(mine), None) => Ok(Some(mine)),
+        (Some(mine), Some(asked)) if asked == mine => Ok(Some(mine)),
+        (Some(_), Some(asked)) => Err(Error::NotFound(format!("{field}: club {asked} not found"))),
+    }
+}
+
+fn view(k: store::ClubRow) -> ClubView {
+    ClubView {
+        id: k.id,
+        name: k.name,
+    }
+}
+
+impl Service {
+    /// The clubs the caller sees: every one for the chain's staff, their
+    /// own for staff of one club.
+    pub async fn list_clubs(&self, actor: &Actor) -> Result<Vec<ClubView>> {
+        let mut c = self.store.read().await?;
+        Ok(c.list_clubs()?
+            .into_iter()
+            .filter(|k| actor.sees(k.id))
+            .map(view)
+            .collect())
+    }
+
+    /// A new club of the chain (RoleManage, the chain's staff).
+    pub async fn create_club(&self, actor: &Actor, req: NewClub) -> Result<ClubView> {
+        actor.require(Permission::RoleManage)?;
+        actor.require_chain()?;
+        let name = required_text("name", &req.name, 60)?;
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let now = this.now();
+            let id = tx.insert_club(&name, store::ms(now))?;
+            let club = ClubView { id, name };
+            let mut a = actor.audit("club.create", now);
+            a.after = json(&club);
+            tx.insert_audit(&a)?;
+            Ok((club, vec![]))
+        })
+        .await
+    }
+}
