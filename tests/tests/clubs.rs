@@ -232,6 +232,23 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
     let all_shifts = owner.ok(Method::GET, "/shifts", Value::Null).await;
     assert_eq!(all_shifts.as_array().unwrap().len(), 2);
 
+    // Her audit trail is her club's: its PCs and sessions, her doings.
+    let audit = nora.ok(Method::GET, "/audit", Value::Null).await;
+    let audit = audit.as_array().unwrap();
+    assert!(audit.iter().any(|a| a["session_id"] == there));
+    assert!(
+        audit
+            .iter()
+            .all(|a| a["session_id"] != here && !h.pcs.iter().any(|pc| a["device_id"] == *pc)),
+        "club 1's entries stay out of North's trail"
+    );
+    let chain_audit = owner.ok(Method::GET, "/audit", Value::Null).await;
+    assert!(chain_audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["session_id"] == here));
+
     // Her operators are her club's; the chain's staff stay out of her view.
     let cashier = owner.role_id("Cashier").await;
     let made = nora

@@ -69,6 +69,9 @@ pub struct SessionQuery {
 pub struct AuditQuery {
     pub session_id: Option<i64>,
     pub operator_id: Option<i64>,
+    /// Entries about this club: its PCs and their sessions, its shifts, its
+    /// operators' doings (staff of one club read only theirs).
+    pub club_id: Option<i64>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     /// Entries of this club day (YYYY-MM-DD, on the club's clock); with

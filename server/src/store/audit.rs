@@ -37,6 +37,9 @@ pub struct AuditRow {
 pub struct AuditFilter {
     pub session_id: Option<i64>,
     pub operator_id: Option<i64>,
+    /// Entries about this club: its PCs, its PCs' sessions, its shifts,
+    /// its operators' doings.
+    pub club_id: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
     /// The next page: entries older than this id.

@@ -177,8 +177,10 @@ impl Service {
         Ok(out)
     }
 
-    pub async fn audit(&self, actor: &Actor, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
+    /// The audit trail; staff of one club read their club's entries.
+    pub async fn audit(&self, actor: &Actor, mut q: AuditQuery) -> Result<Vec<AuditEntryView>> {
         actor.require(Permission::ReportView)?;
+        q.club_id = crate::service::clubs::narrow(actor, q.club_id, "club_id")?;
         self.audit_entries(q).await
     }
 
@@ -207,6 +209,7 @@ impl Service {
         let filter = store::AuditFilter {
             session_id: q.session_id,
             operator_id: q.operator_id,
+            club_id: q.club_id,
             from: from.map(store::ms),
             to: to.map(store::ms),
             before_id: page_before(q.before_id)?,

@@ -151,6 +151,48 @@ mod tests {
     }
 
     #[test]
+    fn a_single_clubs_rows_go_to_club_1_and_its_staff_keep_every_club() {
+        let db = memory();
+        db.batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)").unwrap();
+        for (version, name, sql) in &MIGRATIONS[..10] {
+            db.batch(sql).unwrap();
+            db.run(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, 0)",
+                crate::args![version, name],
+            )
+            .unwrap();
+        }
+        db.batch(
+            "INSERT INTO roles (name, permissions) VALUES ('Owner', '[]'); \
+             INSERT INTO operators (login, password_hash, role_id, created_at) \
+                 VALUES ('owner', 'x', 1, 0); \
+             INSERT INTO zones (name) VALUES ('Main'); \
+             INSERT INTO shifts (operator_id, opened_at) VALUES (1, 0);",
+        )
+        .unwrap();
+        assert_eq!(run(&db, 1).unwrap(), vec![11]);
+        let clubs: Vec<(i64, String)> = db
+            .all("SELECT id, name FROM clubs", &[])
+            .unwrap()
+            .into_iter()
+            .map(|(id, name): (i64, String)| (id, name))
+            .collect();
+        assert_eq!(clubs, vec![(1, "Club".to_owned())]);
+        let zone: Option<i64> = db.one("SELECT club_id FROM zones", &[]).unwrap();
+        let shift: Option<i64> = db.one("SELECT club_id FROM shifts", &[]).unwrap();
+        let operator: Option<Option<i64>> = db.one("SELECT club_id FROM operators", &[]).unwrap();
+        assert_eq!((zone, shift, operator), (Some(1), Some(1), Some(None)));
+        // A zone of no club is refused, as a foreign key would be.
+        assert!(db
+            .run(
+                "INSERT INTO zones (name, club_id) VALUES ('Nowhere', 7)",
+                &[]
+            )
+            .is_err());
+        assert!(db.run("DELETE FROM clubs", &[]).is_err());
+    }
+
+    #[test]
     fn every_file_in_the_migrations_folder_is_embedded() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
         let mut files: Vec<String> = std::fs::read_dir(dir)
