@@ -232,6 +232,23 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
     let all_shifts = owner.ok(Method::GET, "/shifts", Value::Null).await;
     assert_eq!(all_shifts.as_array().unwrap().len(), 2);
 
+    // Her orders are her desk's (her top-up, the tariff of North's
+    // session), not club 1's.
+    let orders = nora.ok(Method::GET, "/orders", Value::Null).await;
+    let kinds: Vec<(&str, i64)> = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| (o["kind"].as_str().unwrap(), o["money"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![("top_up", 300), ("purchase", PRICE)],
+        "{orders}"
+    );
+    let all_orders = owner.ok(Method::GET, "/orders", Value::Null).await;
+    assert_eq!(all_orders.as_array().unwrap().len(), 4, "{all_orders}");
+
     // Her audit trail is her club's: its PCs and sessions, her doings.
     let audit = nora.ok(Method::GET, "/audit", Value::Null).await;
     let audit = audit.as_array().unwrap();

@@ -99,6 +99,9 @@ pub struct ShiftQuery {
 #[serde(deny_unknown_fields)]
 pub struct OrderQuery {
     pub client_id: Option<i64>,
+    /// Orders of this club: taken in its shifts, for its sessions, or by
+    /// its operators (staff of one club see only theirs).
+    pub club_id: Option<i64>,
     /// The orders taken in this shift.
     pub shift_id: Option<i64>,
     /// At or after (RFC 3339).

@@ -98,6 +98,7 @@ impl Service {
         let filter = store::OrderFilter {
             client_id: q.client_id,
             shift_id: q.shift_id,
+            club_id: super::clubs::narrow(actor, q.club_id, "club_id")?,
             from: q.from.map(store::ms),
             to: q.to.map(store::ms),
             before_id: q.before_id,

@@ -27,6 +27,9 @@ pub struct OrderRow {
 pub struct OrderFilter {
     pub client_id: Option<i64>,
     pub shift_id: Option<i64>,
+    /// Orders of this club: taken in its shifts, for its sessions, or by
+    /// its operators.
+    pub club_id: Option<i64>,
     pub from: Option<i64>,
     pub to: Option<i64>,
     pub before_id: Option<i64>,

@@ -59,6 +59,18 @@ impl<D: Sql> Orders for D {
         if let Some(v) = f.shift_id {
             q.push(" AND o.shift_id = ").push_bind(v);
         }
+        if let Some(v) = f.club_id {
+            q.push(" AND (EXISTS (SELECT 1 FROM shifts h WHERE h.id = o.shift_id AND h.club_id = ")
+                .push_bind(v);
+            q.push(
+                ") OR EXISTS (SELECT 1 FROM sessions s JOIN devices d ON d.id = s.device_id \
+                 JOIN zones z ON z.id = d.zone_id WHERE s.id = o.session_id AND z.club_id = ",
+            )
+            .push_bind(v);
+            q.push(") OR EXISTS (SELECT 1 FROM operators p WHERE p.id = o.operator_id AND p.club_id = ")
+                .push_bind(v)
+                .push("))");
+        }
         if let Some(v) = f.from {
             q.push(" AND o.at >= ").push_bind(v);
         }
