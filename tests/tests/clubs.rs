@@ -155,6 +155,28 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
     assert_eq!(st, 404);
     assert_eq!(owner.ok(Method::GET, "/hall", Value::Null).await, before);
 
+    // Clubs are named by the chain's staff; names are unique.
+    let renamed = owner
+        .ok(Method::PUT, "/clubs/1", json!({"name": "Center"}))
+        .await;
+    assert_eq!(renamed["name"], "Center");
+    let (st, body) = owner
+        .call(Method::PUT, "/clubs/1", Some(json!({"name": "North"})))
+        .await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "a club with this name already exists"
+    );
+    let (st, _) = nora
+        .call(
+            Method::PUT,
+            &format!("/clubs/{north}"),
+            Some(json!({"name": "Mine"})),
+        )
+        .await;
+    assert_eq!(st, 403);
+
     // What the chain shares is changed by the chain's staff only, though
     // her role holds every permission.
     let tariff = json!({"name": "Night", "duration_seconds": 60, "price": 1,

@@ -36,6 +36,21 @@ pub async fn create_club(
     ))
 }
 
+/// Renames a club (RoleManage; the chain's staff only).
+#[utoipa::path(put, path = "/api/v1/clubs/{id}", tag = "hall", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = NewClub,
+    responses((status = 200, body = ClubView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "a club with this name exists", body = ErrorBody)))]
+pub async fn rename_club(
+    State(s): State<AppState>,
+    Staff(a): Staff,
+    Path(id): Path<i64>,
+    Body(req): Body<NewClub>,
+) -> Result<Json<ClubView>> {
+    Ok(Json(s.service.rename_club(&a, id, req).await?))
+}
+
 #[utoipa::path(get, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])),
     responses((status = 200, body = [ZoneView])))]
 pub async fn list_zones(State(s): State<AppState>, Staff(a): Staff) -> Result<Json<Vec<ZoneView>>> {
@@ -43,7 +58,10 @@ pub async fn list_zones(State(s): State<AppState>, Staff(a): Staff) -> Result<Js
 }
 
 #[utoipa::path(post, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])), request_body = NewZone,
-    responses((status = 201, body = ZoneView), (status = 403, body = ErrorBody),
+    responses((status = 201, body = ZoneView),
+        (status = 400, description = "bad name, or the chain has several clubs and `club_id` is missing", body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names no club the caller sees", body = ErrorBody),
         (status = 409, description = "a zone with this name exists", body = ErrorBody)))]
 pub async fn create_zone(
     State(s): State<AppState>,

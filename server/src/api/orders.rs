@@ -15,6 +15,7 @@ use axum::Json;
 #[utoipa::path(post, path = "/api/v1/shifts/open", tag = "shifts", security(("bearer" = [])),
     request_body = OpenShift,
     responses((status = 201, body = ShiftReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names no club the caller sees", body = ErrorBody),
         (status = 409, description = "the caller's shift is already open", body = ErrorBody)))]
 pub async fn open_shift(
     State(s): State<AppState>,
@@ -30,7 +31,8 @@ pub async fn open_shift(
 /// Shifts, newest first, with their X or Z reports (ReportView).
 #[utoipa::path(get, path = "/api/v1/shifts", tag = "shifts", security(("bearer" = [])),
     params(ShiftQuery),
-    responses((status = 200, body = [ShiftReport]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = [ShiftReport]), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names another club than the caller's", body = ErrorBody)))]
 pub async fn list_shifts(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -79,7 +81,8 @@ pub async fn shift_report(
 /// page is `before_id` = the last id of this one.
 #[utoipa::path(get, path = "/api/v1/orders", tag = "orders", security(("bearer" = [])),
     params(OrderQuery), responses((status = 200, body = [OrderView]), (status = 400, body = ErrorBody),
-        (status = 403, body = ErrorBody)))]
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names another club than the caller's", body = ErrorBody)))]
 pub async fn list_orders(
     State(s): State<AppState>,
     Staff(a): Staff,

@@ -15,7 +15,8 @@ use utoipa::{IntoParams, ToSchema};
 
 /// The session report (ReportView), newest first.
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions", security(("bearer" = [])),
-    params(SessionQuery), responses((status = 200, body = [SessionView]), (status = 403, body = ErrorBody)))]
+    params(SessionQuery), responses((status = 200, body = [SessionView]), (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names another club than the caller's", body = ErrorBody)))]
 pub async fn list_sessions(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -138,7 +139,8 @@ pub async fn preview(
 
 /// The audit trail (ReportView), newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])),
-    params(AuditQuery), responses((status = 200, body = [AuditEntryView]), (status = 403, body = ErrorBody)))]
+    params(AuditQuery), responses((status = 200, body = [AuditEntryView]), (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names another club than the caller's", body = ErrorBody)))]
 pub async fn audit(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -225,7 +227,8 @@ pub async fn bulk_cancel(
 /// for more); money in major units.
 #[utoipa::path(get, path = "/api/v1/sessions.csv", tag = "sessions", security(("bearer" = [])),
     params(SessionQuery), responses((status = 200, content_type = "text/csv", body = String),
-        (status = 403, body = ErrorBody)))]
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "`club_id` names another club than the caller's", body = ErrorBody)))]
 pub async fn sessions_csv(
     State(s): State<AppState>,
     Staff(a): Staff,

@@ -98,7 +98,7 @@ pub async fn list_operators(
     params(("id" = i64, Path)), request_body = UpdateOperator,
     responses((status = 200, body = OperatorView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody),
-        (status = 404, description = "no such operator, or `role_id` names no role", body = ErrorBody)))]
+        (status = 404, description = "no such operator (in the caller's club), or `role_id` or `club_id` names nothing", body = ErrorBody)))]
 pub async fn update_operator(
     State(s): State<AppState>,
     Staff(a): Staff,
@@ -125,8 +125,8 @@ pub async fn change_password(
 }
 
 #[utoipa::path(post, path = "/api/v1/operators", tag = "staff", security(("bearer" = [])), request_body = NewOperator,
-    responses((status = 201, body = OperatorView), (status = 400, body = ErrorBody),
-        (status = 404, description = "`role_id` names no role", body = ErrorBody),
+    responses((status = 201, body = OperatorView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "`role_id` names no role, or `club_id` no club the caller sees", body = ErrorBody),
         (status = 409, description = "an operator with this login exists", body = ErrorBody)))]
 pub async fn create_operator(
     State(s): State<AppState>,

@@ -81,4 +81,28 @@ impl Service {
         })
         .await
     }
+
+    /// Renames a club (RoleManage, the chain's staff).
+    pub async fn rename_club(&self, actor: &Actor, id: i64, req: NewClub) -> Result<ClubView> {
+        actor.require(Permission::RoleManage)?;
+        actor.require_chain()?;
+        let name = required_text("name", &req.name, 60)?;
+        let actor = actor.clone();
+        self.run(move |this, tx| {
+            let before = tx
+                .list_clubs()?
+                .into_iter()
+                .find(|k| k.id == id)
+                .map(view)
+                .ok_or_else(|| Error::not_found("club", id))?;
+            tx.rename_club(id, &name)?;
+            let club = ClubView { id, name };
+            let mut a = actor.audit("club.rename", this.now());
+            a.before = json(&before);
+            a.after = json(&club);
+            tx.insert_audit(&a)?;
+            Ok((club, vec![]))
+        })
+        .await
+    }
 }

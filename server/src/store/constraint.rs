@@ -18,10 +18,11 @@ pub enum Constraint {
     SegmentPosition,
     OneOpenShiftPerOperator,
     AgentBuild,
+    ClubName,
 }
 
 impl Constraint {
-    pub const ALL: [Constraint; 12] = [
+    pub const ALL: [Constraint; 13] = [
         Self::RoleName,
         Self::OperatorLogin,
         Self::ZoneName,
@@ -34,6 +35,7 @@ impl Constraint {
         Self::SegmentPosition,
         Self::OneOpenShiftPerOperator,
         Self::AgentBuild,
+        Self::ClubName,
     ];
 
     /// Its name in the schema (PostgreSQL's naming for a column's UNIQUE:
@@ -52,6 +54,7 @@ impl Constraint {
             Self::SegmentPosition => "segments_session_id_position_key",
             Self::OneOpenShiftPerOperator => "shifts_one_open_per_operator",
             Self::AgentBuild => "agent_builds_sha256_key",
+            Self::ClubName => "clubs_name_key",
         }
     }
 
@@ -70,6 +73,7 @@ impl Constraint {
             Self::SegmentPosition => "segments.session_id, segments.position",
             Self::OneOpenShiftPerOperator => "shifts.operator_id",
             Self::AgentBuild => "agent_builds.sha256",
+            Self::ClubName => "clubs.name",
         }
     }
 
@@ -105,6 +109,7 @@ impl Constraint {
             Self::SegmentPosition => "the session changed meanwhile; try again",
             Self::OneOpenShiftPerOperator => "this operator already has an open shift",
             Self::AgentBuild => "this agent build is already kept",
+            Self::ClubName => "a club with this name already exists",
         }
     }
 }
@@ -154,6 +159,7 @@ mod tests {
             (Constraint::SegmentPosition, "INSERT INTO segments (session_id, position, holding_id, tariff_id, reserved_seconds, refund_policy) VALUES (100, 0, 100, 100, 60, 'burn')"),
             (Constraint::OneOpenShiftPerOperator, "INSERT INTO shifts (operator_id, opened_at) VALUES (100, 1)"),
             (Constraint::AgentBuild, "INSERT INTO agent_builds (platform, version, sha256, size, bytes, uploaded_at, designated_at) VALUES ('linux-x86_64', '2', 'h', 1, x'00', 0, 0)"),
+            (Constraint::ClubName, "INSERT INTO clubs (name, created_at) VALUES ('Club', 0)"),
         ];
         assert_eq!(
             breaking.len(),

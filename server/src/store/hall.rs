@@ -33,6 +33,8 @@ pub struct DeviceRow {
 pub trait Hall {
     fn insert_club(&mut self, name: &str, now: i64) -> Result<i64>;
     fn list_clubs(&mut self) -> Result<Vec<ClubRow>>;
+    /// Renames a club; answers whether it exists.
+    fn rename_club(&mut self, id: i64, name: &str) -> Result<bool>;
     fn insert_zone(&mut self, name: &str, club_id: i64) -> Result<i64>;
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>>;
     /// The club of a zone; None when there is no such zone.

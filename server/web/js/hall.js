@@ -5,9 +5,15 @@ import { clientsView } from './clients.js';
 import { feed } from './feed.js';
 import { mapEdit } from './map-edit.js';
 import { commandText } from './panes.js';
-import { can, deviceState, now, queuedText, sessionState, state, tariffPlan, zoneName } from './state.js';
+import { can, clubName, deviceState, manyClubs, now, queuedText, sessionState, state, tariffPlan, zoneName } from './state.js';
 import { tariffsView } from './tariffs.js';
 import { $, $$, STATES, chip, clear, fmtCountdown, fmtDateTime, fmtTime, h, metricsText } from './util.js';
+
+/** A zone's heading: with its club's name when the page shows several. */
+function zoneTitle(id) {
+  const zone = state.zones.find((z) => z.id === id);
+  return zone && manyClubs() ? `${clubName(zone.club_id)} · ${zone.name}` : zoneName(id);
+}
 
 const hall = {
   /** GET /hall, used while the feed is down (and right after an action then). */
@@ -83,7 +89,7 @@ const hall = {
         grid.append(tile);
       }
       sections.push(h('section', { class: 'zone', 'data-zone-id': zoneId },
-        h('h2', { class: 'zone-title' }, zoneName(zoneId), h('span', { class: 'muted' }, `${list.length} PC${list.length === 1 ? '' : 's'}`)),
+        h('h2', { class: 'zone-title' }, zoneTitle(zoneId), h('span', { class: 'muted' }, `${list.length} PC${list.length === 1 ? '' : 's'}`)),
         list.length ? grid : h('p', { class: 'muted' }, 'No PCs in this zone.')));
     }
     // A fresh install: say where PCs are added.

@@ -13,7 +13,7 @@ import { rolesView } from './roles.js';
 import { sessionsView } from './sessions.js';
 import { setupView } from './setup.js';
 import { shiftView } from './shift.js';
-import { can, loadSettings, loadTariffs, state } from './state.js';
+import { can, clubName, loadClubs, loadSettings, loadTariffs, manyClubs, state } from './state.js';
 import { tariffsView } from './tariffs.js';
 import { $, $$, clear, h } from './util.js';
 
@@ -65,12 +65,23 @@ const app = {
     $('#login-screen').hidden = true;
     $('#app').hidden = false;
     $('#operator').textContent = `${state.operator.login} · ${state.operator.role}`;
+    delete $('#operator').dataset.club;
     state.view = 'hall';
     applyPermissions();
     hall.render();
     feed.start();
     loadTariffs().catch(() => {});
     loadSettings();
+    // A club's staff see their club's name beside theirs; a chain's zones
+    // carry their club's name.
+    loadClubs().then(() => {
+      if (state.operator && state.operator.club_id != null) {
+        const club = clubName(state.operator.club_id);
+        $('#operator').textContent = `${state.operator.login} · ${state.operator.role} · ${club}`;
+        $('#operator').dataset.club = club;
+      }
+      if (manyClubs()) hall.render();
+    });
     showView(viewFromHash());
   },
 
@@ -80,6 +91,7 @@ const app = {
     state.devices = new Map();
     state.tiles = new Map();
     state.zones = [];
+    state.clubs = [];
     state.tariffs = [];
     state.hallLoaded = false;
     clear($('#hall'));

@@ -3,7 +3,7 @@
  * settings, and one's own password. Staff are in staff.js. */
 import { api } from './api.js';
 import { staffView } from './staff.js';
-import { can, loadSettings, state, zoneName } from './state.js';
+import { can, chainStaff, clubName, clubSelect, loadSettings, manyClubs, state, zoneName } from './state.js';
 import {
   $, InputError, byName, clear, field, fmtDateTime, fmtMoney, h, num, onSubmit, parseCount, parseMoney, setOk, table, td,
 } from './util.js';
@@ -21,8 +21,11 @@ function codeBlock(c) {
 const setupView = {
   show() {
     const parts = [];
+    if (can('RoleManage') && chainStaff()) parts.push(this.clubsPart());
     if (can('DeviceManage')) parts.push(this.hallPart());
-    if (can('RoleManage')) parts.push(this.settingsPart(), staffView.part());
+    // Settings are the chain's: a club's own staff leave them alone.
+    if (can('RoleManage') && chainStaff()) parts.push(this.settingsPart());
+    if (can('RoleManage')) parts.push(staffView.part());
     parts.push(this.passwordPart());
     clear($('#setup-body'), parts);
   },
@@ -34,17 +37,22 @@ const setupView = {
   hallPart() {
     const box = h('section', { id: 'setup-hall', class: 'setup-part' }, h('h2', null, 'Zones and PCs'));
     const zoneNameInput = h('input', { id: 'zone-name', maxlength: '60', autocomplete: 'off' });
+    const zoneClub = clubSelect('zone-club', 'Club of the new zone');
     const zoneForm = h('form', { id: 'zone-form', class: 'toolbar', novalidate: true },
-      field('New zone', zoneNameInput), h('button', { id: 'zone-submit', type: 'submit' }, 'Add zone'));
+      field('New zone', zoneNameInput), zoneClub ? field('Club', zoneClub) : null,
+      h('button', { id: 'zone-submit', type: 'submit' }, 'Add zone'));
     onSubmit(zoneForm, async () => {
-      const z = await api.post('/zones', { name: zoneNameInput.value.trim() });
+      const body = { name: zoneNameInput.value.trim() };
+      if (zoneClub) body.club_id = Number(zoneClub.value);
+      const z = await api.post('/zones', body);
       state.zones = [...state.zones, z];
       zoneNameInput.value = '';
       this.show();
     });
 
     const pcName = h('input', { id: 'pc-name', maxlength: '60', autocomplete: 'off' });
-    const pcZone = h('select', { id: 'pc-zone' }, [...state.zones].sort(byName).map((z) => h('option', { value: z.id }, z.name)));
+    const zoneLabel = (z) => manyClubs() ? `${clubName(z.club_id)} · ${z.name}` : z.name;
+    const pcZone = h('select', { id: 'pc-zone' }, [...state.zones].sort(byName).map((z) => h('option', { value: z.id }, zoneLabel(z))));
     const pcForm = h('form', { id: 'pc-form', class: 'toolbar', novalidate: true },
       field('New PC', pcName), field('Zone', pcZone), h('button', { id: 'pc-submit', type: 'submit', class: 'primary', disabled: !state.zones.length }, 'Add PC'));
     const codes = h('div', { id: 'setup-code' });
@@ -83,7 +91,7 @@ const setupView = {
         clear($('#setup-code'), h('h3', null, `A fresh code for ${d.name}`), codeBlock(code));
       } }, 'New code');
       return h('tr', { 'data-device-id': d.id },
-        td(h('div', { class: 'row' }, name, rename)), td(zoneName(d.zone_id)),
+        td(h('div', { class: 'row' }, name, rename)), td(manyClubs() ? `${clubName(d.club_id)} · ${zoneName(d.zone_id)}` : zoneName(d.zone_id)),
         td(d.enrolled ? (d.online ? 'online' : 'offline') : 'not enrolled'), td(d.enabled ? 'yes' : 'no'),
         num(`${d.x}, ${d.y}`), td(h('div', { class: 'row' }, toggle, fresh)));
     });
@@ -100,6 +108,39 @@ const setupView = {
       this.renderPcs(list);
       list.prepend(h('p', { class: 'error', role: 'alert' }, err.message));
     }
+  },
+
+  /** The chain's clubs (the chain's staff): the list and a new one. */
+  clubsPart() {
+    const box = h('section', { id: 'setup-clubs', class: 'setup-part' }, h('h2', null, 'Clubs'),
+      h('p', { class: 'hint' }, 'Clients, their balances, tariffs, roles and settings are the chain\'s. Zones, PCs, sessions and shifts belong to a club; an operator of one club sees and works on that club only.'));
+    const name = h('input', { id: 'club-name', maxlength: '60', autocomplete: 'off' });
+    const form = h('form', { id: 'club-form', class: 'toolbar', novalidate: true },
+      field('New club', name), h('button', { id: 'club-submit', type: 'submit' }, 'Add club'));
+    onSubmit(form, async () => {
+      const k = await api.post('/clubs', { name: name.value.trim() });
+      state.clubs = [...state.clubs, k];
+      this.show();
+      setOk($('#club-form'), `Club ${k.name} added: give it zones and PCs below.`);
+    });
+    const rows = [...state.clubs].sort((a, b) => a.id - b.id).map((k) => {
+      const zones = state.zones.filter((z) => z.club_id === k.id).length;
+      const pcs = [...state.devices.values()].filter((d) => d.club_id === k.id).length;
+      const name = h('input', { class: 'club-rename', value: k.name, maxlength: '60', 'aria-label': `Name of ${k.name}` });
+      const save = h('button', { type: 'button', class: 'club-rename-save', onclick: async () => {
+        try {
+          const renamed = await api.put(`/clubs/${k.id}`, { name: name.value.trim() });
+          state.clubs = state.clubs.map((c) => (c.id === renamed.id ? renamed : c));
+          this.show();
+          setOk($('#setup-club-list'), `${renamed.name} saved.`);
+        } catch (err) {
+          $('#setup-club-list').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
+        }
+      } }, 'Rename');
+      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(h('div', { class: 'row' }, name, save)), num(zones), num(pcs));
+    });
+    box.append(form, h('div', { id: 'setup-club-list' }, table(['Club', 'Zones', 'PCs'], rows, 'No clubs.')));
+    return box;
   },
 
   settingsPart() {

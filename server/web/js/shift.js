@@ -1,6 +1,6 @@
 /* Shift: the till (open with the float, X report, close with the count). */
 import { api, qs } from './api.js';
-import { can } from './state.js';
+import { can, clubSelect } from './state.js';
 import { $, ApiError, InputError, clear, field, fmtMoney, fmtSigned, h, kv, num, onSubmit, parseMoney, table, td, timeEl, printOnly } from './util.js';
 
 const PAYMENT_LABEL = { top_up: 'Top-ups', purchase: 'Tariff sales', refund: 'Refunds', extra_charge: 'Extra charges' };
@@ -70,16 +70,20 @@ const shiftView = {
       }
     }
     if (!current) {
+      const club = clubSelect('shift-club', 'The club whose desk this is');
       const float = h('input', { id: 'shift-opening-cash', inputmode: 'decimal', autocomplete: 'off', placeholder: '0.00' });
       const form = h('form', { id: 'shift-open-form', class: 'pane-form narrow', novalidate: true },
         h('h3', null, 'Open your shift'),
         h('p', { class: 'hint' }, 'Count the cash in the till first: the float is where the till starts. Cash and card payments need an open shift.'),
         field('Cash float counted', float),
+        club ? field('At the desk of', club) : null,
         h('div', { class: 'row' }, h('button', { id: 'shift-open-submit', type: 'submit', class: 'primary' }, 'Open shift')));
       onSubmit(form, async () => {
         const cash = parseMoney(float.value, 'opening_cash');
         if (cash == null) throw new InputError('opening_cash: count the cash in the till (0.00 if empty)');
-        await api.post('/shifts/open', { opening_cash: cash });
+        const body = { opening_cash: cash };
+        if (club) body.club_id = Number(club.value);
+        await api.post('/shifts/open', body);
         await this.show();
       });
       clear(box, closed ? [h('p', { class: 'note' }, `Shift #${closed.shift_id} is closed.`), shiftReportBlock(closed)] : null, form);

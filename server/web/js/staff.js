@@ -1,7 +1,7 @@
 /* Staff on the set-up screen (RoleManage): create an operator, change their
  * role, disable or enable them, reset their password. */
 import { api } from './api.js';
-import { state } from './state.js';
+import { chainStaff, clubName, manyClubs, state } from './state.js';
 import { InputError, clear, field, h, onSubmit, setOk, table, td } from './util.js';
 
 const staffView = {
@@ -13,12 +13,20 @@ const staffView = {
     const login = h('input', { id: 'staff-login', maxlength: '60', autocomplete: 'off' });
     const password = h('input', { id: 'staff-password', type: 'password', autocomplete: 'new-password' });
     const role = h('select', { id: 'staff-role' });
+    // The chain's staff choose an operator's club, or every club; a club's
+    // own staff add operators of their club.
+    const club = chainStaff() && manyClubs()
+      ? h('select', { id: 'staff-club' }, h('option', { value: '' }, 'Every club'),
+        [...state.clubs].sort((a, b) => a.id - b.id).map((k) => h('option', { value: k.id }, k.name)))
+      : null;
     const form = h('form', { id: 'staff-form', class: 'toolbar', novalidate: true },
-      field('Login', login), field('Password (8+)', password), field('Role', role),
+      field('Login', login), field('Password (8+)', password), field('Role', role), club ? field('Club', club) : null,
       h('button', { id: 'staff-submit', type: 'submit', class: 'primary' }, 'Add operator'));
     onSubmit(form, async () => {
       if (!role.value) throw new InputError('role_id: choose a role');
-      const op = await api.post('/operators', { login: login.value.trim(), password: password.value, role_id: Number(role.value) });
+      const body = { login: login.value.trim(), password: password.value, role_id: Number(role.value) };
+      if (club && club.value) body.club_id = Number(club.value);
+      const op = await api.post('/operators', body);
       login.value = '';
       password.value = '';
       setOk(form, `Operator ${op.login} added.`);
@@ -43,9 +51,11 @@ const staffView = {
         return this.patch(list, roleSelect, o, { password: pw.value });
       } }, 'Reset password');
       return h('tr', { 'data-operator-id': o.id, class: o.disabled ? 'disabled' : null },
-        td(o.login), td(o.role), td(o.disabled ? 'disabled' : 'active'), td(h('div', { class: 'row' }, toggle, pw, reset)));
+        td(o.login), td(o.role), manyClubs() ? td(o.club_id == null ? 'every club' : clubName(o.club_id)) : null,
+        td(o.disabled ? 'disabled' : 'active'), td(h('div', { class: 'row' }, toggle, pw, reset)));
     });
-    clear(list, table(['Login', 'Role', 'Status', ''], rows, 'No operators.'));
+    const heads = manyClubs() ? ['Login', 'Role', 'Club', 'Status', ''] : ['Login', 'Role', 'Status', ''];
+    clear(list, table(heads, rows, 'No operators.'));
   },
 
   async patch(list, roleSelect, o, body) {

@@ -12,6 +12,7 @@ const state = {
   tiles: new Map(), // id -> tile element
   skew: 0, // server clock minus ours, when it is noticeable
   tariffs: [],
+  clubs: [], // the clubs this operator sees: one in a single club
 };
 
 const can = (perm) => !!(state.operator && (state.operator.permissions || []).includes(perm));
@@ -21,6 +22,26 @@ const tariffById = (id) => state.tariffs.find((t) => String(t.id) === String(id)
 const tariffName = (id) => (tariffById(id) || {}).name || `tariff #${id}`;
 const deviceName = (id) => (state.devices.get(id) || {}).name || `PC #${id}`;
 const zoneName = (id) => (state.zones.find((z) => z.id === id) || {}).name || `Zone #${id}`;
+/** Whether the page shows several clubs: the chain's staff of a chain. */
+const manyClubs = () => state.clubs.length > 1;
+/** The chain's staff (an operator of no club) set up what every club shares. */
+const chainStaff = () => !!state.operator && state.operator.club_id == null;
+const clubName = (id) => (state.clubs.find((k) => k.id === id) || {}).name || `Club #${id}`;
+
+/** The clubs this operator sees. */
+async function loadClubs() {
+  try {
+    state.clubs = await api.get('/clubs');
+  } catch (_) {
+    state.clubs = [];
+  }
+}
+
+/** A club choice for the chain's staff of a chain (null otherwise). */
+function clubSelect(id, label) {
+  if (!chainStaff() || !manyClubs()) return null;
+  return h('select', { id, 'aria-label': label }, [...state.clubs].sort(byName).map((k) => h('option', { value: k.id }, k.name)));
+}
 
 function bonusCap(t) {
   return t.max_bonus_percent == null ? null : Math.floor((t.price * t.max_bonus_percent) / 100);
@@ -110,4 +131,4 @@ function deviceState(d, t = now()) {
   return (d.reservations || []).length ? 'reserved' : 'free';
 }
 
-export { activeTariffs, bonusCap, can, capText, deviceName, deviceState, fillTariffs, loadSettings, loadTariffs, now, overThreshold, queuedText, sessionState, state, tariffById, tariffName, tariffOption, tariffPlan, tariffsLoading, zoneName };
+export { activeTariffs, bonusCap, can, capText, chainStaff, clubName, clubSelect, deviceName, deviceState, fillTariffs, loadClubs, loadSettings, loadTariffs, manyClubs, now, overThreshold, queuedText, sessionState, state, tariffById, tariffName, tariffOption, tariffPlan, tariffsLoading, zoneName };

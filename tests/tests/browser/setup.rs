@@ -117,3 +117,103 @@ async fn the_owner_adds_a_pc_reads_its_code_and_disables_an_operator() -> anyhow
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::Result<()> {
+    let srv = TestServer::start().await;
+    let owner = srv.owner().await;
+    let h = hall(&owner).await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "owner", OWNER_PASSWORD).await?;
+    b.wait_for(&tile(h.pcs[0]), None).await?;
+    b.click("#nav-setup").await?;
+
+    // A second club, a zone in it and a PC in that zone, all on the page.
+    b.wait_for("#club-form", None).await?;
+    b.type_into("#club-name", "North").await?;
+    b.click("#club-submit").await?;
+    b.wait_for("[data-club-id=\"2\"]", None).await?;
+    // The first club, "Club" until named, is renamed on the page.
+    b.type_into("[data-club-id=\"1\"] .club-rename", "Center")
+        .await?;
+    b.click("[data-club-id=\"1\"] .club-rename-save").await?;
+    b.wait_for("[data-club-id=\"1\"]", Some(("data-club-name", "Center")))
+        .await?;
+    b.wait_for("#zone-club", None).await?;
+    b.select("#zone-club", "2").await?;
+    b.type_into("#zone-name", "North hall").await?;
+    b.click("#zone-submit").await?;
+    let zones = owner.ok(Method::GET, "/zones", Value::Null).await;
+    let zone = zones
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|z| z["name"] == "North hall")
+        .expect("the zone was added")
+        .clone();
+    assert_eq!(zone["club_id"], 2);
+    let zone_id = zone["id"].as_i64().unwrap();
+    b.wait_for(&format!("#pc-zone option[value=\"{zone_id}\"]"), None)
+        .await?;
+    b.select("#pc-zone", &zone_id.to_string()).await?;
+    b.type_into("#pc-name", "N-1").await?;
+    b.click("#pc-submit").await?;
+    b.wait_for("#setup-code .enroll-code", None).await?;
+    let north_pc = owner
+        .ok(Method::GET, "/devices", Value::Null)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == "N-1")
+        .expect("the PC was added")["id"]
+        .as_i64()
+        .unwrap();
+
+    // The chain's hall names each zone's club.
+    b.click("#nav-hall").await?;
+    b.wait_for(&tile(north_pc), None).await?;
+    let title = b
+        .text(&format!("[data-zone-id=\"{zone_id}\"] .zone-title"))
+        .await?;
+    assert!(title.contains("North · North hall"), "{title}");
+    let first = b
+        .text(&format!("[data-zone-id=\"{}\"] .zone-title", h.zone))
+        .await?;
+    assert!(first.contains("Center · Main"), "{first}");
+    b.screenshot(&docs("hall-chain.png")).await?;
+    b.quit().await;
+
+    // North's manager (the Owner role, in North only) sees North alone,
+    // and none of what the chain shares in Set-up.
+    let owner_role = owner.role_id("Owner").await;
+    owner
+        .ok(
+            Method::POST,
+            "/operators",
+            json!({"login": "nora", "password": "password-123", "role_id": owner_role,
+                "club_id": 2}),
+        )
+        .await;
+    let b = Browser::start().await?;
+    sign_in(&b, &srv, "nora", "password-123").await?;
+    b.wait_for(&tile(north_pc), None).await?;
+    assert!(
+        !b.exists(&tile(h.pcs[0])).await?,
+        "club 1's PCs are not hers"
+    );
+    b.wait_for("#operator", Some(("data-club", "North")))
+        .await?;
+    let who = b.text("#operator").await?;
+    assert!(who.contains("nora · Owner · North"), "{who}");
+    b.click("#nav-setup").await?;
+    b.wait_for("#zone-form", None).await?;
+    assert!(!b.exists("#setup-clubs").await?);
+    assert!(!b.exists("#setup-settings").await?);
+    assert!(!b.exists("#zone-club").await?);
+    let errors = b.script_errors().await?;
+    assert!(errors.is_empty(), "script errors: {errors:?}");
+    b.quit().await;
+    srv.stop().await;
+    Ok(())
+}

@@ -37,6 +37,15 @@ impl<D: Sql> Hall for D {
         c.all("SELECT id, name FROM clubs ORDER BY id", &[])
     }
 
+    fn rename_club(&mut self, id: i64, name: &str) -> Result<bool> {
+        let c = self;
+        c.run(
+            "UPDATE clubs SET name = ? WHERE id = ?",
+            crate::args![name, id],
+        )
+        .map(|n| n > 0)
+    }
+
     fn insert_zone(&mut self, name: &str, club_id: i64) -> Result<i64> {
         let c = self;
         c.insert(
