@@ -209,6 +209,21 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
         .ok(Method::POST, "/zones", json!({"name": "North VIP"}))
         .await;
     assert_eq!(zone["club_id"], north);
+    // Names are the club's own: North has its "Main" and "PC-0" too, once.
+    let main = nora
+        .ok(Method::POST, "/zones", json!({"name": "Main"}))
+        .await;
+    let pc = json!({"name": "PC-0", "zone_id": main["id"], "x": 1, "y": 0});
+    let made = nora.ok(Method::POST, "/devices", pc.clone()).await;
+    assert_eq!(made["club_id"], north);
+    let (st, body) = nora.post("/devices", pc).await;
+    assert_eq!(st, 409, "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "a PC with this name already exists in this club"
+    );
+    let (st, _) = nora.post("/zones", json!({"name": "Main"})).await;
+    assert_eq!(st, 409);
     let there = new_session(&nora, h.client, north_pc, h.keep).await;
     let s = nora
         .ok(Method::GET, &format!("/sessions/{there}"), Value::Null)

@@ -8,12 +8,18 @@ CREATE TABLE clubs (
 INSERT INTO clubs (id, name, created_at) VALUES (1, 'Club', 0);
 SELECT setval(pg_get_serial_sequence('clubs', 'id'), 1);
 
-ALTER TABLE zones ADD COLUMN club_id BIGINT NOT NULL DEFAULT 1 REFERENCES clubs(id);
-ALTER TABLE shifts ADD COLUMN club_id BIGINT NOT NULL DEFAULT 1 REFERENCES clubs(id);
-ALTER TABLE operators ADD COLUMN club_id BIGINT REFERENCES clubs(id);
-
-CREATE INDEX zones_by_club ON zones(club_id);
-CREATE INDEX shifts_by_club ON shifts(club_id, opened_at);
-
 CREATE TRIGGER clubs_are_never_deleted BEFORE DELETE ON clubs
     FOR EACH ROW EXECUTE FUNCTION clubhall_refuse('clubs are never deleted');
+
+ALTER TABLE shifts ADD COLUMN club_id BIGINT NOT NULL DEFAULT 1 REFERENCES clubs(id);
+ALTER TABLE operators ADD COLUMN club_id BIGINT REFERENCES clubs(id);
+CREATE INDEX shifts_by_club ON shifts(club_id, opened_at);
+
+-- Zone and PC names are unique within a club.
+ALTER TABLE zones ADD COLUMN club_id BIGINT NOT NULL DEFAULT 1 REFERENCES clubs(id);
+ALTER TABLE zones DROP CONSTRAINT zones_name_key;
+ALTER TABLE zones ADD CONSTRAINT zones_club_id_name_key UNIQUE (club_id, name);
+
+ALTER TABLE devices ADD COLUMN club_id BIGINT NOT NULL DEFAULT 1 REFERENCES clubs(id);
+ALTER TABLE devices DROP CONSTRAINT devices_name_key;
+ALTER TABLE devices ADD CONSTRAINT devices_club_id_name_key UNIQUE (club_id, name);

@@ -44,8 +44,8 @@ impl Constraint {
         match self {
             Self::RoleName => "roles_name_key",
             Self::OperatorLogin => "operators_login_key",
-            Self::ZoneName => "zones_name_key",
-            Self::DeviceName => "devices_name_key",
+            Self::ZoneName => "zones_club_id_name_key",
+            Self::DeviceName => "devices_club_id_name_key",
             Self::DeviceSecret => "devices_secret_hash_key",
             Self::EnrollmentCode => "enrollment_codes_pkey",
             Self::TariffName => "tariffs_name_key",
@@ -63,8 +63,8 @@ impl Constraint {
         match self {
             Self::RoleName => "roles.name",
             Self::OperatorLogin => "operators.login",
-            Self::ZoneName => "zones.name",
-            Self::DeviceName => "devices.name",
+            Self::ZoneName => "zones.club_id, zones.name",
+            Self::DeviceName => "devices.club_id, devices.name",
             Self::DeviceSecret => "devices.secret_hash",
             Self::EnrollmentCode => "enrollment_codes.code_hash",
             Self::TariffName => "tariffs.name",
@@ -98,8 +98,8 @@ impl Constraint {
         match self {
             Self::RoleName => "a role with this name already exists",
             Self::OperatorLogin => "an operator with this login already exists",
-            Self::ZoneName => "a zone with this name already exists",
-            Self::DeviceName => "a PC with this name already exists",
+            Self::ZoneName => "a zone with this name already exists in this club",
+            Self::DeviceName => "a PC with this name already exists in this club",
             Self::DeviceSecret | Self::EnrollmentCode => {
                 "a new code or secret collided with an existing one; try again"
             }

@@ -25,7 +25,7 @@ pub struct DeviceRow {
     pub hostname: Option<String>,
     pub last_seen_at: Option<i64>,
     pub metrics: Option<String>,
-    /// Its zone's club.
+    /// Its zone's club, for good.
     pub club_id: i64,
 }
 
@@ -39,6 +39,7 @@ pub trait Hall {
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>>;
     /// The club of a zone; None when there is no such zone.
     fn zone_club(&mut self, id: i64) -> Result<Option<i64>>;
+    /// A PC in a zone, and so in the zone's club.
     fn insert_device(&mut self, name: &str, zone_id: i64, x: i64, y: i64, now: i64) -> Result<i64>;
     fn list_devices(&mut self) -> Result<Vec<DeviceRow>>;
     fn get_device(&mut self, id: i64) -> Result<Option<DeviceRow>>;

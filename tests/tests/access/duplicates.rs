@@ -14,12 +14,12 @@ async fn a_name_in_use_is_refused_by_its_rule_and_changes_nothing() {
         (
             "/zones",
             json!({"name": "Main"}),
-            "a zone with this name already exists",
+            "a zone with this name already exists in this club",
         ),
         (
             "/devices",
             json!({"name": "PC-0", "zone_id": h.zone, "x": 7, "y": 7}),
-            "a PC with this name already exists",
+            "a PC with this name already exists in this club",
         ),
         (
             "/tariffs",

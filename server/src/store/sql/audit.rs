@@ -59,11 +59,10 @@ impl<D: Sql> AuditLog for D {
             q.push(" AND a.operator_id = ").push_bind(v);
         }
         if let Some(v) = f.club_id {
-            q.push(" AND (EXISTS (SELECT 1 FROM zones z WHERE z.id = d.zone_id AND z.club_id = ")
-                .push_bind(v);
+            q.push(" AND (d.club_id = ").push_bind(v);
             q.push(
-                ") OR EXISTS (SELECT 1 FROM sessions s JOIN devices sd ON sd.id = s.device_id \
-                 JOIN zones z ON z.id = sd.zone_id WHERE s.id = a.session_id AND z.club_id = ",
+                " OR EXISTS (SELECT 1 FROM sessions s JOIN devices sd ON sd.id = s.device_id \
+                 WHERE s.id = a.session_id AND sd.club_id = ",
             )
             .push_bind(v);
             q.push(") OR EXISTS (SELECT 1 FROM shifts h WHERE h.id = a.shift_id AND h.club_id = ")

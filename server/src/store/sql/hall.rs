@@ -21,7 +21,7 @@ crate::from_row!(DeviceRow {
 
 const DEVICE_COLUMNS: &str = "SELECT d.id, d.name, d.zone_id, d.x, d.y, d.enabled, \
      d.secret_hash IS NOT NULL AS enrolled, d.hostname, d.last_seen_at, d.metrics, \
-     z.club_id FROM devices d JOIN zones z ON z.id = d.zone_id";
+     d.club_id FROM devices d";
 
 impl<D: Sql> Hall for D {
     fn insert_club(&mut self, name: &str, now: i64) -> Result<i64> {
@@ -67,8 +67,9 @@ impl<D: Sql> Hall for D {
     fn insert_device(&mut self, name: &str, zone_id: i64, x: i64, y: i64, now: i64) -> Result<i64> {
         let c = self;
         c.insert(
-            "INSERT INTO devices (name, zone_id, x, y, created_at) VALUES (?, ?, ?, ?, ?)",
-            crate::args![name, zone_id, x, y, now],
+            "INSERT INTO devices (name, zone_id, club_id, x, y, created_at) \
+             VALUES (?, ?, (SELECT club_id FROM zones WHERE id = ?), ?, ?, ?)",
+            crate::args![name, zone_id, zone_id, x, y, now],
         )
     }
 

@@ -64,7 +64,7 @@ impl<D: Sql> Orders for D {
                 .push_bind(v);
             q.push(
                 ") OR EXISTS (SELECT 1 FROM sessions s JOIN devices d ON d.id = s.device_id \
-                 JOIN zones z ON z.id = d.zone_id WHERE s.id = o.session_id AND z.club_id = ",
+                 WHERE s.id = o.session_id AND d.club_id = ",
             )
             .push_bind(v);
             q.push(") OR EXISTS (SELECT 1 FROM operators p WHERE p.id = o.operator_id AND p.club_id = ")

@@ -56,9 +56,9 @@ crate::from_row!(PriceCorrectionRow {
 const SESSION_COLUMNS: &str = "SELECT s.id, s.client_id, c.name AS client_name, s.device_id, \
      d.name AS device_name, s.status, s.planned_start_at, s.actual_start_at, s.actual_end_at, \
      s.ends_at, s.cancelled_at, s.cancelled_by, o.login AS cancelled_by_login, s.end_kind, \
-     s.start_press_id, s.receipt, z.club_id \
+     s.start_press_id, s.receipt, d.club_id \
      FROM sessions s JOIN clients c ON c.id = s.client_id JOIN devices d ON d.id = s.device_id \
-     JOIN zones z ON z.id = d.zone_id LEFT JOIN operators o ON o.id = s.cancelled_by";
+     LEFT JOIN operators o ON o.id = s.cancelled_by";
 
 const SEGMENT_COLUMNS: &str = "SELECT g.id, g.session_id, g.position, g.holding_id, \
      g.tariff_id, t.name AS tariff_name, g.reserved_seconds, g.starts_at, g.ends_at, \
@@ -135,7 +135,7 @@ impl<D: Sql> Sessions for D {
             q.push(" OR s.cancelled_by = ").push_bind(v).push(")");
         }
         if let Some(v) = f.club_id {
-            q.push(" AND z.club_id = ").push_bind(v);
+            q.push(" AND d.club_id = ").push_bind(v);
         }
         if let Some(v) = f.from {
             q.push(" AND s.planned_start_at >= ").push_bind(v);

@@ -86,6 +86,21 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
             latest()
         );
     }
+    // Foreign keys are off while migrations run, as SQLite's way of
+    // making a table again needs (a column's UNIQUE cannot be dropped), and
+    // each migration's references are checked before it commits. The
+    // setting cannot change inside a transaction: it is set around them.
+    let enforced: i64 = db.first("PRAGMA foreign_keys", &[])?;
+    db.batch("PRAGMA foreign_keys = OFF")?;
+    let done = apply(db, &applied, now_ms);
+    if enforced == 1 {
+        db.batch("PRAGMA foreign_keys = ON")?;
+    }
+    done
+}
+
+/// Each migration not yet `applied`, in its own transaction.
+fn apply(db: &Db, applied: &[i64], now_ms: i64) -> anyhow::Result<Vec<i64>> {
     let mut done = Vec::new();
     for (version, name, sql) in MIGRATIONS {
         if applied.contains(version) {
@@ -93,6 +108,15 @@ pub fn run(db: &Db, now_ms: i64) -> anyhow::Result<Vec<i64>> {
         }
         db.batch("BEGIN IMMEDIATE")?;
         let applied = db.batch(sql).and_then(|()| {
+            let broken: Option<String> = db.one(
+                "SELECT \"table\" || ' -> ' || parent FROM pragma_foreign_key_check LIMIT 1",
+                &[],
+            )?;
+            if let Some(broken) = broken {
+                return Err(crate::store::Error::Other(format!(
+                    "a reference without its row: {broken}"
+                )));
+            }
             db.run(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 crate::args![version, name, now_ms],
@@ -167,10 +191,17 @@ mod tests {
              INSERT INTO operators (login, password_hash, role_id, created_at) \
                  VALUES ('owner', 'x', 1, 0); \
              INSERT INTO zones (name) VALUES ('Main'); \
+             INSERT INTO devices (name, zone_id, x, y, created_at) VALUES ('PC-1', 1, 0, 0, 0); \
              INSERT INTO shifts (operator_id, opened_at) VALUES (1, 0);",
         )
         .unwrap();
+        db.batch("PRAGMA foreign_keys = ON").unwrap();
         assert_eq!(run(&db, 1).unwrap(), vec![11]);
+        let enforced: i64 = db.first("PRAGMA foreign_keys", &[]).unwrap();
+        assert_eq!(
+            enforced, 1,
+            "foreign keys are enforced again after migrating"
+        );
         let clubs: Vec<(i64, String)> = db
             .all("SELECT id, name FROM clubs", &[])
             .unwrap()
@@ -182,7 +213,21 @@ mod tests {
         let shift: Option<i64> = db.one("SELECT club_id FROM shifts", &[]).unwrap();
         let operator: Option<Option<i64>> = db.one("SELECT club_id FROM operators", &[]).unwrap();
         assert_eq!((zone, shift, operator), (Some(1), Some(1), Some(None)));
-        // A zone of no club is refused, as a foreign key would be.
+        let pcs_by_club: Option<i64> = db.one("SELECT club_id FROM devices", &[]).unwrap();
+        assert_eq!(pcs_by_club, Some(1));
+        // Names are unique within a club: another club has its own "Main"
+        // and "PC-1"; the same club cannot have two.
+        db.batch(
+            "INSERT INTO clubs (id, name, created_at) VALUES (2, 'North', 0); \
+             INSERT INTO zones (name, club_id) VALUES ('Main', 2); \
+             INSERT INTO devices (name, zone_id, club_id, x, y, created_at) \
+                 VALUES ('PC-1', 2, 2, 0, 0, 0);",
+        )
+        .unwrap();
+        assert!(db
+            .run("INSERT INTO zones (name, club_id) VALUES ('Main', 2)", &[])
+            .is_err());
+        // A zone of no club is refused.
         assert!(db
             .run(
                 "INSERT INTO zones (name, club_id) VALUES ('Nowhere', 7)",
