@@ -371,7 +371,26 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
     );
     // The chain's staff name the club when there are several.
     let (st, body) = owner.post("/zones", json!({"name": "Somewhere"})).await;
-    assert_eq!(st, 400, "{body}");
+    assert_eq!(st, 409, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("club_id: the chain has 2 clubs"));
+    let chris = srv.staff("chris", "Cashier").await;
+    let (st, body) = chris.post("/shifts/open", json!({"opening_cash": 0})).await;
+    assert_eq!(st, 409, "{body}");
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("club_id: the chain has 2 clubs"));
+    let shift = chris
+        .ok(
+            Method::POST,
+            "/shifts/open",
+            json!({"opening_cash": 0, "club_id": north}),
+        )
+        .await;
+    assert_eq!(shift["club_id"], north);
     srv.stop().await;
 }
 

@@ -59,10 +59,10 @@ pub async fn list_zones(State(s): State<AppState>, Staff(a): Staff) -> Result<Js
 
 #[utoipa::path(post, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])), request_body = NewZone,
     responses((status = 201, body = ZoneView),
-        (status = 400, description = "bad name, or the chain has several clubs and `club_id` is missing", body = ErrorBody),
+        (status = 400, body = ErrorBody),
         (status = 403, body = ErrorBody),
         (status = 404, description = "`club_id` names no club the caller sees", body = ErrorBody),
-        (status = 409, description = "a zone with this name exists", body = ErrorBody)))]
+        (status = 409, description = "a zone with this name exists in the club, or the chain has several clubs and `club_id` is missing", body = ErrorBody)))]
 pub async fn create_zone(
     State(s): State<AppState>,
     Staff(a): Staff,

@@ -16,7 +16,7 @@ use axum::Json;
     request_body = OpenShift,
     responses((status = 201, body = ShiftReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, description = "`club_id` names no club the caller sees", body = ErrorBody),
-        (status = 409, description = "the caller's shift is already open", body = ErrorBody)))]
+        (status = 409, description = "the caller's shift is already open, or the chain has several clubs and `club_id` is missing", body = ErrorBody)))]
 pub async fn open_shift(
     State(s): State<AppState>,
     Staff(a): Staff,

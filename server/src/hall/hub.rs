@@ -27,6 +27,16 @@ fn kind_of(change: SessionChange) -> HallEventKind {
     }
 }
 
+/// `HallMsg::Event` as it is written, from a borrowed event: one event is
+/// written once for each feed that gets it (every club's, and each club's
+/// own, numbered apart) without copying it.
+#[derive(serde::Serialize)]
+#[serde(tag = "type", rename = "event")]
+struct EventFrame<'a> {
+    seq: u64,
+    event: &'a HallEvent,
+}
+
 fn event(kind: HallEventKind) -> HallEvent {
     HallEvent {
         kind,
@@ -163,13 +173,12 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
             Some(session) => Some(session.club_id),
             None => hall_event.devices.first().map(|d| d.club_id),
         };
-        let event = Box::new(hall_event);
         let encode = |seq| {
-            let msg = HallMsg::Event {
+            let frame = EventFrame {
                 seq,
-                event: event.clone(),
+                event: &hall_event,
             };
-            match serde_json::to_string(&msg) {
+            match serde_json::to_string(&frame) {
                 Ok(json) => Some(Utf8Bytes::from(json)),
                 Err(e) => {
                     tracing::error!(error = %e, "hall feed: encoding an event");
@@ -181,5 +190,23 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
         if let Some(json) = encode(seq) {
             feed.dispatch(seq, json, club, encode);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_frame_is_written_as_the_hall_message() {
+        let mut e = event(HallEventKind::BalanceChanged);
+        e.client_id = Some(7);
+        let frame = serde_json::to_value(EventFrame { seq: 3, event: &e }).unwrap();
+        let msg = serde_json::to_value(HallMsg::Event {
+            seq: 3,
+            event: Box::new(e),
+        })
+        .unwrap();
+        assert_eq!(frame, msg);
     }
 }

@@ -24,10 +24,12 @@ pub(crate) fn pick_club(c: &mut Conn, actor: &Actor, requested: Option<i64>) -> 
                 Some(id) => Err(Error::NotFound(format!("club_id: club {id} not found"))),
                 None => match clubs.as_slice() {
                     [only] => Ok(only.id),
-                    _ => Err(Error::bad(
-                        "club_id",
-                        format!("the chain has {} clubs: name one", clubs.len()),
-                    )),
+                    // The same request fits a single club: the chain's
+                    // state is what asks for the club.
+                    _ => Err(Error::Conflict(format!(
+                        "club_id: the chain has {} clubs; name the one this is for",
+                        clubs.len()
+                    ))),
                 },
             }
         }
