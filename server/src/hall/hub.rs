@@ -5,7 +5,7 @@ use super::*;
 use crate::service::Service;
 use axum::extract::ws::Utf8Bytes;
 use club_shared::events::SessionChange;
-use club_shared::hall::{HallEvent, HallEventKind, HallMsg};
+use club_shared::hall::{HallEvent, HallEventKind};
 use club_shared::{DeviceView, Event};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -196,6 +196,7 @@ pub async fn run_hub(service: Service, feed: HallFeed, shutdown: CancellationTok
 #[cfg(test)]
 mod tests {
     use super::*;
+    use club_shared::hall::HallMsg;
 
     #[test]
     fn an_event_frame_is_written_as_the_hall_message() {
