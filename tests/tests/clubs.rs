@@ -285,6 +285,22 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
     );
     let all_orders = owner.ok(Method::GET, "/orders", Value::Null).await;
     assert_eq!(all_orders.as_array().unwrap().len(), 4, "{all_orders}");
+    // Nor can she refund one of club 1's.
+    let theirs = all_orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["operator_login"] == "owner" && o["kind"] == "top_up")
+        .expect("club 1's top-up")["id"]
+        .as_i64()
+        .unwrap();
+    let (st, body) = nora
+        .post(
+            &format!("/orders/{theirs}/refund"),
+            json!({"amount": 1, "method": "cash", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(st, 404, "{body}");
 
     // Her audit trail is her club's: its PCs and sessions, her doings.
     let audit = nora.ok(Method::GET, "/audit", Value::Null).await;
@@ -345,6 +361,7 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
         )
         .await;
     assert_eq!(st, 403, "only the chain's staff move staff between clubs");
+    let nick_signed_in = srv.login("nick", "password-123").await;
     let moved = owner
         .ok(
             Method::PATCH,
@@ -353,6 +370,18 @@ async fn staff_of_one_club_see_and_work_on_their_club_only() {
         )
         .await;
     assert_eq!(moved["club_id"], 1);
+    let (st, _) = nick_signed_in.get("/hall").await;
+    assert_eq!(st, 401, "a move ends the sign-ins made for the old club");
+    // One with a shift open at her desk stays until it is closed.
+    let nora_id = owner.operator_id("nora").await;
+    let (st, body) = owner
+        .call(
+            Method::PATCH,
+            &format!("/operators/{nora_id}"),
+            Some(json!({"club_id": 1})),
+        )
+        .await;
+    assert_eq!(st, 409, "{body}");
 
     // A session stays in its club, whoever moves it.
     let (st, body) = owner

@@ -47,6 +47,31 @@ pub(crate) fn narrow(actor: &Actor, requested: Option<i64>, field: &str) -> Resu
     }
 }
 
+/// Whether the actor sees an order: the chain's staff every one, staff of
+/// one club those taken in its shifts, for its sessions or by its
+/// operators (as `GET /orders` lists them).
+pub(crate) fn sees_order(c: &mut Conn, actor: &Actor, o: &store::OrderRow) -> Result<bool> {
+    let Some(mine) = actor.club() else {
+        return Ok(true);
+    };
+    if let Some(id) = o.shift_id {
+        if c.get_shift(id)?.is_some_and(|h| h.club_id == mine) {
+            return Ok(true);
+        }
+    }
+    if let Some(id) = o.session_id {
+        if c.get_session(id)?.is_some_and(|s| s.club_id == mine) {
+            return Ok(true);
+        }
+    }
+    if let Some(id) = o.operator_id {
+        if c.get_operator(id)?.is_some_and(|p| p.club_id == Some(mine)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn view(k: store::ClubRow) -> ClubView {
     ClubView {
         id: k.id,

@@ -131,6 +131,9 @@ impl Service {
             let order = tx
                 .get_order(id)?
                 .ok_or_else(|| Error::not_found("order", id))?;
+            if !super::clubs::sees_order(&mut *tx, actor, &order)? {
+                return Err(Error::not_found("order", id));
+            }
             // More than the order ever took is a bad request; more than
             // earlier refunds left of it depends on them: a conflict.
             if req.amount > order.money {

@@ -106,9 +106,11 @@ impl Service {
             .collect())
     }
 
-    /// Changes an operator's role, disables or enables them, or resets
-    /// their password (RoleManage, audited). Disabling or a new password
-    /// ends their sign-ins, and the hall screens open with them close.
+    /// Changes an operator's role or club, disables or enables them, or
+    /// resets their password (RoleManage, audited). Disabling, a new
+    /// password or another club ends their sign-ins, and the hall screens
+    /// open with them close. An operator with an open shift keeps their club
+    /// until it is closed.
     pub async fn update_operator(
         &self,
         actor: &Actor,
@@ -176,9 +178,20 @@ impl Service {
                 Some(None) => None,
                 None => before.club_id,
             };
+            let moved = club_id != before.club_id;
+            if moved {
+                if let Some(open) = tx.open_shift_of(id)? {
+                    return Err(Error::Conflict(format!(
+                        "{} has shift {} open at their club's desk; it is closed first",
+                        before.login, open.id
+                    )));
+                }
+            }
             let disabled = req.disabled.unwrap_or(before.disabled);
             tx.update_operator(id, role_id, club_id, disabled, hash.as_deref())?;
-            let ended = if disabled || hash.is_some() {
+            // A sign-in made for one club's hall (its screens, its page)
+            // ends when the operator moves: they sign in to the new one.
+            let ended = if disabled || hash.is_some() || moved {
                 tx.delete_operator_tokens(id, None)?
             } else {
                 Vec::new()

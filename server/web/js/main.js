@@ -80,7 +80,9 @@ const app = {
         $('#operator').textContent = `${state.operator.login} · ${state.operator.role} · ${club}`;
         $('#operator').dataset.club = club;
       }
+      // What was drawn before the clubs were known is drawn again with them.
       if (manyClubs()) hall.render();
+      if (state.view !== 'hall') showView(state.view);
     });
     showView(viewFromHash());
   },

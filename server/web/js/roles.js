@@ -1,7 +1,7 @@
 /* Role settings (the Owner). */
 import { api } from './api.js';
 import { applyPermissions } from './main.js';
-import { can, state } from './state.js';
+import { can, chainStaff, state } from './state.js';
 import { $, $$, OPERATOR_KEY, PERMISSIONS, clear, h, setError, setMsg, setOk } from './util.js';
 
 const rolesView = {
@@ -27,6 +27,8 @@ const rolesView = {
   },
 
   render() {
+    // Roles are the chain's: a club's own staff read them.
+    const mine = chainStaff();
     const head = h('tr', null, h('th', null, 'Permission'),
       this.roles.map((r) => h('th', { class: 'center' }, r.name, r.builtin ? h('div', { class: 'muted small-text' }, 'built-in') : null)));
     const rows = PERMISSIONS.map((perm) => h('tr', null, h('th', { scope: 'row' }, perm),
@@ -35,14 +37,16 @@ const rolesView = {
         'data-role-id': r.id,
         'data-permission': perm,
         checked: r.permissions.includes(perm),
+        disabled: !mine,
         'aria-label': `${r.name}: ${perm}`,
       })))));
-    const foot = h('tr', null, h('th', null, ''), this.roles.map((r) => {
+    const foot = !mine ? null : h('tr', null, h('th', null, ''), this.roles.map((r) => {
       const cell = h('td', { class: 'center save-cell' });
       cell.append(h('button', { type: 'button', id: `role-save-${r.id}`, class: 'primary small', onclick: () => this.save(r, cell) }, `Save ${r.name}`));
       return cell;
     }));
-    clear($('#roles-matrix'), h('table', { class: 'grid matrix' }, h('thead', null, head), h('tbody', null, rows), h('tfoot', null, foot)));
+    clear($('#roles-matrix'), mine ? null : h('p', { class: 'hint' }, 'Roles are the chain\'s: its staff (an operator of no club) change them.'),
+      h('table', { class: 'grid matrix' }, h('thead', null, head), h('tbody', null, rows), foot ? h('tfoot', null, foot) : null));
   },
 
   async save(role, cell) {

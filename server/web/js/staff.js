@@ -4,6 +4,13 @@ import { api } from './api.js';
 import { chainStaff, clubName, manyClubs, state } from './state.js';
 import { InputError, clear, field, h, onSubmit, setOk, table, td } from './util.js';
 
+/** Clubs to choose from, and "every club" (the chain's staff) last. */
+function clubChoice(id, label) {
+  return h('select', { id, 'aria-label': label },
+    [...state.clubs].sort((a, b) => a.id - b.id).map((k) => h('option', { value: k.id }, k.name)),
+    h('option', { value: '' }, 'Every club (the chain\'s staff)'));
+}
+
 const staffView = {
   roles: [],
 
@@ -15,10 +22,9 @@ const staffView = {
     const role = h('select', { id: 'staff-role' });
     // The chain's staff choose an operator's club, or every club; a club's
     // own staff add operators of their club.
-    const club = chainStaff() && manyClubs()
-      ? h('select', { id: 'staff-club' }, h('option', { value: '' }, 'Every club'),
-        [...state.clubs].sort((a, b) => a.id - b.id).map((k) => h('option', { value: k.id }, k.name)))
-      : null;
+    // A desk's operator works in one club: that is the first choice, and
+    // "every club" (the chain's staff) the last.
+    const club = chainStaff() && manyClubs() ? clubChoice('staff-club', 'Club of the new operator') : null;
     const form = h('form', { id: 'staff-form', class: 'toolbar', novalidate: true },
       field('Login', login), field('Password (8+)', password), field('Role', role), club ? field('Club', club) : null,
       h('button', { id: 'staff-submit', type: 'submit', class: 'primary' }, 'Add operator'));
@@ -50,8 +56,19 @@ const staffView = {
         if (pw.value.length < 8) return setOk(list, 'A password has 8 characters or more.');
         return this.patch(list, roleSelect, o, { password: pw.value });
       } }, 'Reset password');
+      // The chain's staff move an operator between clubs (their sign-ins end).
+      const where = o.club_id == null ? 'every club' : clubName(o.club_id);
+      let clubCell = manyClubs() ? td(where) : null;
+      if (manyClubs() && chainStaff() && !me) {
+        const pick = clubChoice(null, `Club of ${o.login}`);
+        pick.value = o.club_id == null ? '' : String(o.club_id);
+        pick.classList.add('op-club');
+        const move = h('button', { type: 'button', class: 'op-club-save', onclick: () =>
+          this.patch(list, roleSelect, o, { club_id: pick.value ? Number(pick.value) : null }) }, 'Move');
+        clubCell = td(h('div', { class: 'row' }, pick, move));
+      }
       return h('tr', { 'data-operator-id': o.id, class: o.disabled ? 'disabled' : null },
-        td(o.login), td(o.role), manyClubs() ? td(o.club_id == null ? 'every club' : clubName(o.club_id)) : null,
+        td(o.login), td(o.role), clubCell,
         td(o.disabled ? 'disabled' : 'active'), td(h('div', { class: 'row' }, toggle, pw, reset)));
     });
     const heads = manyClubs() ? ['Login', 'Role', 'Club', 'Status', ''] : ['Login', 'Role', 'Status', ''];
@@ -62,7 +79,8 @@ const staffView = {
     try {
       await api.patch(`/operators/${o.id}`, body);
       await this.load(list, roleSelect);
-      setOk(list, `${o.login} saved${body.password ? ': their sign-ins have ended' : ''}.`);
+      const ended = body.password || 'club_id' in body;
+      setOk(list, `${o.login} saved${ended ? ': their sign-ins have ended' : ''}.`);
     } catch (err) {
       list.prepend(h('p', { class: 'error', role: 'alert' }, err.message));
     }

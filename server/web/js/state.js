@@ -15,7 +15,10 @@ const state = {
   clubs: [], // the clubs this operator sees: one in a single club
 };
 
-const can = (perm) => !!(state.operator && (state.operator.permissions || []).includes(perm));
+/** Tariffs are the chain's: a club's own staff read them, the chain's change them. */
+const CHAIN_ONLY = ['TariffManage'];
+const can = (perm) => !!(state.operator && (state.operator.permissions || []).includes(perm))
+  && (!CHAIN_ONLY.includes(perm) || state.operator.club_id == null);
 const now = () => Date.now() + state.skew;
 const activeTariffs = () => state.tariffs.filter((t) => t.active).sort(byName);
 const tariffById = (id) => state.tariffs.find((t) => String(t.id) === String(id));

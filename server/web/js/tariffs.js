@@ -1,6 +1,6 @@
 /* Tariffs. */
 import { api } from './api.js';
-import { bonusCap, can, loadTariffs, state, zoneName } from './state.js';
+import { bonusCap, can, clubName, loadTariffs, manyClubs, state, zoneName } from './state.js';
 import { $, $$, InputError, POLICY_LABEL, append, byName, clear, debounce, fmtDuration, fmtMoney, h, minuteOfDay, num, onSubmit, parseCount, parseMoney, setError, setMsg, setOk, table, td } from './util.js';
 
 const tariffsView = {
@@ -38,7 +38,9 @@ const tariffsView = {
   },
 
   zoneLabel(id) {
-    return (this.zones.find((z) => z.id === id) || {}).name || zoneName(id);
+    const z = this.zones.find((x) => x.id === id) || state.zones.find((x) => x.id === id);
+    if (!z) return zoneName(id);
+    return manyClubs() ? `${clubName(z.club_id)} · ${z.name}` : z.name;
   },
 
   render() {
@@ -66,7 +68,7 @@ const tariffsView = {
     for (const el of $$(':scope > label', box)) el.remove();
     const zones = this.zones.length ? this.zones : state.zones;
     append(box, zones.map((z) => h('label', { class: 'check' },
-      h('input', { type: 'checkbox', value: z.id, id: `tariff-zone-${z.id}`, checked: checked.includes(z.id) }), ` ${z.name}`)));
+      h('input', { type: 'checkbox', value: z.id, id: `tariff-zone-${z.id}`, checked: checked.includes(z.id) }), ` ${this.zoneLabel(z.id)}`)));
   },
 
   edit(t) {

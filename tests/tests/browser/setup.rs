@@ -182,19 +182,34 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
         .await?;
     assert!(first.contains("Center · Main"), "{first}");
     b.screenshot(&docs("hall-chain.png")).await?;
-    b.quit().await;
 
-    // North's manager (the Owner role, in North only) sees North alone,
-    // and none of what the chain shares in Set-up.
+    // North's manager (the Owner role, in North only). A page opened on
+    // Set-up itself shows the clubs and her club once they are read.
     let owner_role = owner.role_id("Owner").await;
-    owner
+    let nora = owner
         .ok(
             Method::POST,
             "/operators",
             json!({"login": "nora", "password": "password-123", "role_id": owner_role,
                 "club_id": 2}),
         )
-        .await;
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    b.goto(&format!("{}/#setup", srv.base)).await?;
+    b.wait_for("[data-club-id=\"2\"]", None).await?;
+    let row = format!("[data-operator-id=\"{nora}\"]");
+    b.wait_for(&format!("{row} .op-club"), None).await?;
+    let club = b
+        .script(
+            "return document.querySelector(arguments[0]).value;",
+            json!([format!("{row} .op-club")]),
+        )
+        .await?;
+    assert_eq!(club, json!("2"));
+    b.quit().await;
+
+    // She sees North alone, and none of what the chain shares in Set-up.
     let b = Browser::start().await?;
     sign_in(&b, &srv, "nora", "password-123").await?;
     b.wait_for(&tile(north_pc), None).await?;
@@ -211,6 +226,13 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
     assert!(!b.exists("#setup-clubs").await?);
     assert!(!b.exists("#setup-settings").await?);
     assert!(!b.exists("#zone-club").await?);
+    // Tariffs and roles are the chain's: she reads them.
+    b.click("#nav-tariffs").await?;
+    b.wait_for("#tariffs-list table", None).await?;
+    assert!(!b.exists("#tariff-new:not([hidden])").await?);
+    b.click("#nav-roles").await?;
+    b.wait_for("#roles-matrix table", None).await?;
+    assert!(!b.exists("#roles-matrix tfoot").await?);
     let errors = b.script_errors().await?;
     assert!(errors.is_empty(), "script errors: {errors:?}");
     b.quit().await;
