@@ -8,9 +8,12 @@
 -- operators keep every club, so a single club needs no configuration.
 -- (Foreign keys are off while migrations run; each is checked before its
 -- commit.)
+-- A club's time zone (IANA) is its own clock for tariff windows and its
+-- days; NULL: the chain's, from the settings.
 CREATE TABLE clubs (
     id         INTEGER PRIMARY KEY,
     name       TEXT NOT NULL UNIQUE,
+    time_zone  TEXT,
     created_at INTEGER NOT NULL
 );
 

@@ -298,6 +298,10 @@ pub struct ZoneView {
 pub struct ClubView {
     pub id: i64,
     pub name: String,
+    /// Its own clock (IANA) for tariff windows and its days; null: the
+    /// chain's (the settings' `time_zone`).
+    #[serde(default)]
+    pub time_zone: Option<String>,
 }
 
 fn first_club() -> i64 {

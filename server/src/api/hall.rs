@@ -36,19 +36,20 @@ pub async fn create_club(
     ))
 }
 
-/// Renames a club (RoleManage; the chain's staff only).
+/// Names a club and sets its own time zone (RoleManage; the chain's staff
+/// only): the club as given, a `time_zone` left out meaning the chain's.
 #[utoipa::path(put, path = "/api/v1/clubs/{id}", tag = "hall", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = NewClub,
     responses((status = 200, body = ClubView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody),
         (status = 409, description = "a club with this name exists", body = ErrorBody)))]
-pub async fn rename_club(
+pub async fn update_club(
     State(s): State<AppState>,
     Staff(a): Staff,
     Path(id): Path<i64>,
     Body(req): Body<NewClub>,
 ) -> Result<Json<ClubView>> {
-    Ok(Json(s.service.rename_club(&a, id, req).await?))
+    Ok(Json(s.service.update_club(&a, id, req).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/zones", tag = "hall", security(("bearer" = [])),

@@ -31,7 +31,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(staff::update_role))
         .routes(routes!(staff::list_operators, staff::create_operator))
         .routes(routes!(hall::list_clubs, hall::create_club))
-        .routes(routes!(hall::rename_club))
+        .routes(routes!(hall::update_club))
         .routes(routes!(hall::list_zones, hall::create_zone))
         .routes(routes!(hall::list_devices, hall::create_device))
         .routes(routes!(hall::get_device, hall::update_device))

@@ -13,6 +13,16 @@ pub struct NewClub {
         pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
     )]
     pub name: String,
+    /// Its own clock (IANA) for tariff windows and its days, for a club in
+    /// another time zone than the chain's; absent: the chain's.
+    #[serde(default, deserialize_with = "some_text")]
+    #[schema(schema_with = crate::service::time_zone_schema)]
+    pub time_zone: Option<String>,
+}
+
+/// A field that may be left out but, when given, is text (not null).
+fn some_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -76,6 +76,7 @@ fn view(k: store::ClubRow) -> ClubView {
     ClubView {
         id: k.id,
         name: k.name,
+        time_zone: k.time_zone,
     }
 }
 
@@ -95,12 +96,16 @@ impl Service {
     pub async fn create_club(&self, actor: &Actor, req: NewClub) -> Result<ClubView> {
         actor.require(Permission::RoleManage)?;
         actor.require_chain()?;
-        let name = required_text("name", &req.name, 60)?;
+        let (name, time_zone) = club_input(req)?;
         let actor = actor.clone();
         self.run(move |this, tx| {
             let now = this.now();
-            let id = tx.insert_club(&name, store::ms(now))?;
-            let club = ClubView { id, name };
+            let id = tx.insert_club(&name, time_zone.as_deref(), store::ms(now))?;
+            let club = ClubView {
+                id,
+                name,
+                time_zone,
+            };
             let mut a = actor.audit("club.create", now);
             a.after = json(&club);
             tx.insert_audit(&a)?;
@@ -109,11 +114,12 @@ impl Service {
         .await
     }
 
-    /// Renames a club (RoleManage, the chain's staff).
-    pub async fn rename_club(&self, actor: &Actor, id: i64, req: NewClub) -> Result<ClubView> {
+    /// Names a club and sets its clock (RoleManage, the chain's staff): the
+    /// whole club as given, a time zone left out meaning the chain's.
+    pub async fn update_club(&self, actor: &Actor, id: i64, req: NewClub) -> Result<ClubView> {
         actor.require(Permission::RoleManage)?;
         actor.require_chain()?;
-        let name = required_text("name", &req.name, 60)?;
+        let (name, time_zone) = club_input(req)?;
         let actor = actor.clone();
         self.run(move |this, tx| {
             let before = tx
@@ -122,14 +128,40 @@ impl Service {
                 .find(|k| k.id == id)
                 .map(view)
                 .ok_or_else(|| Error::not_found("club", id))?;
-            tx.rename_club(id, &name)?;
-            let club = ClubView { id, name };
-            let mut a = actor.audit("club.rename", this.now());
+            tx.update_club(id, &name, time_zone.as_deref())?;
+            let club = ClubView {
+                id,
+                name,
+                time_zone,
+            };
+            let mut a = actor.audit("club.update", this.now());
             a.before = json(&before);
             a.after = json(&club);
             tx.insert_audit(&a)?;
             Ok((club, vec![]))
         })
         .await
+    }
+}
+
+/// A club's name and its own time zone, checked.
+fn club_input(req: NewClub) -> Result<(String, Option<String>)> {
+    let name = required_text("name", &req.name, 60)?;
+    if let Some(tz) = &req.time_zone {
+        if tz.parse::<chrono_tz::Tz>().is_err() {
+            return Err(Error::bad(
+                "time_zone",
+                format!("{tz} is not an IANA time zone (e.g. Europe/Berlin)"),
+            ));
+        }
+    }
+    Ok((name, req.time_zone))
+}
+
+/// The clock of a club: its own time zone, or the chain's.
+pub(crate) fn club_tz(c: &mut Conn, club: i64) -> Result<chrono_tz::Tz> {
+    match c.club_time_zone(club)? {
+        Some(own) => Ok(own.parse().unwrap_or(chrono_tz::UTC)),
+        None => Ok(super::tariffs::load_settings(c)?.tz()),
     }
 }

@@ -8,7 +8,7 @@ use super::sessions::{
     load_session, load_session_for, open_segments, plan, playable_holding, session_events,
     session_view, summary, usable_holding,
 };
-use super::tariffs::{load_settings, tariff_window};
+use super::tariffs::tariff_window;
 use super::{Actor, Service};
 use crate::domain::{occupancy, segment_seconds, Closing, Span};
 use crate::error::{Error, Result};
@@ -50,7 +50,7 @@ fn open_new_segment(
         let w = window.map(|w| w.describe()).unwrap_or_default();
         Error::Conflict(format!("tariff {} is usable only {w}{when}", tariff.name))
     };
-    let tz = load_settings(c)?.tz();
+    let tz = super::clubs::club_tz(c, s.club_id)?;
     let ends_at = match placement {
         Placement::Running(from) => {
             let seconds = segment_seconds(holding.remaining_seconds, window, from, tz)
@@ -78,7 +78,7 @@ fn open_new_segment(
             // Its turn, if the session started at its planned start (or
             // now): a windowed tariff must be usable then.
             let start = store::at(s.planned_start_at).max(now);
-            let mut spans = chained_spans(c, &open, start)?;
+            let mut spans = chained_spans(c, s.club_id, &open, start)?;
             let turn = spans.pop().map_or(start, |(_, to)| to);
             segment_seconds(holding.remaining_seconds, window, turn, tz)
                 .filter(|s| *s > 0)

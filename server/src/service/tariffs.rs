@@ -53,7 +53,7 @@ fn default_time_zone() -> String {
 }
 
 /// `time_zone` as the document states it: one of the IANA names.
-fn time_zone_schema() -> utoipa::openapi::schema::Object {
+pub fn time_zone_schema() -> utoipa::openapi::schema::Object {
     use utoipa::openapi::schema::{ObjectBuilder, Type};
     ObjectBuilder::new()
         .schema_type(Type::String)

@@ -4,6 +4,8 @@ use super::Result;
 pub struct ClubRow {
     pub id: i64,
     pub name: String,
+    /// Its own clock (IANA); None: the chain's.
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -31,10 +33,13 @@ pub struct DeviceRow {
 
 /// What the store keeps of hall, as every backend answers it.
 pub trait Hall {
-    fn insert_club(&mut self, name: &str, now: i64) -> Result<i64>;
+    fn insert_club(&mut self, name: &str, time_zone: Option<&str>, now: i64) -> Result<i64>;
     fn list_clubs(&mut self) -> Result<Vec<ClubRow>>;
-    /// Renames a club; answers whether it exists.
-    fn rename_club(&mut self, id: i64, name: &str) -> Result<bool>;
+    /// A club's own time zone; None when it keeps the chain's (or there is
+    /// no such club).
+    fn club_time_zone(&mut self, id: i64) -> Result<Option<String>>;
+    /// Names a club and sets its clock; answers whether it exists.
+    fn update_club(&mut self, id: i64, name: &str, time_zone: Option<&str>) -> Result<bool>;
     fn insert_zone(&mut self, name: &str, club_id: i64) -> Result<i64>;
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>>;
     /// The club of a zone; None when there is no such zone.

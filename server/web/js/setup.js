@@ -21,8 +21,9 @@ function codeBlock(c) {
 const setupView = {
   show() {
     const parts = [];
-    if (can('RoleManage') && chainStaff()) parts.push(this.clubsPart());
     if (can('DeviceManage')) parts.push(this.hallPart());
+    // A single club needs none of this; a chain adds its clubs here.
+    if (can('RoleManage') && chainStaff()) parts.push(this.clubsPart());
     // Settings are the chain's: a club's own staff leave them alone.
     if (can('RoleManage') && chainStaff()) parts.push(this.settingsPart());
     if (can('RoleManage')) parts.push(staffView.part());
@@ -115,10 +116,14 @@ const setupView = {
     const box = h('section', { id: 'setup-clubs', class: 'setup-part' }, h('h2', null, 'Clubs'),
       h('p', { class: 'hint' }, 'Clients, their balances, tariffs, roles and settings are the chain\'s. Zones, PCs, sessions and shifts belong to a club; an operator of one club sees and works on that club only.'));
     const name = h('input', { id: 'club-name', maxlength: '60', autocomplete: 'off' });
+    const zone = h('input', { id: 'club-time-zone', autocomplete: 'off', placeholder: 'the chain\'s' });
     const form = h('form', { id: 'club-form', class: 'toolbar', novalidate: true },
-      field('New club', name), h('button', { id: 'club-submit', type: 'submit' }, 'Add club'));
+      field('New club', name), field('Its time zone (IANA, if not the chain\'s)', zone),
+      h('button', { id: 'club-submit', type: 'submit' }, 'Add club'));
+    // A club's own clock, or (left empty) the chain's.
+    const clubBody = (n, z) => (z.trim() ? { name: n.trim(), time_zone: z.trim() } : { name: n.trim() });
     onSubmit(form, async () => {
-      const k = await api.post('/clubs', { name: name.value.trim() });
+      const k = await api.post('/clubs', clubBody(name.value, zone.value));
       state.clubs = [...state.clubs, k];
       this.show();
       setOk($('#club-form'), `Club ${k.name} added: give it zones and PCs below.`);
@@ -127,19 +132,20 @@ const setupView = {
       const zones = state.zones.filter((z) => z.club_id === k.id).length;
       const pcs = [...state.devices.values()].filter((d) => d.club_id === k.id).length;
       const name = h('input', { class: 'club-rename', value: k.name, maxlength: '60', 'aria-label': `Name of ${k.name}` });
+      const tz = h('input', { class: 'club-time-zone', value: k.time_zone || '', placeholder: 'the chain\'s', 'aria-label': `Time zone of ${k.name}` });
       const save = h('button', { type: 'button', class: 'club-rename-save', onclick: async () => {
         try {
-          const renamed = await api.put(`/clubs/${k.id}`, { name: name.value.trim() });
+          const renamed = await api.put(`/clubs/${k.id}`, clubBody(name.value, tz.value));
           state.clubs = state.clubs.map((c) => (c.id === renamed.id ? renamed : c));
           this.show();
           setOk($('#setup-club-list'), `${renamed.name} saved.`);
         } catch (err) {
           $('#setup-club-list').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
         }
-      } }, 'Rename');
-      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(h('div', { class: 'row' }, name, save)), num(zones), num(pcs));
+      } }, 'Save');
+      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(name), td(h('div', { class: 'row' }, tz, save)), num(zones), num(pcs));
     });
-    box.append(form, h('div', { id: 'setup-club-list' }, table(['Club', 'Zones', 'PCs'], rows, 'No clubs.')));
+    box.append(form, h('div', { id: 'setup-club-list' }, table(['Club', 'Time zone', 'Zones', 'PCs'], rows, 'No clubs.')));
     return box;
   },
 

@@ -131,6 +131,7 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
     // A second club, a zone in it and a PC in that zone, all on the page.
     b.wait_for("#club-form", None).await?;
     b.type_into("#club-name", "North").await?;
+    b.type_into("#club-time-zone", "Europe/Helsinki").await?;
     b.click("#club-submit").await?;
     b.wait_for("[data-club-id=\"2\"]", None).await?;
     // The first club, "Club" until named, is renamed on the page.
@@ -139,6 +140,9 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
     b.click("[data-club-id=\"1\"] .club-rename-save").await?;
     b.wait_for("[data-club-id=\"1\"]", Some(("data-club-name", "Center")))
         .await?;
+    let clubs = owner.ok(Method::GET, "/clubs", Value::Null).await;
+    assert_eq!(clubs[1]["time_zone"], "Europe/Helsinki", "{clubs}");
+    assert_eq!(clubs[0]["time_zone"], Value::Null, "{clubs}");
     b.wait_for("#zone-club", None).await?;
     b.select("#zone-club", "2").await?;
     b.type_into("#zone-name", "North hall").await?;

@@ -5,7 +5,7 @@
 use crate::domain::{chain, occupancy, Span};
 use crate::error::{Error, Result};
 use crate::service::money::buy_tariff;
-use crate::service::tariffs::{load_settings, tariff_window};
+use crate::service::tariffs::tariff_window;
 use crate::service::Actor;
 use crate::store::{self, at, at_opt, Conn};
 use chrono::{DateTime, Utc};
@@ -33,13 +33,15 @@ pub(crate) fn session_span(
 }
 
 /// The spans of a session's open segments run one after the other from
-/// `from`, each as long as its holding's time, cut by its tariff's window.
+/// `from`, each as long as its holding's time, cut by its tariff's window
+/// on the clock of the session's club.
 pub(crate) fn chained_spans(
     c: &mut Conn,
+    club: i64,
     open: &[store::SegmentRow],
     from: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    let tz = load_settings(c)?.tz();
+    let tz = crate::service::clubs::club_tz(c, club)?;
     let mut parts = Vec::with_capacity(open.len());
     for g in open {
         let tariff = c

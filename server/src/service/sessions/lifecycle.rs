@@ -4,7 +4,7 @@
 use super::*;
 use crate::domain::{initial_status, occupancy, transition, Action};
 use crate::error::{Error, Result};
-use crate::service::tariffs::{load_settings, tariff_window};
+use crate::service::tariffs::tariff_window;
 use crate::service::{Actor, Service};
 use crate::store::{self, Conn};
 use chrono::{DateTime, Duration, Utc};
@@ -68,9 +68,11 @@ impl Service {
             now,
             store::ms(planned),
         )?;
-        let settings = load_settings(&mut *tx)?;
         if let Some(w) = tariff_window(&tariff) {
-            if !w.contains(planned, settings.tz()) {
+            if !w.contains(
+                planned,
+                crate::service::clubs::club_tz(&mut *tx, device.club_id)?,
+            ) {
                 return Err(Error::bad(
                     "planned_start_at",
                     format!("tariff {} is usable only {}", tariff.name, w.describe()),
@@ -196,7 +198,7 @@ impl Service {
         // Every open segment gets its span: the first from now, those
         // queued (extensions added before Start) one after the other.
         let open = open_segments(&mut *tx, id)?;
-        let spans = chained_spans(&mut *tx, &open, now)?;
+        let spans = chained_spans(&mut *tx, s.club_id, &open, now)?;
         let (Some(first), Some(&(_, ends_at))) = (open.first(), spans.last()) else {
             return Err(Error::Conflict(format!("session {id} has no tariff left")));
         };

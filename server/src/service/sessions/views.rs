@@ -134,14 +134,15 @@ impl Service {
 
     pub async fn list_sessions(&self, actor: &Actor, q: SessionQuery) -> Result<Vec<SessionView>> {
         actor.require(Permission::ReportView)?;
-        let (from, to) = self.range(q.from, q.to, q.day).await?;
+        let club = crate::service::clubs::narrow(actor, q.club_id, "club_id")?;
+        let (from, to) = self.range(q.from, q.to, q.day, club).await?;
         let mut tx = self.store.snapshot().await?;
         let filter = store::SessionFilter {
             status: q.status,
             client_id: q.client_id,
             device_id: q.device_id,
             operator_id: q.operator_id,
-            club_id: crate::service::clubs::narrow(actor, q.club_id, "club_id")?,
+            club_id: club,
             from: from.map(store::ms),
             to: to.map(store::ms),
             before_id: page_before(q.before_id)?,
@@ -185,17 +186,24 @@ impl Service {
     }
 
     /// A report's time range: `from` and `to`, within the club day `day`
-    /// on the club's clock when one is given.
+    /// when one is given: on `club`'s clock, or the chain's.
     async fn range(
         &self,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         day: Option<chrono::NaiveDate>,
+        club: Option<i64>,
     ) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
         let Some(day) = day else {
             return Ok((from, to));
         };
-        let tz = self.settings().await?.tz();
+        let tz = match club {
+            Some(k) => {
+                let mut c = self.store.read().await?;
+                crate::service::clubs::club_tz(&mut *c, k)?
+            }
+            None => self.settings().await?.tz(),
+        };
         let (start, end) = crate::domain::club_day(tz, day);
         Ok((
             Some(from.map_or(start, |f| f.max(start))),
@@ -204,7 +212,7 @@ impl Service {
     }
 
     pub(crate) async fn audit_entries(&self, q: AuditQuery) -> Result<Vec<AuditEntryView>> {
-        let (from, to) = self.range(q.from, q.to, q.day).await?;
+        let (from, to) = self.range(q.from, q.to, q.day, q.club_id).await?;
         let mut c = self.store.read().await?;
         let filter = store::AuditFilter {
             session_id: q.session_id,

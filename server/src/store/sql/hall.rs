@@ -1,7 +1,11 @@
 use crate::store::hall::*;
 use crate::store::sql::{Result, Sql};
 
-crate::from_row!(ClubRow { id, name });
+crate::from_row!(ClubRow {
+    id,
+    name,
+    time_zone
+});
 
 crate::from_row!(ZoneRow { id, name, club_id });
 
@@ -24,24 +28,30 @@ const DEVICE_COLUMNS: &str = "SELECT d.id, d.name, d.zone_id, d.x, d.y, d.enable
      d.club_id FROM devices d";
 
 impl<D: Sql> Hall for D {
-    fn insert_club(&mut self, name: &str, now: i64) -> Result<i64> {
+    fn insert_club(&mut self, name: &str, time_zone: Option<&str>, now: i64) -> Result<i64> {
         let c = self;
         c.insert(
-            "INSERT INTO clubs (name, created_at) VALUES (?, ?)",
-            crate::args![name, now],
+            "INSERT INTO clubs (name, time_zone, created_at) VALUES (?, ?, ?)",
+            crate::args![name, time_zone, now],
         )
     }
 
     fn list_clubs(&mut self) -> Result<Vec<ClubRow>> {
         let c = self;
-        c.all("SELECT id, name FROM clubs ORDER BY id", &[])
+        c.all("SELECT id, name, time_zone FROM clubs ORDER BY id", &[])
     }
 
-    fn rename_club(&mut self, id: i64, name: &str) -> Result<bool> {
+    fn club_time_zone(&mut self, id: i64) -> Result<Option<String>> {
+        let c = self;
+        c.one("SELECT time_zone FROM clubs WHERE id = ?", crate::args![id])
+            .map(Option::flatten)
+    }
+
+    fn update_club(&mut self, id: i64, name: &str, time_zone: Option<&str>) -> Result<bool> {
         let c = self;
         c.run(
-            "UPDATE clubs SET name = ? WHERE id = ?",
-            crate::args![name, id],
+            "UPDATE clubs SET name = ?, time_zone = ? WHERE id = ?",
+            crate::args![name, time_zone, id],
         )
         .map(|n| n > 0)
     }
