@@ -150,7 +150,9 @@ const setupView = {
   },
 
   settingsPart() {
-    const box = h('section', { id: 'setup-settings', class: 'setup-part' }, h('h2', null, 'Club settings'));
+    // One set for the chain: a single club's, or every club's of a chain
+    // (a club keeps only its own time zone, under Clubs).
+    const box = h('section', { id: 'setup-settings', class: 'setup-part' }, h('h2', null, manyClubs() ? 'Settings of the chain' : 'Club settings'));
     const s = state.settings || {};
     const tz = h('input', { id: 'settings-time-zone', value: s.time_zone || 'UTC', autocomplete: 'off' });
     const region = h('input', { id: 'settings-phone-region', value: s.phone_region || 'US', size: 3, maxlength: 2 });
