@@ -304,7 +304,8 @@ pub struct ClubView {
     pub time_zone: Option<String>,
 }
 
-fn first_club() -> i64 {
+/// Club 1: a single club's, and the one rows written before clubs read as.
+pub fn first_club() -> i64 {
     1
 }
 

@@ -39,6 +39,15 @@ type Kept = (u64, chrono::DateTime<chrono::Utc>, Utf8Bytes);
 /// the page the server's time, and the page ignores a skew under 2 s.
 const SNAPSHOT_REUSE_MS: i64 = 1000;
 
+/// A club's own feed: the number of its last event, and how many of its
+/// screens are open (kept as they open and close, so an event never looks
+/// through the screens to find them).
+#[derive(Default)]
+struct ClubFeed {
+    seq: u64,
+    screens: usize,
+}
+
 struct Screen {
     /// The club it shows; None: every club.
     club: Option<i64>,
@@ -56,10 +65,10 @@ pub struct HallFeed {
     overflows: Option<prometheus::IntCounter>,
     /// The numbers of the every-club feed.
     seq: Arc<AtomicU64>,
-    /// The numbers of each club's own feed (the screens of staff of one
-    /// club): each counts only the events its club's screens get, so the
-    /// numbers a screen sees have no gaps.
-    club_seqs: Arc<Mutex<HashMap<i64, u64>>>,
+    /// Each club's own feed (the screens of staff of one club): its
+    /// numbers count only the events its club's screens get, so the numbers
+    /// a screen sees have no gaps.
+    club_feeds: Arc<Mutex<HashMap<i64, ClubFeed>>>,
     screens: Arc<Mutex<HashMap<u64, Screen>>>,
     next_id: Arc<AtomicU64>,
     queue: usize,
@@ -105,7 +114,7 @@ impl HallFeed {
         HallFeed {
             overflows: None,
             seq: Arc::default(),
-            club_seqs: Arc::default(),
+            club_feeds: Arc::default(),
             screens: Arc::default(),
             next_id: Arc::default(),
             queue: queue.max(1),
@@ -149,13 +158,20 @@ impl HallFeed {
 
     fn add(&self, id: u64, screen: Screen) {
         let mut screens = self.screens();
+        if let Some(k) = screen.club {
+            self.club_feeds().entry(k).or_default().screens += 1;
+        }
         screens.insert(id, screen);
         self.open.send_replace(screens.len());
     }
 
     fn remove(&self, id: u64) {
         let mut screens = self.screens();
-        screens.remove(&id);
+        if let Some(k) = screens.remove(&id).and_then(|s| s.club) {
+            if let Some(feed) = self.club_feeds().get_mut(&k) {
+                feed.screens -= 1;
+            }
+        }
         self.open.send_replace(screens.len());
     }
 
@@ -169,16 +185,16 @@ impl HallFeed {
         let screens = self.screens();
         if screens.is_empty() {
             self.seq.fetch_add(1, Ordering::AcqRel);
-            for n in self.club_seqs().values_mut() {
-                *n += 1;
+            for feed in self.club_feeds().values_mut() {
+                feed.seq += 1;
             }
             return true;
         }
         false
     }
 
-    fn club_seqs(&self) -> std::sync::MutexGuard<'_, HashMap<i64, u64>> {
-        self.club_seqs.lock().unwrap_or_else(|p| p.into_inner())
+    fn club_feeds(&self) -> std::sync::MutexGuard<'_, HashMap<i64, ClubFeed>> {
+        self.club_feeds.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The number of the last event of a feed: every club's (None) or one
@@ -186,7 +202,7 @@ impl HallFeed {
     fn seq_of(&self, club: Option<i64>) -> u64 {
         match club {
             None => self.seq.load(Ordering::Acquire),
-            Some(k) => *self.club_seqs().entry(k).or_default(),
+            Some(k) => self.club_feeds().entry(k).or_default().seq,
         }
     }
 
@@ -207,25 +223,18 @@ impl HallFeed {
         encode: impl Fn(u64) -> Option<Utf8Bytes>,
     ) {
         let screens = self.screens();
-        let own: HashMap<i64, (u64, Utf8Bytes)> = {
-            let mut seqs = self.club_seqs();
-            for k in screens.values().filter_map(|s| s.club) {
-                seqs.entry(k).or_default();
+        let mut own: HashMap<i64, (u64, Utf8Bytes)> = HashMap::new();
+        for (k, feed) in self.club_feeds().iter_mut() {
+            if club.is_some_and(|c| c != *k) {
+                continue;
             }
-            let mut own = HashMap::new();
-            for (k, n) in seqs.iter_mut() {
-                if club.is_some_and(|c| c != *k) {
-                    continue;
-                }
-                *n += 1;
-                if screens.values().any(|s| s.club == Some(*k)) {
-                    if let Some(json) = encode(*n) {
-                        own.insert(*k, (*n, json));
-                    }
+            feed.seq += 1;
+            if feed.screens > 0 {
+                if let Some(json) = encode(feed.seq) {
+                    own.insert(*k, (feed.seq, json));
                 }
             }
-            own
-        };
+        }
         for screen in screens.values() {
             let queued = match screen.club {
                 None => (seq, json.clone()),

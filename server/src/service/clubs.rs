@@ -165,3 +165,14 @@ pub(crate) fn club_tz(c: &mut Conn, club: i64) -> Result<chrono_tz::Tz> {
         None => Ok(super::tariffs::load_settings(c)?.tz()),
     }
 }
+
+/// A club's clock where a tariff window reads it; a session without a
+/// window needs none, and its operation reads no club for one (Start and
+/// adding time are on the hot path).
+pub(crate) fn clock_for(c: &mut Conn, club: i64, windowed: bool) -> Result<chrono_tz::Tz> {
+    if windowed {
+        club_tz(c, club)
+    } else {
+        Ok(chrono_tz::UTC)
+    }
+}

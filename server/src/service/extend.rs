@@ -50,7 +50,7 @@ fn open_new_segment(
         let w = window.map(|w| w.describe()).unwrap_or_default();
         Error::Conflict(format!("tariff {} is usable only {w}{when}", tariff.name))
     };
-    let tz = super::clubs::club_tz(c, s.club_id)?;
+    let tz = super::clubs::clock_for(c, s.club_id, window.is_some())?;
     let ends_at = match placement {
         Placement::Running(from) => {
             let seconds = segment_seconds(holding.remaining_seconds, window, from, tz)

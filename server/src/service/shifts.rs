@@ -37,10 +37,6 @@ pub struct CancellationLine {
     pub reason: Option<String>,
 }
 
-fn first_club() -> i64 {
-    1
-}
-
 /// An X report (live) or a Z report (fixed at close).
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ShiftReport {
@@ -50,7 +46,7 @@ pub struct ShiftReport {
     #[serde(default)]
     pub operator_login: String,
     /// The club whose desk it is (1 in a single club).
-    #[serde(default = "first_club")]
+    #[serde(default = "club_shared::first_club")]
     pub club_id: i64,
     pub opened_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,

@@ -5,15 +5,9 @@ import { clientsView } from './clients.js';
 import { feed } from './feed.js';
 import { mapEdit } from './map-edit.js';
 import { commandText } from './panes.js';
-import { can, clubName, deviceState, manyClubs, now, queuedText, sessionState, state, tariffPlan, zoneName } from './state.js';
+import { can, deviceState, now, queuedText, sessionState, state, tariffPlan, zoneTitle } from './state.js';
 import { tariffsView } from './tariffs.js';
 import { $, $$, STATES, chip, clear, fmtCountdown, fmtDateTime, fmtTime, h, metricsText } from './util.js';
-
-/** A zone's heading: with its club's name when the page shows several. */
-function zoneTitle(id) {
-  const zone = state.zones.find((z) => z.id === id);
-  return zone && manyClubs() ? `${clubName(zone.club_id)} · ${zone.name}` : zoneName(id);
-}
 
 const hall = {
   /** GET /hall, used while the feed is down (and right after an action then). */

@@ -3,7 +3,7 @@
  * settings, and one's own password. Staff are in staff.js. */
 import { api } from './api.js';
 import { staffView } from './staff.js';
-import { can, chainStaff, clubName, clubSelect, loadSettings, manyClubs, state, zoneName } from './state.js';
+import { can, chainStaff, clubSelect, loadSettings, manyClubs, state, zoneLabel, zoneTitle } from './state.js';
 import {
   $, InputError, byName, clear, field, fmtDateTime, fmtMoney, h, num, onSubmit, parseCount, parseMoney, setOk, table, td,
 } from './util.js';
@@ -52,7 +52,6 @@ const setupView = {
     });
 
     const pcName = h('input', { id: 'pc-name', maxlength: '60', autocomplete: 'off' });
-    const zoneLabel = (z) => manyClubs() ? `${clubName(z.club_id)} · ${z.name}` : z.name;
     const pcZone = h('select', { id: 'pc-zone' }, [...state.zones].sort(byName).map((z) => h('option', { value: z.id }, zoneLabel(z))));
     const pcForm = h('form', { id: 'pc-form', class: 'toolbar', novalidate: true },
       field('New PC', pcName), field('Zone', pcZone), h('button', { id: 'pc-submit', type: 'submit', class: 'primary', disabled: !state.zones.length }, 'Add PC'));
@@ -92,7 +91,7 @@ const setupView = {
         clear($('#setup-code'), h('h3', null, `A fresh code for ${d.name}`), codeBlock(code));
       } }, 'New code');
       return h('tr', { 'data-device-id': d.id },
-        td(h('div', { class: 'row' }, name, rename)), td(manyClubs() ? `${clubName(d.club_id)} · ${zoneName(d.zone_id)}` : zoneName(d.zone_id)),
+        td(h('div', { class: 'row' }, name, rename)), td(zoneTitle(d.zone_id)),
         td(d.enrolled ? (d.online ? 'online' : 'offline') : 'not enrolled'), td(d.enabled ? 'yes' : 'no'),
         num(`${d.x}, ${d.y}`), td(h('div', { class: 'row' }, toggle, fresh)));
     });

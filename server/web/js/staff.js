@@ -1,15 +1,8 @@
 /* Staff on the set-up screen (RoleManage): create an operator, change their
  * role, disable or enable them, reset their password. */
 import { api } from './api.js';
-import { chainStaff, clubName, manyClubs, state } from './state.js';
+import { clubName, clubSelect, manyClubs, state } from './state.js';
 import { InputError, clear, field, h, onSubmit, setOk, table, td } from './util.js';
-
-/** Clubs to choose from, and "every club" (the chain's staff) last. */
-function clubChoice(id, label) {
-  return h('select', { id, 'aria-label': label },
-    [...state.clubs].sort((a, b) => a.id - b.id).map((k) => h('option', { value: k.id }, k.name)),
-    h('option', { value: '' }, 'Every club (the chain\'s staff)'));
-}
 
 const staffView = {
   roles: [],
@@ -24,7 +17,7 @@ const staffView = {
     // own staff add operators of their club.
     // A desk's operator works in one club: that is the first choice, and
     // "every club" (the chain's staff) the last.
-    const club = chainStaff() && manyClubs() ? clubChoice('staff-club', 'Club of the new operator') : null;
+    const club = clubSelect('staff-club', 'Club of the new operator', true);
     const form = h('form', { id: 'staff-form', class: 'toolbar', novalidate: true },
       field('Login', login), field('Password (8+)', password), field('Role', role), club ? field('Club', club) : null,
       h('button', { id: 'staff-submit', type: 'submit', class: 'primary' }, 'Add operator'));
@@ -59,8 +52,8 @@ const staffView = {
       // The chain's staff move an operator between clubs (their sign-ins end).
       const where = o.club_id == null ? 'every club' : clubName(o.club_id);
       let clubCell = manyClubs() ? td(where) : null;
-      if (manyClubs() && chainStaff() && !me) {
-        const pick = clubChoice(null, `Club of ${o.login}`);
+      const pick = me ? null : clubSelect(null, `Club of ${o.login}`, true);
+      if (pick) {
         pick.value = o.club_id == null ? '' : String(o.club_id);
         pick.classList.add('op-club');
         const move = h('button', { type: 'button', class: 'op-club-save', onclick: () =>

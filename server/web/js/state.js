@@ -40,10 +40,25 @@ async function loadClubs() {
   }
 }
 
-/** A club choice for the chain's staff of a chain (null otherwise). */
-function clubSelect(id, label) {
+/**
+ * A club choice for the chain's staff of a chain (null otherwise); with
+ * `every`, "every club" (the chain's staff, value '') comes last.
+ */
+function clubSelect(id, label, every = false) {
   if (!chainStaff() || !manyClubs()) return null;
-  return h('select', { id, 'aria-label': label }, [...state.clubs].sort(byName).map((k) => h('option', { value: k.id }, k.name)));
+  return h('select', { id, 'aria-label': label }, [...state.clubs].sort(byName).map((k) => h('option', { value: k.id }, k.name)),
+    every ? h('option', { value: '' }, 'Every club (the chain\'s staff)') : null);
+}
+
+/** A zone's name, with its club's when the page shows several. */
+function zoneLabel(z) {
+  return manyClubs() ? `${clubName(z.club_id)} · ${z.name}` : z.name;
+}
+
+/** The same by the zone's id. */
+function zoneTitle(id) {
+  const zone = state.zones.find((z) => z.id === id);
+  return zone ? zoneLabel(zone) : zoneName(id);
 }
 
 function bonusCap(t) {
@@ -134,4 +149,4 @@ function deviceState(d, t = now()) {
   return (d.reservations || []).length ? 'reserved' : 'free';
 }
 
-export { activeTariffs, bonusCap, can, capText, chainStaff, clubName, clubSelect, deviceName, deviceState, fillTariffs, loadClubs, loadSettings, loadTariffs, manyClubs, now, overThreshold, queuedText, sessionState, state, tariffById, tariffName, tariffOption, tariffPlan, tariffsLoading, zoneName };
+export { activeTariffs, bonusCap, can, capText, chainStaff, clubName, clubSelect, deviceName, deviceState, fillTariffs, loadClubs, loadSettings, loadTariffs, manyClubs, now, overThreshold, queuedText, sessionState, state, tariffById, tariffName, tariffOption, tariffPlan, tariffsLoading, zoneLabel, zoneName, zoneTitle };

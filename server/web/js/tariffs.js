@@ -1,6 +1,6 @@
 /* Tariffs. */
 import { api } from './api.js';
-import { bonusCap, can, clubName, loadTariffs, manyClubs, state, zoneName } from './state.js';
+import { bonusCap, can, loadTariffs, state, zoneLabel, zoneName } from './state.js';
 import { $, $$, InputError, POLICY_LABEL, append, byName, clear, debounce, fmtDuration, fmtMoney, h, minuteOfDay, num, onSubmit, parseCount, parseMoney, setError, setMsg, setOk, table, td } from './util.js';
 
 const tariffsView = {
@@ -39,8 +39,7 @@ const tariffsView = {
 
   zoneLabel(id) {
     const z = this.zones.find((x) => x.id === id) || state.zones.find((x) => x.id === id);
-    if (!z) return zoneName(id);
-    return manyClubs() ? `${clubName(z.club_id)} · ${z.name}` : z.name;
+    return z ? zoneLabel(z) : zoneName(id);
   },
 
   render() {

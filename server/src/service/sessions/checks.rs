@@ -41,7 +41,6 @@ pub(crate) fn chained_spans(
     open: &[store::SegmentRow],
     from: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>> {
-    let tz = crate::service::clubs::club_tz(c, club)?;
     let mut parts = Vec::with_capacity(open.len());
     for g in open {
         let tariff = c
@@ -49,6 +48,8 @@ pub(crate) fn chained_spans(
             .ok_or_else(|| Error::not_found("tariff", g.tariff_id))?;
         parts.push((g.reserved_seconds, tariff_window(&tariff)));
     }
+    let windowed = parts.iter().any(|(_, w)| w.is_some());
+    let tz = crate::service::clubs::clock_for(c, club, windowed)?;
     Ok(chain(from, &parts, tz))
 }
 
