@@ -147,6 +147,9 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
     b.select("#zone-club", "2").await?;
     b.type_into("#zone-name", "North hall").await?;
     b.click("#zone-submit").await?;
+    // Set-up is drawn again with the new zone among the PCs' zones: then
+    // it is stored (reading it sooner raced the page's request).
+    b.wait_for("#pc-zone option:nth-child(2)", None).await?;
     let zones = owner.ok(Method::GET, "/zones", Value::Null).await;
     let zone = zones
         .as_array()
