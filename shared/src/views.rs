@@ -302,6 +302,12 @@ pub struct ClubView {
     /// chain's (the settings' `time_zone`).
     #[serde(default)]
     pub time_zone: Option<String>,
+    /// Its own no-show rule: minutes after the planned start before a
+    /// session nobody started is cancelled, 0 for none in this club; null:
+    /// the chain's (the settings' `no_show_minutes`).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub no_show_minutes: Option<i64>,
 }
 
 /// Club 1: a single club's, and the one rows written before clubs read as.

@@ -18,6 +18,12 @@ pub struct NewClub {
     #[serde(default, deserialize_with = "some_text")]
     #[schema(schema_with = crate::service::time_zone_schema)]
     pub time_zone: Option<String>,
+    /// Its own no-show rule: minutes after the planned start before a
+    /// session nobody started is cancelled, 0 for none in this club; absent
+    /// or null: the chain's (the settings' `no_show_minutes`).
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1440)]
+    pub no_show_minutes: Option<i64>,
 }
 
 /// A field that may be left out but, when given, is text (not null).

@@ -77,6 +77,7 @@ fn view(k: store::ClubRow) -> ClubView {
         id: k.id,
         name: k.name,
         time_zone: k.time_zone,
+        no_show_minutes: k.no_show_minutes,
     }
 }
 
@@ -96,16 +97,12 @@ impl Service {
     pub async fn create_club(&self, actor: &Actor, req: NewClub) -> Result<ClubView> {
         actor.require(Permission::RoleManage)?;
         actor.require_chain()?;
-        let (name, time_zone) = club_input(req)?;
+        let mut row = club_input(req)?;
         let actor = actor.clone();
         self.run(move |this, tx| {
             let now = this.now();
-            let id = tx.insert_club(&name, time_zone.as_deref(), store::ms(now))?;
-            let club = ClubView {
-                id,
-                name,
-                time_zone,
-            };
+            row.id = tx.insert_club(&row, store::ms(now))?;
+            let club = view(row);
             let mut a = actor.audit("club.create", now);
             a.after = json(&club);
             tx.insert_audit(&a)?;
@@ -114,12 +111,16 @@ impl Service {
         .await
     }
 
-    /// Names a club and sets its clock (RoleManage, the chain's staff): the
-    /// whole club as given, a time zone left out meaning the chain's.
+    /// Names a club and sets its clock and no-show rule (RoleManage, the
+    /// chain's staff): the whole club as given, a time zone or rule left out
+    /// meaning the chain's.
     pub async fn update_club(&self, actor: &Actor, id: i64, req: NewClub) -> Result<ClubView> {
         actor.require(Permission::RoleManage)?;
         actor.require_chain()?;
-        let (name, time_zone) = club_input(req)?;
+        let row = store::ClubRow {
+            id,
+            ..club_input(req)?
+        };
         let actor = actor.clone();
         self.run(move |this, tx| {
             let before = tx
@@ -128,12 +129,8 @@ impl Service {
                 .find(|k| k.id == id)
                 .map(view)
                 .ok_or_else(|| Error::not_found("club", id))?;
-            tx.update_club(id, &name, time_zone.as_deref())?;
-            let club = ClubView {
-                id,
-                name,
-                time_zone,
-            };
+            tx.update_club(&row)?;
+            let club = view(row);
             let mut a = actor.audit("club.update", this.now());
             a.before = json(&before);
             a.after = json(&club);
@@ -141,12 +138,24 @@ impl Service {
             Ok((club, vec![]))
         })
         .await
+        // Its no-shows may be due at another moment now.
+        .inspect(|_| self.schedule_changed().notify_one())
     }
 }
 
-/// A club's name and its own time zone, checked.
-fn club_input(req: NewClub) -> Result<(String, Option<String>)> {
+/// A club's name, its own time zone and no-show rule, checked (its id is
+/// the caller's to set).
+fn club_input(req: NewClub) -> Result<store::ClubRow> {
     let name = required_text("name", &req.name, 60)?;
+    if req
+        .no_show_minutes
+        .is_some_and(|m| !(0..=1440).contains(&m))
+    {
+        return Err(Error::bad(
+            "no_show_minutes",
+            "must be null (the chain's rule), 0 (none in this club) or 1..1440",
+        ));
+    }
     if let Some(tz) = &req.time_zone {
         if tz.parse::<chrono_tz::Tz>().is_err() {
             return Err(Error::bad(
@@ -155,7 +164,12 @@ fn club_input(req: NewClub) -> Result<(String, Option<String>)> {
             ));
         }
     }
-    Ok((name, req.time_zone))
+    Ok(store::ClubRow {
+        id: 0,
+        name,
+        time_zone: req.time_zone,
+        no_show_minutes: req.no_show_minutes,
+    })
 }
 
 /// The clock of a club: its own time zone, or the chain's.

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// Cancel sessions not started this many minutes after planned start; null = off.
+    /// Cancel sessions not started this many minutes after planned start;
+    /// null = off. The chain's rule: a club may keep its own (`ClubView`).
     #[serde(default)]
     #[schema(minimum = 1, maximum = 1440)]
     pub no_show_minutes: Option<i64>,

@@ -6,6 +6,8 @@ pub struct ClubRow {
     pub name: String,
     /// Its own clock (IANA); None: the chain's.
     pub time_zone: Option<String>,
+    /// Its own no-show rule: minutes of grace, 0 for none; None: the chain's.
+    pub no_show_minutes: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -33,13 +35,14 @@ pub struct DeviceRow {
 
 /// What the store keeps of hall, as every backend answers it.
 pub trait Hall {
-    fn insert_club(&mut self, name: &str, time_zone: Option<&str>, now: i64) -> Result<i64>;
+    /// A new club (its `id` is not read); answers its id.
+    fn insert_club(&mut self, club: &ClubRow, now: i64) -> Result<i64>;
     fn list_clubs(&mut self) -> Result<Vec<ClubRow>>;
     /// A club's own time zone; None when it keeps the chain's (or there is
     /// no such club).
     fn club_time_zone(&mut self, id: i64) -> Result<Option<String>>;
-    /// Names a club and sets its clock; answers whether it exists.
-    fn update_club(&mut self, id: i64, name: &str, time_zone: Option<&str>) -> Result<bool>;
+    /// Names a club and sets its clock and rules; answers whether it exists.
+    fn update_club(&mut self, club: &ClubRow) -> Result<bool>;
     fn insert_zone(&mut self, name: &str, club_id: i64) -> Result<i64>;
     fn list_zones(&mut self) -> Result<Vec<ZoneRow>>;
     /// The club of a zone; None when there is no such zone.

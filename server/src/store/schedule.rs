@@ -19,9 +19,10 @@ pub trait Schedule {
     ) -> Result<Vec<(i64, i64, i64)>>;
     /// The next warning moment after `after`, for the scheduler.
     fn next_warning(&mut self, after: i64, warn_ms: &[i64]) -> Result<Option<i64>>;
-    /// PENDING or ACTIVE sessions planned to start at or before `cutoff` that
-    /// nobody started: the no-shows.
-    fn due_no_shows(&mut self, cutoff: i64) -> Result<Vec<i64>>;
-    /// The next no-show moment after `after`, with no-shows `grace_ms` late.
-    fn next_no_show(&mut self, after: i64, grace_ms: i64) -> Result<Option<i64>>;
+    /// PENDING or ACTIVE sessions of a club planned to start at or before
+    /// `cutoff` that nobody started: the no-shows.
+    fn due_no_shows(&mut self, club_id: i64, cutoff: i64) -> Result<Vec<i64>>;
+    /// A club's next no-show moment after `after`, with no-shows `grace_ms`
+    /// late.
+    fn next_no_show(&mut self, club_id: i64, after: i64, grace_ms: i64) -> Result<Option<i64>>;
 }

@@ -113,16 +113,24 @@ const setupView = {
   /** The chain's clubs (the chain's staff): the list and a new one. */
   clubsPart() {
     const box = h('section', { id: 'setup-clubs', class: 'setup-part' }, h('h2', null, 'Clubs'),
-      h('p', { class: 'hint' }, 'Clients, their balances, tariffs, roles and settings are the chain\'s. Zones, PCs, sessions and shifts belong to a club; an operator of one club sees and works on that club only.'));
+      h('p', { class: 'hint' }, 'Clients, their balances, tariffs, roles and settings are the chain\'s; a club may keep its own time zone and no-show rule. Zones, PCs, sessions and shifts belong to a club; an operator of one club sees and works on that club only.'));
     const name = h('input', { id: 'club-name', maxlength: '60', autocomplete: 'off' });
     const zone = h('input', { id: 'club-time-zone', autocomplete: 'off', placeholder: 'the chain\'s' });
+    const noShow = h('input', { id: 'club-no-show', inputmode: 'numeric', placeholder: 'the chain\'s', size: 5 });
     const form = h('form', { id: 'club-form', class: 'toolbar', novalidate: true },
       field('New club', name), field('Its time zone (IANA, if not the chain\'s)', zone),
+      field('Its no-shows after (minutes, 0 = none)', noShow),
       h('button', { id: 'club-submit', type: 'submit' }, 'Add club'));
-    // A club's own clock, or (left empty) the chain's.
-    const clubBody = (n, z) => (z.trim() ? { name: n.trim(), time_zone: z.trim() } : { name: n.trim() });
+    // A club's own clock and no-show rule, or (left empty) the chain's.
+    const clubBody = (n, z, ns) => {
+      const body = { name: n.trim() };
+      if (z.trim()) body.time_zone = z.trim();
+      const minutes = parseCount(ns, 'no_show_minutes', 1440);
+      if (minutes != null) body.no_show_minutes = minutes;
+      return body;
+    };
     onSubmit(form, async () => {
-      const k = await api.post('/clubs', clubBody(name.value, zone.value));
+      const k = await api.post('/clubs', clubBody(name.value, zone.value, noShow.value));
       state.clubs = [...state.clubs, k];
       this.show();
       setOk($('#club-form'), `Club ${k.name} added: give it zones and PCs below.`);
@@ -132,9 +140,10 @@ const setupView = {
       const pcs = [...state.devices.values()].filter((d) => d.club_id === k.id).length;
       const name = h('input', { class: 'club-rename', value: k.name, maxlength: '60', 'aria-label': `Name of ${k.name}` });
       const tz = h('input', { class: 'club-time-zone', value: k.time_zone || '', placeholder: 'the chain\'s', 'aria-label': `Time zone of ${k.name}` });
+      const ns = h('input', { class: 'club-no-show', inputmode: 'numeric', value: k.no_show_minutes ?? '', placeholder: 'the chain\'s', size: 5, 'aria-label': `No-shows of ${k.name} after (minutes)` });
       const save = h('button', { type: 'button', class: 'club-rename-save', onclick: async () => {
         try {
-          const renamed = await api.put(`/clubs/${k.id}`, clubBody(name.value, tz.value));
+          const renamed = await api.put(`/clubs/${k.id}`, clubBody(name.value, tz.value, ns.value));
           state.clubs = state.clubs.map((c) => (c.id === renamed.id ? renamed : c));
           this.show();
           setOk($('#setup-club-list'), `${renamed.name} saved.`);
@@ -142,15 +151,15 @@ const setupView = {
           $('#setup-club-list').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
         }
       } }, 'Save');
-      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(name), td(h('div', { class: 'row' }, tz, save)), num(zones), num(pcs));
+      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(name), td(tz), td(h('div', { class: 'row' }, ns, save)), num(zones), num(pcs));
     });
-    box.append(form, h('div', { id: 'setup-club-list' }, table(['Club', 'Time zone', 'Zones', 'PCs'], rows, 'No clubs.')));
+    box.append(form, h('div', { id: 'setup-club-list' }, table(['Club', 'Time zone', 'No-shows after (min)', 'Zones', 'PCs'], rows, 'No clubs.')));
     return box;
   },
 
   settingsPart() {
     // One set for the chain: a single club's, or every club's of a chain
-    // (a club keeps only its own time zone, under Clubs).
+    // (a club keeps only its own time zone and no-show rule, under Clubs).
     const box = h('section', { id: 'setup-settings', class: 'setup-part' }, h('h2', null, manyClubs() ? 'Settings of the chain' : 'Club settings'));
     const s = state.settings || {};
     const tz = h('input', { id: 'settings-time-zone', value: s.time_zone || 'UTC', autocomplete: 'off' });
@@ -162,7 +171,7 @@ const setupView = {
     const form = h('form', { id: 'settings-form', class: 'pane-form narrow', novalidate: true },
       field('Time zone (IANA, e.g. Europe/Berlin)', tz),
       field('Phone region (two letters)', region),
-      field('Cancel no-shows after (minutes; empty = off)', noShow),
+      field(manyClubs() ? 'Cancel no-shows after (minutes; empty = off; a club may have its own, under Clubs)' : 'Cancel no-shows after (minutes; empty = off)', noShow),
       field('Warn the player before the end (minutes)', warn),
       h('label', { class: 'switch' }, shift, h('span', null, 'Cash and card need an open shift')),
       field('Confirm payments above', confirmAbove),

@@ -132,10 +132,14 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
     b.wait_for("#club-form", None).await?;
     b.type_into("#club-name", "North").await?;
     b.type_into("#club-time-zone", "Europe/Helsinki").await?;
+    b.type_into("#club-no-show", "20").await?;
     b.click("#club-submit").await?;
     b.wait_for("[data-club-id=\"2\"]", None).await?;
     // The first club, "Club" until named, is renamed on the page.
     b.type_into("[data-club-id=\"1\"] .club-rename", "Center")
+        .await?;
+    // ... and keeps no no-show rule of its own: none in this club.
+    b.type_into("[data-club-id=\"1\"] .club-no-show", "0")
         .await?;
     b.click("[data-club-id=\"1\"] .club-rename-save").await?;
     b.wait_for("[data-club-id=\"1\"]", Some(("data-club-name", "Center")))
@@ -143,6 +147,14 @@ async fn the_chains_owner_adds_a_club_and_its_manager_sees_only_it() -> anyhow::
     let clubs = owner.ok(Method::GET, "/clubs", Value::Null).await;
     assert_eq!(clubs[1]["time_zone"], "Europe/Helsinki", "{clubs}");
     assert_eq!(clubs[0]["time_zone"], Value::Null, "{clubs}");
+    assert_eq!(clubs[1]["no_show_minutes"], 20, "{clubs}");
+    assert_eq!(clubs[0]["no_show_minutes"], 0, "{clubs}");
+    b.script(
+        "document.querySelector('#setup-clubs').scrollIntoView()",
+        json!([]),
+    )
+    .await?;
+    b.screenshot(&docs("setup-clubs.png")).await?;
     b.wait_for("#zone-club", None).await?;
     b.select("#zone-club", "2").await?;
     b.type_into("#zone-name", "North hall").await?;

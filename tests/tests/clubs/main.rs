@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 mod clock;
 mod desk;
 mod feed;
+mod no_show;
 mod staff;
 
 /// Club 1's hall (as a single club has it), then a second club, North,

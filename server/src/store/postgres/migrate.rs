@@ -23,6 +23,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "clubs",
         include_str!("../../../migrations/postgres/0003_clubs.sql"),
     ),
+    (
+        4,
+        "club no-show",
+        include_str!("../../../migrations/postgres/0004_club_no_show.sql"),
+    ),
 ];
 
 /// The lock the migrating server holds.

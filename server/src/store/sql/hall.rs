@@ -4,7 +4,8 @@ use crate::store::sql::{Result, Sql};
 crate::from_row!(ClubRow {
     id,
     name,
-    time_zone
+    time_zone,
+    no_show_minutes
 });
 
 crate::from_row!(ZoneRow { id, name, club_id });
@@ -28,17 +29,20 @@ const DEVICE_COLUMNS: &str = "SELECT d.id, d.name, d.zone_id, d.x, d.y, d.enable
      d.club_id FROM devices d";
 
 impl<D: Sql> Hall for D {
-    fn insert_club(&mut self, name: &str, time_zone: Option<&str>, now: i64) -> Result<i64> {
+    fn insert_club(&mut self, k: &ClubRow, now: i64) -> Result<i64> {
         let c = self;
         c.insert(
-            "INSERT INTO clubs (name, time_zone, created_at) VALUES (?, ?, ?)",
-            crate::args![name, time_zone, now],
+            "INSERT INTO clubs (name, time_zone, no_show_minutes, created_at) VALUES (?, ?, ?, ?)",
+            crate::args![k.name, k.time_zone, k.no_show_minutes, now],
         )
     }
 
     fn list_clubs(&mut self) -> Result<Vec<ClubRow>> {
         let c = self;
-        c.all("SELECT id, name, time_zone FROM clubs ORDER BY id", &[])
+        c.all(
+            "SELECT id, name, time_zone, no_show_minutes FROM clubs ORDER BY id",
+            &[],
+        )
     }
 
     fn club_time_zone(&mut self, id: i64) -> Result<Option<String>> {
@@ -47,11 +51,11 @@ impl<D: Sql> Hall for D {
             .map(Option::flatten)
     }
 
-    fn update_club(&mut self, id: i64, name: &str, time_zone: Option<&str>) -> Result<bool> {
+    fn update_club(&mut self, k: &ClubRow) -> Result<bool> {
         let c = self;
         c.run(
-            "UPDATE clubs SET name = ?, time_zone = ? WHERE id = ?",
-            crate::args![name, time_zone, id],
+            "UPDATE clubs SET name = ?, time_zone = ?, no_show_minutes = ? WHERE id = ?",
+            crate::args![k.name, k.time_zone, k.no_show_minutes, k.id],
         )
         .map(|n| n > 0)
     }

@@ -56,21 +56,23 @@ impl<D: Sql> Schedule for D {
         Ok(next)
     }
 
-    fn due_no_shows(&mut self, cutoff: i64) -> Result<Vec<i64>> {
+    fn due_no_shows(&mut self, club_id: i64, cutoff: i64) -> Result<Vec<i64>> {
         let c = self;
         c.all(
-            "SELECT id FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
-         AND actual_start_at IS NULL AND planned_start_at <= ? ORDER BY id",
-            crate::args![cutoff],
+            "SELECT s.id FROM sessions s JOIN devices d ON d.id = s.device_id \
+             WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL \
+             AND s.planned_start_at <= ? AND d.club_id = ? ORDER BY s.id",
+            crate::args![cutoff, club_id],
         )
     }
 
-    fn next_no_show(&mut self, after: i64, grace_ms: i64) -> Result<Option<i64>> {
+    fn next_no_show(&mut self, club_id: i64, after: i64, grace_ms: i64) -> Result<Option<i64>> {
         let c = self;
         c.first(
-        "SELECT MIN(planned_start_at + ?1) FROM sessions WHERE status IN ('PENDING', 'ACTIVE') \
-         AND actual_start_at IS NULL AND planned_start_at + ?1 > ?2",
-        crate::args![grace_ms, after],
-    )
+            "SELECT MIN(s.planned_start_at + ?1) FROM sessions s JOIN devices d ON d.id = s.device_id \
+             WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL \
+             AND s.planned_start_at + ?1 > ?2 AND d.club_id = ?3",
+            crate::args![grace_ms, after, club_id],
+        )
     }
 }

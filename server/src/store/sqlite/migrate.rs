@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "clubs",
         include_str!("../../../migrations/0011_clubs.sql"),
     ),
+    (
+        12,
+        "club no-show",
+        include_str!("../../../migrations/0012_club_no_show.sql"),
+    ),
 ];
 
 /// The newest schema version this server knows.
@@ -196,7 +201,7 @@ mod tests {
         )
         .unwrap();
         db.batch("PRAGMA foreign_keys = ON").unwrap();
-        assert_eq!(run(&db, 1).unwrap(), vec![11]);
+        assert_eq!(run(&db, 1).unwrap(), vec![11, 12]);
         let enforced: i64 = db.first("PRAGMA foreign_keys", &[]).unwrap();
         assert_eq!(
             enforced, 1,
