@@ -7,6 +7,7 @@ pub(crate) mod conn;
 pub(crate) mod migrate;
 mod sequencer;
 pub(crate) mod store;
+mod values;
 
 use crate::store::error::Error;
 use crate::store::Constraint;
