@@ -31,6 +31,12 @@ const VIEWS = {
 
 const allowed = (name) => !!VIEWS[name] && (!VIEWS[name].perm || can(VIEWS[name].perm));
 
+// The clubs, read once an operator signs in: a view is drawn once they are
+// known (its club choices, Set-up's list of clubs), never drawn again for
+// them, so nothing typed into it is lost.
+let clubsKnown = false;
+let clubsRead = Promise.resolve();
+
 function showView(name) {
   if (!allowed(name)) name = 'hall';
   state.view = name;
@@ -42,7 +48,8 @@ function showView(name) {
     else btn.removeAttribute('aria-current');
   }
   if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
-  VIEWS[name].show();
+  if (clubsKnown) VIEWS[name].show();
+  else clubsRead.then(() => { if (state.view === name) VIEWS[name].show(); });
 }
 
 function viewFromHash() {
@@ -74,15 +81,16 @@ const app = {
     loadSettings();
     // A club's staff see their club's name beside theirs; a chain's zones
     // carry their club's name.
-    loadClubs().then(() => {
+    clubsKnown = false;
+    clubsRead = loadClubs().then(() => {
+      clubsKnown = true;
       if (state.operator && state.operator.club_id != null) {
         const club = clubName(state.operator.club_id);
         $('#operator').textContent = `${state.operator.login} · ${state.operator.role} · ${club}`;
         $('#operator').dataset.club = club;
       }
-      // What was drawn before the clubs were known is drawn again with them.
+      // The hall, drawn at once, is drawn again with its zones' clubs.
       if (manyClubs()) hall.render();
-      if (state.view !== 'hall') showView(state.view);
     });
     showView(viewFromHash());
   },
