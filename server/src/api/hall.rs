@@ -36,8 +36,9 @@ pub async fn create_club(
     ))
 }
 
-/// Names a club and sets its own time zone (RoleManage; the chain's staff
-/// only): the club as given, a `time_zone` left out meaning the chain's.
+/// Names a club and sets its own time zone and no-show rule (RoleManage;
+/// the chain's staff only): the club as given, a `time_zone` or
+/// `no_show_minutes` left out meaning the chain's.
 #[utoipa::path(put, path = "/api/v1/clubs/{id}", tag = "hall", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = NewClub,
     responses((status = 200, body = ClubView), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),

@@ -74,15 +74,8 @@ impl Service {
     pub async fn release_no_shows(&self, now: DateTime<Utc>) -> Result<Pass> {
         let due = {
             let mut c = self.store.read().await?;
-            let settings = load_settings(&mut *c)?;
-            let mut due = Vec::new();
-            for (club, minutes) in no_show_rules(&mut *c, &settings)? {
-                let cutoff = now - chrono::Duration::minutes(minutes);
-                for id in c.due_no_shows(club, store::ms(cutoff))? {
-                    due.push((id, minutes));
-                }
-            }
-            due
+            let chain = load_settings(&mut *c)?.no_show_minutes;
+            c.due_no_shows(chain, store::ms(now))?
         };
         let mut pass = Pass::default();
         for (id, minutes) in due {
@@ -158,25 +151,9 @@ pub(crate) fn next_housekeeping(
     settings: &Settings,
     after: DateTime<Utc>,
 ) -> Result<Option<i64>> {
-    let mut next = c.next_expiry(store::ms(after))?;
-    for (club, minutes) in no_show_rules(c, settings)? {
-        let no_show = c.next_no_show(club, store::ms(after), minutes * 60_000)?;
-        next = [next, no_show].into_iter().flatten().min();
-    }
-    Ok(next)
-}
-
-/// The clubs whose no-show rule is on, with their grace in minutes: a
-/// club's own rule (0 turns it off there), or else the chain's setting.
-fn no_show_rules(c: &mut store::Conn, settings: &Settings) -> Result<Vec<(i64, i64)>> {
-    Ok(c.list_clubs()?
-        .into_iter()
-        .filter_map(|k| match k.no_show_minutes {
-            Some(0) => None,
-            Some(own) => Some((k.id, own)),
-            None => settings.no_show_minutes.map(|chain| (k.id, chain)),
-        })
-        .collect())
+    let expiry = c.next_expiry(store::ms(after))?;
+    let no_show = c.next_no_show(settings.no_show_minutes, store::ms(after))?;
+    Ok([expiry, no_show].into_iter().flatten().min())
 }
 
 // The scheduler's work on sessions: warnings before the end, and what is

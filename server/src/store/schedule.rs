@@ -19,10 +19,11 @@ pub trait Schedule {
     ) -> Result<Vec<(i64, i64, i64)>>;
     /// The next warning moment after `after`, for the scheduler.
     fn next_warning(&mut self, after: i64, warn_ms: &[i64]) -> Result<Option<i64>>;
-    /// PENDING or ACTIVE sessions of a club planned to start at or before
-    /// `cutoff` that nobody started: the no-shows.
-    fn due_no_shows(&mut self, club_id: i64, cutoff: i64) -> Result<Vec<i64>>;
-    /// A club's next no-show moment after `after`, with no-shows `grace_ms`
-    /// late.
-    fn next_no_show(&mut self, club_id: i64, after: i64, grace_ms: i64) -> Result<Option<i64>>;
+    /// PENDING or ACTIVE sessions nobody started by `now`, their club's
+    /// no-show grace after their planned start: the no-shows, each with that
+    /// grace in minutes. A club's grace is its own rule (0: none there), or
+    /// else the chain's `chain_minutes` (None: none).
+    fn due_no_shows(&mut self, chain_minutes: Option<i64>, now: i64) -> Result<Vec<(i64, i64)>>;
+    /// The next no-show moment after `after`, by the same rules.
+    fn next_no_show(&mut self, chain_minutes: Option<i64>, after: i64) -> Result<Option<i64>>;
 }

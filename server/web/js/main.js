@@ -32,10 +32,11 @@ const VIEWS = {
 const allowed = (name) => !!VIEWS[name] && (!VIEWS[name].perm || can(VIEWS[name].perm));
 
 // The clubs, read once an operator signs in: a view is drawn once they are
-// known (its club choices, Set-up's list of clubs), never drawn again for
-// them, so nothing typed into it is lost.
+// known (its club choices, Set-up's list of clubs), and never drawn again
+// for them, so nothing typed into it is lost. Each sign-in has its number:
+// a reading from an earlier one is dropped.
 let clubsKnown = false;
-let clubsRead = Promise.resolve();
+let signIn = 0;
 
 function showView(name) {
   if (!allowed(name)) name = 'hall';
@@ -48,8 +49,8 @@ function showView(name) {
     else btn.removeAttribute('aria-current');
   }
   if (location.hash !== '#' + name) history.replaceState(null, '', '#' + name);
+  // Before, the view waits: it is drawn once they are read (in `start`).
   if (clubsKnown) VIEWS[name].show();
-  else clubsRead.then(() => { if (state.view === name) VIEWS[name].show(); });
 }
 
 function viewFromHash() {
@@ -82,20 +83,27 @@ const app = {
     // A club's staff see their club's name beside theirs; a chain's zones
     // carry their club's name.
     clubsKnown = false;
-    clubsRead = loadClubs().then(() => {
+    const mine = ++signIn;
+    loadClubs().then((clubs) => {
+      if (mine !== signIn) return;
+      state.clubs = clubs;
       clubsKnown = true;
-      if (state.operator && state.operator.club_id != null) {
+      if (state.operator.club_id != null) {
         const club = clubName(state.operator.club_id);
         $('#operator').textContent = `${state.operator.login} · ${state.operator.role} · ${club}`;
         $('#operator').dataset.club = club;
       }
-      // The hall, drawn at once, is drawn again with its zones' clubs.
+      // The hall, drawn at once, is drawn again with its zones' clubs;
+      // any other view is drawn now, once.
       if (manyClubs()) hall.render();
+      VIEWS[state.view].show();
     });
     showView(viewFromHash());
   },
 
   stop() {
+    signIn += 1;
+    clubsKnown = false;
     feed.stop();
     card.close();
     state.devices = new Map();

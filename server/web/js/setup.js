@@ -135,15 +135,17 @@ const setupView = {
       this.show();
       setOk($('#club-form'), `Club ${k.name} added: give it zones and PCs below.`);
     });
+    const many = manyClubs();
     const rows = [...state.clubs].sort((a, b) => a.id - b.id).map((k) => {
       const zones = state.zones.filter((z) => z.club_id === k.id).length;
       const pcs = [...state.devices.values()].filter((d) => d.club_id === k.id).length;
       const name = h('input', { class: 'club-rename', value: k.name, maxlength: '60', 'aria-label': `Name of ${k.name}` });
       const tz = h('input', { class: 'club-time-zone', value: k.time_zone || '', placeholder: 'the chain\'s', 'aria-label': `Time zone of ${k.name}` });
-      const ns = h('input', { class: 'club-no-show', inputmode: 'numeric', value: k.no_show_minutes ?? '', placeholder: 'the chain\'s', size: 5, 'aria-label': `No-shows of ${k.name} after (minutes)` });
+      // A single club's no-show rule is the one in the settings below.
+      const ns = many ? h('input', { class: 'club-no-show', inputmode: 'numeric', value: k.no_show_minutes ?? '', placeholder: 'the chain\'s', size: 5, 'aria-label': `No-shows of ${k.name} after (minutes)` }) : null;
       const save = h('button', { type: 'button', class: 'club-rename-save', onclick: async () => {
         try {
-          const renamed = await api.put(`/clubs/${k.id}`, clubBody(name.value, tz.value, ns.value));
+          const renamed = await api.put(`/clubs/${k.id}`, clubBody(name.value, tz.value, ns ? ns.value : ''));
           state.clubs = state.clubs.map((c) => (c.id === renamed.id ? renamed : c));
           this.show();
           setOk($('#setup-club-list'), `${renamed.name} saved.`);
@@ -151,9 +153,11 @@ const setupView = {
           $('#setup-club-list').prepend(h('p', { class: 'error', role: 'alert' }, err.message));
         }
       } }, 'Save');
-      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(name), td(tz), td(h('div', { class: 'row' }, ns, save)), num(zones), num(pcs));
+      const rules = many ? [td(tz), td(h('div', { class: 'row' }, ns, save))] : [td(h('div', { class: 'row' }, tz, save))];
+      return h('tr', { 'data-club-id': k.id, 'data-club-name': k.name }, td(name), ...rules, num(zones), num(pcs));
     });
-    box.append(form, h('div', { id: 'setup-club-list' }, table(['Club', 'Time zone', 'No-shows after (min)', 'Zones', 'PCs'], rows, 'No clubs.')));
+    const heads = many ? ['Club', 'Time zone', 'No-shows after (min)', 'Zones', 'PCs'] : ['Club', 'Time zone', 'Zones', 'PCs'];
+    box.append(form, h('div', { id: 'setup-club-list' }, table(heads, rows, 'No clubs.')));
     return box;
   },
 

@@ -31,12 +31,12 @@ const manyClubs = () => state.clubs.length > 1;
 const chainStaff = () => !!state.operator && state.operator.club_id == null;
 const clubName = (id) => (state.clubs.find((k) => k.id === id) || {}).name || `Club #${id}`;
 
-/** The clubs this operator sees. */
+/** The clubs this operator sees (none if they cannot be read). */
 async function loadClubs() {
   try {
-    state.clubs = await api.get('/clubs');
+    return await api.get('/clubs');
   } catch (_) {
-    state.clubs = [];
+    return [];
   }
 }
 

@@ -5,13 +5,15 @@ use super::*;
 use club_shared::events::SessionChange;
 use club_shared::Event;
 
-/// Books `device` for `client`, planned `minutes` from now: the session's id.
-async fn book(srv: &TestServer, api: &Api, h: &Hall, device: i64, minutes: i64) -> i64 {
+/// Books `device` for the client of `for_`, planned `minutes` from now:
+/// the session's id.
+async fn book(srv: &TestServer, api: &Api, for_: (i64, i64), device: i64, minutes: i64) -> i64 {
+    let (client, tariff) = for_;
     let planned = srv.service.now() + chrono::Duration::minutes(minutes);
     api.ok(
         Method::POST,
         "/sessions",
-        json!({"client_id": h.client, "device_id": device, "tariff_id": h.keep,
+        json!({"client_id": client, "device_id": device, "tariff_id": tariff,
             "planned_start_at": planned}),
     )
     .await["id"]
@@ -44,9 +46,15 @@ async fn each_club_releases_its_no_shows_by_its_own_rule_or_the_chains() {
     let owner = srv.owner().await;
     let (h, north, north_pc, _) = two_clubs(&srv, &owner).await;
     let north_url = format!("/clubs/{north}");
+    // Eight bookings of 2.00 each, none of them started.
+    let buyer = (
+        new_client(&owner, "Lee", "+1 555 0199", 20_00).await,
+        h.keep,
+    );
     let mut events = srv.events();
 
-    // Out of range is refused and changes nothing.
+    // Out of range is refused and changes nothing: no club is made, and
+    // North keeps the chain's rule.
     for bad in [json!(-1), json!(1441), json!("ten")] {
         let (st, body) = owner
             .call(
@@ -55,9 +63,14 @@ async fn each_club_releases_its_no_shows_by_its_own_rule_or_the_chains() {
                 Some(json!({"name": "North", "no_show_minutes": bad})),
             )
             .await;
-        assert!(st == 400 || st == 422, "{bad}: {st} {body}");
+        assert_eq!(st, 400, "{bad}: {body}");
+        let (st, body) = owner
+            .post("/clubs", json!({"name": "South", "no_show_minutes": bad}))
+            .await;
+        assert_eq!(st, 400, "{bad}: {body}");
     }
     let clubs = owner.ok(Method::GET, "/clubs", Value::Null).await;
+    assert_eq!(clubs.as_array().unwrap().len(), 2, "{clubs}");
     assert_eq!(clubs[1]["no_show_minutes"], Value::Null, "{clubs}");
 
     // The chain's rule is off; North keeps its own, 10 minutes.
@@ -69,12 +82,13 @@ async fn each_club_releases_its_no_shows_by_its_own_rule_or_the_chains() {
         )
         .await;
     assert_eq!(club["no_show_minutes"], 10);
-    let here = book(&srv, &owner, &h, h.pcs[0], 5).await;
-    let there = book(&srv, &owner, &h, north_pc, 5).await;
+    let here = book(&srv, &owner, buyer, h.pcs[0], 5).await;
+    let there = book(&srv, &owner, buyer, north_pc, 5).await;
 
     // Sixteen minutes on, North's client is a no-show; club 1's is not.
-    // One pass releases every club's no-shows, club 1's first: the first
-    // cancellation being North's means club 1's was not due.
+    // One pass releases the no-shows of every club in the order they were
+    // booked, club 1's first: the first cancellation being North's means
+    // club 1's was not due.
     srv.clock.advance(chrono::Duration::minutes(16));
     assert_eq!(next_cancelled(&mut events).await, there);
     assert_eq!(status(&owner, here).await, "ACTIVE");
@@ -105,6 +119,7 @@ async fn each_club_releases_its_no_shows_by_its_own_rule_or_the_chains() {
 
     // North turns it off for itself (0), whatever the chain's: of two
     // bookings planned alike, club 1's is released and North's stays.
+    // North's is booked first, so in one pass it would go first.
     owner
         .ok(
             Method::PUT,
@@ -112,8 +127,8 @@ async fn each_club_releases_its_no_shows_by_its_own_rule_or_the_chains() {
             json!({"name": "North", "no_show_minutes": 0}),
         )
         .await;
-    let here = book(&srv, &owner, &h, h.pcs[1], 1).await;
-    let there = book(&srv, &owner, &h, north_pc, 1).await;
+    let there = book(&srv, &owner, buyer, north_pc, 1).await;
+    let here = book(&srv, &owner, buyer, h.pcs[1], 1).await;
     srv.clock.advance(chrono::Duration::minutes(20));
     assert_eq!(next_cancelled(&mut events).await, here);
     assert_eq!(status(&owner, there).await, "ACTIVE");
@@ -123,6 +138,23 @@ async fn each_club_releases_its_no_shows_by_its_own_rule_or_the_chains() {
         .ok(Method::PUT, &north_url, json!({"name": "North"}))
         .await;
     assert_eq!(club["no_show_minutes"], Value::Null);
+    assert_eq!(next_cancelled(&mut events).await, there);
+
+    // A club's own rule wins over the chain's: North waits 30 minutes
+    // where the chain waits 15. North's booking goes first again.
+    owner
+        .ok(
+            Method::PUT,
+            &north_url,
+            json!({"name": "North", "no_show_minutes": 30}),
+        )
+        .await;
+    let there = book(&srv, &owner, buyer, north_pc, 1).await;
+    let here = book(&srv, &owner, buyer, h.pcs[1], 1).await;
+    srv.clock.advance(chrono::Duration::minutes(16));
+    assert_eq!(next_cancelled(&mut events).await, here);
+    assert_eq!(status(&owner, there).await, "ACTIVE");
+    srv.clock.advance(chrono::Duration::minutes(15));
     assert_eq!(next_cancelled(&mut events).await, there);
     srv.stop().await;
 }

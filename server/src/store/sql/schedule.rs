@@ -1,6 +1,15 @@
 use crate::store::schedule::*;
 use crate::store::sql::{Result, Sql};
 
+/// A session's no-show grace in minutes: its club's own rule, or else the
+/// chain's (`?1`, null when off).
+const GRACE: &str = "COALESCE(k.no_show_minutes, ?1)";
+/// Sessions nobody started, in clubs whose no-show rule is on (0 is off).
+const NOT_STARTED: &str = "FROM sessions s JOIN devices d ON d.id = s.device_id \
+     JOIN clubs k ON k.id = d.club_id \
+     WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL \
+     AND COALESCE(k.no_show_minutes, ?1) > 0";
+
 impl<D: Sql> Schedule for D {
     fn due_sessions(&mut self, now: i64) -> Result<Vec<(i64, String)>> {
         let c = self;
@@ -56,23 +65,25 @@ impl<D: Sql> Schedule for D {
         Ok(next)
     }
 
-    fn due_no_shows(&mut self, club_id: i64, cutoff: i64) -> Result<Vec<i64>> {
+    fn due_no_shows(&mut self, chain_minutes: Option<i64>, now: i64) -> Result<Vec<(i64, i64)>> {
         let c = self;
         c.all(
-            "SELECT s.id FROM sessions s JOIN devices d ON d.id = s.device_id \
-             WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL \
-             AND s.planned_start_at <= ? AND d.club_id = ? ORDER BY s.id",
-            crate::args![cutoff, club_id],
+            &format!(
+                "SELECT s.id, {GRACE} AS minutes {NOT_STARTED} \
+                 AND s.planned_start_at + {GRACE} * 60000 <= ?2 ORDER BY s.id"
+            ),
+            crate::args![chain_minutes, now],
         )
     }
 
-    fn next_no_show(&mut self, club_id: i64, after: i64, grace_ms: i64) -> Result<Option<i64>> {
+    fn next_no_show(&mut self, chain_minutes: Option<i64>, after: i64) -> Result<Option<i64>> {
         let c = self;
         c.first(
-            "SELECT MIN(s.planned_start_at + ?1) FROM sessions s JOIN devices d ON d.id = s.device_id \
-             WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL \
-             AND s.planned_start_at + ?1 > ?2 AND d.club_id = ?3",
-            crate::args![grace_ms, after, club_id],
+            &format!(
+                "SELECT MIN(s.planned_start_at + {GRACE} * 60000) {NOT_STARTED} \
+                 AND s.planned_start_at + {GRACE} * 60000 > ?2"
+            ),
+            crate::args![chain_minutes, after],
         )
     }
 }
