@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
 mod chain;
+mod presence;
 
 fn require_postgres() {
     assert!(
