@@ -4,9 +4,10 @@
 //! long an operation takes to reach a PC's agent on the same server and on
 //! the other one.
 
+use crate::api::Api;
 use crate::report::{median, ms, pct, Report};
 use crate::scenarios::{idle, operate, operators};
-use crate::server::{Api, Server};
+use crate::server::Server;
 use crate::sim::{now_ns, Fleet};
 use crate::Args;
 use anyhow::Context;

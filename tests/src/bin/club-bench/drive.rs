@@ -1,8 +1,8 @@
 //! The operations a latency window drives, and what the agents and the
 //! screens saw of them.
 
+use crate::api::Api;
 use crate::screens::Screens;
-use crate::server::Api;
 use crate::sim::{now_ns, Fleet};
 use anyhow::Context;
 use serde_json::json;

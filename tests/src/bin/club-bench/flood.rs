@@ -6,8 +6,9 @@
 //! RSS before, at its peak, at the end and after a quiet spell; how the
 //! logins were answered; the operator's latency before and during the flood.
 
+use crate::api::Api;
 use crate::report::{median, ms, pct, Report};
-use crate::server::{proc_stats, Api, Server};
+use crate::server::{proc_stats, Server};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

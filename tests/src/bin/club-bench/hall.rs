@@ -1,12 +1,13 @@
 //! Scenarios 1, 2, 3 and 5 on one server: idle agents, command latency
 //! and hall fan-out, and the reconnect storm.
 
+use crate::api::{Api, WriteMeans};
 use crate::cpu::{open_files_limit, CpuTicks};
 use crate::drive::{drive, settle, Kind, Latencies};
 use crate::report::{median, ms, pct, Report};
 use crate::scenarios::{idle, Baseline, Idle, IDLE_SMALL, IDLE_WINDOW};
 use crate::screens::{until_online_at_most, Screens};
-use crate::server::{Api, Server, WriteMeans};
+use crate::server::Server;
 use crate::sim::{now_ns, Fleet};
 use crate::Args;
 use anyhow::Context;

@@ -8,8 +8,9 @@
 //! - Footprint: RSS and CPU of club-lock and of the daemon, locked (the
 //!   lock screen at 1920x1080) and playing, over a quiet window.
 
+use crate::api::Api;
 use crate::report::{median, ms, pct, Report};
-use crate::server::{proc_stats, Api, Server, TICKS_PER_SECOND};
+use crate::server::{proc_stats, Server, TICKS_PER_SECOND};
 use anyhow::{bail, Context};
 use club_tests::display::Xvfb;
 use serde_json::json;

@@ -53,6 +53,7 @@
 //! `heaptrack` or `perf record -g --`; its RSS and CPU figures are then the
 //! profiler's.
 
+mod api;
 mod baselines;
 mod chain;
 mod cpu;

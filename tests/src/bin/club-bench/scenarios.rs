@@ -1,9 +1,10 @@
 //! The scenarios, in the order `all` runs them.
 
+use crate::api::{Api, WriteMeans};
 use crate::cpu::CpuTicks;
 use crate::hall::hall;
 use crate::report::{median, ms, pct, Report};
-use crate::server::{proc_stats, Api, Server, WriteMeans};
+use crate::server::{proc_stats, Server};
 use crate::sim::Fleet;
 use crate::{baselines, Args};
 use anyhow::Context;
