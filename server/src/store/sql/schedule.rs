@@ -1,14 +1,36 @@
 use crate::store::schedule::*;
 use crate::store::sql::{Result, Sql};
 
+// The no-show queries' parts, put together at compile time (the scheduler
+// runs them on every pass).
+
 /// A session's no-show grace in minutes: its club's own rule, or else the
 /// chain's (`?1`, null when off).
-const GRACE: &str = "COALESCE(k.no_show_minutes, ?1)";
+macro_rules! grace {
+    () => {
+        "COALESCE(k.no_show_minutes, ?1)"
+    };
+}
+
+/// The moment a session nobody started becomes a no-show.
+macro_rules! no_show_at {
+    () => {
+        concat!("s.planned_start_at + ", grace!(), " * 60000")
+    };
+}
+
 /// Sessions nobody started, in clubs whose no-show rule is on (0 is off).
-const NOT_STARTED: &str = "FROM sessions s JOIN devices d ON d.id = s.device_id \
-     JOIN clubs k ON k.id = d.club_id \
-     WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL \
-     AND COALESCE(k.no_show_minutes, ?1) > 0";
+macro_rules! not_started {
+    () => {
+        concat!(
+            "FROM sessions s JOIN devices d ON d.id = s.device_id \
+             JOIN clubs k ON k.id = d.club_id \
+             WHERE s.status IN ('PENDING', 'ACTIVE') AND s.actual_start_at IS NULL AND ",
+            grace!(),
+            " > 0"
+        )
+    };
+}
 
 impl<D: Sql> Schedule for D {
     fn due_sessions(&mut self, now: i64) -> Result<Vec<(i64, String)>> {
@@ -68,9 +90,14 @@ impl<D: Sql> Schedule for D {
     fn due_no_shows(&mut self, chain_minutes: Option<i64>, now: i64) -> Result<Vec<(i64, i64)>> {
         let c = self;
         c.all(
-            &format!(
-                "SELECT s.id, {GRACE} AS minutes {NOT_STARTED} \
-                 AND s.planned_start_at + {GRACE} * 60000 <= ?2 ORDER BY s.id"
+            concat!(
+                "SELECT s.id, ",
+                grace!(),
+                " AS minutes ",
+                not_started!(),
+                " AND ",
+                no_show_at!(),
+                " <= ?2 ORDER BY s.id"
             ),
             crate::args![chain_minutes, now],
         )
@@ -79,9 +106,14 @@ impl<D: Sql> Schedule for D {
     fn next_no_show(&mut self, chain_minutes: Option<i64>, after: i64) -> Result<Option<i64>> {
         let c = self;
         c.first(
-            &format!(
-                "SELECT MIN(s.planned_start_at + {GRACE} * 60000) {NOT_STARTED} \
-                 AND s.planned_start_at + {GRACE} * 60000 > ?2"
+            concat!(
+                "SELECT MIN(",
+                no_show_at!(),
+                ") ",
+                not_started!(),
+                " AND ",
+                no_show_at!(),
+                " > ?2"
             ),
             crate::args![chain_minutes, after],
         )
